@@ -1,0 +1,139 @@
+//! RDS subnet groups: the private subnets a database may live in.
+
+use super::*;
+use crate::resource::Val;
+use aws_sdk_rds::types::Tag;
+
+pub struct DbSubnetGroupProvider;
+
+pub(super) fn rds_tags(ctx: &Ctx<'_>, spec: &ResourceSpec) -> Vec<Tag> {
+    ctx.tags(spec)
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+#[async_trait]
+impl Provider for DbSubnetGroupProvider {
+    fn kind(&self) -> Kind {
+        Kind::DbSubnetGroup
+    }
+
+    async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {
+        let prefix = ctx.name_prefix();
+        let groups: Vec<_> = ctx
+            .clients
+            .rds
+            .describe_db_subnet_groups()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| aws_error("listing DB subnet groups", e))?;
+        let mut found = Vec::new();
+        for g in groups
+            .iter()
+            .filter(|g| g.db_subnet_group_name().is_some_and(|n| n.starts_with(&prefix)))
+        {
+            let arn = g.db_subnet_group_arn().unwrap_or_default();
+            // The listing carries no tags: read them for the few whose name is ours.
+            let tags = ctx
+                .clients
+                .rds
+                .list_tags_for_resource()
+                .resource_name(arn)
+                .send()
+                .await
+                .map_err(|e| aws_error(&format!("reading tags of {arn}"), e))?;
+            let Some((id, stack)) = ctx.owner(
+                tags.tag_list()
+                    .iter()
+                    .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default()))),
+            ) else {
+                continue;
+            };
+            let name = g.db_subnet_group_name().unwrap_or_default();
+            let subnets: Vec<String> = g
+                .subnets()
+                .iter()
+                .filter_map(|s| s.subnet_identifier().map(str::to_string))
+                .collect();
+            let mut o = Observed::new(&id, Kind::DbSubnetGroup, name)
+                .prop(
+                    "description",
+                    Val::str(g.db_subnet_group_description().unwrap_or_default()),
+                )
+                .prop("subnet_ids", str_list(subnets))
+                .output("name", name)
+                .output("arn", arn);
+            o.name = name.to_string();
+            o.stack = stack;
+            found.push(o);
+        }
+        Ok(found)
+    }
+
+    async fn create(&self, ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Observed> {
+        let out = ctx
+            .clients
+            .rds
+            .create_db_subnet_group()
+            .db_subnet_group_name(&spec.name)
+            .db_subnet_group_description(s(spec, "description")?)
+            .set_subnet_ids(Some(strs(spec, "subnet_ids")))
+            .set_tags(Some(rds_tags(ctx, spec)))
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("creating DB subnet group {}", spec.name), e))?;
+        let arn = out
+            .db_subnet_group()
+            .and_then(|g| g.db_subnet_group_arn())
+            .unwrap_or_default();
+        Ok(observed_from_spec(spec, &spec.name)
+            .output("name", &spec.name)
+            .output("arn", arn))
+    }
+
+    async fn update(
+        &self,
+        ctx: &Ctx<'_>,
+        spec: &ResourceSpec,
+        current: &Observed,
+    ) -> Result<Observed> {
+        ctx.clients
+            .rds
+            .modify_db_subnet_group()
+            .db_subnet_group_name(&current.physical_id)
+            .db_subnet_group_description(s(spec, "description")?)
+            .set_subnet_ids(Some(strs(spec, "subnet_ids")))
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("modifying DB subnet group {}", spec.name), e))?;
+        let mut o = observed_from_spec(spec, &current.physical_id);
+        o.outputs = current.outputs.clone();
+        Ok(o)
+    }
+
+    async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
+        let name = current.physical_id.clone();
+        retry_while(&["InvalidDBSubnetGroupStateFault"], RELEASE_WAIT, || async {
+            ctx.clients
+                .rds
+                .delete_db_subnet_group()
+                .db_subnet_group_name(&name)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| coded(&format!("deleting DB subnet group {name}"), e))
+        })
+        .await
+        .or_else(|(code, e)| {
+            if code.as_deref() == Some("DBSubnetGroupNotFoundFault") {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })
+    }
+}

@@ -1,0 +1,85 @@
+//! Elastic IP addresses for NAT gateways.
+
+use super::*;
+use aws_sdk_ec2::types::{DomainType, ResourceType};
+
+pub struct ElasticIpProvider;
+
+#[async_trait]
+impl Provider for ElasticIpProvider {
+    fn kind(&self) -> Kind {
+        Kind::ElasticIp
+    }
+
+    async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {
+        let out = ctx
+            .clients
+            .ec2
+            .describe_addresses()
+            .filters(owned_filter(ctx))
+            .send()
+            .await
+            .map_err(|e| aws_error("listing elastic IPs", e))?;
+        let mut found = Vec::new();
+        for a in out.addresses() {
+            let Some((id, stack)) = ec2_owner(ctx, a.tags()) else {
+                continue;
+            };
+            let alloc = a.allocation_id().unwrap_or_default();
+            let mut o = Observed::new(&id, Kind::ElasticIp, alloc)
+                .output("allocation_id", alloc)
+                .output("public_ip", a.public_ip().unwrap_or_default());
+            o.name = ec2_name(a.tags());
+            o.stack = stack;
+            found.push(o);
+        }
+        Ok(found)
+    }
+
+    async fn create(&self, ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Observed> {
+        let out = ctx
+            .clients
+            .ec2
+            .allocate_address()
+            .domain(DomainType::Vpc)
+            .tag_specifications(ec2_tags(ctx, spec, ResourceType::ElasticIp))
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("allocating elastic IP {}", spec.name), e))?;
+        let alloc = out
+            .allocation_id()
+            .ok_or_else(|| anyhow!("AllocateAddress returned no allocation id"))?;
+        Ok(observed_from_spec(spec, alloc)
+            .output("allocation_id", alloc)
+            .output("public_ip", out.public_ip().unwrap_or_default()))
+    }
+
+    async fn update(&self, _: &Ctx<'_>, spec: &ResourceSpec, current: &Observed) -> Result<Observed> {
+        let mut o = observed_from_spec(spec, &current.physical_id);
+        o.outputs = current.outputs.clone();
+        Ok(o)
+    }
+
+    async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
+        let id = current.physical_id.clone();
+        // The address stays associated for a while after its NAT gateway is deleted.
+        retry_while(&["AuthFailure", "InvalidIPAddress.InUse"], RELEASE_WAIT, || async {
+            ctx.clients
+                .ec2
+                .release_address()
+                .allocation_id(&id)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| coded(&format!("releasing elastic IP {id}"), e))
+        })
+        .await
+        .or_else(|(code, e)| {
+            if code.as_deref() == Some("InvalidAllocationID.NotFound") {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })
+    }
+}

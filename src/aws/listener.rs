@@ -1,0 +1,149 @@
+//! Listeners of the deployment's load balancers: forward to a tier's target group, or a fixed
+//! 404 when no tier is behind the balancer.
+
+use super::target_group::{elb_owner, elb_tag_list, elb_tags};
+use super::*;
+use crate::resource::Val;
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, FixedResponseActionConfig, ProtocolEnum,
+};
+
+pub struct ListenerProvider;
+
+fn default_action(spec: &ResourceSpec) -> Result<Action> {
+    if let Some(tg) = spec.props.get("forward_to").and_then(|v| v.as_str()) {
+        return Ok(Action::builder()
+            .r#type(ActionTypeEnum::Forward)
+            .target_group_arn(tg)
+            .build());
+    }
+    let status = i(spec, "fixed_response_status")?;
+    Ok(Action::builder()
+        .r#type(ActionTypeEnum::FixedResponse)
+        .fixed_response_config(
+            FixedResponseActionConfig::builder()
+                .status_code(status.to_string())
+                .content_type("text/plain")
+                .message_body("no service here")
+                .build(),
+        )
+        .build())
+}
+
+#[async_trait]
+impl Provider for ListenerProvider {
+    fn kind(&self) -> Kind {
+        Kind::Listener
+    }
+
+    async fn observe(&self, ctx: &Ctx<'_>, found: &[Observed]) -> Result<Vec<Observed>> {
+        let mut listeners = Vec::new();
+        for lb in found.iter().filter(|o| o.kind == Kind::LoadBalancer) {
+            let out: Vec<_> = ctx
+                .clients
+                .elb
+                .describe_listeners()
+                .load_balancer_arn(&lb.physical_id)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| aws_error(&format!("listing listeners of {}", lb.name), e))?;
+            listeners.extend(out);
+        }
+        let arns: Vec<String> = listeners
+            .iter()
+            .filter_map(|l| l.listener_arn().map(str::to_string))
+            .collect();
+        let tags = elb_tags(ctx, &arns).await?;
+        let mut result = Vec::new();
+        for l in listeners {
+            let arn = l.listener_arn().unwrap_or_default();
+            let Some((id, stack)) = elb_owner(ctx, tags.get(arn)) else {
+                continue;
+            };
+            let mut o = Observed::new(&id, Kind::Listener, arn)
+                .prop(
+                    "load_balancer_arn",
+                    Val::str(l.load_balancer_arn().unwrap_or_default()),
+                )
+                .prop("port", Val::Int(l.port().unwrap_or(0).into()))
+                .prop(
+                    "protocol",
+                    Val::str(l.protocol().map(|p| p.as_str()).unwrap_or_default()),
+                )
+                .output("arn", arn);
+            if let Some(action) = l.default_actions().first() {
+                if let Some(tg) = action.target_group_arn() {
+                    o = o.prop("forward_to", Val::str(tg));
+                } else if let Some(fixed) = action.fixed_response_config() {
+                    let code: i64 = fixed.status_code().unwrap_or("0").parse().unwrap_or(0);
+                    o = o.prop("fixed_response_status", Val::Int(code));
+                }
+            }
+            o.stack = stack;
+            result.push(o);
+        }
+        Ok(result)
+    }
+
+    async fn create(&self, ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Observed> {
+        let out = ctx
+            .clients
+            .elb
+            .create_listener()
+            .load_balancer_arn(s(spec, "load_balancer_arn")?)
+            .port(i(spec, "port")? as i32)
+            .protocol(ProtocolEnum::from(s(spec, "protocol")?))
+            .default_actions(default_action(spec)?)
+            .set_tags(Some(elb_tag_list(ctx, spec)))
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("creating listener {}", spec.id), e))?;
+        let arn = out
+            .listeners()
+            .first()
+            .and_then(|l| l.listener_arn())
+            .ok_or_else(|| anyhow!("CreateListener returned no ARN"))?;
+        Ok(observed_from_spec(spec, arn).output("arn", arn))
+    }
+
+    async fn update(
+        &self,
+        ctx: &Ctx<'_>,
+        spec: &ResourceSpec,
+        current: &Observed,
+    ) -> Result<Observed> {
+        let arn = current.physical_id.as_str();
+        ctx.clients
+            .elb
+            .modify_listener()
+            .listener_arn(arn)
+            .port(i(spec, "port")? as i32)
+            .protocol(ProtocolEnum::from(s(spec, "protocol")?))
+            .default_actions(default_action(spec)?)
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("modifying listener {}", spec.id), e))?;
+        Ok(observed_from_spec(spec, arn).output("arn", arn))
+    }
+
+    async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
+        match ctx
+            .clients
+            .elb
+            .delete_listener()
+            .listener_arn(&current.physical_id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if error_code(&e).as_deref() == Some("ListenerNotFound") => Ok(()),
+            Err(e) => Err(aws_error(
+                &format!("deleting listener {}", current.physical_id),
+                e,
+            )),
+        }
+    }
+}

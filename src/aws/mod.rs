@@ -1,0 +1,467 @@
+//! The AWS side: one provider per resource kind behind the `Provider` trait, and `AwsCloud`, which
+//! implements the engine's `Cloud` seam by dispatching to them. Clients come from the standard
+//! configuration chain, so endpoints (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`), profiles
+//! and credentials work unchanged against AWS, LocalStack or the local emulators.
+
+mod alarm;
+mod asg;
+mod db_instance;
+mod db_subnet_group;
+mod eip;
+mod igw;
+mod launch_template;
+mod listener;
+mod load_balancer;
+mod nat;
+mod route_table;
+mod security_group;
+mod subnet;
+mod target_group;
+mod topic;
+mod vpc;
+
+use crate::cloud::Cloud;
+use crate::expand::Deployment;
+use crate::resource::{Kind, Observed, ResourceSpec};
+use anyhow::{anyhow, Result};
+use async_trait::async_trait;
+use aws_config::retry::RetryConfig;
+use aws_config::BehaviorVersion;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const TAG_DEPLOYMENT: &str = "ftctl:deployment";
+pub const TAG_STACK: &str = "ftctl:stack";
+pub const TAG_LOGICAL_ID: &str = "ftctl:logical-id";
+
+/// Service clients, built once from one configuration.
+pub struct Clients {
+    pub region: String,
+    pub ec2: aws_sdk_ec2::Client,
+    pub autoscaling: aws_sdk_autoscaling::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub rds: aws_sdk_rds::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub sns: aws_sdk_sns::Client,
+}
+
+impl Clients {
+    /// Loads the standard AWS configuration, with `region` overriding it when given.
+    pub async fn load(region: Option<&str>) -> Result<Clients> {
+        // Standard retry mode with more attempts than the default 3: provisioning bursts hit
+        // API rate limits, and the SDK's backoff is the right place to absorb them.
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(RetryConfig::standard().with_max_attempts(8));
+        if let Some(region) = region {
+            loader = loader.region(aws_config::Region::new(region.to_string()));
+        }
+        let conf = loader.load().await;
+        let region = conf
+            .region()
+            .map(|r| r.to_string())
+            .ok_or_else(|| {
+                anyhow!("no AWS region: set stack.region, AWS_REGION, or a profile with a region")
+            })?;
+        Ok(Clients {
+            region,
+            ec2: aws_sdk_ec2::Client::new(&conf),
+            autoscaling: aws_sdk_autoscaling::Client::new(&conf),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
+            rds: aws_sdk_rds::Client::new(&conf),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&conf),
+            sns: aws_sdk_sns::Client::new(&conf),
+        })
+    }
+}
+
+/// Choices that change how deletions behave.
+#[derive(Debug, Clone, Default)]
+pub struct DeleteOptions {
+    /// Delete databases without a final snapshot.
+    pub skip_final_snapshot: bool,
+    /// Turn deletion protection off before deleting (destroy only, explicitly asked for).
+    pub disable_deletion_protection: bool,
+}
+
+/// What a provider call needs.
+pub struct Ctx<'a> {
+    pub clients: &'a Clients,
+    pub deployment: &'a Deployment,
+    pub delete: &'a DeleteOptions,
+}
+
+impl Ctx<'_> {
+    pub fn env(&self) -> &str {
+        &self.deployment.env
+    }
+
+    /// The ownership tags (plus `Name`) every resource of `spec` carries.
+    pub fn tags(&self, spec: &ResourceSpec) -> Vec<(String, String)> {
+        vec![
+            ("Name".into(), spec.name.clone()),
+            (TAG_DEPLOYMENT.into(), self.deployment.env.clone()),
+            (TAG_STACK.into(), self.deployment.stack.clone()),
+            (TAG_LOGICAL_ID.into(), spec.id.clone()),
+        ]
+    }
+
+    /// The logical id and stack of a resource, if its tags say this deployment owns it.
+    pub fn owner<'t>(
+        &self,
+        tags: impl IntoIterator<Item = (&'t str, &'t str)>,
+    ) -> Option<(String, String)> {
+        let tags: HashMap<&str, &str> = tags.into_iter().collect();
+        if tags.get(TAG_DEPLOYMENT) != Some(&self.deployment.env.as_str()) {
+            return None;
+        }
+        let id = tags.get(TAG_LOGICAL_ID)?.to_string();
+        let stack = tags.get(TAG_STACK).copied().unwrap_or_default().to_string();
+        Some((id, stack))
+    }
+
+    /// The prefix of every name this deployment gives.
+    pub fn name_prefix(&self) -> String {
+        format!("{}-", self.deployment.env)
+    }
+}
+
+/// One AWS resource kind: how to find it, make it, change it and remove it.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    fn kind(&self) -> Kind;
+
+    /// Everything of this kind the deployment owns. `found` holds what kinds observed earlier
+    /// found (children like listeners are listed per parent).
+    async fn observe(&self, ctx: &Ctx<'_>, found: &[Observed]) -> Result<Vec<Observed>>;
+
+    async fn create(&self, ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Observed>;
+
+    async fn update(&self, ctx: &Ctx<'_>, spec: &ResourceSpec, current: &Observed)
+        -> Result<Observed>;
+
+    async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()>;
+}
+
+fn provider(kind: Kind) -> &'static dyn Provider {
+    match kind {
+        Kind::Vpc => &vpc::VpcProvider,
+        Kind::Subnet => &subnet::SubnetProvider,
+        Kind::InternetGateway => &igw::InternetGatewayProvider,
+        Kind::ElasticIp => &eip::ElasticIpProvider,
+        Kind::NatGateway => &nat::NatGatewayProvider,
+        Kind::RouteTable => &route_table::RouteTableProvider,
+        Kind::SecurityGroup => &security_group::SecurityGroupProvider,
+        Kind::LaunchTemplate => &launch_template::LaunchTemplateProvider,
+        Kind::TargetGroup => &target_group::TargetGroupProvider,
+        Kind::LoadBalancer => &load_balancer::LoadBalancerProvider,
+        Kind::Listener => &listener::ListenerProvider,
+        Kind::AutoScalingGroup => &asg::AutoScalingGroupProvider,
+        Kind::DbSubnetGroup => &db_subnet_group::DbSubnetGroupProvider,
+        Kind::DbInstance => &db_instance::DbInstanceProvider,
+        Kind::SnsTopic => &topic::SnsTopicProvider,
+        Kind::MetricAlarm => &alarm::MetricAlarmProvider,
+    }
+}
+
+/// Kinds whose listing needs another kind's results first.
+fn observed_after(kind: Kind) -> bool {
+    matches!(kind, Kind::Listener)
+}
+
+/// The real cloud.
+pub struct AwsCloud {
+    pub clients: Arc<Clients>,
+    pub delete_options: DeleteOptions,
+}
+
+impl AwsCloud {
+    pub async fn connect(region: Option<&str>, delete_options: DeleteOptions) -> Result<Self> {
+        Ok(AwsCloud {
+            clients: Arc::new(Clients::load(region).await?),
+            delete_options,
+        })
+    }
+
+    fn ctx<'a>(&'a self, deployment: &'a Deployment) -> Ctx<'a> {
+        Ctx {
+            clients: &self.clients,
+            deployment,
+            delete: &self.delete_options,
+        }
+    }
+}
+
+/// Where requests for a service go: its endpoint override, or AWS itself.
+pub fn endpoint_for(service_env: &str) -> String {
+    std::env::var(format!("AWS_ENDPOINT_URL_{service_env}"))
+        .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+        .unwrap_or_else(|_| "AWS".to_string())
+}
+
+#[async_trait]
+impl Cloud for AwsCloud {
+    fn target(&self) -> String {
+        let ec2 = endpoint_for("EC2");
+        let rest = endpoint_for("CLOUDWATCH");
+        if ec2 == rest {
+            format!("region {} via {ec2}", self.clients.region)
+        } else {
+            format!(
+                "region {} via {ec2} (EC2) and {rest} (CloudWatch)",
+                self.clients.region
+            )
+        }
+    }
+
+    async fn zones(&self) -> Result<Vec<String>> {
+        let out = self
+            .clients
+            .ec2
+            .describe_availability_zones()
+            .filters(filter("state", "available"))
+            .send()
+            .await
+            .map_err(|e| aws_error("listing availability zones", e))?;
+        let mut zones: Vec<String> = out
+            .availability_zones()
+            .iter()
+            .filter(|z| z.zone_type().is_none_or(|t| t == "availability-zone"))
+            .filter_map(|z| z.zone_name().map(str::to_string))
+            .collect();
+        zones.sort();
+        Ok(zones)
+    }
+
+    async fn observe(&self, deployment: &Deployment) -> Result<Vec<Observed>> {
+        let ctx = self.ctx(deployment);
+        let first = futures::future::join_all(
+            Kind::ALL
+                .iter()
+                .filter(|k| !observed_after(**k))
+                .map(|k| async { (provider(*k).kind(), provider(*k).observe(&ctx, &[]).await) }),
+        )
+        .await;
+        let mut found = Vec::new();
+        for (kind, result) in first {
+            found.extend(result.map_err(|e| e.context(format!("reading {kind}s")))?);
+        }
+        for kind in Kind::ALL.iter().filter(|k| observed_after(**k)) {
+            let more = provider(*kind)
+                .observe(&ctx, &found)
+                .await
+                .map_err(|e| e.context(format!("reading {kind}s")))?;
+            found.extend(more);
+        }
+        Ok(found)
+    }
+
+    async fn create(&self, deployment: &Deployment, spec: &ResourceSpec) -> Result<Observed> {
+        let ctx = self.ctx(deployment);
+        let mut o = provider(spec.kind).create(&ctx, spec).await?;
+        o.name = spec.name.clone();
+        o.stack = deployment.stack.clone();
+        Ok(o)
+    }
+
+    async fn update(
+        &self,
+        deployment: &Deployment,
+        spec: &ResourceSpec,
+        current: &Observed,
+    ) -> Result<Observed> {
+        let ctx = self.ctx(deployment);
+        provider(spec.kind).update(&ctx, spec, current).await
+    }
+
+    async fn delete(&self, deployment: &Deployment, current: &Observed) -> Result<()> {
+        let ctx = self.ctx(deployment);
+        provider(current.kind).delete(&ctx, current).await
+    }
+}
+
+/// An error from an SDK call, as one line: what ftctl was doing, the AWS error code and message.
+pub fn aws_error<E, R>(doing: &str, err: SdkError<E, R>) -> anyhow::Error
+where
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let detail = match err.code() {
+        Some(code) => format!("{code}: {}", err.message().unwrap_or("(no message)")),
+        None => DisplayErrorContext(&err).to_string(),
+    };
+    anyhow!("{doing}: {detail}")
+}
+
+/// The AWS error code of an SDK error, if the service sent one.
+pub fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<String> {
+    err.code().map(str::to_string)
+}
+
+pub fn filter(name: &str, value: &str) -> aws_sdk_ec2::types::Filter {
+    aws_sdk_ec2::types::Filter::builder()
+        .name(name)
+        .values(value)
+        .build()
+}
+
+/// The EC2 filter selecting what this deployment owns.
+pub fn owned_filter(ctx: &Ctx<'_>) -> aws_sdk_ec2::types::Filter {
+    filter(&format!("tag:{TAG_DEPLOYMENT}"), ctx.env())
+}
+
+/// EC2 tag specifications for a resource type.
+pub fn ec2_tags(
+    ctx: &Ctx<'_>,
+    spec: &ResourceSpec,
+    resource_type: aws_sdk_ec2::types::ResourceType,
+) -> aws_sdk_ec2::types::TagSpecification {
+    let mut b = aws_sdk_ec2::types::TagSpecification::builder().resource_type(resource_type);
+    for (k, v) in ctx.tags(spec) {
+        b = b.tags(aws_sdk_ec2::types::Tag::builder().key(k).value(v).build());
+    }
+    b.build()
+}
+
+pub fn ec2_owner(ctx: &Ctx<'_>, tags: &[aws_sdk_ec2::types::Tag]) -> Option<(String, String)> {
+    ctx.owner(
+        tags.iter()
+            .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default()))),
+    )
+}
+
+pub fn ec2_name(tags: &[aws_sdk_ec2::types::Tag]) -> String {
+    tags.iter()
+        .find(|t| t.key() == Some("Name"))
+        .and_then(|t| t.value())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Waits out "still in use" errors that clear by themselves once AWS releases what a deleted
+/// neighbour held (network interfaces of a load balancer or database take minutes to go).
+/// Throttling and transient faults are retried by the SDK; this handles only `codes`.
+pub async fn retry_while<T, F, Fut>(
+    codes: &[&str],
+    limit: Duration,
+    mut attempt: F,
+) -> Result<T, (Option<String>, anyhow::Error)>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, (Option<String>, anyhow::Error)>>,
+{
+    let start = std::time::Instant::now();
+    let mut pause = Duration::from_secs(2);
+    loop {
+        match attempt().await {
+            Ok(v) => return Ok(v),
+            Err((Some(code), err))
+                if codes.contains(&code.as_str()) && start.elapsed() + pause < limit =>
+            {
+                tracing::debug!("{err:#}; retrying in {pause:?}");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(20));
+                let _ = err;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Turns an SDK error into the pair `retry_while` works with.
+pub fn coded<E, R>(doing: &str, err: SdkError<E, R>) -> (Option<String>, anyhow::Error)
+where
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    (error_code(&err), aws_error(doing, err))
+}
+
+/// How long deletes may wait for dependencies to be released.
+pub const RELEASE_WAIT: Duration = Duration::from_secs(600);
+
+/// Observed built from the spec a resource was just created or updated from.
+pub fn observed_from_spec(spec: &ResourceSpec, physical_id: &str) -> Observed {
+    let mut o = Observed::new(&spec.id, spec.kind, physical_id);
+    o.name = spec.name.clone();
+    o.props = spec.props.clone();
+    o
+}
+
+/// Reads a string attribute of a resolved spec.
+pub fn s<'a>(spec: &'a ResourceSpec, key: &str) -> Result<&'a str> {
+    spec.props
+        .get(key)
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| anyhow!("{}: attribute {key} is missing or not text", spec.id))
+}
+
+pub fn i(spec: &ResourceSpec, key: &str) -> Result<i64> {
+    spec.props
+        .get(key)
+        .and_then(|v| v.as_i64())
+        .ok_or_else(|| anyhow!("{}: attribute {key} is missing or not a number", spec.id))
+}
+
+pub fn f(spec: &ResourceSpec, key: &str) -> Result<f64> {
+    spec.props
+        .get(key)
+        .and_then(|v| v.as_f64())
+        .ok_or_else(|| anyhow!("{}: attribute {key} is missing or not a number", spec.id))
+}
+
+pub fn b(spec: &ResourceSpec, key: &str) -> Result<bool> {
+    spec.props
+        .get(key)
+        .and_then(|v| v.as_bool())
+        .ok_or_else(|| anyhow!("{}: attribute {key} is missing or not true/false", spec.id))
+}
+
+pub fn strs(spec: &ResourceSpec, key: &str) -> Vec<String> {
+    spec.props
+        .get(key)
+        .map(|v| {
+            v.as_list()
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Text list as a `Val`.
+pub fn str_list<I, S>(items: I) -> crate::resource::Val
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    crate::resource::Val::list(items.into_iter().map(|x| crate::resource::Val::Str(x.into())))
+}
+
+/// The part of an ELB ARN CloudWatch uses as a dimension (`app/name/id`, `targetgroup/name/id`).
+pub fn arn_suffix(arn: &str) -> String {
+    match arn.split_once(":loadbalancer/") {
+        Some((_, rest)) => rest.to_string(),
+        None => arn.rsplit(':').next().unwrap_or(arn).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arn_suffixes_match_cloudwatch_dimensions() {
+        assert_eq!(
+            arn_suffix("arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/app/dev-public/50dc6c495c0c9188"),
+            "app/dev-public/50dc6c495c0c9188"
+        );
+        assert_eq!(
+            arn_suffix("arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/dev-web/73e2d6bc24d8a067"),
+            "targetgroup/dev-web/73e2d6bc24d8a067"
+        );
+    }
+}

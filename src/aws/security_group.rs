@@ -1,0 +1,197 @@
+//! Security groups and their ingress rules. Egress stays at the AWS default (all outbound).
+
+use super::*;
+use crate::resource::Val;
+use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
+
+pub struct SecurityGroupProvider;
+
+/// One ingress rule, as compared: protocol, port range, source (CIDR or group id).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Rule {
+    protocol: String,
+    from: i32,
+    to: i32,
+    source: String,
+}
+
+impl Rule {
+    fn to_val(&self) -> Val {
+        Val::map([
+            ("protocol", Val::str(&self.protocol)),
+            ("from_port", Val::Int(self.from.into())),
+            ("to_port", Val::Int(self.to.into())),
+            ("source", Val::str(&self.source)),
+        ])
+    }
+
+    fn from_val(v: &Val) -> Option<Rule> {
+        let m = v.as_map()?;
+        Some(Rule {
+            protocol: m.get("protocol")?.as_str()?.to_string(),
+            from: m.get("from_port")?.as_i64()? as i32,
+            to: m.get("to_port")?.as_i64()? as i32,
+            source: m.get("source")?.as_str()?.to_string(),
+        })
+    }
+
+    fn permission(&self) -> IpPermission {
+        let b = IpPermission::builder()
+            .ip_protocol(&self.protocol)
+            .from_port(self.from)
+            .to_port(self.to);
+        if self.source.starts_with("sg-") {
+            b.user_id_group_pairs(UserIdGroupPair::builder().group_id(&self.source).build())
+                .build()
+        } else {
+            b.ip_ranges(IpRange::builder().cidr_ip(&self.source).build())
+                .build()
+        }
+    }
+}
+
+fn rules_of(v: Option<&Val>) -> Vec<Rule> {
+    v.map(|v| v.as_list().iter().filter_map(Rule::from_val).collect())
+        .unwrap_or_default()
+}
+
+#[async_trait]
+impl Provider for SecurityGroupProvider {
+    fn kind(&self) -> Kind {
+        Kind::SecurityGroup
+    }
+
+    async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {
+        let out = ctx
+            .clients
+            .ec2
+            .describe_security_groups()
+            .filters(owned_filter(ctx))
+            .send()
+            .await
+            .map_err(|e| aws_error("listing security groups", e))?;
+        let mut found = Vec::new();
+        for sg in out.security_groups() {
+            let Some((id, stack)) = ec2_owner(ctx, sg.tags()) else {
+                continue;
+            };
+            let mut rules = Vec::new();
+            for p in sg.ip_permissions() {
+                let protocol = p.ip_protocol().unwrap_or("-1").to_string();
+                let (from, to) = (p.from_port().unwrap_or(-1), p.to_port().unwrap_or(-1));
+                for r in p.ip_ranges() {
+                    rules.push(Rule {
+                        protocol: protocol.clone(),
+                        from,
+                        to,
+                        source: r.cidr_ip().unwrap_or_default().to_string(),
+                    });
+                }
+                for g in p.user_id_group_pairs() {
+                    rules.push(Rule {
+                        protocol: protocol.clone(),
+                        from,
+                        to,
+                        source: g.group_id().unwrap_or_default().to_string(),
+                    });
+                }
+            }
+            rules.sort();
+            let mut o = Observed::new(&id, Kind::SecurityGroup, sg.group_id().unwrap_or_default())
+                .prop("vpc_id", Val::str(sg.vpc_id().unwrap_or_default()))
+                .prop("description", Val::str(sg.description().unwrap_or_default()))
+                .prop("ingress", Val::list(rules.iter().map(Rule::to_val)));
+            o.name = sg.group_name().unwrap_or_default().to_string();
+            o.stack = stack;
+            found.push(o);
+        }
+        Ok(found)
+    }
+
+    async fn create(&self, ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Observed> {
+        let out = ctx
+            .clients
+            .ec2
+            .create_security_group()
+            .group_name(&spec.name)
+            .description(s(spec, "description")?)
+            .vpc_id(s(spec, "vpc_id")?)
+            .tag_specifications(ec2_tags(ctx, spec, ResourceType::SecurityGroup))
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("creating security group {}", spec.name), e))?;
+        let id = out
+            .group_id()
+            .ok_or_else(|| anyhow!("CreateSecurityGroup returned no id"))?
+            .to_string();
+        let current = Observed::new(&spec.id, Kind::SecurityGroup, &id).prop("ingress", Val::list([]));
+        self.update(ctx, spec, &current).await
+    }
+
+    async fn update(
+        &self,
+        ctx: &Ctx<'_>,
+        spec: &ResourceSpec,
+        current: &Observed,
+    ) -> Result<Observed> {
+        let group = current.physical_id.as_str();
+        let want = rules_of(spec.props.get("ingress"));
+        let have = rules_of(current.props.get("ingress"));
+        let revoke: Vec<IpPermission> = have
+            .iter()
+            .filter(|r| !want.contains(r))
+            .map(Rule::permission)
+            .collect();
+        let add: Vec<IpPermission> = want
+            .iter()
+            .filter(|r| !have.contains(r))
+            .map(Rule::permission)
+            .collect();
+        if !revoke.is_empty() {
+            ctx.clients
+                .ec2
+                .revoke_security_group_ingress()
+                .group_id(group)
+                .set_ip_permissions(Some(revoke))
+                .send()
+                .await
+                .map_err(|e| aws_error(&format!("revoking ingress rules of {group}"), e))?;
+        }
+        if !add.is_empty() {
+            ctx.clients
+                .ec2
+                .authorize_security_group_ingress()
+                .group_id(group)
+                .set_ip_permissions(Some(add))
+                .tag_specifications(ec2_tags(ctx, spec, ResourceType::SecurityGroupRule))
+                .send()
+                .await
+                .map_err(|e| aws_error(&format!("authorizing ingress rules of {group}"), e))?;
+        }
+        Ok(observed_from_spec(spec, group))
+    }
+
+    async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
+        let id = current.physical_id.clone();
+        // Network interfaces of deleted load balancers and databases keep the group in use for
+        // a while after their owner is gone.
+        retry_while(&["DependencyViolation"], RELEASE_WAIT, || async {
+            ctx.clients
+                .ec2
+                .delete_security_group()
+                .group_id(&id)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| coded(&format!("deleting security group {id}"), e))
+        })
+        .await
+        .or_else(|(code, e)| {
+            if code.as_deref() == Some("InvalidGroup.NotFound") {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })
+    }
+}

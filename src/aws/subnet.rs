@@ -1,0 +1,125 @@
+//! Subnets: one public and one private per availability zone.
+
+use super::*;
+use crate::resource::Val;
+use aws_sdk_ec2::client::Waiters;
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
+
+pub struct SubnetProvider;
+
+async fn set_public_ip(ctx: &Ctx<'_>, subnet: &str, on: bool) -> Result<()> {
+    ctx.clients
+        .ec2
+        .modify_subnet_attribute()
+        .subnet_id(subnet)
+        .map_public_ip_on_launch(AttributeBooleanValue::builder().value(on).build())
+        .send()
+        .await
+        .map_err(|e| aws_error(&format!("setting public IPs on {subnet}"), e))?;
+    Ok(())
+}
+
+#[async_trait]
+impl Provider for SubnetProvider {
+    fn kind(&self) -> Kind {
+        Kind::Subnet
+    }
+
+    async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {
+        let out = ctx
+            .clients
+            .ec2
+            .describe_subnets()
+            .filters(owned_filter(ctx))
+            .send()
+            .await
+            .map_err(|e| aws_error("listing subnets", e))?;
+        let mut found = Vec::new();
+        for sn in out.subnets() {
+            let Some((id, stack)) = ec2_owner(ctx, sn.tags()) else {
+                continue;
+            };
+            let mut o = Observed::new(&id, Kind::Subnet, sn.subnet_id().unwrap_or_default())
+                .prop("vpc_id", Val::str(sn.vpc_id().unwrap_or_default()))
+                .prop("cidr_block", Val::str(sn.cidr_block().unwrap_or_default()))
+                .prop(
+                    "availability_zone",
+                    Val::str(sn.availability_zone().unwrap_or_default()),
+                )
+                .prop(
+                    "map_public_ip_on_launch",
+                    Val::Bool(sn.map_public_ip_on_launch().unwrap_or(false)),
+                )
+                .output(
+                    "availability_zone",
+                    sn.availability_zone().unwrap_or_default(),
+                );
+            o.name = ec2_name(sn.tags());
+            o.stack = stack;
+            found.push(o);
+        }
+        Ok(found)
+    }
+
+    async fn create(&self, ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Observed> {
+        let out = ctx
+            .clients
+            .ec2
+            .create_subnet()
+            .vpc_id(s(spec, "vpc_id")?)
+            .cidr_block(s(spec, "cidr_block")?)
+            .availability_zone(s(spec, "availability_zone")?)
+            .tag_specifications(ec2_tags(ctx, spec, ResourceType::Subnet))
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("creating subnet {}", spec.name), e))?;
+        let id = out
+            .subnet()
+            .and_then(|x| x.subnet_id())
+            .ok_or_else(|| anyhow!("CreateSubnet returned no subnet id"))?
+            .to_string();
+        ctx.clients
+            .ec2
+            .wait_until_subnet_available()
+            .subnet_ids(&id)
+            .wait(Duration::from_secs(300))
+            .await
+            .map_err(|e| anyhow!("waiting for {id} to become available: {e}"))?;
+        if b(spec, "map_public_ip_on_launch")? {
+            set_public_ip(ctx, &id, true).await?;
+        }
+        Ok(observed_from_spec(spec, &id).output("availability_zone", s(spec, "availability_zone")?))
+    }
+
+    async fn update(
+        &self,
+        ctx: &Ctx<'_>,
+        spec: &ResourceSpec,
+        current: &Observed,
+    ) -> Result<Observed> {
+        set_public_ip(ctx, &current.physical_id, b(spec, "map_public_ip_on_launch")?).await?;
+        Ok(observed_from_spec(spec, &current.physical_id))
+    }
+
+    async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
+        let id = current.physical_id.clone();
+        retry_while(&["DependencyViolation"], RELEASE_WAIT, || async {
+            ctx.clients
+                .ec2
+                .delete_subnet()
+                .subnet_id(&id)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| coded(&format!("deleting subnet {id}"), e))
+        })
+        .await
+        .or_else(|(code, e)| {
+            if code.as_deref() == Some("InvalidSubnetID.NotFound") {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })
+    }
+}

@@ -1,0 +1,273 @@
+//! The commands: resolve input (stack, flags) completely before any AWS call, then plan,
+//! apply or destroy through the `Cloud` seam.
+
+use crate::apply::{self, ConsoleReporter};
+use crate::aws::{AwsCloud, DeleteOptions};
+use crate::cli::{Cli, Command, StackArgs};
+use crate::cloud::Cloud;
+use crate::expand::{self, Deployment};
+use crate::plan::{self, Plan};
+use crate::render::{self, Heading};
+use crate::resource::{Kind, Observed, ResourceSpec};
+use crate::stack::{self, LoadedStack};
+use anyhow::{bail, Context, Result};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// A stack-file problem: reported as is, exit 1, before any AWS call.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(pub String);
+
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Plan {
+            stack,
+            env,
+            json,
+            detailed_exitcode,
+        } => {
+            let input = resolve(&stack, &env.env)?;
+            let cloud = AwsCloud::connect(input.stack.stack.region.as_deref(), DeleteOptions::default())
+                .await?;
+            let (desired, observed, plan) = compute(&cloud, &input).await?;
+            let _ = (desired, observed);
+            let heading = heading(&input, &cloud);
+            if json {
+                let doc = render::plan_json(&heading, &cloud.clients.region, &plan);
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            } else {
+                print!("{}", render::plan_text(&heading, &plan));
+            }
+            Ok(if detailed_exitcode && !plan.is_empty() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Apply {
+            stack,
+            env,
+            yes,
+            parallelism,
+        } => {
+            let input = resolve(&stack, &env.env)?;
+            let cloud = AwsCloud::connect(input.stack.stack.region.as_deref(), DeleteOptions::default())
+                .await?;
+            let (desired, observed, plan) = compute(&cloud, &input).await?;
+            let heading = heading(&input, &cloud);
+            print!("{}", render::plan_text(&heading, &plan));
+            if plan.is_empty() {
+                print_endpoints(&observed);
+                return Ok(ExitCode::SUCCESS);
+            }
+            confirm(yes, "apply")?;
+            let cloud: Arc<dyn Cloud> = Arc::new(cloud);
+            execute(cloud.clone(), &input.deployment, &plan, &desired, &observed, parallelism).await?;
+            let after = cloud.observe(&input.deployment).await?;
+            print_endpoints(&after);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Destroy {
+            env,
+            region,
+            yes,
+            skip_final_snapshot,
+            disable_deletion_protection,
+            parallelism,
+        } => {
+            expand::validate_env(&env.env).map_err(InputError)?;
+            let options = DeleteOptions {
+                skip_final_snapshot,
+                disable_deletion_protection,
+            };
+            let cloud = AwsCloud::connect(region.as_deref(), options).await?;
+            let observed = cloud.observe(&Deployment {
+                env: env.env.clone(),
+                stack: String::new(),
+            })
+            .await?;
+            let stack_name = observed
+                .iter()
+                .map(|o| o.stack.as_str())
+                .find(|s| !s.is_empty())
+                .unwrap_or("-")
+                .to_string();
+            let deployment = Deployment {
+                env: env.env.clone(),
+                stack: stack_name.clone(),
+            };
+            let plan = plan::diff(&[], &observed)?;
+            let target = cloud.target();
+            let heading = Heading {
+                deployment: &env.env,
+                stack: &stack_name,
+                target: &target,
+            };
+            if plan.is_empty() {
+                println!("Deployment {} owns nothing in {target}: nothing to destroy.", env.env);
+                return Ok(ExitCode::SUCCESS);
+            }
+            print!("{}", render::plan_text(&heading, &plan));
+            confirm(yes, "destroy")?;
+            execute(Arc::new(cloud), &deployment, &plan, &[], &observed, parallelism).await?;
+            println!("Deployment {} destroyed.", env.env);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Everything the user gave, checked, before any AWS call.
+pub struct Input {
+    pub loaded: LoadedStack,
+    pub stack: stack::Stack,
+    pub deployment: Deployment,
+}
+
+pub fn resolve(args: &StackArgs, env: &str) -> Result<Input> {
+    expand::validate_env(env).map_err(InputError)?;
+    let path = stack::resolve_reference(&args.stack, Path::new("stacks"));
+    let loaded = stack::load(&path, &args.vars).map_err(|e| InputError(e.to_string()))?;
+    let deployment = Deployment {
+        env: env.to_string(),
+        stack: loaded.stack.stack.name.clone(),
+    };
+    Ok(Input {
+        stack: loaded.stack.clone(),
+        loaded,
+        deployment,
+    })
+}
+
+fn heading<'a>(input: &'a Input, cloud: &'a AwsCloud) -> Heading<'a> {
+    // Leaked once per process: the heading lives until exit anyway.
+    let target: &'a str = Box::leak(cloud.target().into_boxed_str());
+    Heading {
+        deployment: &input.deployment.env,
+        stack: &input.deployment.stack,
+        target,
+    }
+}
+
+/// Desired resources, observed resources and the plan between them.
+pub async fn compute(
+    cloud: &dyn Cloud,
+    input: &Input,
+) -> Result<(Vec<ResourceSpec>, Vec<Observed>, Plan)> {
+    let zones = match &input.stack.network.availability_zones {
+        Some(zones) => zones.clone(),
+        None => cloud.zones().await?,
+    };
+    let desired = expand::expand(&input.stack, &input.deployment.env, &zones)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", input.loaded.files[0].display()))?;
+    let observed = cloud
+        .observe(&input.deployment)
+        .await
+        .with_context(|| format!("reading deployment {} from {}", input.deployment.env, cloud.target()))?;
+    let plan = plan::diff(&desired, &observed)?;
+    Ok((desired, observed, plan))
+}
+
+fn confirm(yes: bool, verb: &str) -> Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("refusing to {verb} without confirmation: no terminal to ask on, pass --yes");
+    }
+    print!("\nDo you want to {verb}? Only 'yes' will be accepted: ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim() != "yes" {
+        bail!("{verb} cancelled");
+    }
+    Ok(())
+}
+
+async fn execute(
+    cloud: Arc<dyn Cloud>,
+    deployment: &Deployment,
+    plan: &Plan,
+    desired: &[ResourceSpec],
+    observed: &[Observed],
+    parallelism: u16,
+) -> Result<()> {
+    let total = plan.changes.len();
+    let reporter = Arc::new(ConsoleReporter::new(total));
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\nInterrupted: finishing the operations in progress, starting no new ones (Ctrl-C again to abort).");
+            let _ = tx.send(true);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    let started = std::time::Instant::now();
+    let outcome = apply::execute(
+        cloud,
+        deployment,
+        plan,
+        desired,
+        observed,
+        parallelism as usize,
+        reporter.clone(),
+        rx,
+    )
+    .await;
+    ctrl_c.abort();
+    reporter.finish();
+    let elapsed = started.elapsed().as_secs_f64();
+    if outcome.succeeded() {
+        println!(
+            "\nApply complete after {elapsed:.1}s: {}",
+            plan::summary_line(&plan.summary)
+                .replace("to add", "added")
+                .replace("to change", "changed")
+                .replace("to replace", "replaced")
+                .replace("to destroy", "destroyed")
+        );
+        return Ok(());
+    }
+    let mut msg = String::new();
+    for (op, err) in &outcome.failures {
+        msg.push_str(&format!("\n  {}: {err}", op.id));
+    }
+    if outcome.interrupted {
+        msg.push_str("\n  interrupted by the user");
+    }
+    bail!(
+        "apply stopped after {elapsed:.1}s: {} done, {} failed, {} not started{msg}\n\
+         Nothing is lost: every resource is tagged, so running the same command again picks up where this one stopped.",
+        outcome.completed.len(),
+        outcome.failures.len(),
+        outcome.not_started.len()
+    )
+}
+
+fn print_endpoints(observed: &[Observed]) {
+    let mut lines = Vec::new();
+    for o in observed {
+        match o.kind {
+            Kind::LoadBalancer => {
+                if let Some(dns) = o.outputs.get("dns_name") {
+                    lines.push(format!("  {:<22} http://{dns}", o.id));
+                }
+            }
+            Kind::DbInstance => {
+                if let Some(ep) = o.outputs.get("endpoint").filter(|e| !e.is_empty()) {
+                    lines.push(format!("  {:<22} {ep} (password: in Secrets Manager)", o.id));
+                }
+            }
+            _ => {}
+        }
+    }
+    if !lines.is_empty() {
+        lines.sort();
+        println!("\nEndpoints:\n{}", lines.join("\n"));
+    }
+}

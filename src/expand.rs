@@ -1,0 +1,596 @@
+//! Turns a validated stack into the concrete AWS resources it stands for, with references
+//! between them. Pure: the availability zones are passed in, nothing is looked up.
+//!
+//! Knows component types (network, load balancer, tier, database, notifications), never stages:
+//! a later stage is just a stack with more components.
+
+use crate::resource::{Kind, ResourceSpec, Val};
+use crate::stack::{subnet_cidrs, AlarmPolicy, NatMode, Scheme, Stack};
+use sha2::{Digest, Sha256};
+
+/// The deployment a set of resources belongs to.
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    pub env: String,
+    pub stack: String,
+}
+
+/// Checks a deployment name: it becomes part of every AWS name.
+pub fn validate_env(env: &str) -> Result<(), String> {
+    let ok = (1..=16).contains(&env.len())
+        && env.starts_with(|c: char| c.is_ascii_lowercase())
+        && env
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !env.ends_with('-')
+        && !env.contains("--");
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "deployment name `{env}` must be 1-16 lowercase letters, digits or single hyphens, starting with a letter"
+        ))
+    }
+}
+
+/// An AWS name for a resource, at most `max` characters. Long names keep their start and get a
+/// short hash so they stay unique and stable.
+pub fn physical_name(env: &str, suffix: &str, max: usize) -> String {
+    let full = format!("{env}-{suffix}");
+    if full.len() <= max {
+        return full;
+    }
+    let digest = Sha256::digest(full.as_bytes());
+    let hash: String = digest.iter().take(3).map(|b| format!("{b:02x}")).collect();
+    let keep = max - hash.len() - 1;
+    format!("{}-{hash}", full[..keep].trim_end_matches('-'))
+}
+
+const ALB_NAME_MAX: usize = 32;
+
+/// The user data every tier's instances run: a tiny health-checked HTTP service using only what
+/// Amazon Linux ships (no package downloads, so it works in private subnets without NAT).
+fn user_data(tier: &str, port: u16, health_path: &str) -> String {
+    format!(
+        r#"#!/bin/bash
+# Written by ftctl: serves {health_path} and a page naming the tier and zone on port {port}.
+set -euo pipefail
+mkdir -p /srv/ftctl{health_dir}
+TOKEN=$(curl -sS -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
+AZ=$(curl -sS -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/placement/availability-zone)
+ID=$(curl -sS -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/instance-id)
+echo ok > /srv/ftctl{health_path}
+echo "tier={tier} az=$AZ instance=$ID" > /srv/ftctl/index.html
+cat > /etc/systemd/system/ftctl-{tier}.service <<UNIT
+[Unit]
+Description=ftctl {tier} tier health endpoint
+After=network-online.target
+[Service]
+ExecStart=/usr/bin/python3 -m http.server {port} --directory /srv/ftctl
+Restart=always
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl daemon-reload
+systemctl enable --now ftctl-{tier}.service
+"#,
+        health_dir = health_path
+            .rsplit_once('/')
+            .map(|(dir, _)| dir)
+            .unwrap_or(""),
+    )
+}
+
+fn tcp_rule_from_sg(port: u16, sg_id: &str) -> Val {
+    Val::map([
+        ("protocol", Val::str("tcp")),
+        ("from_port", Val::Int(port.into())),
+        ("to_port", Val::Int(port.into())),
+        ("source", Val::reference(sg_id, "id")),
+    ])
+}
+
+fn tcp_rule_from_cidr(port: u16, cidr: &str) -> Val {
+    Val::map([
+        ("protocol", Val::str("tcp")),
+        ("from_port", Val::Int(port.into())),
+        ("to_port", Val::Int(port.into())),
+        ("source", Val::str(cidr)),
+    ])
+}
+
+struct AlarmDef<'a> {
+    id: String,
+    name_suffix: String,
+    description: String,
+    namespace: &'a str,
+    metric: &'a str,
+    statistic: &'a str,
+    dimensions: Vec<(&'a str, Val)>,
+    comparison: &'a str,
+    threshold: f64,
+    policy: AlarmPolicy,
+    missing: &'a str,
+}
+
+fn alarm(env: &str, topic: &str, def: AlarmDef<'_>) -> ResourceSpec {
+    let actions = Val::list([Val::reference(topic, "arn")]);
+    ResourceSpec::new(
+        def.id,
+        Kind::MetricAlarm,
+        physical_name(env, &def.name_suffix, 255),
+    )
+    .with("description", Val::str(def.description))
+    .with("namespace", Val::str(def.namespace))
+    .with("metric_name", Val::str(def.metric))
+    .with("statistic", Val::str(def.statistic))
+    .with(
+        "dimensions",
+        Val::map(def.dimensions.into_iter().map(|(k, v)| (k, v))),
+    )
+    .with("comparison_operator", Val::str(def.comparison))
+    .with("threshold", Val::Float(def.threshold))
+    .with("period", Val::Int(def.policy.period_seconds.into()))
+    .with(
+        "evaluation_periods",
+        Val::Int(def.policy.evaluation_periods.into()),
+    )
+    .with("treat_missing_data", Val::str(def.missing))
+    .with("alarm_actions", actions.clone())
+    .with("ok_actions", actions)
+}
+
+/// Expands `stack` for deployment `env` over `zones` (at least `network.az_count` of them).
+pub fn expand(stack: &Stack, env: &str, zones: &[String]) -> Result<Vec<ResourceSpec>, String> {
+    let net = &stack.network;
+    let n = net.az_count as usize;
+    if zones.len() < n {
+        return Err(format!(
+            "the region offers {} availability zones ({}), the stack asks for {n}",
+            zones.len(),
+            zones.join(", ")
+        ));
+    }
+    let zones = &zones[..n];
+    let (public_cidrs, private_cidrs) =
+        subnet_cidrs(net).ok_or("the subnet plan does not fit the VPC block")?;
+    let mut out = Vec::new();
+
+    // Network.
+    out.push(
+        ResourceSpec::new("network.vpc", Kind::Vpc, physical_name(env, "vpc", 255))
+            .with("cidr_block", Val::str(&net.cidr))
+            .with("enable_dns_support", Val::Bool(true))
+            .with("enable_dns_hostnames", Val::Bool(true)),
+    );
+    out.push(
+        ResourceSpec::new(
+            "network.igw",
+            Kind::InternetGateway,
+            physical_name(env, "igw", 255),
+        )
+        .with("vpc_id", Val::reference("network.vpc", "id")),
+    );
+    let public_ids: Vec<String> = (0..n).map(|i| format!("network.public.{i}")).collect();
+    let private_ids: Vec<String> = (0..n).map(|i| format!("network.private.{i}")).collect();
+    for i in 0..n {
+        for (ids, cidrs, public) in [
+            (&public_ids, &public_cidrs, true),
+            (&private_ids, &private_cidrs, false),
+        ] {
+            let label = if public { "public" } else { "private" };
+            out.push(
+                ResourceSpec::new(
+                    &ids[i],
+                    Kind::Subnet,
+                    physical_name(env, &format!("{label}-{}", zones[i]), 255),
+                )
+                .with("vpc_id", Val::reference("network.vpc", "id"))
+                .with("cidr_block", Val::str(&cidrs[i]))
+                .with("availability_zone", Val::str(&zones[i]))
+                .with("map_public_ip_on_launch", Val::Bool(public)),
+            );
+        }
+    }
+    out.push(
+        ResourceSpec::new(
+            "network.public.routes",
+            Kind::RouteTable,
+            physical_name(env, "public", 255),
+        )
+        .with("vpc_id", Val::reference("network.vpc", "id"))
+        .with(
+            "routes",
+            Val::list([Val::map([
+                ("destination", Val::str("0.0.0.0/0")),
+                ("target", Val::reference("network.igw", "id")),
+            ])]),
+        )
+        .with(
+            "subnet_ids",
+            Val::list(public_ids.iter().map(|id| Val::reference(id, "id"))),
+        ),
+    );
+    let nat_count = match net.nat {
+        NatMode::None => 0,
+        NatMode::Single => 1,
+        NatMode::PerAz => n,
+    };
+    for i in 0..nat_count {
+        let eip = format!("network.nat.{i}.ip");
+        out.push(
+            ResourceSpec::new(
+                &eip,
+                Kind::ElasticIp,
+                physical_name(env, &format!("nat-{}", zones[i]), 255),
+            )
+            .after("network.igw"),
+        );
+        out.push(
+            ResourceSpec::new(
+                format!("network.nat.{i}"),
+                Kind::NatGateway,
+                physical_name(env, &format!("nat-{}", zones[i]), 255),
+            )
+            .with("subnet_id", Val::reference(&public_ids[i], "id"))
+            .with("allocation_id", Val::reference(&eip, "allocation_id"))
+            .after("network.igw"),
+        );
+    }
+    for (i, private_id) in private_ids.iter().enumerate() {
+        let routes = if nat_count == 0 {
+            Val::list([])
+        } else {
+            let nat = format!("network.nat.{}", i.min(nat_count - 1));
+            Val::list([Val::map([
+                ("destination", Val::str("0.0.0.0/0")),
+                ("target", Val::reference(&nat, "id")),
+            ])])
+        };
+        out.push(
+            ResourceSpec::new(
+                format!("network.private.{i}.routes"),
+                Kind::RouteTable,
+                physical_name(env, &format!("private-{}", zones[i]), 255),
+            )
+            .with("vpc_id", Val::reference("network.vpc", "id"))
+            .with("routes", routes)
+            .with("subnet_ids", Val::list([Val::reference(private_id, "id")])),
+        );
+    }
+
+    // Notifications first: every alarm refers to the topic.
+    let topic = "notifications.topic";
+    let mut subscriptions = Vec::new();
+    for (protocol, endpoints) in [
+        ("email", &stack.notifications.emails),
+        ("https", &stack.notifications.https_endpoints),
+        ("sqs", &stack.notifications.sqs_queue_arns),
+    ] {
+        for endpoint in endpoints {
+            subscriptions.push(Val::map([
+                ("protocol", Val::str(protocol)),
+                ("endpoint", Val::str(endpoint)),
+            ]));
+        }
+    }
+    out.push(
+        ResourceSpec::new(topic, Kind::SnsTopic, physical_name(env, "alerts", 256))
+            .with("subscriptions", Val::List(subscriptions)),
+    );
+
+    // Load balancers: security group, balancer, listener.
+    for (name, lb) in &stack.load_balancers {
+        let sg = format!("lb.{name}.sg");
+        let mut rules: Vec<Val> = lb
+            .allow_cidrs
+            .iter()
+            .map(|c| tcp_rule_from_cidr(lb.port, c))
+            .collect();
+        rules.extend(
+            lb.allow_from
+                .iter()
+                .map(|t| tcp_rule_from_sg(lb.port, &format!("tier.{t}.sg"))),
+        );
+        out.push(
+            ResourceSpec::new(
+                &sg,
+                Kind::SecurityGroup,
+                physical_name(env, &format!("{name}-lb"), 255),
+            )
+            .with("vpc_id", Val::reference("network.vpc", "id"))
+            .with(
+                "description",
+                Val::str(format!("ftctl {env}: load balancer {name}")),
+            )
+            .with("ingress", Val::List(rules)),
+        );
+        let subnets = match lb.scheme {
+            Scheme::InternetFacing => &public_ids,
+            Scheme::Internal => &private_ids,
+        };
+        out.push(
+            ResourceSpec::new(
+                format!("lb.{name}"),
+                Kind::LoadBalancer,
+                physical_name(env, name, ALB_NAME_MAX),
+            )
+            .with("type", Val::str("application"))
+            .with("scheme", Val::str(lb.scheme.as_aws()))
+            .with(
+                "subnet_ids",
+                Val::list(subnets.iter().map(|id| Val::reference(id, "id"))),
+            )
+            .with("security_group_ids", Val::list([Val::reference(&sg, "id")])),
+        );
+        let served_by = stack
+            .tiers
+            .iter()
+            .find(|(_, t)| &t.load_balancer == name)
+            .map(|(tier, _)| Val::reference(format!("tier.{tier}.tg"), "arn"));
+        let mut listener = ResourceSpec::new(
+            format!("lb.{name}.listener"),
+            Kind::Listener,
+            physical_name(env, &format!("{name}-{}", lb.port), 255),
+        )
+        .with("load_balancer_arn", Val::reference(format!("lb.{name}"), "arn"))
+        .with("port", Val::Int(lb.port.into()))
+        .with("protocol", Val::str("HTTP"));
+        listener = match served_by {
+            Some(tg) => listener.with("forward_to", tg),
+            None => listener.with("fixed_response_status", Val::Int(404)),
+        };
+        out.push(listener);
+        out.push(alarm(
+            env,
+            topic,
+            AlarmDef {
+                id: format!("alarm.lb.{name}.elb-5xx"),
+                name_suffix: format!("{name}-lb-5xx"),
+                description: format!(
+                    "Load balancer {name} answers 5xx itself (no healthy target, or overload)"
+                ),
+                namespace: "AWS/ApplicationELB",
+                metric: "HTTPCode_ELB_5XX_Count",
+                statistic: "Sum",
+                dimensions: vec![(
+                    "LoadBalancer",
+                    Val::reference(format!("lb.{name}"), "arn_suffix"),
+                )],
+                comparison: "GreaterThanThreshold",
+                threshold: lb.alarms.elb_5xx_threshold as f64,
+                policy: lb.alarms.elb_5xx,
+                missing: "notBreaching",
+            },
+        ));
+    }
+
+    // Tiers: security group, launch template, target group, group, alarms.
+    for (name, tier) in &stack.tiers {
+        let sg = format!("tier.{name}.sg");
+        let lb_sg = format!("lb.{}.sg", tier.load_balancer);
+        out.push(
+            ResourceSpec::new(
+                &sg,
+                Kind::SecurityGroup,
+                physical_name(env, &format!("{name}-tier"), 255),
+            )
+            .with("vpc_id", Val::reference("network.vpc", "id"))
+            .with("description", Val::str(format!("ftctl {env}: tier {name}")))
+            .with("ingress", Val::list([tcp_rule_from_sg(tier.port, &lb_sg)])),
+        );
+        let lt = format!("tier.{name}.lt");
+        out.push(
+            ResourceSpec::new(&lt, Kind::LaunchTemplate, physical_name(env, name, 128))
+                .with("image_id", Val::str(&tier.image))
+                .with("instance_type", Val::str(&tier.instance_type))
+                .with("security_group_ids", Val::list([Val::reference(&sg, "id")]))
+                .with("http_tokens", Val::str("required"))
+                .with("volume_size_gb", Val::Int(tier.volume_size_gb.into()))
+                .with("volume_encrypted", Val::Bool(true))
+                .with(
+                    "user_data",
+                    Val::str(user_data(name, tier.port, &tier.health_check_path)),
+                ),
+        );
+        let tg = format!("tier.{name}.tg");
+        out.push(
+            ResourceSpec::new(&tg, Kind::TargetGroup, physical_name(env, name, ALB_NAME_MAX))
+                .with("vpc_id", Val::reference("network.vpc", "id"))
+                .with("port", Val::Int(tier.port.into()))
+                .with("protocol", Val::str("HTTP"))
+                .with("target_type", Val::str("instance"))
+                .with("health_check_path", Val::str(&tier.health_check_path))
+                .with("health_check_interval_seconds", Val::Int(15))
+                .with("health_check_timeout_seconds", Val::Int(5))
+                .with("healthy_threshold", Val::Int(2))
+                .with("unhealthy_threshold", Val::Int(2))
+                .with("matcher", Val::str("200")),
+        );
+        let asg = format!("tier.{name}.asg");
+        out.push(
+            ResourceSpec::new(
+                &asg,
+                Kind::AutoScalingGroup,
+                physical_name(env, name, 255),
+            )
+            .with("launch_template_id", Val::reference(&lt, "id"))
+            .with("min_size", Val::Int(tier.min_size.into()))
+            .with("max_size", Val::Int(tier.max_size.into()))
+            .with("desired_capacity", Val::Int(tier.desired_capacity.into()))
+            .with(
+                "subnet_ids",
+                Val::list(private_ids.iter().map(|id| Val::reference(id, "id"))),
+            )
+            .with("target_group_arns", Val::list([Val::reference(&tg, "arn")]))
+            .with("health_check_type", Val::str("ELB"))
+            .with(
+                "health_check_grace_period",
+                Val::Int(tier.health_check_grace_seconds.into()),
+            )
+            .with("target_cpu_percent", Val::Float(tier.target_cpu_percent))
+            .with("metrics_collection", Val::Bool(true)),
+        );
+        out.push(alarm(
+            env,
+            topic,
+            AlarmDef {
+                id: format!("alarm.tier.{name}.capacity"),
+                name_suffix: format!("{name}-in-service"),
+                description: format!(
+                    "Tier {name}: fewer in-service instances than the {} it should run",
+                    tier.desired_capacity
+                ),
+                namespace: "AWS/AutoScaling",
+                metric: "GroupInServiceInstances",
+                statistic: "Minimum",
+                dimensions: vec![("AutoScalingGroupName", Val::reference(&asg, "name"))],
+                comparison: "LessThanThreshold",
+                threshold: tier.desired_capacity as f64,
+                policy: tier.capacity_alarm,
+                missing: "missing",
+            },
+        ));
+        out.push(alarm(
+            env,
+            topic,
+            AlarmDef {
+                id: format!("alarm.tier.{name}.healthy-hosts"),
+                name_suffix: format!("{name}-healthy-hosts"),
+                description: format!(
+                    "Tier {name}: fewer healthy targets behind {} than its minimum of {}",
+                    tier.load_balancer, tier.min_size
+                ),
+                namespace: "AWS/ApplicationELB",
+                metric: "HealthyHostCount",
+                statistic: "Minimum",
+                dimensions: vec![
+                    (
+                        "LoadBalancer",
+                        Val::reference(format!("lb.{}", tier.load_balancer), "arn_suffix"),
+                    ),
+                    ("TargetGroup", Val::reference(&tg, "arn_suffix")),
+                ],
+                comparison: "LessThanThreshold",
+                threshold: tier.min_size as f64,
+                policy: tier.capacity_alarm,
+                missing: "breaching",
+            },
+        ));
+    }
+
+    // Databases.
+    for (name, db) in &stack.databases {
+        let sg = format!("db.{name}.sg");
+        let port = db.engine.default_port();
+        out.push(
+            ResourceSpec::new(
+                &sg,
+                Kind::SecurityGroup,
+                physical_name(env, &format!("{name}-db"), 255),
+            )
+            .with("vpc_id", Val::reference("network.vpc", "id"))
+            .with(
+                "description",
+                Val::str(format!("ftctl {env}: database {name}")),
+            )
+            .with(
+                "ingress",
+                Val::List(
+                    db.allow_from
+                        .iter()
+                        .map(|t| tcp_rule_from_sg(port, &format!("tier.{t}.sg")))
+                        .collect(),
+                ),
+            ),
+        );
+        let subnet_group = format!("db.{name}.subnets");
+        out.push(
+            ResourceSpec::new(
+                &subnet_group,
+                Kind::DbSubnetGroup,
+                physical_name(env, &format!("{name}-db"), 255),
+            )
+            .with(
+                "description",
+                Val::str(format!("ftctl {env}: private subnets of database {name}")),
+            )
+            .with(
+                "subnet_ids",
+                Val::list(private_ids.iter().map(|id| Val::reference(id, "id"))),
+            ),
+        );
+        let id = format!("db.{name}");
+        out.push(
+            ResourceSpec::new(&id, Kind::DbInstance, physical_name(env, name, 63))
+                .with("engine", Val::str(db.engine.as_aws()))
+                .with(
+                    "engine_version",
+                    Val::str(
+                        db.engine_version
+                            .clone()
+                            .unwrap_or_else(|| db.engine.default_version().to_string()),
+                    ),
+                )
+                .with("instance_class", Val::str(&db.instance_class))
+                .with("allocated_storage_gb", Val::Int(db.allocated_storage_gb.into()))
+                .with("multi_az", Val::Bool(db.multi_az))
+                .with("storage_encrypted", Val::Bool(true))
+                .with("publicly_accessible", Val::Bool(false))
+                .with(
+                    "backup_retention_days",
+                    Val::Int(db.backup_retention_days.into()),
+                )
+                .with("deletion_protection", Val::Bool(db.deletion_protection))
+                .with("master_username", Val::str(&db.master_username))
+                .with("manage_master_user_password", Val::Bool(true))
+                .with("port", Val::Int(port.into()))
+                .with("db_subnet_group_name", Val::reference(&subnet_group, "name"))
+                .with("security_group_ids", Val::list([Val::reference(&sg, "id")])),
+        );
+        out.push(alarm(
+            env,
+            topic,
+            AlarmDef {
+                id: format!("alarm.db.{name}.cpu"),
+                name_suffix: format!("{name}-db-cpu"),
+                description: format!("Database {name}: CPU above {}%", db.cpu_alarm_percent),
+                namespace: "AWS/RDS",
+                metric: "CPUUtilization",
+                statistic: "Average",
+                dimensions: vec![("DBInstanceIdentifier", Val::reference(&id, "name"))],
+                comparison: "GreaterThanThreshold",
+                threshold: db.cpu_alarm_percent,
+                policy: db.alarm,
+                missing: "missing",
+            },
+        ));
+        let free_bytes =
+            db.allocated_storage_gb as f64 * 1024.0 * 1024.0 * 1024.0 * db.free_storage_alarm_percent
+                / 100.0;
+        out.push(alarm(
+            env,
+            topic,
+            AlarmDef {
+                id: format!("alarm.db.{name}.free-storage"),
+                name_suffix: format!("{name}-db-free-storage"),
+                description: format!(
+                    "Database {name}: less than {}% of its storage free",
+                    db.free_storage_alarm_percent
+                ),
+                namespace: "AWS/RDS",
+                metric: "FreeStorageSpace",
+                statistic: "Minimum",
+                dimensions: vec![("DBInstanceIdentifier", Val::reference(&id, "name"))],
+                comparison: "LessThanThreshold",
+                threshold: free_bytes.round(),
+                policy: db.alarm,
+                missing: "missing",
+            },
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,49 @@
+//! ftctl: provision high-availability AWS architectures and prove they survive failure.
+//! The binary is thin: parse, run, map the outcome to an exit code.
+
+mod apply;
+mod aws;
+mod cli;
+mod cloud;
+mod commands;
+mod expand;
+mod graph;
+mod plan;
+mod render;
+mod resource;
+mod stack;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FTCTL_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(input) = e.downcast_ref::<commands::InputError>() {
+                eprint!("error: {input}");
+                if !input.0.ends_with('\n') {
+                    eprintln!();
+                }
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,495 @@
+//! Stack files → one validated, typed `Stack`. Handles `extends` (a stage builds on the previous
+//! one), `--var` overrides, and errors that name file, line and field. No network here.
+
+pub mod model;
+pub mod source;
+
+pub use model::*;
+use source::{dotted, Layered, Origin};
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// One problem in the stack, located.
+#[derive(Debug, Clone)]
+pub struct StackError {
+    pub origin: Option<Origin>,
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for StackError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.origin, self.field.is_empty()) {
+            (Some(o), false) => write!(f, "{o}: {}: {}", self.field, self.message),
+            (Some(o), true) => write!(f, "{o}: {}", self.message),
+            (None, false) => write!(f, "{}: {}", self.field, self.message),
+            (None, true) => write!(f, "{}", self.message),
+        }
+    }
+}
+
+/// All problems found; the stack is refused if there is any.
+#[derive(Debug)]
+pub struct StackErrors(pub Vec<StackError>);
+
+impl fmt::Display for StackErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.len();
+        writeln!(
+            f,
+            "the stack is invalid ({n} problem{}):",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for e in &self.0 {
+            writeln!(f, "  {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for StackErrors {}
+
+/// A validated stack and the files it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedStack {
+    pub stack: Stack,
+    /// The file named on the command line, then the ones it extends.
+    pub files: Vec<PathBuf>,
+}
+
+/// Resolves `stage1` to `stacks/stage1.toml` (under `stacks_dir`); a path to a file works too.
+pub fn resolve_reference(reference: &str, stacks_dir: &Path) -> PathBuf {
+    let as_path = PathBuf::from(reference);
+    if as_path.is_file() || reference.contains('/') || reference.ends_with(".toml") {
+        return as_path;
+    }
+    stacks_dir.join(format!("{reference}.toml"))
+}
+
+pub fn load(path: &Path, vars: &[String]) -> Result<LoadedStack, StackErrors> {
+    let one = |origin: Option<Origin>, message: String| {
+        StackErrors(vec![StackError {
+            origin,
+            field: String::new(),
+            message,
+        }])
+    };
+    // Read the chain of files: the named one first, then what it extends, outermost last.
+    let mut chain: Vec<(PathBuf, source::Parsed)> = Vec::new();
+    let mut next = Some((path.to_path_buf(), None::<Origin>));
+    while let Some((file, referenced_at)) = next.take() {
+        if chain.iter().any(|(p, _)| same_file(p, &file)) {
+            return Err(one(
+                referenced_at,
+                format!("`extends` makes a cycle through {}", file.display()),
+            ));
+        }
+        let text = std::fs::read_to_string(&file).map_err(|e| {
+            one(
+                referenced_at.clone(),
+                format!("cannot read stack file {}: {e}", file.display()),
+            )
+        })?;
+        let parsed = source::parse_file(&file, &text)
+            .map_err(|e| one(Some(e.origin), e.message))?;
+        if let Some(base) = parsed
+            .value
+            .get("stack")
+            .and_then(|s| s.get("extends"))
+            .and_then(|e| e.as_str())
+        {
+            let at = parsed
+                .origins
+                .get(&vec!["stack".to_string(), "extends".to_string()])
+                .cloned();
+            let dir = file.parent().unwrap_or(Path::new("."));
+            next = Some((dir.join(base), at));
+        }
+        chain.push((file, parsed));
+    }
+    let files: Vec<PathBuf> = chain.iter().map(|(p, _)| p.clone()).collect();
+    let mut layered = Layered::new();
+    let n = chain.len();
+    for (i, (_, mut parsed)) in chain.into_iter().rev().enumerate() {
+        // `extends` belongs to the file that says it, not to the merged result.
+        if i + 1 < n {
+            if let Some(s) = parsed.value.get_mut("stack").and_then(|s| s.as_object_mut()) {
+                s.remove("extends");
+            }
+        }
+        layered.overlay(parsed);
+    }
+    let vars = source::parse_vars(vars).map_err(|e| one(Some(e.origin), e.message))?;
+    layered.overlay(vars);
+
+    let stack: Stack = serde_path_to_error::deserialize(layered.value.clone()).map_err(|e| {
+        let mut path: Vec<String> = e
+            .path()
+            .iter()
+            .filter_map(|seg| match seg {
+                serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
+                serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                serde_path_to_error::Segment::Enum { variant } => Some(variant.clone()),
+                serde_path_to_error::Segment::Unknown => None,
+            })
+            .collect();
+        let message = e.inner().to_string();
+        // For an unknown key, point at the key itself.
+        if let Some(key) = message
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            if path.last().map(String::as_str) != Some(key) {
+                path.push(key.to_string());
+            }
+        }
+        StackErrors(vec![StackError {
+            origin: layered.origin_of(&path).cloned(),
+            field: dotted(&path),
+            message,
+        }])
+    })?;
+
+    let problems = validate(&stack);
+    if problems.is_empty() {
+        Ok(LoadedStack { stack, files })
+    } else {
+        Err(StackErrors(
+            problems
+                .into_iter()
+                .map(|(path, message)| {
+                    let path: Vec<String> = path.split('.').map(str::to_string).collect();
+                    StackError {
+                        origin: layered.origin_of(&path).cloned(),
+                        field: dotted(&path),
+                        message,
+                    }
+                })
+                .collect(),
+        ))
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// Names of tiers, balancers and databases become part of AWS names: keep them short and plain.
+fn valid_component_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name.len() <= 12
+}
+
+/// Semantic checks the type system cannot express. Returns (dotted field, message) pairs.
+pub fn validate(stack: &Stack) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut bad = |field: String, message: String| out.push((field, message));
+
+    if stack.stack.name.trim().is_empty() {
+        bad("stack.name".into(), "must not be empty".into());
+    }
+    if let Some(region) = &stack.stack.region {
+        let ok = region.split('-').count() >= 3
+            && region
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !ok {
+            bad(
+                "stack.region".into(),
+                format!("`{region}` is not an AWS region name such as us-east-1"),
+            );
+        }
+    }
+
+    // Network.
+    let net = &stack.network;
+    match net.cidr.parse::<ipnet::Ipv4Net>() {
+        Err(_) => bad(
+            "network.cidr".into(),
+            format!(
+                "`{}` is not an IPv4 CIDR block such as 10.0.0.0/16",
+                net.cidr
+            ),
+        ),
+        Ok(cidr) => {
+            if cidr.network() != cidr.addr() {
+                bad(
+                    "network.cidr".into(),
+                    format!(
+                        "`{}` has host bits set; did you mean {}?",
+                        net.cidr,
+                        cidr.trunc()
+                    ),
+                );
+            } else if !(16..=28).contains(&cidr.prefix_len()) {
+                bad(
+                    "network.cidr".into(),
+                    "a VPC block must be between /16 and /28".into(),
+                );
+            } else if net.subnet_prefix < cidr.prefix_len() || net.subnet_prefix > 28 {
+                bad(
+                    "network.subnet_prefix".into(),
+                    format!(
+                        "must be between the VPC prefix (/{}) and /28",
+                        cidr.prefix_len()
+                    ),
+                );
+            } else {
+                let available = 1u64 << (net.subnet_prefix - cidr.prefix_len());
+                let needed = 2 * net.az_count as u64;
+                if needed > available {
+                    bad(
+                        "network.subnet_prefix".into(),
+                        format!(
+                            "{needed} subnets (a public and a private one per AZ) of /{} do not fit in {}",
+                            net.subnet_prefix, net.cidr
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    if net.az_count < 2 {
+        bad(
+            "network.az_count".into(),
+            format!(
+                "is {}: a highly available stack needs at least 2 availability zones",
+                net.az_count
+            ),
+        );
+    } else if net.az_count > 6 {
+        bad("network.az_count".into(), "at most 6 zones".into());
+    }
+    if let Some(zones) = &net.availability_zones {
+        let distinct: BTreeSet<&String> = zones.iter().collect();
+        if distinct.len() != zones.len() {
+            bad(
+                "network.availability_zones".into(),
+                "lists a zone twice".into(),
+            );
+        }
+        if (zones.len() as u32) < net.az_count {
+            bad(
+                "network.availability_zones".into(),
+                format!("names {} zones but az_count is {}", zones.len(), net.az_count),
+            );
+        }
+    }
+
+    // Load balancers.
+    for (name, lb) in &stack.load_balancers {
+        let at = format!("load_balancers.{name}");
+        if !valid_component_name(name) {
+            bad(at.clone(), "names must be 1-12 lowercase letters or digits, starting with a letter".into());
+        }
+        for (i, cidr) in lb.allow_cidrs.iter().enumerate() {
+            if cidr.parse::<ipnet::Ipv4Net>().is_err() {
+                bad(
+                    format!("{at}.allow_cidrs.{i}"),
+                    format!("`{cidr}` is not an IPv4 CIDR block"),
+                );
+            }
+        }
+        if lb.scheme == Scheme::Internal && lb.allow_cidrs.iter().any(|c| c == "0.0.0.0/0") {
+            bad(
+                format!("{at}.allow_cidrs"),
+                "an internal balancer must not be open to 0.0.0.0/0".into(),
+            );
+        }
+        for (i, tier) in lb.allow_from.iter().enumerate() {
+            if !stack.tiers.contains_key(tier) {
+                bad(
+                    format!("{at}.allow_from.{i}"),
+                    format!("no tier named `{tier}`"),
+                );
+            }
+        }
+        if lb.port == 0 {
+            bad(format!("{at}.port"), "must be a port number".into());
+        }
+        check_policy(&mut bad, &format!("{at}.alarms.elb_5xx"), lb.alarms.elb_5xx);
+    }
+
+    // Tiers.
+    for (name, tier) in &stack.tiers {
+        let at = format!("tiers.{name}");
+        if !valid_component_name(name) {
+            bad(at.clone(), "names must be 1-12 lowercase letters or digits, starting with a letter".into());
+        }
+        if !stack.load_balancers.contains_key(&tier.load_balancer) {
+            bad(
+                format!("{at}.load_balancer"),
+                format!("no load balancer named `{}`", tier.load_balancer),
+            );
+        }
+        if tier.instance_type.trim().is_empty() {
+            bad(format!("{at}.instance_type"), "must not be empty".into());
+        }
+        if tier.image.trim().is_empty() {
+            bad(format!("{at}.image"), "must not be empty".into());
+        }
+        if tier.min_size > tier.max_size {
+            bad(
+                format!("{at}.min_size"),
+                format!(
+                    "min_size ({}) is greater than max_size ({})",
+                    tier.min_size, tier.max_size
+                ),
+            );
+        } else if tier.desired_capacity < tier.min_size || tier.desired_capacity > tier.max_size
+        {
+            bad(
+                format!("{at}.desired_capacity"),
+                format!(
+                    "desired_capacity ({}) must lie between min_size ({}) and max_size ({})",
+                    tier.desired_capacity, tier.min_size, tier.max_size
+                ),
+            );
+        }
+        if tier.max_size == 0 {
+            bad(format!("{at}.max_size"), "must be at least 1".into());
+        }
+        if !tier.health_check_path.starts_with('/') {
+            bad(
+                format!("{at}.health_check_path"),
+                "must start with /".into(),
+            );
+        }
+        if !(1.0..=100.0).contains(&tier.target_cpu_percent) {
+            bad(
+                format!("{at}.target_cpu_percent"),
+                "must be between 1 and 100".into(),
+            );
+        }
+        if tier.port == 0 {
+            bad(format!("{at}.port"), "must be a port number".into());
+        }
+        if tier.volume_size_gb == 0 {
+            bad(format!("{at}.volume_size_gb"), "must be at least 1".into());
+        }
+        check_policy(&mut bad, &format!("{at}.capacity_alarm"), tier.capacity_alarm);
+    }
+
+    // Databases.
+    for (name, db) in &stack.databases {
+        let at = format!("databases.{name}");
+        if !valid_component_name(name) {
+            bad(at.clone(), "names must be 1-12 lowercase letters or digits, starting with a letter".into());
+        }
+        if !db.instance_class.starts_with("db.") {
+            bad(
+                format!("{at}.instance_class"),
+                format!("`{}` is not a DB instance class such as db.t3.medium", db.instance_class),
+            );
+        }
+        if !(20..=65536).contains(&db.allocated_storage_gb) {
+            bad(
+                format!("{at}.allocated_storage_gb"),
+                "must be between 20 and 65536".into(),
+            );
+        }
+        if db.backup_retention_days < 7 || db.backup_retention_days > 35 {
+            bad(
+                format!("{at}.backup_retention_days"),
+                "must be between 7 and 35 days (point-in-time recovery needs a week at least)"
+                    .into(),
+            );
+        }
+        let user = &db.master_username;
+        if user.is_empty()
+            || user.len() > 16
+            || !user.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            || !user.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            || ["admin", "root", "rdsadmin", "postgres"].contains(&user.as_str())
+        {
+            bad(
+                format!("{at}.master_username"),
+                "1-16 letters, digits or _, starting with a letter, and not a reserved name".into(),
+            );
+        }
+        for (i, tier) in db.allow_from.iter().enumerate() {
+            if !stack.tiers.contains_key(tier) {
+                bad(
+                    format!("{at}.allow_from.{i}"),
+                    format!("no tier named `{tier}`"),
+                );
+            }
+        }
+        if !(1.0..=100.0).contains(&db.cpu_alarm_percent) {
+            bad(format!("{at}.cpu_alarm_percent"), "must be between 1 and 100".into());
+        }
+        if !(1.0..=90.0).contains(&db.free_storage_alarm_percent) {
+            bad(
+                format!("{at}.free_storage_alarm_percent"),
+                "must be between 1 and 90".into(),
+            );
+        }
+        check_policy(&mut bad, &format!("{at}.alarm"), db.alarm);
+    }
+
+    // Notifications.
+    for (i, email) in stack.notifications.emails.iter().enumerate() {
+        let ok = email
+            .split_once('@')
+            .is_some_and(|(u, d)| !u.is_empty() && d.contains('.'));
+        if !ok {
+            bad(
+                format!("notifications.emails.{i}"),
+                format!("`{email}` is not an e-mail address"),
+            );
+        }
+    }
+    for (i, url) in stack.notifications.https_endpoints.iter().enumerate() {
+        if !url.starts_with("https://") {
+            bad(
+                format!("notifications.https_endpoints.{i}"),
+                "must be an https:// URL".into(),
+            );
+        }
+    }
+    for (i, arn) in stack.notifications.sqs_queue_arns.iter().enumerate() {
+        if !arn.starts_with("arn:") || !arn.contains(":sqs:") {
+            bad(
+                format!("notifications.sqs_queue_arns.{i}"),
+                "must be an SQS queue ARN".into(),
+            );
+        }
+    }
+    out
+}
+
+fn check_policy(bad: &mut impl FnMut(String, String), at: &str, policy: AlarmPolicy) {
+    // CloudWatch accepts 10, 30 or any multiple of 60 seconds.
+    let p = policy.period_seconds;
+    if !(p == 10 || p == 30 || (p > 0 && p % 60 == 0)) {
+        bad(
+            format!("{at}.period_seconds"),
+            "must be 10, 30 or a multiple of 60".into(),
+        );
+    }
+    if policy.evaluation_periods == 0 || policy.window_seconds() > 86_400 {
+        bad(
+            format!("{at}.evaluation_periods"),
+            "must be at least 1, and the window at most one day".into(),
+        );
+    }
+}
+
+/// The VPC address plan: public subnets first, then private ones, one per AZ each.
+pub fn subnet_cidrs(network: &Network) -> Option<(Vec<String>, Vec<String>)> {
+    let cidr: ipnet::Ipv4Net = network.cidr.parse().ok()?;
+    let mut subnets = cidr.subnets(network.subnet_prefix).ok()?;
+    let n = network.az_count as usize;
+    let public: Vec<String> = (&mut subnets).take(n).map(|s| s.to_string()).collect();
+    let private: Vec<String> = subnets.take(n).map(|s| s.to_string()).collect();
+    (public.len() == n && private.len() == n).then_some((public, private))
+}
+
+#[cfg(test)]
+mod tests;
