@@ -87,8 +87,10 @@ pub async fn execute(
     interrupt: tokio::sync::watch::Receiver<bool>,
 ) -> Outcome {
     let specs: HashMap<&str, &ResourceSpec> = desired.iter().map(|s| (s.id.as_str(), s)).collect();
-    let by_physical: HashMap<&str, &Observed> =
-        observed.iter().map(|o| (o.physical_id.as_str(), o)).collect();
+    let by_physical: HashMap<&str, &Observed> = observed
+        .iter()
+        .map(|o| (o.physical_id.as_str(), o))
+        .collect();
 
     let mut nodes: Vec<Node> = Vec::new();
     let mut put_of: HashMap<String, usize> = HashMap::new(); // logical id -> create/update op
@@ -161,7 +163,8 @@ pub async fn execute(
             };
             if let Some(&user_del) = delete_of.get(&user) {
                 nodes[user_del].then.push(del);
-            } else if let Some(&user_put) = logical_of.get(user.as_str()).and_then(|l| put_of.get(*l))
+            } else if let Some(&user_put) =
+                logical_of.get(user.as_str()).and_then(|l| put_of.get(*l))
             {
                 nodes[user_put].then.push(del);
             }
@@ -215,7 +218,9 @@ pub async fn execute(
                     (_, Some(Err(missing)), _) => Err(anyhow::anyhow!(
                         "internal error: {missing} is not known although its resource was applied"
                     )),
-                    _ => Err(anyhow::anyhow!("internal error: operation lacks its resource")),
+                    _ => Err(anyhow::anyhow!(
+                        "internal error: operation lacks its resource"
+                    )),
                 };
                 (i, result.map_err(|e| format!("{e:#}")), start.elapsed())
             });
@@ -292,7 +297,8 @@ fn resolved(
     mut spec: ResourceSpec,
     outputs: &HashMap<String, BTreeMap<String, String>>,
 ) -> Result<ResourceSpec, String> {
-    let lookup = |r: &crate::resource::Ref| outputs.get(&r.id).and_then(|o| o.get(&r.attr)).cloned();
+    let lookup =
+        |r: &crate::resource::Ref| outputs.get(&r.id).and_then(|o| o.get(&r.attr)).cloned();
     for value in spec.props.values_mut() {
         let mut refs = Vec::new();
         value.refs(&mut refs);

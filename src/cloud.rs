@@ -17,8 +17,11 @@ pub trait Cloud: Send + Sync {
     async fn observe(&self, deployment: &Deployment) -> anyhow::Result<Vec<Observed>>;
 
     /// Creates `spec` (its references already resolved) and waits until it is usable.
-    async fn create(&self, deployment: &Deployment, spec: &ResourceSpec)
-        -> anyhow::Result<Observed>;
+    async fn create(
+        &self,
+        deployment: &Deployment,
+        spec: &ResourceSpec,
+    ) -> anyhow::Result<Observed>;
 
     /// Brings `current` in line with `spec` in place.
     async fn update(

@@ -30,8 +30,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             detailed_exitcode,
         } => {
             let input = resolve(&stack, &env.env)?;
-            let cloud = AwsCloud::connect(input.stack.stack.region.as_deref(), DeleteOptions::default())
-                .await?;
+            let cloud = AwsCloud::connect(
+                input.stack.stack.region.as_deref(),
+                DeleteOptions::default(),
+            )
+            .await?;
             let (desired, observed, plan) = compute(&cloud, &input).await?;
             let _ = (desired, observed);
             let heading = heading(&input, &cloud);
@@ -54,8 +57,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             parallelism,
         } => {
             let input = resolve(&stack, &env.env)?;
-            let cloud = AwsCloud::connect(input.stack.stack.region.as_deref(), DeleteOptions::default())
-                .await?;
+            let cloud = AwsCloud::connect(
+                input.stack.stack.region.as_deref(),
+                DeleteOptions::default(),
+            )
+            .await?;
             let (desired, observed, plan) = compute(&cloud, &input).await?;
             let heading = heading(&input, &cloud);
             print!("{}", render::plan_text(&heading, &plan));
@@ -65,7 +71,15 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
             confirm(yes, "apply")?;
             let cloud: Arc<dyn Cloud> = Arc::new(cloud);
-            execute(cloud.clone(), &input.deployment, &plan, &desired, &observed, parallelism).await?;
+            execute(
+                cloud.clone(),
+                &input.deployment,
+                &plan,
+                &desired,
+                &observed,
+                parallelism,
+            )
+            .await?;
             let after = cloud.observe(&input.deployment).await?;
             print_endpoints(&after);
             Ok(ExitCode::SUCCESS)
@@ -84,11 +98,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 disable_deletion_protection,
             };
             let cloud = AwsCloud::connect(region.as_deref(), options).await?;
-            let observed = cloud.observe(&Deployment {
-                env: env.env.clone(),
-                stack: String::new(),
-            })
-            .await?;
+            let observed = cloud
+                .observe(&Deployment {
+                    env: env.env.clone(),
+                    stack: String::new(),
+                })
+                .await?;
             let stack_name = observed
                 .iter()
                 .map(|o| o.stack.as_str())
@@ -107,12 +122,23 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 target: &target,
             };
             if plan.is_empty() {
-                println!("Deployment {} owns nothing in {target}: nothing to destroy.", env.env);
+                println!(
+                    "Deployment {} owns nothing in {target}: nothing to destroy.",
+                    env.env
+                );
                 return Ok(ExitCode::SUCCESS);
             }
             print!("{}", render::plan_text(&heading, &plan));
             confirm(yes, "destroy")?;
-            execute(Arc::new(cloud), &deployment, &plan, &[], &observed, parallelism).await?;
+            execute(
+                Arc::new(cloud),
+                &deployment,
+                &plan,
+                &[],
+                &observed,
+                parallelism,
+            )
+            .await?;
             println!("Deployment {} destroyed.", env.env);
             Ok(ExitCode::SUCCESS)
         }
@@ -162,10 +188,13 @@ pub async fn compute(
     };
     let desired = expand::expand(&input.stack, &input.deployment.env, &zones)
         .map_err(|e| anyhow::anyhow!("{}: {e}", input.loaded.files[0].display()))?;
-    let observed = cloud
-        .observe(&input.deployment)
-        .await
-        .with_context(|| format!("reading deployment {} from {}", input.deployment.env, cloud.target()))?;
+    let observed = cloud.observe(&input.deployment).await.with_context(|| {
+        format!(
+            "reading deployment {} from {}",
+            input.deployment.env,
+            cloud.target()
+        )
+    })?;
     let plan = plan::diff(&desired, &observed)?;
     Ok((desired, observed, plan))
 }
@@ -260,7 +289,10 @@ fn print_endpoints(observed: &[Observed]) {
             }
             Kind::DbInstance => {
                 if let Some(ep) = o.outputs.get("endpoint").filter(|e| !e.is_empty()) {
-                    lines.push(format!("  {:<22} {ep} (password: in Secrets Manager)", o.id));
+                    lines.push(format!(
+                        "  {:<22} {ep} (password: in Secrets Manager)",
+                        o.id
+                    ));
                 }
             }
             _ => {}

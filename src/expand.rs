@@ -333,7 +333,10 @@ pub fn expand(stack: &Stack, env: &str, zones: &[String]) -> Result<Vec<Resource
             Kind::Listener,
             physical_name(env, &format!("{name}-{}", lb.port), 255),
         )
-        .with("load_balancer_arn", Val::reference(format!("lb.{name}"), "arn"))
+        .with(
+            "load_balancer_arn",
+            Val::reference(format!("lb.{name}"), "arn"),
+        )
         .with("port", Val::Int(lb.port.into()))
         .with("protocol", Val::str("HTTP"));
         listener = match served_by {
@@ -395,41 +398,41 @@ pub fn expand(stack: &Stack, env: &str, zones: &[String]) -> Result<Vec<Resource
         );
         let tg = format!("tier.{name}.tg");
         out.push(
-            ResourceSpec::new(&tg, Kind::TargetGroup, physical_name(env, name, ALB_NAME_MAX))
-                .with("vpc_id", Val::reference("network.vpc", "id"))
-                .with("port", Val::Int(tier.port.into()))
-                .with("protocol", Val::str("HTTP"))
-                .with("target_type", Val::str("instance"))
-                .with("health_check_path", Val::str(&tier.health_check_path))
-                .with("health_check_interval_seconds", Val::Int(15))
-                .with("health_check_timeout_seconds", Val::Int(5))
-                .with("healthy_threshold", Val::Int(2))
-                .with("unhealthy_threshold", Val::Int(2))
-                .with("matcher", Val::str("200")),
+            ResourceSpec::new(
+                &tg,
+                Kind::TargetGroup,
+                physical_name(env, name, ALB_NAME_MAX),
+            )
+            .with("vpc_id", Val::reference("network.vpc", "id"))
+            .with("port", Val::Int(tier.port.into()))
+            .with("protocol", Val::str("HTTP"))
+            .with("target_type", Val::str("instance"))
+            .with("health_check_path", Val::str(&tier.health_check_path))
+            .with("health_check_interval_seconds", Val::Int(15))
+            .with("health_check_timeout_seconds", Val::Int(5))
+            .with("healthy_threshold", Val::Int(2))
+            .with("unhealthy_threshold", Val::Int(2))
+            .with("matcher", Val::str("200")),
         );
         let asg = format!("tier.{name}.asg");
         out.push(
-            ResourceSpec::new(
-                &asg,
-                Kind::AutoScalingGroup,
-                physical_name(env, name, 255),
-            )
-            .with("launch_template_id", Val::reference(&lt, "id"))
-            .with("min_size", Val::Int(tier.min_size.into()))
-            .with("max_size", Val::Int(tier.max_size.into()))
-            .with("desired_capacity", Val::Int(tier.desired_capacity.into()))
-            .with(
-                "subnet_ids",
-                Val::list(private_ids.iter().map(|id| Val::reference(id, "id"))),
-            )
-            .with("target_group_arns", Val::list([Val::reference(&tg, "arn")]))
-            .with("health_check_type", Val::str("ELB"))
-            .with(
-                "health_check_grace_period",
-                Val::Int(tier.health_check_grace_seconds.into()),
-            )
-            .with("target_cpu_percent", Val::Float(tier.target_cpu_percent))
-            .with("metrics_collection", Val::Bool(true)),
+            ResourceSpec::new(&asg, Kind::AutoScalingGroup, physical_name(env, name, 255))
+                .with("launch_template_id", Val::reference(&lt, "id"))
+                .with("min_size", Val::Int(tier.min_size.into()))
+                .with("max_size", Val::Int(tier.max_size.into()))
+                .with("desired_capacity", Val::Int(tier.desired_capacity.into()))
+                .with(
+                    "subnet_ids",
+                    Val::list(private_ids.iter().map(|id| Val::reference(id, "id"))),
+                )
+                .with("target_group_arns", Val::list([Val::reference(&tg, "arn")]))
+                .with("health_check_type", Val::str("ELB"))
+                .with(
+                    "health_check_grace_period",
+                    Val::Int(tier.health_check_grace_seconds.into()),
+                )
+                .with("target_cpu_percent", Val::Float(tier.target_cpu_percent))
+                .with("metrics_collection", Val::Bool(true)),
         );
         out.push(alarm(
             env,
@@ -533,7 +536,10 @@ pub fn expand(stack: &Stack, env: &str, zones: &[String]) -> Result<Vec<Resource
                     ),
                 )
                 .with("instance_class", Val::str(&db.instance_class))
-                .with("allocated_storage_gb", Val::Int(db.allocated_storage_gb.into()))
+                .with(
+                    "allocated_storage_gb",
+                    Val::Int(db.allocated_storage_gb.into()),
+                )
                 .with("multi_az", Val::Bool(db.multi_az))
                 .with("storage_encrypted", Val::Bool(true))
                 .with("publicly_accessible", Val::Bool(false))
@@ -545,7 +551,10 @@ pub fn expand(stack: &Stack, env: &str, zones: &[String]) -> Result<Vec<Resource
                 .with("master_username", Val::str(&db.master_username))
                 .with("manage_master_user_password", Val::Bool(true))
                 .with("port", Val::Int(port.into()))
-                .with("db_subnet_group_name", Val::reference(&subnet_group, "name"))
+                .with(
+                    "db_subnet_group_name",
+                    Val::reference(&subnet_group, "name"),
+                )
                 .with("security_group_ids", Val::list([Val::reference(&sg, "id")])),
         );
         out.push(alarm(
@@ -565,9 +574,12 @@ pub fn expand(stack: &Stack, env: &str, zones: &[String]) -> Result<Vec<Resource
                 missing: "missing",
             },
         ));
-        let free_bytes =
-            db.allocated_storage_gb as f64 * 1024.0 * 1024.0 * 1024.0 * db.free_storage_alarm_percent
-                / 100.0;
+        let free_bytes = db.allocated_storage_gb as f64
+            * 1024.0
+            * 1024.0
+            * 1024.0
+            * db.free_storage_alarm_percent
+            / 100.0;
         out.push(alarm(
             env,
             topic,

@@ -141,8 +141,8 @@ mod tests {
     #[test]
     fn observed_dependencies_follow_identifiers() {
         let vpc = Observed::new("vpc", Kind::Vpc, "vpc-1");
-        let subnet = Observed::new("subnet", Kind::Subnet, "subnet-1")
-            .prop("vpc_id", Val::str("vpc-1"));
+        let subnet =
+            Observed::new("subnet", Kind::Subnet, "subnet-1").prop("vpc_id", Val::str("vpc-1"));
         let asg = Observed::new("asg", Kind::AutoScalingGroup, "web")
             .prop("subnet_ids", Val::list([Val::str("subnet-1")]));
         let deps = observed_dependencies(&[vpc, subnet, asg]);

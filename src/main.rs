@@ -7,6 +7,8 @@ mod cli;
 mod cloud;
 mod commands;
 mod expand;
+#[cfg(test)]
+mod fake;
 mod graph;
 mod plan;
 mod render;
@@ -25,7 +27,10 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -149,9 +149,10 @@ pub fn diff(desired: &[ResourceSpec], observed: &[Observed]) -> Result<Plan, Gra
                 });
             }
         }
-        let replaced_dep = spec.deps().into_iter().find(|d| {
-            pending.contains(d) && current.contains_key(d.as_str())
-        });
+        let replaced_dep = spec
+            .deps()
+            .into_iter()
+            .find(|d| pending.contains(d) && current.contains_key(d.as_str()));
         let action = if attributes.iter().any(|a| a.forces_replacement) {
             Action::Replace
         } else if replaced_dep.is_some() {

@@ -259,8 +259,7 @@ impl Val {
             }
             (Val::Map(a), Val::Map(b)) => {
                 a.len() == b.len()
-                    && a
-                        .iter()
+                    && a.iter()
                         .all(|(k, v)| b.get(k).is_some_and(|w| v.same_as(w)))
             }
             _ => self == other,

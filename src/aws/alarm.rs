@@ -98,7 +98,10 @@ impl Provider for MetricAlarmProvider {
                 .filter_map(|d| Some((d.name()?.to_string(), Val::str(d.value()?))))
                 .collect();
             let mut o = Observed::new(&id, Kind::MetricAlarm, name)
-                .prop("description", Val::str(a.alarm_description().unwrap_or_default()))
+                .prop(
+                    "description",
+                    Val::str(a.alarm_description().unwrap_or_default()),
+                )
                 .prop("namespace", Val::str(a.namespace().unwrap_or_default()))
                 .prop("metric_name", Val::str(a.metric_name().unwrap_or_default()))
                 .prop(
@@ -108,7 +111,11 @@ impl Provider for MetricAlarmProvider {
                 .prop("dimensions", Val::Map(dims))
                 .prop(
                     "comparison_operator",
-                    Val::str(a.comparison_operator().map(|x| x.as_str()).unwrap_or_default()),
+                    Val::str(
+                        a.comparison_operator()
+                            .map(|x| x.as_str())
+                            .unwrap_or_default(),
+                    ),
                 )
                 .prop("threshold", Val::Float(a.threshold().unwrap_or(0.0)))
                 .prop("period", Val::Int(a.period().unwrap_or(0).into()))

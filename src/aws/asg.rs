@@ -151,7 +151,10 @@ impl Provider for AutoScalingGroupProvider {
                     Val::Int(g.desired_capacity().unwrap_or(0).into()),
                 )
                 .prop("subnet_ids", str_list(subnets))
-                .prop("target_group_arns", str_list(g.target_group_arns().to_vec()))
+                .prop(
+                    "target_group_arns",
+                    str_list(g.target_group_arns().to_vec()),
+                )
                 .prop(
                     "health_check_type",
                     Val::str(g.health_check_type().unwrap_or_default()),
@@ -246,10 +249,23 @@ impl Provider for AutoScalingGroupProvider {
         let have_tgs: Vec<String> = current
             .props
             .get("target_group_arns")
-            .map(|v| v.as_list().iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .map(|v| {
+                v.as_list()
+                    .iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
-        let attach: Vec<String> = want_tgs.iter().filter(|t| !have_tgs.contains(t)).cloned().collect();
-        let detach: Vec<String> = have_tgs.iter().filter(|t| !want_tgs.contains(t)).cloned().collect();
+        let attach: Vec<String> = want_tgs
+            .iter()
+            .filter(|t| !have_tgs.contains(t))
+            .cloned()
+            .collect();
+        let detach: Vec<String> = have_tgs
+            .iter()
+            .filter(|t| !want_tgs.contains(t))
+            .cloned()
+            .collect();
         if !attach.is_empty() {
             ctx.clients
                 .autoscaling

@@ -56,8 +56,14 @@ impl Provider for DbInstanceProvider {
                 .unwrap_or(0);
             let mut o = Observed::new(&id, Kind::DbInstance, name)
                 .prop("engine", Val::str(db.engine().unwrap_or_default()))
-                .prop("engine_version", Val::str(db.engine_version().unwrap_or_default()))
-                .prop("instance_class", Val::str(db.db_instance_class().unwrap_or_default()))
+                .prop(
+                    "engine_version",
+                    Val::str(db.engine_version().unwrap_or_default()),
+                )
+                .prop(
+                    "instance_class",
+                    Val::str(db.db_instance_class().unwrap_or_default()),
+                )
                 .prop(
                     "allocated_storage_gb",
                     Val::Int(db.allocated_storage().unwrap_or(0).into()),
@@ -79,7 +85,10 @@ impl Provider for DbInstanceProvider {
                     "deletion_protection",
                     Val::Bool(db.deletion_protection().unwrap_or(false)),
                 )
-                .prop("master_username", Val::str(db.master_username().unwrap_or_default()))
+                .prop(
+                    "master_username",
+                    Val::str(db.master_username().unwrap_or_default()),
+                )
                 .prop(
                     "manage_master_user_password",
                     Val::Bool(db.master_user_secret().is_some()),

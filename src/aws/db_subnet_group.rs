@@ -32,10 +32,10 @@ impl Provider for DbSubnetGroupProvider {
             .await
             .map_err(|e| aws_error("listing DB subnet groups", e))?;
         let mut found = Vec::new();
-        for g in groups
-            .iter()
-            .filter(|g| g.db_subnet_group_name().is_some_and(|n| n.starts_with(&prefix)))
-        {
+        for g in groups.iter().filter(|g| {
+            g.db_subnet_group_name()
+                .is_some_and(|n| n.starts_with(&prefix))
+        }) {
             let arn = g.db_subnet_group_arn().unwrap_or_default();
             // The listing carries no tags: read them for the few whose name is ours.
             let tags = ctx
@@ -117,16 +117,20 @@ impl Provider for DbSubnetGroupProvider {
 
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
         let name = current.physical_id.clone();
-        retry_while(&["InvalidDBSubnetGroupStateFault"], RELEASE_WAIT, || async {
-            ctx.clients
-                .rds
-                .delete_db_subnet_group()
-                .db_subnet_group_name(&name)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| coded(&format!("deleting DB subnet group {name}"), e))
-        })
+        retry_while(
+            &["InvalidDBSubnetGroupStateFault"],
+            RELEASE_WAIT,
+            || async {
+                ctx.clients
+                    .rds
+                    .delete_db_subnet_group()
+                    .db_subnet_group_name(&name)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| coded(&format!("deleting DB subnet group {name}"), e))
+            },
+        )
         .await
         .or_else(|(code, e)| {
             if code.as_deref() == Some("DBSubnetGroupNotFoundFault") {

@@ -54,7 +54,12 @@ impl Provider for ElasticIpProvider {
             .output("public_ip", out.public_ip().unwrap_or_default()))
     }
 
-    async fn update(&self, _: &Ctx<'_>, spec: &ResourceSpec, current: &Observed) -> Result<Observed> {
+    async fn update(
+        &self,
+        _: &Ctx<'_>,
+        spec: &ResourceSpec,
+        current: &Observed,
+    ) -> Result<Observed> {
         let mut o = observed_from_spec(spec, &current.physical_id);
         o.outputs = current.outputs.clone();
         Ok(o)
@@ -63,16 +68,20 @@ impl Provider for ElasticIpProvider {
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
         let id = current.physical_id.clone();
         // The address stays associated for a while after its NAT gateway is deleted.
-        retry_while(&["AuthFailure", "InvalidIPAddress.InUse"], RELEASE_WAIT, || async {
-            ctx.clients
-                .ec2
-                .release_address()
-                .allocation_id(&id)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| coded(&format!("releasing elastic IP {id}"), e))
-        })
+        retry_while(
+            &["AuthFailure", "InvalidIPAddress.InUse"],
+            RELEASE_WAIT,
+            || async {
+                ctx.clients
+                    .ec2
+                    .release_address()
+                    .allocation_id(&id)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| coded(&format!("releasing elastic IP {id}"), e))
+            },
+        )
         .await
         .or_else(|(code, e)| {
             if code.as_deref() == Some("InvalidAllocationID.NotFound") {

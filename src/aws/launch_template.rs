@@ -4,9 +4,9 @@
 use super::*;
 use crate::resource::Val;
 use aws_sdk_ec2::types::{
-    LaunchTemplateEbsBlockDeviceRequest, LaunchTemplateHttpTokensState,
-    LaunchTemplateInstanceMetadataEndpointState, LaunchTemplateInstanceMetadataOptionsRequest,
-    LaunchTemplateBlockDeviceMappingRequest, LaunchTemplateTagSpecificationRequest,
+    LaunchTemplateBlockDeviceMappingRequest, LaunchTemplateEbsBlockDeviceRequest,
+    LaunchTemplateHttpTokensState, LaunchTemplateInstanceMetadataEndpointState,
+    LaunchTemplateInstanceMetadataOptionsRequest, LaunchTemplateTagSpecificationRequest,
     RequestLaunchTemplateData, ResourceType, Tag, VolumeType,
 };
 use aws_smithy_types::base64;
@@ -107,7 +107,10 @@ impl Provider for LaunchTemplateProvider {
                     "instance_type",
                     Val::str(data.instance_type().map(|t| t.as_str()).unwrap_or_default()),
                 )
-                .prop("security_group_ids", str_list(data.security_group_ids().to_vec()))
+                .prop(
+                    "security_group_ids",
+                    str_list(data.security_group_ids().to_vec()),
+                )
                 .prop(
                     "http_tokens",
                     Val::str(
@@ -195,7 +198,9 @@ impl Provider for LaunchTemplateProvider {
             .await
         {
             Ok(_) => Ok(()),
-            Err(e) if error_code(&e).as_deref() == Some("InvalidLaunchTemplateId.NotFound") => Ok(()),
+            Err(e) if error_code(&e).as_deref() == Some("InvalidLaunchTemplateId.NotFound") => {
+                Ok(())
+            }
             Err(e) => Err(aws_error(
                 &format!("deleting launch template {}", current.physical_id),
                 e,

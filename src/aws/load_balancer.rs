@@ -27,7 +27,10 @@ impl Provider for LoadBalancerProvider {
             .await
             .map_err(|e| aws_error("listing load balancers", e))?
             .into_iter()
-            .filter(|l| l.load_balancer_name().is_some_and(|n| n.starts_with(&prefix)))
+            .filter(|l| {
+                l.load_balancer_name()
+                    .is_some_and(|n| n.starts_with(&prefix))
+            })
             .collect();
         let arns: Vec<String> = lbs
             .iter()
@@ -92,7 +95,12 @@ impl Provider for LoadBalancerProvider {
             .load_balancer_arns(&arn)
             .wait(Duration::from_secs(900))
             .await
-            .map_err(|e| anyhow!("waiting for load balancer {} to become active: {e}", spec.name))?;
+            .map_err(|e| {
+                anyhow!(
+                    "waiting for load balancer {} to become active: {e}",
+                    spec.name
+                )
+            })?;
         Ok(observed_from_spec(spec, &arn)
             .output("arn", &arn)
             .output("arn_suffix", arn_suffix(&arn))
@@ -130,7 +138,14 @@ impl Provider for LoadBalancerProvider {
 
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
         let arn = current.physical_id.as_str();
-        match ctx.clients.elb.delete_load_balancer().load_balancer_arn(arn).send().await {
+        match ctx
+            .clients
+            .elb
+            .delete_load_balancer()
+            .load_balancer_arn(arn)
+            .send()
+            .await
+        {
             Ok(_) => {}
             Err(e) if error_code(&e).as_deref() == Some("LoadBalancerNotFound") => return Ok(()),
             Err(e) => return Err(aws_error(&format!("deleting load balancer {arn}"), e)),

@@ -60,12 +60,9 @@ impl Clients {
             loader = loader.region(aws_config::Region::new(region.to_string()));
         }
         let conf = loader.load().await;
-        let region = conf
-            .region()
-            .map(|r| r.to_string())
-            .ok_or_else(|| {
-                anyhow!("no AWS region: set stack.region, AWS_REGION, or a profile with a region")
-            })?;
+        let region = conf.region().map(|r| r.to_string()).ok_or_else(|| {
+            anyhow!("no AWS region: set stack.region, AWS_REGION, or a profile with a region")
+        })?;
         Ok(Clients {
             region,
             ec2: aws_sdk_ec2::Client::new(&conf),
@@ -140,8 +137,12 @@ pub trait Provider: Send + Sync {
 
     async fn create(&self, ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Observed>;
 
-    async fn update(&self, ctx: &Ctx<'_>, spec: &ResourceSpec, current: &Observed)
-        -> Result<Observed>;
+    async fn update(
+        &self,
+        ctx: &Ctx<'_>,
+        spec: &ResourceSpec,
+        current: &Observed,
+    ) -> Result<Observed>;
 
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()>;
 }
@@ -438,7 +439,11 @@ where
     I: IntoIterator<Item = S>,
     S: Into<String>,
 {
-    crate::resource::Val::list(items.into_iter().map(|x| crate::resource::Val::Str(x.into())))
+    crate::resource::Val::list(
+        items
+            .into_iter()
+            .map(|x| crate::resource::Val::Str(x.into())),
+    )
 }
 
 /// The part of an ELB ARN CloudWatch uses as a dimension (`app/name/id`, `targetgroup/name/id`).
@@ -460,7 +465,9 @@ mod tests {
             "app/dev-public/50dc6c495c0c9188"
         );
         assert_eq!(
-            arn_suffix("arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/dev-web/73e2d6bc24d8a067"),
+            arn_suffix(
+                "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/dev-web/73e2d6bc24d8a067"
+            ),
             "targetgroup/dev-web/73e2d6bc24d8a067"
         );
     }

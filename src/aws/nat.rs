@@ -38,9 +38,13 @@ impl Provider for NatGatewayProvider {
                 .first()
                 .and_then(|a| a.allocation_id())
                 .unwrap_or_default();
-            let mut o = Observed::new(&id, Kind::NatGateway, n.nat_gateway_id().unwrap_or_default())
-                .prop("subnet_id", Val::str(n.subnet_id().unwrap_or_default()))
-                .prop("allocation_id", Val::str(alloc));
+            let mut o = Observed::new(
+                &id,
+                Kind::NatGateway,
+                n.nat_gateway_id().unwrap_or_default(),
+            )
+            .prop("subnet_id", Val::str(n.subnet_id().unwrap_or_default()))
+            .prop("allocation_id", Val::str(alloc));
             o.name = ec2_name(n.tags());
             o.stack = stack;
             found.push(o);
@@ -74,14 +78,26 @@ impl Provider for NatGatewayProvider {
         Ok(observed_from_spec(spec, &id))
     }
 
-    async fn update(&self, _: &Ctx<'_>, spec: &ResourceSpec, current: &Observed) -> Result<Observed> {
+    async fn update(
+        &self,
+        _: &Ctx<'_>,
+        spec: &ResourceSpec,
+        current: &Observed,
+    ) -> Result<Observed> {
         // Every attribute forces replacement; nothing to change in place.
         Ok(observed_from_spec(spec, &current.physical_id))
     }
 
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
         let id = &current.physical_id;
-        match ctx.clients.ec2.delete_nat_gateway().nat_gateway_id(id).send().await {
+        match ctx
+            .clients
+            .ec2
+            .delete_nat_gateway()
+            .nat_gateway_id(id)
+            .send()
+            .await
+        {
             Ok(_) => {}
             Err(e) if error_code(&e).as_deref() == Some("NatGatewayNotFound") => return Ok(()),
             Err(e) => return Err(aws_error(&format!("deleting NAT gateway {id}"), e)),

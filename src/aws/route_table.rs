@@ -27,9 +27,11 @@ fn wanted_routes(spec: &ResourceSpec) -> BTreeMap<String, String> {
 }
 
 fn routes_val(routes: &BTreeMap<String, String>) -> Val {
-    Val::list(routes.iter().map(|(d, t)| {
-        Val::map([("destination", Val::str(d)), ("target", Val::str(t))])
-    }))
+    Val::list(
+        routes
+            .iter()
+            .map(|(d, t)| Val::map([("destination", Val::str(d)), ("target", Val::str(t))])),
+    )
 }
 
 async fn add_route(ctx: &Ctx<'_>, table: &str, dest: &str, target: &str) -> Result<()> {
@@ -85,10 +87,14 @@ impl Provider for RouteTableProvider {
                 .filter(|a| !a.main().unwrap_or(false))
                 .filter_map(|a| a.subnet_id().map(str::to_string))
                 .collect();
-            let mut o = Observed::new(&id, Kind::RouteTable, rt.route_table_id().unwrap_or_default())
-                .prop("vpc_id", Val::str(rt.vpc_id().unwrap_or_default()))
-                .prop("routes", routes_val(&routes))
-                .prop("subnet_ids", str_list(subnets));
+            let mut o = Observed::new(
+                &id,
+                Kind::RouteTable,
+                rt.route_table_id().unwrap_or_default(),
+            )
+            .prop("vpc_id", Val::str(rt.vpc_id().unwrap_or_default()))
+            .prop("routes", routes_val(&routes))
+            .prop("subnet_ids", str_list(subnets));
             o.name = ec2_name(rt.tags());
             o.stack = stack;
             found.push(o);
@@ -172,7 +178,12 @@ impl Provider for RouteTableProvider {
         let have_subnets: Vec<String> = current
             .props
             .get("subnet_ids")
-            .map(|v| v.as_list().iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .map(|v| {
+                v.as_list()
+                    .iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         if want_subnets.iter().any(|s| !have_subnets.contains(s))
             || have_subnets.iter().any(|s| !want_subnets.contains(s))
@@ -188,7 +199,9 @@ impl Provider for RouteTableProvider {
                 .map_err(|e| aws_error(&format!("reading route table {table}"), e))?;
             for rt in out.route_tables() {
                 for a in rt.associations() {
-                    let Some(subnet) = a.subnet_id() else { continue };
+                    let Some(subnet) = a.subnet_id() else {
+                        continue;
+                    };
                     if !want_subnets.iter().any(|w| w == subnet) {
                         if let Some(assoc) = a.route_table_association_id() {
                             ctx.clients
@@ -235,7 +248,11 @@ impl Provider for RouteTableProvider {
             Err(e) => return Err(aws_error(&format!("reading route table {table}"), e)),
         };
         for rt in out.route_tables() {
-            for a in rt.associations().iter().filter(|a| !a.main().unwrap_or(false)) {
+            for a in rt
+                .associations()
+                .iter()
+                .filter(|a| !a.main().unwrap_or(false))
+            {
                 if let Some(assoc) = a.route_table_association_id() {
                     ctx.clients
                         .ec2

@@ -99,7 +99,10 @@ impl Provider for SecurityGroupProvider {
             rules.sort();
             let mut o = Observed::new(&id, Kind::SecurityGroup, sg.group_id().unwrap_or_default())
                 .prop("vpc_id", Val::str(sg.vpc_id().unwrap_or_default()))
-                .prop("description", Val::str(sg.description().unwrap_or_default()))
+                .prop(
+                    "description",
+                    Val::str(sg.description().unwrap_or_default()),
+                )
                 .prop("ingress", Val::list(rules.iter().map(Rule::to_val)));
             o.name = sg.group_name().unwrap_or_default().to_string();
             o.stack = stack;
@@ -124,7 +127,8 @@ impl Provider for SecurityGroupProvider {
             .group_id()
             .ok_or_else(|| anyhow!("CreateSecurityGroup returned no id"))?
             .to_string();
-        let current = Observed::new(&spec.id, Kind::SecurityGroup, &id).prop("ingress", Val::list([]));
+        let current =
+            Observed::new(&spec.id, Kind::SecurityGroup, &id).prop("ingress", Val::list([]));
         self.update(ctx, spec, &current).await
     }
 

@@ -88,7 +88,10 @@ impl Provider for SubnetProvider {
         if b(spec, "map_public_ip_on_launch")? {
             set_public_ip(ctx, &id, true).await?;
         }
-        Ok(observed_from_spec(spec, &id).output("availability_zone", s(spec, "availability_zone")?))
+        Ok(
+            observed_from_spec(spec, &id)
+                .output("availability_zone", s(spec, "availability_zone")?),
+        )
     }
 
     async fn update(
@@ -97,7 +100,12 @@ impl Provider for SubnetProvider {
         spec: &ResourceSpec,
         current: &Observed,
     ) -> Result<Observed> {
-        set_public_ip(ctx, &current.physical_id, b(spec, "map_public_ip_on_launch")?).await?;
+        set_public_ip(
+            ctx,
+            &current.physical_id,
+            b(spec, "map_public_ip_on_launch")?,
+        )
+        .await?;
         Ok(observed_from_spec(spec, &current.physical_id))
     }
 

@@ -25,7 +25,12 @@ pub(super) async fn elb_tags(
             let tags = d
                 .tags()
                 .iter()
-                .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+                .filter_map(|t| {
+                    Some((
+                        t.key()?.to_string(),
+                        t.value().unwrap_or_default().to_string(),
+                    ))
+                })
                 .collect();
             out.insert(d.resource_arn().unwrap_or_default().to_string(), tags);
         }
@@ -33,7 +38,10 @@ pub(super) async fn elb_tags(
     Ok(out)
 }
 
-pub(super) fn elb_owner(ctx: &Ctx<'_>, tags: Option<&Vec<(String, String)>>) -> Option<(String, String)> {
+pub(super) fn elb_owner(
+    ctx: &Ctx<'_>,
+    tags: Option<&Vec<(String, String)>>,
+) -> Option<(String, String)> {
     ctx.owner(tags?.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
@@ -63,7 +71,10 @@ impl Provider for TargetGroupProvider {
             .await
             .map_err(|e| aws_error("listing target groups", e))?
             .into_iter()
-            .filter(|g| g.target_group_name().is_some_and(|n| n.starts_with(&prefix)))
+            .filter(|g| {
+                g.target_group_name()
+                    .is_some_and(|n| n.starts_with(&prefix))
+            })
             .collect();
         let arns: Vec<String> = groups
             .iter()

@@ -27,13 +27,17 @@ fn wanted(spec: &ResourceSpec) -> Vec<Subscription> {
 }
 
 fn subscriptions_val(subs: &[Subscription]) -> Val {
-    Val::list(subs.iter().map(|(p, e)| {
-        Val::map([("protocol", Val::str(p)), ("endpoint", Val::str(e))])
-    }))
+    Val::list(
+        subs.iter()
+            .map(|(p, e)| Val::map([("protocol", Val::str(p)), ("endpoint", Val::str(e))])),
+    )
 }
 
 /// (protocol, endpoint, subscription ARN or "PendingConfirmation").
-async fn current_subscriptions(ctx: &Ctx<'_>, topic: &str) -> Result<Vec<(String, String, String)>> {
+async fn current_subscriptions(
+    ctx: &Ctx<'_>,
+    topic: &str,
+) -> Result<Vec<(String, String, String)>> {
     let subs: Vec<_> = ctx
         .clients
         .sns
@@ -89,11 +93,8 @@ impl Provider for SnsTopicProvider {
                 .send()
                 .await
                 .map_err(|e| aws_error(&format!("reading tags of {arn}"), e))?;
-            let Some((id, stack)) = ctx.owner(
-                tags.tags()
-                    .iter()
-                    .map(|t| (t.key(), t.value())),
-            ) else {
+            let Some((id, stack)) = ctx.owner(tags.tags().iter().map(|t| (t.key(), t.value())))
+            else {
                 continue;
             };
             let subs: Vec<Subscription> = current_subscriptions(ctx, arn)

@@ -1,1 +1,146 @@
 use super::*;
+use crate::resource::{Kind, Observed, ResourceSpec, Val};
+
+fn vpc() -> ResourceSpec {
+    ResourceSpec::new("vpc", Kind::Vpc, "dev-vpc").with("cidr_block", Val::str("10.0.0.0/16"))
+}
+
+fn subnet(cidr: &str) -> ResourceSpec {
+    ResourceSpec::new("subnet", Kind::Subnet, "dev-subnet")
+        .with("vpc_id", Val::reference("vpc", "id"))
+        .with("cidr_block", Val::str(cidr))
+}
+
+fn asg(max: i64) -> ResourceSpec {
+    ResourceSpec::new("asg", Kind::AutoScalingGroup, "dev-web")
+        .with("subnet_ids", Val::list([Val::reference("subnet", "id")]))
+        .with("max_size", Val::Int(max))
+}
+
+fn observed_of(spec: &ResourceSpec, physical: &str, resolve: &[(&str, &str)]) -> Observed {
+    let mut o = Observed::new(&spec.id, spec.kind, physical);
+    o.props = spec
+        .props
+        .iter()
+        .map(|(k, v)| {
+            let v = v.resolve(&|r| {
+                resolve
+                    .iter()
+                    .find(|(id, _)| *id == r.id)
+                    .map(|(_, p)| p.to_string())
+            });
+            (k.clone(), v)
+        })
+        .collect();
+    o
+}
+
+fn world() -> Vec<Observed> {
+    vec![
+        observed_of(&vpc(), "vpc-1", &[]),
+        observed_of(&subnet("10.0.0.0/24"), "subnet-1", &[("vpc", "vpc-1")]),
+        observed_of(&asg(4), "dev-web", &[("subnet", "subnet-1")]),
+    ]
+}
+
+#[test]
+fn nothing_exists_so_everything_is_created() {
+    let plan = diff(&[vpc(), subnet("10.0.0.0/24"), asg(4)], &[]).unwrap();
+    assert_eq!(
+        plan.summary,
+        Summary {
+            create: 3,
+            ..Summary::default()
+        }
+    );
+    let subnet = plan.changes.iter().find(|c| c.id == "subnet").unwrap();
+    let vpc_attr = subnet
+        .attributes
+        .iter()
+        .find(|a| a.name == "vpc_id")
+        .unwrap();
+    assert_eq!(vpc_attr.after, Some(Val::unknown()));
+}
+
+#[test]
+fn matching_world_plans_nothing() {
+    let plan = diff(&[vpc(), subnet("10.0.0.0/24"), asg(4)], &world()).unwrap();
+    assert!(plan.is_empty(), "{:?}", plan.changes);
+    assert_eq!(plan.unchanged.len(), 3);
+}
+
+#[test]
+fn changed_max_size_is_one_update_in_place() {
+    let plan = diff(&[vpc(), subnet("10.0.0.0/24"), asg(6)], &world()).unwrap();
+    assert_eq!(
+        plan.summary,
+        Summary {
+            update: 1,
+            ..Summary::default()
+        }
+    );
+    let c = &plan.changes[0];
+    assert_eq!((c.id.as_str(), c.action), ("asg", Action::Update));
+    assert_eq!(c.attributes.len(), 1);
+    assert_eq!(c.attributes[0].before, Some(Val::Int(4)));
+    assert_eq!(c.attributes[0].after, Some(Val::Int(6)));
+}
+
+#[test]
+fn force_new_attribute_replaces_and_cascades() {
+    let plan = diff(&[vpc(), subnet("10.0.1.0/24"), asg(4)], &world()).unwrap();
+    let action = |id: &str| plan.changes.iter().find(|c| c.id == id).map(|c| c.action);
+    assert_eq!(action("subnet"), Some(Action::Replace));
+    assert!(
+        plan.changes
+            .iter()
+            .find(|c| c.id == "subnet")
+            .unwrap()
+            .attributes[0]
+            .forces_replacement
+    );
+    assert_eq!(action("asg"), Some(Action::Replace));
+    assert_eq!(action("vpc"), None);
+}
+
+#[test]
+fn removed_resources_are_deleted() {
+    let plan = diff(&[vpc(), subnet("10.0.0.0/24")], &world()).unwrap();
+    assert_eq!(
+        plan.summary,
+        Summary {
+            delete: 1,
+            ..Summary::default()
+        }
+    );
+    assert_eq!(plan.changes[0].physical_id.as_deref(), Some("dev-web"));
+}
+
+#[test]
+fn duplicates_left_by_a_crash_are_deleted() {
+    let mut observed = world();
+    observed.push(observed_of(&vpc(), "vpc-2", &[]));
+    let plan = diff(&[vpc(), subnet("10.0.0.0/24"), asg(4)], &observed).unwrap();
+    assert_eq!(
+        plan.summary,
+        Summary {
+            delete: 1,
+            ..Summary::default()
+        }
+    );
+    assert_eq!(plan.changes[0].physical_id.as_deref(), Some("vpc-2"));
+}
+
+#[test]
+fn empty_desired_destroys_everything() {
+    let plan = diff(&[], &world()).unwrap();
+    assert_eq!(plan.summary.delete, 3);
+}
+
+#[test]
+fn engine_versions_match_by_prefix() {
+    let want = Val::str("8.0");
+    assert!(Kind::DbInstance.equivalent("engine_version", &want, &Val::str("8.0.39")));
+    assert!(!Kind::DbInstance.equivalent("engine_version", &want, &Val::str("8.4.1")));
+    assert!(!Kind::Vpc.equivalent("cidr_block", &want, &Val::str("8.0.39")));
+}

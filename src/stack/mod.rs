@@ -91,8 +91,8 @@ pub fn load(path: &Path, vars: &[String]) -> Result<LoadedStack, StackErrors> {
                 format!("cannot read stack file {}: {e}", file.display()),
             )
         })?;
-        let parsed = source::parse_file(&file, &text)
-            .map_err(|e| one(Some(e.origin), e.message))?;
+        let parsed =
+            source::parse_file(&file, &text).map_err(|e| one(Some(e.origin), e.message))?;
         if let Some(base) = parsed
             .value
             .get("stack")
@@ -114,7 +114,11 @@ pub fn load(path: &Path, vars: &[String]) -> Result<LoadedStack, StackErrors> {
     for (i, (_, mut parsed)) in chain.into_iter().rev().enumerate() {
         // `extends` belongs to the file that says it, not to the merged result.
         if i + 1 < n {
-            if let Some(s) = parsed.value.get_mut("stack").and_then(|s| s.as_object_mut()) {
+            if let Some(s) = parsed
+                .value
+                .get_mut("stack")
+                .and_then(|s| s.as_object_mut())
+            {
                 s.remove("extends");
             }
         }
@@ -277,7 +281,11 @@ pub fn validate(stack: &Stack) -> Vec<(String, String)> {
         if (zones.len() as u32) < net.az_count {
             bad(
                 "network.availability_zones".into(),
-                format!("names {} zones but az_count is {}", zones.len(), net.az_count),
+                format!(
+                    "names {} zones but az_count is {}",
+                    zones.len(),
+                    net.az_count
+                ),
             );
         }
     }
@@ -286,7 +294,10 @@ pub fn validate(stack: &Stack) -> Vec<(String, String)> {
     for (name, lb) in &stack.load_balancers {
         let at = format!("load_balancers.{name}");
         if !valid_component_name(name) {
-            bad(at.clone(), "names must be 1-12 lowercase letters or digits, starting with a letter".into());
+            bad(
+                at.clone(),
+                "names must be 1-12 lowercase letters or digits, starting with a letter".into(),
+            );
         }
         for (i, cidr) in lb.allow_cidrs.iter().enumerate() {
             if cidr.parse::<ipnet::Ipv4Net>().is_err() {
@@ -320,7 +331,10 @@ pub fn validate(stack: &Stack) -> Vec<(String, String)> {
     for (name, tier) in &stack.tiers {
         let at = format!("tiers.{name}");
         if !valid_component_name(name) {
-            bad(at.clone(), "names must be 1-12 lowercase letters or digits, starting with a letter".into());
+            bad(
+                at.clone(),
+                "names must be 1-12 lowercase letters or digits, starting with a letter".into(),
+            );
         }
         if !stack.load_balancers.contains_key(&tier.load_balancer) {
             bad(
@@ -342,8 +356,7 @@ pub fn validate(stack: &Stack) -> Vec<(String, String)> {
                     tier.min_size, tier.max_size
                 ),
             );
-        } else if tier.desired_capacity < tier.min_size || tier.desired_capacity > tier.max_size
-        {
+        } else if tier.desired_capacity < tier.min_size || tier.desired_capacity > tier.max_size {
             bad(
                 format!("{at}.desired_capacity"),
                 format!(
@@ -373,19 +386,29 @@ pub fn validate(stack: &Stack) -> Vec<(String, String)> {
         if tier.volume_size_gb == 0 {
             bad(format!("{at}.volume_size_gb"), "must be at least 1".into());
         }
-        check_policy(&mut bad, &format!("{at}.capacity_alarm"), tier.capacity_alarm);
+        check_policy(
+            &mut bad,
+            &format!("{at}.capacity_alarm"),
+            tier.capacity_alarm,
+        );
     }
 
     // Databases.
     for (name, db) in &stack.databases {
         let at = format!("databases.{name}");
         if !valid_component_name(name) {
-            bad(at.clone(), "names must be 1-12 lowercase letters or digits, starting with a letter".into());
+            bad(
+                at.clone(),
+                "names must be 1-12 lowercase letters or digits, starting with a letter".into(),
+            );
         }
         if !db.instance_class.starts_with("db.") {
             bad(
                 format!("{at}.instance_class"),
-                format!("`{}` is not a DB instance class such as db.t3.medium", db.instance_class),
+                format!(
+                    "`{}` is not a DB instance class such as db.t3.medium",
+                    db.instance_class
+                ),
             );
         }
         if !(20..=65536).contains(&db.allocated_storage_gb) {
@@ -422,7 +445,10 @@ pub fn validate(stack: &Stack) -> Vec<(String, String)> {
             }
         }
         if !(1.0..=100.0).contains(&db.cpu_alarm_percent) {
-            bad(format!("{at}.cpu_alarm_percent"), "must be between 1 and 100".into());
+            bad(
+                format!("{at}.cpu_alarm_percent"),
+                "must be between 1 and 100".into(),
+            );
         }
         if !(1.0..=90.0).contains(&db.free_storage_alarm_percent) {
             bad(

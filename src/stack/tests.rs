@@ -1,1 +1,189 @@
 use super::*;
+use std::io::Write as _;
+
+/// A stack file in a temporary directory.
+fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
+    let path = dir.path().join(name);
+    let mut f = std::fs::File::create(&path).unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    path
+}
+
+fn stage1_text() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage1.toml")).unwrap()
+}
+
+fn errors(result: Result<LoadedStack, StackErrors>) -> Vec<String> {
+    match result {
+        Ok(_) => panic!("the stack was accepted"),
+        Err(e) => e.0.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+#[test]
+fn shipped_stage1_is_valid() {
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage1.toml"));
+    let loaded = load(&path, &[]).unwrap();
+    assert_eq!(loaded.stack.network.az_count, 2);
+    assert_eq!(loaded.stack.tiers.len(), 2);
+    assert!(loaded.stack.databases["main"].multi_az);
+}
+
+#[test]
+fn unknown_key_names_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = stage1_text().replacen("min_size = 2\n", "min_size = 2\nmin_szie = 3\n", 1);
+    let path = write(&dir, "s.toml", &text);
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("min_szie"))
+        .unwrap()
+        + 1;
+    let errs = errors(load(&path, &[]));
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(errs[0].contains(&format!("s.toml:{line}:")), "{}", errs[0]);
+    assert!(errs[0].contains("min_szie"), "{}", errs[0]);
+    assert!(errs[0].contains("unknown field"), "{}", errs[0]);
+}
+
+#[test]
+fn wrong_type_names_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = stage1_text().replacen("max_size = 6", "max_size = \"six\"", 1);
+    let path = write(&dir, "s.toml", &text);
+    let errs = errors(load(&path, &[]));
+    assert!(errs[0].contains("tiers.web.max_size"), "{}", errs[0]);
+    assert!(errs[0].contains("invalid type"), "{}", errs[0]);
+    let line = text.lines().position(|l| l.contains("\"six\"")).unwrap() + 1;
+    assert!(errs[0].contains(&format!("s.toml:{line}:")), "{}", errs[0]);
+}
+
+#[test]
+fn invalid_cidr_is_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = stage1_text().replace("cidr = \"10.0.0.0/16\"", "cidr = \"10.0.0.300/16\"");
+    let path = write(&dir, "s.toml", &text);
+    let errs = errors(load(&path, &[]));
+    let line = text.lines().position(|l| l.contains("10.0.0.300")).unwrap() + 1;
+    assert!(
+        errs[0].starts_with(&format!("{}:{line}:", path.display())),
+        "{}",
+        errs[0]
+    );
+    assert!(errs[0].contains("network.cidr"), "{}", errs[0]);
+}
+
+#[test]
+fn min_above_max_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir, "s.toml", &stage1_text());
+    let errs = errors(load(&path, &["tiers.web.min_size=7".to_string()]));
+    assert!(errs[0].contains("tiers.web.min_size"), "{}", errs[0]);
+    assert!(errs[0].contains("greater than max_size (6)"), "{}", errs[0]);
+    assert!(
+        errs[0].starts_with("--var tiers.web.min_size=7"),
+        "{}",
+        errs[0]
+    );
+}
+
+#[test]
+fn one_availability_zone_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = stage1_text().replace("az_count = 2", "az_count = 1");
+    let path = write(&dir, "s.toml", &text);
+    let errs = errors(load(&path, &[]));
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("network.az_count") && e.contains("at least 2")),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = stage1_text()
+        .replace("az_count = 2", "az_count = 1")
+        .replace(
+            "load_balancer = \"internal\"",
+            "load_balancer = \"nowhere\"",
+        );
+    let path = write(&dir, "s.toml", &text);
+    let errs = errors(load(&path, &[]));
+    assert!(errs.len() >= 2, "{errs:?}");
+    assert!(errs
+        .iter()
+        .any(|e| e.contains("no load balancer named `nowhere`")));
+}
+
+#[test]
+fn syntax_errors_are_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir, "s.toml", "[stack]\nname = \n");
+    let errs = errors(load(&path, &[]));
+    assert!(errs[0].contains("s.toml:2:"), "{}", errs[0]);
+}
+
+#[test]
+fn missing_file_is_an_error() {
+    let errs = errors(load(Path::new("/nonexistent/stage9.toml"), &[]));
+    assert!(errs[0].contains("cannot read stack file /nonexistent/stage9.toml"));
+}
+
+#[test]
+fn extends_layers_files_and_vars_win() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir, "base.toml", &stage1_text());
+    let top = write(
+        &dir,
+        "top.toml",
+        "[stack]\nname = \"top\"\nextends = \"base.toml\"\n\n[tiers.web]\nmax_size = 9\n",
+    );
+    let loaded = load(&top, &["tiers.web.desired_capacity=3".to_string()]).unwrap();
+    assert_eq!(loaded.stack.stack.name, "top");
+    assert_eq!(loaded.stack.tiers["web"].max_size, 9);
+    assert_eq!(loaded.stack.tiers["web"].desired_capacity, 3);
+    assert_eq!(loaded.stack.tiers["app"].max_size, 6);
+    assert_eq!(loaded.files.len(), 2);
+}
+
+#[test]
+fn extends_cycles_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir,
+        "a.toml",
+        "[stack]\nname = \"a\"\nextends = \"b.toml\"\n",
+    );
+    let b = write(
+        &dir,
+        "b.toml",
+        "[stack]\nname = \"b\"\nextends = \"a.toml\"\n",
+    );
+    let errs = errors(load(&b, &[]));
+    assert!(errs[0].contains("cycle"), "{}", errs[0]);
+}
+
+#[test]
+fn stack_names_resolve_to_files() {
+    assert_eq!(
+        resolve_reference("stage1", Path::new("stacks")),
+        PathBuf::from("stacks/stage1.toml")
+    );
+    assert_eq!(
+        resolve_reference("./my.toml", Path::new("stacks")),
+        PathBuf::from("./my.toml")
+    );
+}
+
+#[test]
+fn subnets_are_carved_per_zone() {
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage1.toml"));
+    let stack = load(&path, &["network.az_count=3".to_string()])
+        .unwrap()
+        .stack;
+    let (public, private) = subnet_cidrs(&stack.network).unwrap();
+    assert_eq!(public, vec!["10.0.0.0/24", "10.0.1.0/24", "10.0.2.0/24"]);
+    assert_eq!(private, vec!["10.0.3.0/24", "10.0.4.0/24", "10.0.5.0/24"]);
+}
