@@ -351,10 +351,20 @@ impl ConsoleReporter {
     }
 }
 
+impl ConsoleReporter {
+    /// A line above the spinner; plain stdout when there is no terminal (the bar is hidden).
+    fn line(&self, text: String) {
+        if self.bar.is_hidden() {
+            println!("{text}");
+        } else {
+            self.bar.println(text);
+        }
+    }
+}
+
 impl Reporter for ConsoleReporter {
     fn started(&self, op: &Op) {
-        self.bar
-            .println(format!("{}: {}...", op.id, op.verb.progressive()));
+        self.line(format!("{}: {}...", op.id, op.verb.progressive()));
         if let Ok(mut s) = self.state.lock() {
             s.1.insert(op.id.clone(), Instant::now());
             self.refresh(&s);
@@ -362,7 +372,7 @@ impl Reporter for ConsoleReporter {
     }
 
     fn finished(&self, op: &Op, physical_id: &str, elapsed: Duration) {
-        self.bar.println(format!(
+        self.line(format!(
             "{}: {} complete after {:.1}s [id={physical_id}]",
             op.id,
             op.verb.noun(),
@@ -376,8 +386,7 @@ impl Reporter for ConsoleReporter {
     }
 
     fn failed(&self, op: &Op, error: &str) {
-        self.bar
-            .println(format!("{}: {} FAILED: {error}", op.id, op.verb.noun()));
+        self.line(format!("{}: {} FAILED: {error}", op.id, op.verb.noun()));
         if let Ok(mut s) = self.state.lock() {
             s.1.remove(&op.id);
             self.refresh(&s);

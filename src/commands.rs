@@ -253,7 +253,12 @@ async fn execute(
     let elapsed = started.elapsed().as_secs_f64();
     if outcome.succeeded() {
         println!(
-            "\nApply complete after {elapsed:.1}s: {}",
+            "\n{} complete after {elapsed:.1}s: {}",
+            if plan.summary.create + plan.summary.update + plan.summary.replace == 0 {
+                "Destroy"
+            } else {
+                "Apply"
+            },
             plan::summary_line(&plan.summary)
                 .replace("to add", "added")
                 .replace("to change", "changed")

@@ -12,6 +12,19 @@ use std::collections::HashMap;
 
 pub struct AutoScalingGroupProvider;
 
+/// The group metrics ftctl's alarms, dashboards and chaos reports read, named explicitly so the
+/// set does not change when AWS adds metrics.
+const GROUP_METRICS: [&str; 8] = [
+    "GroupMinSize",
+    "GroupMaxSize",
+    "GroupDesiredCapacity",
+    "GroupInServiceInstances",
+    "GroupPendingInstances",
+    "GroupStandbyInstances",
+    "GroupTerminatingInstances",
+    "GroupTotalInstances",
+];
+
 fn policy_name(group: &str) -> String {
     format!("{group}-cpu-target")
 }
@@ -45,6 +58,7 @@ async fn set_metrics(ctx: &Ctx<'_>, group: &str, on: bool) -> Result<()> {
             .autoscaling
             .enable_metrics_collection()
             .auto_scaling_group_name(group)
+            .set_metrics(Some(GROUP_METRICS.iter().map(|m| m.to_string()).collect()))
             .granularity("1Minute")
             .send()
             .await
