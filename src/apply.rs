@@ -75,17 +75,28 @@ struct Node {
     waiting_for: usize,
 }
 
-/// Runs `plan`. `desired` and `observed` are what the plan was computed from.
+/// What an apply works on: the plan and the desired and observed resources it came from.
+pub struct Job<'a> {
+    pub deployment: &'a Deployment,
+    pub plan: &'a Plan,
+    pub desired: &'a [ResourceSpec],
+    pub observed: &'a [Observed],
+}
+
+/// Runs `job.plan` with at most `parallelism` operations at once.
 pub async fn execute(
     cloud: Arc<dyn Cloud>,
-    deployment: &Deployment,
-    plan: &Plan,
-    desired: &[ResourceSpec],
-    observed: &[Observed],
+    job: Job<'_>,
     parallelism: usize,
     reporter: Arc<dyn Reporter>,
     interrupt: tokio::sync::watch::Receiver<bool>,
 ) -> Outcome {
+    let Job {
+        deployment,
+        plan,
+        desired,
+        observed,
+    } = job;
     let specs: HashMap<&str, &ResourceSpec> = desired.iter().map(|s| (s.id.as_str(), s)).collect();
     let by_physical: HashMap<&str, &Observed> = observed
         .iter()

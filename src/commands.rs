@@ -237,17 +237,13 @@ async fn execute(
         }
     });
     let started = std::time::Instant::now();
-    let outcome = apply::execute(
-        cloud,
+    let job = apply::Job {
         deployment,
         plan,
         desired,
         observed,
-        parallelism as usize,
-        reporter.clone(),
-        rx,
-    )
-    .await;
+    };
+    let outcome = apply::execute(cloud, job, parallelism as usize, reporter.clone(), rx).await;
     ctrl_c.abort();
     reporter.finish();
     let elapsed = started.elapsed().as_secs_f64();

@@ -124,10 +124,7 @@ fn alarm(env: &str, topic: &str, def: AlarmDef<'_>) -> ResourceSpec {
     .with("namespace", Val::str(def.namespace))
     .with("metric_name", Val::str(def.metric))
     .with("statistic", Val::str(def.statistic))
-    .with(
-        "dimensions",
-        Val::map(def.dimensions.into_iter().map(|(k, v)| (k, v))),
-    )
+    .with("dimensions", Val::map(def.dimensions))
     .with("comparison_operator", Val::str(def.comparison))
     .with("threshold", Val::Float(def.threshold))
     .with("period", Val::Int(def.policy.period_seconds.into()))

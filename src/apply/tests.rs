@@ -53,10 +53,12 @@ async fn run(cloud: &Arc<FakeCloud>, desired: &[ResourceSpec], parallelism: usiz
     let (_tx, rx) = tokio::sync::watch::channel(false);
     execute(
         cloud.clone(),
-        &deployment(),
-        &plan,
-        desired,
-        &observed,
+        Job {
+            deployment: &deployment(),
+            plan: &plan,
+            desired,
+            observed: &observed,
+        },
         parallelism,
         Arc::new(Recorder::default()),
         rx,
@@ -155,17 +157,14 @@ async fn an_interrupt_starts_nothing_new() {
     let (tx, rx) = tokio::sync::watch::channel(false);
     let c = cloud.clone();
     let handle = tokio::spawn(async move {
-        execute(
-            c,
-            &deployment(),
-            &plan,
-            &desired,
-            &[],
-            8,
-            Arc::new(Recorder::default()),
-            rx,
-        )
-        .await
+        let deployment = deployment();
+        let job = Job {
+            deployment: &deployment,
+            plan: &plan,
+            desired: &desired,
+            observed: &[],
+        };
+        execute(c, job, 8, Arc::new(Recorder::default()), rx).await
     });
     tokio::time::sleep(Duration::from_millis(20)).await;
     tx.send(true).unwrap();

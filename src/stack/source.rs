@@ -54,7 +54,7 @@ impl Layered {
     pub fn origin_of(&self, path: &[String]) -> Option<&Origin> {
         (0..=path.len())
             .rev()
-            .find_map(|n| self.origins.get(&path[..n].to_vec()))
+            .find_map(|n| self.origins.get(&path[..n]))
     }
 
     /// Lays `layer` over what is there: tables merge key by key, anything else replaces.

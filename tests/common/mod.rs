@@ -1,0 +1,292 @@
+//! Test support: run the ftctl binary like a user would, and read back what the emulators hold
+//! with the AWS SDK (the same endpoint variables ftctl uses).
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Fails loudly when the emulators are not configured: these tests are not skipped.
+pub fn require_emulators() {
+    assert!(
+        std::env::var("FTCTL_MOTO_URL").is_ok(),
+        "integration tests need the local emulators: run `make test`, or \
+         `localstack/up && source localstack/endpoints.env` before `cargo test`"
+    );
+}
+
+/// A deployment name unique to this test process, so tests can run in parallel.
+pub fn unique_env(tag: &str) -> String {
+    format!("{tag}{}", std::process::id() % 100_000)
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    pub fn ok(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "ftctl failed:\n{}\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// Runs ftctl in the repository (so `stage1` resolves), without a terminal on stdin.
+pub fn ftctl(args: &[&str]) -> Run {
+    ftctl_with(args, &[])
+}
+
+pub fn ftctl_with(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ftctl"));
+    cmd.args(args)
+        .current_dir(repo())
+        .stdin(Stdio::null())
+        .env("NO_COLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    Run::from(cmd.output().expect("ftctl runs"))
+}
+
+/// A copy of a shipped stack with `edit` applied, in a temporary directory.
+pub fn edited_stack(dir: &Path, name: &str, edit: impl Fn(String) -> String) -> PathBuf {
+    let text = std::fs::read_to_string(repo().join("stacks/stage1.toml")).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, edit(text)).unwrap();
+    path
+}
+
+pub struct Aws {
+    pub ec2: aws_sdk_ec2::Client,
+    pub autoscaling: aws_sdk_autoscaling::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub rds: aws_sdk_rds::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub sns: aws_sdk_sns::Client,
+}
+
+pub async fn aws() -> Aws {
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    Aws {
+        ec2: aws_sdk_ec2::Client::new(&conf),
+        autoscaling: aws_sdk_autoscaling::Client::new(&conf),
+        elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
+        rds: aws_sdk_rds::Client::new(&conf),
+        cloudwatch: aws_sdk_cloudwatch::Client::new(&conf),
+        sns: aws_sdk_sns::Client::new(&conf),
+    }
+}
+
+pub fn tag_filter(env: &str) -> aws_sdk_ec2::types::Filter {
+    aws_sdk_ec2::types::Filter::builder()
+        .name("tag:ftctl:deployment")
+        .values(env)
+        .build()
+}
+
+/// Everything the emulators hold that is tagged for (or named after) deployment `env`,
+/// as "kind id" lines. Empty means nothing is left.
+pub async fn leftovers(aws: &Aws, env: &str) -> Vec<String> {
+    let mut left = Vec::new();
+    let f = || tag_filter(env);
+    let vpcs = aws.ec2.describe_vpcs().filters(f()).send().await.unwrap();
+    left.extend(
+        vpcs.vpcs()
+            .iter()
+            .map(|v| format!("vpc {}", v.vpc_id().unwrap_or_default())),
+    );
+    let subnets = aws
+        .ec2
+        .describe_subnets()
+        .filters(f())
+        .send()
+        .await
+        .unwrap();
+    left.extend(
+        subnets
+            .subnets()
+            .iter()
+            .map(|v| format!("subnet {}", v.subnet_id().unwrap_or_default())),
+    );
+    let sgs = aws
+        .ec2
+        .describe_security_groups()
+        .filters(f())
+        .send()
+        .await
+        .unwrap();
+    left.extend(
+        sgs.security_groups()
+            .iter()
+            .map(|v| format!("sg {}", v.group_id().unwrap_or_default())),
+    );
+    let igws = aws
+        .ec2
+        .describe_internet_gateways()
+        .filters(f())
+        .send()
+        .await
+        .unwrap();
+    left.extend(
+        igws.internet_gateways()
+            .iter()
+            .map(|v| format!("igw {}", v.internet_gateway_id().unwrap_or_default())),
+    );
+    let rts = aws
+        .ec2
+        .describe_route_tables()
+        .filters(f())
+        .send()
+        .await
+        .unwrap();
+    left.extend(
+        rts.route_tables()
+            .iter()
+            .map(|v| format!("rt {}", v.route_table_id().unwrap_or_default())),
+    );
+    let lts = aws
+        .ec2
+        .describe_launch_templates()
+        .filters(f())
+        .send()
+        .await
+        .unwrap();
+    left.extend(
+        lts.launch_templates()
+            .iter()
+            .map(|v| format!("lt {}", v.launch_template_id().unwrap_or_default())),
+    );
+    let instances = aws
+        .ec2
+        .describe_instances()
+        .filters(f())
+        .send()
+        .await
+        .unwrap();
+    for r in instances.reservations() {
+        for i in r.instances() {
+            let state = i
+                .state()
+                .and_then(|s| s.name())
+                .map(|n| n.as_str().to_string())
+                .unwrap_or_default();
+            if state != "terminated" && state != "shutting-down" {
+                left.push(format!(
+                    "instance {} {state}",
+                    i.instance_id().unwrap_or_default()
+                ));
+            }
+        }
+    }
+    let asgs = aws
+        .autoscaling
+        .describe_auto_scaling_groups()
+        .filters(
+            aws_sdk_autoscaling::types::Filter::builder()
+                .name("tag:ftctl:deployment")
+                .values(env)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    left.extend(
+        asgs.auto_scaling_groups()
+            .iter()
+            .map(|g| format!("asg {}", g.auto_scaling_group_name().unwrap_or_default())),
+    );
+    let prefix = format!("{env}-");
+    let lbs = aws.elb.describe_load_balancers().send().await.unwrap();
+    left.extend(
+        lbs.load_balancers()
+            .iter()
+            .filter(|l| {
+                l.load_balancer_name()
+                    .unwrap_or_default()
+                    .starts_with(&prefix)
+            })
+            .map(|l| format!("lb {}", l.load_balancer_name().unwrap_or_default())),
+    );
+    let tgs = aws.elb.describe_target_groups().send().await.unwrap();
+    left.extend(
+        tgs.target_groups()
+            .iter()
+            .filter(|t| {
+                t.target_group_name()
+                    .unwrap_or_default()
+                    .starts_with(&prefix)
+            })
+            .map(|t| format!("tg {}", t.target_group_name().unwrap_or_default())),
+    );
+    let dbs = aws.rds.describe_db_instances().send().await.unwrap();
+    left.extend(
+        dbs.db_instances()
+            .iter()
+            .filter(|d| {
+                d.tag_list()
+                    .iter()
+                    .any(|t| t.key() == Some("ftctl:deployment") && t.value() == Some(env))
+            })
+            .map(|d| format!("db {}", d.db_instance_identifier().unwrap_or_default())),
+    );
+    let groups = aws.rds.describe_db_subnet_groups().send().await.unwrap();
+    left.extend(
+        groups
+            .db_subnet_groups()
+            .iter()
+            .filter(|g| {
+                g.db_subnet_group_name()
+                    .unwrap_or_default()
+                    .starts_with(&prefix)
+            })
+            .map(|g| {
+                format!(
+                    "db-subnet-group {}",
+                    g.db_subnet_group_name().unwrap_or_default()
+                )
+            }),
+    );
+    let alarms = aws
+        .cloudwatch
+        .describe_alarms()
+        .alarm_name_prefix(&prefix)
+        .send()
+        .await
+        .unwrap();
+    left.extend(
+        alarms
+            .metric_alarms()
+            .iter()
+            .map(|a| format!("alarm {}", a.alarm_name().unwrap_or_default())),
+    );
+    let topics = aws.sns.list_topics().send().await.unwrap();
+    left.extend(
+        topics
+            .topics()
+            .iter()
+            .filter_map(|t| t.topic_arn())
+            .filter(|arn| arn.contains(&format!(":{prefix}")))
+            .map(|arn| format!("topic {arn}")),
+    );
+    left
+}
