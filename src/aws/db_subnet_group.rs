@@ -117,9 +117,9 @@ impl Provider for DbSubnetGroupProvider {
 
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
         let name = current.physical_id.clone();
-        retry_while(
+        delete_waiting(
             &["InvalidDBSubnetGroupStateFault"],
-            RELEASE_WAIT,
+            "DBSubnetGroupNotFoundFault",
             || async {
                 ctx.clients
                     .rds
@@ -132,12 +132,5 @@ impl Provider for DbSubnetGroupProvider {
             },
         )
         .await
-        .or_else(|(code, e)| {
-            if code.as_deref() == Some("DBSubnetGroupNotFoundFault") {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })
     }
 }

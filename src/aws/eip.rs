@@ -68,9 +68,9 @@ impl Provider for ElasticIpProvider {
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
         let id = current.physical_id.clone();
         // The address stays associated for a while after its NAT gateway is deleted.
-        retry_while(
+        delete_waiting(
             &["AuthFailure", "InvalidIPAddress.InUse"],
-            RELEASE_WAIT,
+            "InvalidAllocationID.NotFound",
             || async {
                 ctx.clients
                     .ec2
@@ -83,12 +83,5 @@ impl Provider for ElasticIpProvider {
             },
         )
         .await
-        .or_else(|(code, e)| {
-            if code.as_deref() == Some("InvalidAllocationID.NotFound") {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })
     }
 }

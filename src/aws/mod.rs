@@ -372,6 +372,20 @@ where
     }
 }
 
+/// Deletes with `attempt`, waiting out the `busy` error codes; the `gone` code means someone
+/// already deleted it, which is what was wanted.
+pub async fn delete_waiting<F, Fut>(busy: &[&str], gone: &str, attempt: F) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), (Option<String>, anyhow::Error)>>,
+{
+    match retry_while(busy, RELEASE_WAIT, attempt).await {
+        Ok(()) => Ok(()),
+        Err((Some(code), _)) if code == gone => Ok(()),
+        Err((_, e)) => Err(e),
+    }
+}
+
 /// Turns an SDK error into the pair `retry_while` works with.
 pub fn coded<E, R>(doing: &str, err: SdkError<E, R>) -> (Option<String>, anyhow::Error)
 where

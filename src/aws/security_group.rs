@@ -179,23 +179,20 @@ impl Provider for SecurityGroupProvider {
         let id = current.physical_id.clone();
         // Network interfaces of deleted load balancers and databases keep the group in use for
         // a while after their owner is gone.
-        retry_while(&["DependencyViolation"], RELEASE_WAIT, || async {
-            ctx.clients
-                .ec2
-                .delete_security_group()
-                .group_id(&id)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| coded(&format!("deleting security group {id}"), e))
-        })
+        delete_waiting(
+            &["DependencyViolation"],
+            "InvalidGroup.NotFound",
+            || async {
+                ctx.clients
+                    .ec2
+                    .delete_security_group()
+                    .group_id(&id)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| coded(&format!("deleting security group {id}"), e))
+            },
+        )
         .await
-        .or_else(|(code, e)| {
-            if code.as_deref() == Some("InvalidGroup.NotFound") {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })
     }
 }

@@ -111,23 +111,20 @@ impl Provider for SubnetProvider {
 
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
         let id = current.physical_id.clone();
-        retry_while(&["DependencyViolation"], RELEASE_WAIT, || async {
-            ctx.clients
-                .ec2
-                .delete_subnet()
-                .subnet_id(&id)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| coded(&format!("deleting subnet {id}"), e))
-        })
+        delete_waiting(
+            &["DependencyViolation"],
+            "InvalidSubnetID.NotFound",
+            || async {
+                ctx.clients
+                    .ec2
+                    .delete_subnet()
+                    .subnet_id(&id)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| coded(&format!("deleting subnet {id}"), e))
+            },
+        )
         .await
-        .or_else(|(code, e)| {
-            if code.as_deref() == Some("InvalidSubnetID.NotFound") {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })
     }
 }

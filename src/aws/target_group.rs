@@ -191,7 +191,7 @@ impl Provider for TargetGroupProvider {
 
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
         let arn = current.physical_id.clone();
-        retry_while(&["ResourceInUse"], RELEASE_WAIT, || async {
+        delete_waiting(&["ResourceInUse"], "TargetGroupNotFound", || async {
             ctx.clients
                 .elb
                 .delete_target_group()
@@ -202,12 +202,5 @@ impl Provider for TargetGroupProvider {
                 .map_err(|e| coded(&format!("deleting target group {arn}"), e))
         })
         .await
-        .or_else(|(code, e)| {
-            if code.as_deref() == Some("TargetGroupNotFound") {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })
     }
 }

@@ -131,23 +131,20 @@ impl Provider for VpcProvider {
 
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
         let id = current.physical_id.clone();
-        retry_while(&["DependencyViolation"], RELEASE_WAIT, || async {
-            ctx.clients
-                .ec2
-                .delete_vpc()
-                .vpc_id(&id)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| coded(&format!("deleting VPC {id}"), e))
-        })
+        delete_waiting(
+            &["DependencyViolation"],
+            "InvalidVpcID.NotFound",
+            || async {
+                ctx.clients
+                    .ec2
+                    .delete_vpc()
+                    .vpc_id(&id)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| coded(&format!("deleting VPC {id}"), e))
+            },
+        )
         .await
-        .or_else(|(code, e)| {
-            if code.as_deref() == Some("InvalidVpcID.NotFound") {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })
     }
 }
