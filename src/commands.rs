@@ -78,6 +78,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 &desired,
                 &observed,
                 parallelism,
+                "apply",
             )
             .await?;
             let after = cloud.observe(&input.deployment).await?;
@@ -137,6 +138,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 &[],
                 &observed,
                 parallelism,
+                "destroy",
             )
             .await?;
             println!("Deployment {} destroyed.", env.env);
@@ -223,6 +225,7 @@ async fn execute(
     desired: &[ResourceSpec],
     observed: &[Observed],
     parallelism: u16,
+    verb: &str,
 ) -> Result<()> {
     let total = plan.changes.len();
     let reporter = Arc::new(ConsoleReporter::new(total));
@@ -271,7 +274,7 @@ async fn execute(
         msg.push_str("\n  interrupted by the user");
     }
     bail!(
-        "apply stopped after {elapsed:.1}s: {} done, {} failed, {} not started{msg}\n\
+        "{verb} stopped after {elapsed:.1}s: {} done, {} failed, {} not started{msg}\n\
          Nothing is lost: every resource is tagged, so running the same command again picks up where this one stopped.",
         outcome.completed.len(),
         outcome.failures.len(),

@@ -97,11 +97,16 @@ pub fn diff(desired: &[ResourceSpec], observed: &[Observed]) -> Result<Plan, Gra
                 action: Action::Delete,
                 physical_id: Some(o.physical_id.clone()),
                 attributes: Vec::new(),
-                reason: Some(if duplicate {
-                    "a duplicate of the same logical resource, left by an interrupted run".into()
+                reason: if duplicate {
+                    Some(
+                        "a duplicate of the same logical resource, left by an interrupted run"
+                            .into(),
+                    )
+                } else if desired.is_empty() {
+                    None // destroying the whole deployment: no need to say why each goes
                 } else {
-                    "no longer in the stack".into()
-                }),
+                    Some("no longer in the stack".into())
+                },
             });
         } else {
             current.insert(&o.id, o);
