@@ -306,19 +306,25 @@ pub fn expand(stack: &Stack, env: &str, zones: &[String]) -> Result<Vec<Resource
             Scheme::InternetFacing => &public_ids,
             Scheme::Internal => &private_ids,
         };
+        let mut balancer = ResourceSpec::new(
+            format!("lb.{name}"),
+            Kind::LoadBalancer,
+            physical_name(env, name, ALB_NAME_MAX),
+        );
+        if lb.scheme == Scheme::InternetFacing {
+            // AWS refuses an internet-facing balancer in a VPC without an internet gateway,
+            // and it cannot serve before its subnets route to it.
+            balancer = balancer.after("network.igw").after("network.public.routes");
+        }
         out.push(
-            ResourceSpec::new(
-                format!("lb.{name}"),
-                Kind::LoadBalancer,
-                physical_name(env, name, ALB_NAME_MAX),
-            )
-            .with("type", Val::str("application"))
-            .with("scheme", Val::str(lb.scheme.as_aws()))
-            .with(
-                "subnet_ids",
-                Val::list(subnets.iter().map(|id| Val::reference(id, "id"))),
-            )
-            .with("security_group_ids", Val::list([Val::reference(&sg, "id")])),
+            balancer
+                .with("type", Val::str("application"))
+                .with("scheme", Val::str(lb.scheme.as_aws()))
+                .with(
+                    "subnet_ids",
+                    Val::list(subnets.iter().map(|id| Val::reference(id, "id"))),
+                )
+                .with("security_group_ids", Val::list([Val::reference(&sg, "id")])),
         );
         let served_by = stack
             .tiers
@@ -423,6 +429,9 @@ pub fn expand(stack: &Stack, env: &str, zones: &[String]) -> Result<Vec<Resource
                     Val::list(private_ids.iter().map(|id| Val::reference(id, "id"))),
                 )
                 .with("target_group_arns", Val::list([Val::reference(&tg, "arn")]))
+                // Instances registered in a target group no listener uses are never health
+                // checked: start the group once its balancer forwards to the target group.
+                .after(format!("lb.{}.listener", tier.load_balancer))
                 .with("health_check_type", Val::str("ELB"))
                 .with(
                     "health_check_grace_period",

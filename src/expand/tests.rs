@@ -77,6 +77,17 @@ fn groups_span_every_private_subnet_with_elb_checks() {
 }
 
 #[test]
+fn creation_waits_for_what_aws_requires() {
+    let specs = expand(&stage1(&[]), "dev", &zones()).unwrap();
+    let order = crate::graph::creation_order(&specs).unwrap();
+    let pos = |id: &str| order.iter().position(|x| x == id).unwrap();
+    assert!(pos("network.igw") < pos("lb.public"));
+    assert!(pos("network.public.routes") < pos("lb.public"));
+    assert!(pos("lb.public.listener") < pos("tier.web.asg"));
+    assert!(pos("lb.internal.listener") < pos("tier.app.asg"));
+}
+
+#[test]
 fn launch_templates_require_imdsv2_and_encrypt() {
     let specs = expand(&stage1(&[]), "dev", &zones()).unwrap();
     let lt = find(&specs, "tier.web.lt");
