@@ -116,16 +116,15 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 stack: stack_name.clone(),
             };
             let plan = plan::diff(&[], &observed)?;
-            let target = cloud.target();
             let heading = Heading {
                 deployment: &env.env,
                 stack: &stack_name,
-                target: &target,
+                target: cloud.target(),
             };
             if plan.is_empty() {
                 println!(
-                    "Deployment {} owns nothing in {target}: nothing to destroy.",
-                    env.env
+                    "Deployment {} owns nothing in {}: nothing to destroy.",
+                    env.env, heading.target
                 );
                 return Ok(ExitCode::SUCCESS);
             }
@@ -169,13 +168,11 @@ pub fn resolve(args: &StackArgs, env: &str) -> Result<Input> {
     })
 }
 
-fn heading<'a>(input: &'a Input, cloud: &'a AwsCloud) -> Heading<'a> {
-    // Leaked once per process: the heading lives until exit anyway.
-    let target: &'a str = Box::leak(cloud.target().into_boxed_str());
+fn heading<'a>(input: &'a Input, cloud: &AwsCloud) -> Heading<'a> {
     Heading {
         deployment: &input.deployment.env,
         stack: &input.deployment.stack,
-        target,
+        target: cloud.target(),
     }
 }
 

@@ -10,7 +10,7 @@ use std::fmt::Write;
 pub struct Heading<'a> {
     pub deployment: &'a str,
     pub stack: &'a str,
-    pub target: &'a str,
+    pub target: String,
 }
 
 /// Long or multi-line text (user data) is summarised so plans stay readable.
