@@ -154,9 +154,7 @@ impl Provider for MetricAlarmProvider {
         current: &Observed,
     ) -> Result<Observed> {
         put(ctx, spec, false).await?;
-        let mut o = observed_from_spec(spec, &current.physical_id);
-        o.outputs = current.outputs.clone();
-        Ok(o)
+        Ok(updated_in_place(spec, current))
     }
 
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {

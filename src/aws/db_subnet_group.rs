@@ -110,9 +110,7 @@ impl Provider for DbSubnetGroupProvider {
             .send()
             .await
             .map_err(|e| aws_error(&format!("modifying DB subnet group {}", spec.name), e))?;
-        let mut o = observed_from_spec(spec, &current.physical_id);
-        o.outputs = current.outputs.clone();
-        Ok(o)
+        Ok(updated_in_place(spec, current))
     }
 
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {

@@ -406,6 +406,14 @@ pub fn observed_from_spec(spec: &ResourceSpec, physical_id: &str) -> Observed {
     o
 }
 
+/// Observed after an in-place update: the spec's attributes, the outputs it already had
+/// (identifiers and ARNs do not change in place).
+pub fn updated_in_place(spec: &ResourceSpec, current: &Observed) -> Observed {
+    let mut o = observed_from_spec(spec, &current.physical_id);
+    o.outputs = current.outputs.clone();
+    o
+}
+
 /// Reads a string attribute of a resolved spec.
 pub fn s<'a>(spec: &'a ResourceSpec, key: &str) -> Result<&'a str> {
     spec.props

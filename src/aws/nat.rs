@@ -85,7 +85,7 @@ impl Provider for NatGatewayProvider {
         current: &Observed,
     ) -> Result<Observed> {
         // Every attribute forces replacement; nothing to change in place.
-        Ok(observed_from_spec(spec, &current.physical_id))
+        Ok(updated_in_place(spec, current))
     }
 
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
