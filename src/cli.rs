@@ -1,6 +1,8 @@
 //! Command-line definitions only; `commands` turns them into work.
 
+use crate::chaos::design::AzMode;
 use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -11,7 +13,8 @@ use clap::{Args, Parser, Subcommand};
         Endpoints, credentials and region come from the standard AWS configuration \
         (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>).\n\n\
         Exit codes: 0 success; 1 error (bad input, AWS failure, refused); \
-        2 `plan --detailed-exitcode` found changes."
+        2 `plan --detailed-exitcode` found changes. `chaos` experiments: 0 recovered within \
+        budget, 1 not recovered within budget, 2 refused, aborted or error."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -83,4 +86,180 @@ pub enum Command {
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=64))]
         parallelism: u16,
     },
+    /// Break the deployment on purpose and prove it recovers within its alarm budget.
+    Chaos {
+        #[command(subcommand)]
+        command: ChaosCommand,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct TargetArgs {
+    #[command(flatten)]
+    pub env: EnvArg,
+    /// Region to look in; defaults to the AWS configuration.
+    #[arg(long)]
+    pub region: Option<String>,
+}
+
+/// Options every experiment takes.
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Print the exact targets and actions, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation against a non-loopback endpoint (required without a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Recovery budget in seconds; by default the tightest window of the alarms guarding what
+    /// the experiment touches (period × evaluation periods).
+    #[arg(long, value_parser = positive_seconds)]
+    pub budget: Option<f64>,
+    /// Abort and roll back when this alarm (name or ftctl logical id) goes to ALARM (repeatable).
+    #[arg(long = "stop-on", value_name = "ALARM")]
+    pub stop_on: Vec<String>,
+    /// Where the journal, report and timeline go [default: chaos-reports/ENV-EXPERIMENT-TIME].
+    #[arg(long)]
+    pub report_dir: Option<PathBuf>,
+    /// Print the journal as JSON on stdout (progress goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds between probes.
+    #[arg(long, default_value_t = 1.0, value_parser = positive_seconds)]
+    pub interval: f64,
+    /// Seconds steady state must hold before it counts as recovered.
+    #[arg(long, default_value_t = 10.0, value_parser = non_negative_seconds)]
+    pub settle: f64,
+    /// Seconds to wait for steady state after rollback [default: the budget].
+    #[arg(long, value_parser = non_negative_seconds)]
+    pub after_timeout: Option<f64>,
+    /// Also publish the result as CloudWatch metrics in namespace ftctl/Chaos.
+    #[arg(long)]
+    pub publish_metrics: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct InstanceArgs {
+    /// Tier (or group name) to take instances from (repeatable) [default: every tier].
+    #[arg(long = "group", value_name = "TIER")]
+    pub groups: Vec<String>,
+    /// Instances to terminate per tier [default: 1].
+    #[arg(long, conflicts_with = "percent", value_parser = clap::value_parser!(u32).range(1..))]
+    pub count: Option<u32>,
+    /// Percentage of each tier's running instances to terminate (rounded up; 100 takes all).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub percent: Option<u32>,
+    /// Terminate exactly this instance (repeatable); it must belong to the deployment.
+    #[arg(long = "instance", value_name = "ID", conflicts_with_all = ["groups", "count", "percent"])]
+    pub instances: Vec<String>,
+    /// Orders the candidates, so a run can be repeated exactly [default: the current time].
+    #[arg(long)]
+    pub seed: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct AzArgs {
+    /// The zone to lose [default: the one holding the most running instances].
+    #[arg(long)]
+    pub az: Option<String>,
+    /// Seconds the zone stays lost before ftctl puts it back [default: until the verdict].
+    #[arg(long, value_parser = positive_seconds)]
+    pub duration: Option<f64>,
+    /// terminate: the zone is gone; stop: a power interruption (started again on rollback).
+    #[arg(long, value_enum, default_value_t = AzMode::Terminate)]
+    pub mode: AzMode,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DbArgs {
+    /// Database (stack name or identifier) to fail over (repeatable) [default: every Multi-AZ one].
+    #[arg(long = "db", value_name = "NAME")]
+    pub databases: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChaosCommand {
+    /// The experiments this deployment supports, with their targets and budgets.
+    List {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Terminate instances of the deployment's groups.
+    KillInstance {
+        #[command(flatten)]
+        run: RunArgs,
+        #[command(flatten)]
+        instances: InstanceArgs,
+    },
+    /// Lose one availability zone: its instances die and groups cannot launch there.
+    KillAz {
+        #[command(flatten)]
+        run: RunArgs,
+        #[command(flatten)]
+        az: AzArgs,
+    },
+    /// Fail a Multi-AZ database over to its standby.
+    RdsFailover {
+        #[command(flatten)]
+        run: RunArgs,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Print an experiment as an AWS Fault Injection Service experiment template (JSON).
+    ExportFis {
+        #[command(subcommand)]
+        experiment: FisExperiment,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct FisArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The IAM role FIS runs the experiment as.
+    #[arg(long)]
+    pub role_arn: String,
+    /// Extra stop-condition alarms (name or ftctl logical id).
+    #[arg(long = "stop-on", value_name = "ALARM")]
+    pub stop_on: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FisExperiment {
+    KillInstance {
+        #[command(flatten)]
+        fis: FisArgs,
+        #[command(flatten)]
+        instances: InstanceArgs,
+    },
+    KillAz {
+        #[command(flatten)]
+        fis: FisArgs,
+        #[command(flatten)]
+        az: AzArgs,
+    },
+    RdsFailover {
+        #[command(flatten)]
+        fis: FisArgs,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a positive number of seconds")),
+    }
+}
+
+fn non_negative_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a number of seconds")),
+    }
 }

@@ -9,6 +9,7 @@ mod db_instance;
 mod db_subnet_group;
 mod eip;
 mod igw;
+pub mod lab;
 mod launch_template;
 mod listener;
 mod load_balancer;

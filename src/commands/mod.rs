@@ -1,6 +1,8 @@
 //! The commands: resolve input (stack, flags) completely before any AWS call, then plan,
 //! apply or destroy through the `Cloud` seam.
 
+mod chaos;
+
 use crate::apply::{self, ConsoleReporter};
 use crate::aws::{AwsCloud, DeleteOptions};
 use crate::cli::{Cli, Command, StackArgs};
@@ -143,6 +145,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             println!("Deployment {} destroyed.", env.env);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Chaos { command } => Ok(chaos::run(command).await),
     }
 }
 
@@ -198,7 +201,7 @@ pub async fn compute(
     Ok((desired, observed, plan))
 }
 
-fn confirm(yes: bool, verb: &str) -> Result<()> {
+pub fn confirm(yes: bool, verb: &str) -> Result<()> {
     if yes {
         return Ok(());
     }

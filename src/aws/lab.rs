@@ -1,0 +1,458 @@
+//! Chaos experiments against AWS: probes read the deployment's state straight from EC2, Auto
+//! Scaling, ELBv2, RDS and CloudWatch alarm states (never from metrics, which lag minutes), and
+//! actions change only resources carrying the deployment's ownership tag.
+
+use super::{aws_error, filter, Clients, TAG_DEPLOYMENT};
+use crate::chaos::design::{Action, Undo};
+use crate::chaos::run::{Journal, Lab, Outcome};
+use crate::chaos::{tier_state, DatabaseState, Instance, Inventory, Observation, Snapshot};
+use anyhow::{Context, Result};
+use async_trait::async_trait;
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit, StateValue};
+use aws_sdk_ec2::client::Waiters as _;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct AwsLab {
+    pub clients: Arc<Clients>,
+    pub inventory: Inventory,
+    /// Alarm names whose state each probe reads: the deployment's and the stop conditions.
+    pub alarm_names: Vec<String>,
+}
+
+struct GroupView {
+    desired: u32,
+    subnets: Vec<String>,
+    /// instance id -> (lifecycle state, health status)
+    members: HashMap<String, (String, String)>,
+}
+
+impl AwsLab {
+    async fn groups(&self) -> Result<HashMap<String, GroupView>> {
+        let names: Vec<String> = self
+            .inventory
+            .groups
+            .iter()
+            .map(|g| g.name.clone())
+            .collect();
+        if names.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let out = self
+            .clients
+            .autoscaling
+            .describe_auto_scaling_groups()
+            .set_auto_scaling_group_names(Some(names))
+            .send()
+            .await
+            .map_err(|e| aws_error("reading auto scaling groups", e))?;
+        Ok(out
+            .auto_scaling_groups()
+            .iter()
+            .map(|g| {
+                let view = GroupView {
+                    desired: g.desired_capacity().unwrap_or(0).max(0) as u32,
+                    subnets: g
+                        .vpc_zone_identifier()
+                        .unwrap_or_default()
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                    members: g
+                        .instances()
+                        .iter()
+                        .filter_map(|i| {
+                            Some((
+                                i.instance_id()?.to_string(),
+                                (
+                                    i.lifecycle_state()
+                                        .map(|s| s.as_str().to_string())
+                                        .unwrap_or_default(),
+                                    i.health_status().unwrap_or_default().to_string(),
+                                ),
+                            ))
+                        })
+                        .collect(),
+                };
+                (
+                    g.auto_scaling_group_name().unwrap_or_default().to_string(),
+                    view,
+                )
+            })
+            .collect())
+    }
+
+    /// (id, state, zone) of every instance carrying the deployment's tag, terminated ones left out.
+    async fn instances(&self) -> Result<Vec<(String, String, String)>> {
+        let reservations: Vec<_> = self
+            .clients
+            .ec2
+            .describe_instances()
+            .filters(filter(
+                &format!("tag:{TAG_DEPLOYMENT}"),
+                &self.inventory.env,
+            ))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| aws_error("reading instances", e))?;
+        Ok(reservations
+            .iter()
+            .flat_map(|r| r.instances())
+            .filter_map(|i| {
+                let state = i.state()?.name()?.as_str().to_string();
+                (state != "terminated").then(|| {
+                    (
+                        i.instance_id().unwrap_or_default().to_string(),
+                        state,
+                        i.placement()
+                            .and_then(|p| p.availability_zone())
+                            .unwrap_or_default()
+                            .to_string(),
+                    )
+                })
+            })
+            .collect())
+    }
+
+    /// target group arn -> instance id -> target state.
+    async fn target_health(&self) -> Result<HashMap<String, HashMap<String, String>>> {
+        let arns: BTreeSet<&String> = self
+            .inventory
+            .groups
+            .iter()
+            .flat_map(|g| g.target_groups.iter())
+            .collect();
+        let reads = arns.into_iter().map(|arn| async move {
+            let out = self
+                .clients
+                .elb
+                .describe_target_health()
+                .target_group_arn(arn)
+                .send()
+                .await
+                .map_err(|e| aws_error(&format!("reading target health of {arn}"), e))?;
+            let states = out
+                .target_health_descriptions()
+                .iter()
+                .filter_map(|d| {
+                    Some((
+                        d.target()?.id()?.to_string(),
+                        d.target_health()?.state()?.as_str().to_string(),
+                    ))
+                })
+                .collect();
+            Ok::<_, anyhow::Error>((arn.clone(), states))
+        });
+        futures::future::try_join_all(reads)
+            .await
+            .map(|v| v.into_iter().collect())
+    }
+
+    async fn databases(&self) -> Result<Vec<DatabaseState>> {
+        let reads = self.inventory.databases.iter().map(|d| async move {
+            let out = self
+                .clients
+                .rds
+                .describe_db_instances()
+                .db_instance_identifier(&d.identifier)
+                .send()
+                .await
+                .map_err(|e| aws_error(&format!("reading database {}", d.identifier), e))?;
+            let db = out.db_instances().first();
+            Ok::<_, anyhow::Error>(DatabaseState {
+                name: d.name.clone(),
+                identifier: d.identifier.clone(),
+                status: db
+                    .and_then(|x| x.db_instance_status())
+                    .unwrap_or("missing")
+                    .to_string(),
+                zone: db
+                    .and_then(|x| x.availability_zone())
+                    .unwrap_or_default()
+                    .to_string(),
+                secondary_zone: db
+                    .and_then(|x| x.secondary_availability_zone())
+                    .map(str::to_string),
+            })
+        });
+        futures::future::try_join_all(reads).await
+    }
+
+    async fn alarms_firing(&self) -> Result<Vec<String>> {
+        let mut firing = Vec::new();
+        for chunk in self.alarm_names.chunks(100) {
+            let out = self
+                .clients
+                .cloudwatch
+                .describe_alarms()
+                .set_alarm_names(Some(chunk.to_vec()))
+                .state_value(StateValue::Alarm)
+                .send()
+                .await
+                .map_err(|e| aws_error("reading alarm states", e))?;
+            firing.extend(
+                out.metric_alarms()
+                    .iter()
+                    .filter(|a| a.state_value() == Some(&StateValue::Alarm))
+                    .filter_map(|a| a.alarm_name().map(str::to_string)),
+            );
+        }
+        firing.sort();
+        Ok(firing)
+    }
+
+    /// Alarm names among `names` that do not exist.
+    pub async fn missing_alarms(&self, names: &[String]) -> Result<Vec<String>> {
+        let mut found = BTreeSet::new();
+        for chunk in names.chunks(100) {
+            let out = self
+                .clients
+                .cloudwatch
+                .describe_alarms()
+                .set_alarm_names(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| aws_error("reading alarms", e))?;
+            found.extend(
+                out.metric_alarms()
+                    .iter()
+                    .filter_map(|a| a.alarm_name().map(str::to_string)),
+            );
+            found.extend(
+                out.composite_alarms()
+                    .iter()
+                    .filter_map(|a| a.alarm_name().map(str::to_string)),
+            );
+        }
+        Ok(names
+            .iter()
+            .filter(|n| !found.contains(*n))
+            .cloned()
+            .collect())
+    }
+
+    async fn start_instances(&self, ids: &[String]) -> Result<()> {
+        // Start only what is still there; an instance the group replaced may be gone.
+        let out = self
+            .clients
+            .ec2
+            .describe_instances()
+            .set_instance_ids(Some(ids.to_vec()))
+            .send()
+            .await
+            .map_err(|e| aws_error("reading stopped instances", e))?;
+        let mut stopping = Vec::new();
+        let mut startable = Vec::new();
+        for i in out.reservations().iter().flat_map(|r| r.instances()) {
+            let id = i.instance_id().unwrap_or_default().to_string();
+            match i.state().and_then(|s| s.name()).map(|n| n.as_str()) {
+                Some("stopping") => {
+                    stopping.push(id.clone());
+                    startable.push(id);
+                }
+                Some("stopped") => startable.push(id),
+                _ => {}
+            }
+        }
+        if !stopping.is_empty() {
+            self.clients
+                .ec2
+                .wait_until_instance_stopped()
+                .set_instance_ids(Some(stopping))
+                .wait(Duration::from_secs(600))
+                .await
+                .context("waiting for instances to finish stopping before starting them")?;
+        }
+        if startable.is_empty() {
+            return Ok(());
+        }
+        self.clients
+            .ec2
+            .start_instances()
+            .set_instance_ids(Some(startable))
+            .send()
+            .await
+            .map_err(|e| aws_error("starting instances", e))?;
+        Ok(())
+    }
+
+    async fn set_zones(&self, group: &str, subnets: &[String]) -> Result<()> {
+        self.clients
+            .autoscaling
+            .update_auto_scaling_group()
+            .auto_scaling_group_name(group)
+            .vpc_zone_identifier(subnets.join(","))
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("changing the zone list of group {group}"), e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Lab for AwsLab {
+    async fn probe(&self) -> Result<Observation> {
+        let (groups, ec2, targets, databases, alarms_firing) = tokio::try_join!(
+            self.groups(),
+            self.instances(),
+            self.target_health(),
+            self.databases(),
+            self.alarms_firing(),
+        )?;
+        let mut instances = Vec::new();
+        for (id, state, zone) in ec2 {
+            let owner = self.inventory.groups.iter().find(|g| {
+                groups
+                    .get(&g.name)
+                    .is_some_and(|v| v.members.contains_key(&id))
+            });
+            let (tier, lifecycle, health, target_health) = match owner {
+                Some(g) => {
+                    let (lifecycle, health) = groups[&g.name].members[&id].clone();
+                    let th = g
+                        .target_groups
+                        .iter()
+                        .filter_map(|arn| targets.get(arn).and_then(|t| t.get(&id)).cloned())
+                        .collect();
+                    (g.tier.clone(), lifecycle, health, th)
+                }
+                None => (String::new(), String::new(), String::new(), Vec::new()),
+            };
+            instances.push(Instance {
+                id,
+                tier,
+                zone,
+                state,
+                lifecycle,
+                group_health: health,
+                target_health,
+            });
+        }
+        instances.sort_by(|a, b| a.id.cmp(&b.id));
+        let tiers = self
+            .inventory
+            .groups
+            .iter()
+            .map(|g| {
+                let view = groups.get(&g.name);
+                tier_state(
+                    g,
+                    view.map(|v| v.desired).unwrap_or(0),
+                    view.map(|v| v.subnets.as_slice()).unwrap_or(&[]),
+                    &instances,
+                )
+            })
+            .collect();
+        Ok(Observation {
+            snapshot: Snapshot {
+                at: 0.0,
+                tiers,
+                databases,
+                alarms_firing,
+            },
+            instances,
+        })
+    }
+
+    async fn act(&self, action: &Action) -> Result<()> {
+        match action {
+            Action::RemoveZone { group, to, .. } => self.set_zones(group, to).await,
+            Action::TerminateInstances { instances } => {
+                self.clients
+                    .ec2
+                    .terminate_instances()
+                    .set_instance_ids(Some(instances.clone()))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("terminating instances", e))?;
+                Ok(())
+            }
+            Action::StopInstances { instances } => {
+                // Forced: no clean shutdown, as when the power goes.
+                self.clients
+                    .ec2
+                    .stop_instances()
+                    .set_instance_ids(Some(instances.clone()))
+                    .force(true)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("stopping instances", e))?;
+                Ok(())
+            }
+            Action::FailoverDatabase { identifier, .. } => {
+                self.clients
+                    .rds
+                    .reboot_db_instance()
+                    .db_instance_identifier(identifier)
+                    .force_failover(true)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error(&format!("failing over database {identifier}"), e))?;
+                Ok(())
+            }
+        }
+    }
+
+    async fn undo(&self, undo: &Undo) -> Result<()> {
+        match undo {
+            Undo::RestoreZones { group, subnets } => self.set_zones(group, subnets).await,
+            Undo::StartInstances { instances } => self.start_instances(instances).await,
+        }
+    }
+}
+
+/// Publishes the result as custom metrics (namespace `ftctl/Chaos`), per deployment and
+/// experiment, so dashboards can chart recovery times next to the alarms.
+pub async fn publish_result(clients: &Clients, journal: &Journal) -> Result<()> {
+    let dims = vec![
+        Dimension::builder()
+            .name("Deployment")
+            .value(&journal.deployment)
+            .build(),
+        Dimension::builder()
+            .name("Experiment")
+            .value(&journal.design.experiment)
+            .build(),
+    ];
+    let mut values: BTreeMap<&str, (f64, StandardUnit)> = BTreeMap::new();
+    let recovered = journal.outcome == Some(Outcome::Recovered);
+    values.insert(
+        "Recovered",
+        (if recovered { 1.0 } else { 0.0 }, StandardUnit::Count),
+    );
+    if let Some(v) = &journal.verdict {
+        if let Some(t) = v.recovered_after {
+            values.insert("RecoverySeconds", (t, StandardUnit::Seconds));
+        }
+        if let Some(t) = v.detected_after {
+            values.insert("DetectionSeconds", (t, StandardUnit::Seconds));
+        }
+        values.insert("BudgetSeconds", (v.budget, StandardUnit::Seconds));
+    }
+    let data: Vec<MetricDatum> = values
+        .into_iter()
+        .map(|(name, (value, unit))| {
+            MetricDatum::builder()
+                .metric_name(name)
+                .value(value)
+                .unit(unit)
+                .set_dimensions(Some(dims.clone()))
+                .build()
+        })
+        .collect();
+    clients
+        .cloudwatch
+        .put_metric_data()
+        .namespace("ftctl/Chaos")
+        .set_metric_data(Some(data))
+        .send()
+        .await
+        .map_err(|e| aws_error("publishing the result to CloudWatch", e))?;
+    Ok(())
+}

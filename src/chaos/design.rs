@@ -1,0 +1,617 @@
+//! Turning "kill an AZ" into exact actions on exact resources, from what a baseline probe saw.
+//! Pure: the same inventory and observation always give the same design.
+
+use super::{Instance, Inventory, Observation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// Stopped instances model a power interruption; terminated ones a lost zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum AzMode {
+    Terminate,
+    Stop,
+}
+
+/// The fault asked for on the command line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    KillInstance {
+        tiers: Vec<String>,
+        count: Option<u32>,
+        percent: Option<u32>,
+        instances: Vec<String>,
+        /// Orders the candidates, so a run can be repeated exactly.
+        seed: String,
+    },
+    KillAz {
+        zone: Option<String>,
+        mode: AzMode,
+    },
+    RdsFailover {
+        databases: Vec<String>,
+    },
+}
+
+/// One change the experiment makes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Action {
+    /// Take a zone out of a group's zone list so it cannot launch there.
+    RemoveZone {
+        group: String,
+        zone: String,
+        from: Vec<String>,
+        to: Vec<String>,
+    },
+    TerminateInstances {
+        instances: Vec<String>,
+    },
+    StopInstances {
+        instances: Vec<String>,
+    },
+    /// Reboot a Multi-AZ database with failover to its standby.
+    FailoverDatabase {
+        identifier: String,
+        zone: String,
+    },
+}
+
+impl Action {
+    pub fn describe(&self) -> String {
+        match self {
+            Action::RemoveZone {
+                group,
+                zone,
+                from,
+                to,
+                ..
+            } => format!(
+                "take {zone} out of group {group}: subnets {} -> {}",
+                from.join(","),
+                to.join(",")
+            ),
+            Action::TerminateInstances { instances } => {
+                format!("terminate {}", instances.join(" "))
+            }
+            Action::StopInstances { instances } => format!("stop {}", instances.join(" ")),
+            Action::FailoverDatabase { identifier, zone } => {
+                format!("reboot database {identifier} with failover (primary in {zone})")
+            }
+        }
+    }
+
+    /// What puts this change back, if anything can.
+    pub fn undo(&self) -> Option<Undo> {
+        match self {
+            Action::RemoveZone { group, from, .. } => Some(Undo::RestoreZones {
+                group: group.clone(),
+                subnets: from.clone(),
+            }),
+            Action::StopInstances { instances } => Some(Undo::StartInstances {
+                instances: instances.clone(),
+            }),
+            Action::TerminateInstances { .. } | Action::FailoverDatabase { .. } => None,
+        }
+    }
+}
+
+/// What rollback does, recorded before the change it undoes is made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "undo", rename_all = "kebab-case")]
+pub enum Undo {
+    RestoreZones { group: String, subnets: Vec<String> },
+    StartInstances { instances: Vec<String> },
+}
+
+impl Undo {
+    pub fn describe(&self) -> String {
+        match self {
+            Undo::RestoreZones { group, subnets } => {
+                format!("restore group {group} subnets {}", subnets.join(","))
+            }
+            Undo::StartInstances { instances } => format!("start {}", instances.join(" ")),
+        }
+    }
+}
+
+/// The recovery budget and where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Budget {
+    pub seconds: f64,
+    pub source: String,
+}
+
+/// An experiment ready to run: targets, actions, budget, and what the operator should know.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Design {
+    pub experiment: String,
+    pub summary: String,
+    pub zone: Option<String>,
+    pub tiers: Vec<String>,
+    pub actions: Vec<Action>,
+    pub budget: Budget,
+    pub warnings: Vec<String>,
+}
+
+/// A user error in choosing targets: refused before anything changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal(pub String);
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+pub fn design(
+    fault: &Fault,
+    inv: &Inventory,
+    baseline: &Observation,
+    budget_override: Option<f64>,
+) -> Result<Design, Refusal> {
+    let mut design = match fault {
+        Fault::KillInstance {
+            tiers,
+            count,
+            percent,
+            instances,
+            seed,
+        } => kill_instance(inv, baseline, tiers, *count, *percent, instances, seed)?,
+        Fault::KillAz { zone, mode } => kill_az(inv, baseline, zone.as_deref(), *mode)?,
+        Fault::RdsFailover { databases } => rds_failover(inv, baseline, databases)?,
+    };
+    let databases: Vec<String> = design
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::FailoverDatabase { identifier, .. } => Some(identifier.clone()),
+            _ => None,
+        })
+        .collect();
+    design.budget = match budget_override {
+        Some(seconds) => Budget {
+            seconds,
+            source: "--budget".to_string(),
+        },
+        None => derive_budget(inv, &design.tiers, &databases)?,
+    };
+    Ok(design)
+}
+
+/// The tightest window among the alarms guarding what the experiment touches: recovery must
+/// be complete before the first of them would page someone.
+pub fn derive_budget(
+    inv: &Inventory,
+    tiers: &[String],
+    database_identifiers: &[String],
+) -> Result<Budget, Refusal> {
+    let mut guards = Vec::new();
+    for t in tiers {
+        guards.extend(inv.tier_alarms(t));
+    }
+    for d in inv
+        .databases
+        .iter()
+        .filter(|d| database_identifiers.contains(&d.identifier))
+    {
+        guards.extend(inv.database_alarms(&d.name));
+    }
+    let tightest = guards
+        .iter()
+        .filter(|a| a.window_seconds > 0)
+        .min_by_key(|a| (a.window_seconds, a.name.clone()));
+    match tightest {
+        Some(a) => Some(Budget {
+            seconds: a.window_seconds as f64,
+            source: format!(
+                "alarm {} ({} s until it pages, the tightest of {} guarding alarm{})",
+                a.name,
+                a.window_seconds,
+                guards.len(),
+                if guards.len() == 1 { "" } else { "s" }
+            ),
+        }),
+        None => None,
+    }
+    .ok_or_else(|| {
+        Refusal(
+            "no alarm guards what this experiment touches, so there is no budget to hold it to: \
+             pass --budget SECONDS"
+                .to_string(),
+        )
+    })
+}
+
+fn groups_for<'a>(inv: &'a Inventory, tiers: &[String]) -> Result<Vec<&'a super::Group>, Refusal> {
+    if inv.groups.is_empty() {
+        return Err(Refusal(format!(
+            "deployment {} has no Auto Scaling group to take instances from",
+            inv.env
+        )));
+    }
+    if tiers.is_empty() {
+        return Ok(inv.groups.iter().collect());
+    }
+    tiers
+        .iter()
+        .map(|t| {
+            inv.groups
+                .iter()
+                .find(|g| &g.tier == t || &g.name == t)
+                .ok_or_else(|| {
+                    Refusal(format!(
+                        "--group {t}: deployment {} has no such tier (it has: {})",
+                        inv.env,
+                        inv.groups
+                            .iter()
+                            .map(|g| g.tier.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })
+        })
+        .collect()
+}
+
+fn shuffled<'a>(mut items: Vec<&'a Instance>, seed: &str) -> Vec<&'a Instance> {
+    let key = |i: &Instance| Sha256::digest(format!("{seed}/{}", i.id).as_bytes()).to_vec();
+    items.sort_by_key(|i| key(i));
+    items
+}
+
+fn kill_instance(
+    inv: &Inventory,
+    baseline: &Observation,
+    tiers: &[String],
+    count: Option<u32>,
+    percent: Option<u32>,
+    chosen: &[String],
+    seed: &str,
+) -> Result<Design, Refusal> {
+    let mut victims: Vec<String> = Vec::new();
+    let mut affected: Vec<String> = Vec::new();
+    let mut warnings = Vec::new();
+    if !chosen.is_empty() {
+        for id in chosen {
+            let Some(found) = baseline.instances.iter().find(|i| &i.id == id) else {
+                return Err(Refusal(format!(
+                    "--instance {id} is not an instance of deployment {}: ftctl only touches \
+                     instances in the deployment's groups that carry its ftctl:deployment tag",
+                    inv.env
+                )));
+            };
+            if !affected.contains(&found.tier) {
+                affected.push(found.tier.clone());
+            }
+            victims.push(id.clone());
+        }
+    } else {
+        for group in groups_for(inv, tiers)? {
+            let live: Vec<&Instance> = baseline
+                .instances
+                .iter()
+                .filter(|i| i.tier == group.tier && i.state == "running")
+                .collect();
+            let n = live.len() as u32;
+            if n == 0 {
+                warnings.push(format!("tier {} has no running instance", group.tier));
+                continue;
+            }
+            let take = match (count, percent) {
+                (_, Some(p)) => (n * p).div_ceil(100).max(1),
+                (Some(c), None) => c,
+                (None, None) => 1,
+            };
+            if take >= n && percent != Some(100) {
+                return Err(Refusal(format!(
+                    "that would take all {n} instance{} of tier {}: the blast radius is capped \
+                     below a whole group unless you pass --percent 100",
+                    if n == 1 { "" } else { "s" },
+                    group.tier
+                )));
+            }
+            let take = take.min(n) as usize;
+            victims.extend(shuffled(live, seed).iter().take(take).map(|i| i.id.clone()));
+            affected.push(group.tier.clone());
+        }
+    }
+    if victims.is_empty() {
+        return Err(Refusal("no running instance to terminate".to_string()));
+    }
+    victims.sort();
+    let summary = format!(
+        "terminate {} instance{} of tier{} {}",
+        victims.len(),
+        if victims.len() == 1 { "" } else { "s" },
+        if affected.len() == 1 { "" } else { "s" },
+        affected.join(", ")
+    );
+    Ok(Design {
+        experiment: "kill-instance".into(),
+        summary,
+        zone: None,
+        tiers: affected,
+        actions: vec![Action::TerminateInstances { instances: victims }],
+        budget: placeholder_budget(),
+        warnings,
+    })
+}
+
+fn placeholder_budget() -> Budget {
+    Budget {
+        seconds: 0.0,
+        source: String::new(),
+    }
+}
+
+fn kill_az(
+    inv: &Inventory,
+    baseline: &Observation,
+    zone: Option<&str>,
+    mode: AzMode,
+) -> Result<Design, Refusal> {
+    let zones = inv.zones();
+    if zones.is_empty() {
+        return Err(Refusal(format!(
+            "deployment {} has no group with subnets: nothing lives in a zone",
+            inv.env
+        )));
+    }
+    let zone = match zone {
+        Some(z) if zones.iter().any(|x| x == z) => z.to_string(),
+        Some(z) => {
+            return Err(Refusal(format!(
+                "--az {z}: deployment {} does not use that zone (it uses {})",
+                inv.env,
+                zones.join(", ")
+            )))
+        }
+        None => {
+            // The zone holding the most running capacity: losing it hurts the most.
+            let mut load: BTreeMap<&str, usize> = zones.iter().map(|z| (z.as_str(), 0)).collect();
+            for i in baseline.instances.iter().filter(|i| i.state == "running") {
+                if let Some(n) = load.get_mut(i.zone.as_str()) {
+                    *n += 1;
+                }
+            }
+            let most = load.values().copied().max().unwrap_or(0);
+            load.iter()
+                .find(|(_, n)| **n == most)
+                .map(|(z, _)| z.to_string())
+                .unwrap_or_else(|| zones[0].clone())
+        }
+    };
+    let mut actions = Vec::new();
+    let mut warnings = Vec::new();
+    let mut tiers = Vec::new();
+    for g in &inv.groups {
+        let current: Vec<String> = baseline
+            .snapshot
+            .tiers
+            .iter()
+            .find(|t| t.group == g.name)
+            .map(|t| t.subnets.clone())
+            .unwrap_or_else(|| g.subnets.clone());
+        let keep: Vec<String> = current
+            .iter()
+            .filter(|s| inv.subnet_zones.get(*s) != Some(&zone))
+            .cloned()
+            .collect();
+        let in_zone = current.len() - keep.len();
+        let hit = baseline
+            .instances
+            .iter()
+            .filter(|i| i.tier == g.tier && i.zone == zone && i.state == "running")
+            .count();
+        let running = baseline
+            .instances
+            .iter()
+            .filter(|i| i.tier == g.tier && i.state == "running")
+            .count();
+        if in_zone > 0 || hit > 0 {
+            tiers.push(g.tier.clone());
+        }
+        if in_zone > 0 && keep.is_empty() {
+            warnings.push(format!(
+                "group {} launches only in {zone}: its zone list cannot be emptied, so it may \
+                 relaunch into the failed zone",
+                g.name
+            ));
+        } else if in_zone > 0 {
+            actions.push(Action::RemoveZone {
+                group: g.name.clone(),
+                zone: zone.clone(),
+                from: current.clone(),
+                to: keep,
+            });
+        }
+        if hit > 0 && hit == running {
+            warnings.push(format!(
+                "tier {} is not spread across zones: all {running} running instance{} in {zone}",
+                g.tier,
+                if running == 1 { " is" } else { "s are" }
+            ));
+        }
+    }
+    let mut victims: Vec<String> = baseline
+        .instances
+        .iter()
+        .filter(|i| i.zone == zone && matches!(i.state.as_str(), "running" | "pending"))
+        .map(|i| i.id.clone())
+        .collect();
+    victims.sort();
+    if !victims.is_empty() {
+        actions.push(match mode {
+            AzMode::Terminate => Action::TerminateInstances {
+                instances: victims.clone(),
+            },
+            AzMode::Stop => Action::StopInstances {
+                instances: victims.clone(),
+            },
+        });
+    }
+    for d in &inv.databases {
+        let Some(state) = baseline
+            .snapshot
+            .databases
+            .iter()
+            .find(|s| s.identifier == d.identifier)
+        else {
+            continue;
+        };
+        if state.zone != zone {
+            continue;
+        }
+        if d.multi_az {
+            actions.push(Action::FailoverDatabase {
+                identifier: d.identifier.clone(),
+                zone: zone.clone(),
+            });
+        } else {
+            warnings.push(format!(
+                "database {} is single-AZ with its only copy in {zone}: a real outage takes it \
+                 down, and no failover can be tested",
+                d.name
+            ));
+        }
+    }
+    if actions.is_empty() {
+        return Err(Refusal(format!(
+            "nothing of deployment {} is in {zone}: there is nothing to break there",
+            inv.env
+        )));
+    }
+    let verb = match mode {
+        AzMode::Terminate => "terminate",
+        AzMode::Stop => "stop",
+    };
+    Ok(Design {
+        experiment: "kill-az".into(),
+        summary: format!(
+            "lose zone {zone}: {verb} its {} instance{}, keep groups out of it",
+            victims.len(),
+            if victims.len() == 1 { "" } else { "s" }
+        ),
+        zone: Some(zone),
+        tiers,
+        actions,
+        budget: placeholder_budget(),
+        warnings,
+    })
+}
+
+fn rds_failover(
+    inv: &Inventory,
+    baseline: &Observation,
+    names: &[String],
+) -> Result<Design, Refusal> {
+    let chosen: Vec<&super::Database> = if names.is_empty() {
+        inv.databases.iter().collect()
+    } else {
+        names
+            .iter()
+            .map(|n| {
+                inv.databases
+                    .iter()
+                    .find(|d| &d.name == n || &d.identifier == n)
+                    .ok_or_else(|| {
+                        Refusal(format!(
+                            "--db {n}: deployment {} has no such database",
+                            inv.env
+                        ))
+                    })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    if chosen.is_empty() {
+        return Err(Refusal(format!("deployment {} has no database", inv.env)));
+    }
+    let mut actions = Vec::new();
+    for d in &chosen {
+        if !d.multi_az {
+            return Err(Refusal(format!(
+                "database {} is not Multi-AZ: a failover would be a plain reboot with downtime",
+                d.name
+            )));
+        }
+        let zone = baseline
+            .snapshot
+            .databases
+            .iter()
+            .find(|s| s.identifier == d.identifier)
+            .map(|s| s.zone.clone())
+            .unwrap_or_default();
+        actions.push(Action::FailoverDatabase {
+            identifier: d.identifier.clone(),
+            zone,
+        });
+    }
+    Ok(Design {
+        experiment: "rds-failover".into(),
+        summary: format!(
+            "fail over {} to the standby",
+            chosen
+                .iter()
+                .map(|d| d.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        zone: None,
+        tiers: Vec::new(),
+        actions,
+        budget: placeholder_budget(),
+        warnings: Vec::new(),
+    })
+}
+
+/// Every experiment the deployment supports, with its targets, for `chaos list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Applicable {
+    pub experiment: String,
+    pub command: String,
+    pub targets: String,
+    pub budget: Option<Budget>,
+}
+
+pub fn applicable(inv: &Inventory) -> Vec<Applicable> {
+    let mut out = Vec::new();
+    let env = &inv.env;
+    for g in &inv.groups {
+        out.push(Applicable {
+            experiment: "kill-instance".into(),
+            command: format!("ftctl chaos kill-instance --env {env} --group {}", g.tier),
+            targets: format!("group {}", g.name),
+            budget: derive_budget(inv, std::slice::from_ref(&g.tier), &[]).ok(),
+        });
+    }
+    let tiers: Vec<String> = inv.groups.iter().map(|g| g.tier.clone()).collect();
+    for z in inv.zones() {
+        let dbs: Vec<String> = inv
+            .databases
+            .iter()
+            .filter(|d| d.multi_az)
+            .map(|d| d.identifier.clone())
+            .collect();
+        out.push(Applicable {
+            experiment: "kill-az".into(),
+            command: format!("ftctl chaos kill-az --env {env} --az {z}"),
+            targets: format!(
+                "instances in {z}; zone lists of {} group{}; databases whose primary is there",
+                tiers.len(),
+                if tiers.len() == 1 { "" } else { "s" }
+            ),
+            budget: derive_budget(inv, &tiers, &dbs).ok(),
+        });
+    }
+    for d in inv.databases.iter().filter(|d| d.multi_az) {
+        out.push(Applicable {
+            experiment: "rds-failover".into(),
+            command: format!("ftctl chaos rds-failover --env {env} --db {}", d.name),
+            targets: format!("database {}", d.identifier),
+            budget: derive_budget(inv, &[], std::slice::from_ref(&d.identifier)).ok(),
+        });
+    }
+    out
+}

@@ -1,0 +1,451 @@
+//! Running an experiment: baseline, inject, watch, verdict, rollback, check again. The cloud is
+//! behind `Lab`, so the whole loop (including rollback on failure, stop conditions and Ctrl-C)
+//! is unit-tested with a scripted lab.
+
+use super::design::{Action, Design, Undo};
+use super::verdict::{self, Point, Status, Verdict};
+use super::{Inventory, Observation, Snapshot};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// Where experiments act: reads the deployment's state and makes or undoes one change.
+#[async_trait]
+pub trait Lab: Send + Sync {
+    /// One probe of the deployment; `at` is filled in by the runner.
+    async fn probe(&self) -> anyhow::Result<Observation>;
+    async fn act(&self, action: &Action) -> anyhow::Result<()>;
+    async fn undo(&self, undo: &Undo) -> anyhow::Result<()>;
+}
+
+/// Shows progress while watching.
+pub trait Watcher: Send + Sync {
+    fn probe(&self, snapshot: &Snapshot, elapsed_since_fault: Option<f64>, budget: f64);
+    fn event(&self, event: &Event);
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    /// Seconds between probes.
+    pub interval: f64,
+    /// How long steady state must hold before it counts as recovered.
+    pub settle: f64,
+    /// How long the fault lasts before what it changed is put back; none: until the verdict.
+    pub duration: Option<f64>,
+    /// Alarm names that abort the run when they go to ALARM.
+    pub stop_on: Vec<String>,
+    /// How long to wait for steady state after rollback.
+    pub after_timeout: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Event {
+    pub at: f64,
+    /// inject, rollback, fault-ended, stop-condition, interrupted, probe-error, error.
+    pub kind: String,
+    pub detail: String,
+    pub ok: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Recovered,
+    NotRecovered,
+    /// Not steady before: nothing was injected.
+    Refused,
+    /// Stopped by a stop condition, Ctrl-C, or an error; rolled back.
+    Aborted,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Recovered => 0,
+            Outcome::NotRecovered => 1,
+            Outcome::Refused | Outcome::Aborted => 2,
+        }
+    }
+}
+
+/// Whether steady state came back after rollback.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AfterRollback {
+    pub steady: bool,
+    pub at: f64,
+    pub problems: Vec<String>,
+}
+
+/// Everything about a run: written as JSON, rendered as the report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Journal {
+    pub ftctl_version: String,
+    pub deployment: String,
+    pub stack: String,
+    pub target: String,
+    /// Wall-clock start (RFC 3339); every `at` is seconds after it.
+    pub started: String,
+    pub design: Design,
+    pub settings: Settings,
+    pub injected_at: Option<f64>,
+    pub fault_ended_at: Option<f64>,
+    pub probes: Vec<JournalProbe>,
+    pub events: Vec<Event>,
+    /// Changes made and not yet undone; empty at the end of a clean run.
+    pub pending_undo: Vec<Undo>,
+    pub verdict: Option<Verdict>,
+    pub after_rollback: Option<AfterRollback>,
+    pub outcome: Option<Outcome>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JournalProbe {
+    #[serde(flatten)]
+    pub snapshot: Snapshot,
+    pub steady: bool,
+    pub problems: Vec<String>,
+}
+
+impl Journal {
+    pub fn new(
+        inv: &Inventory,
+        target: &str,
+        started: String,
+        design: Design,
+        settings: Settings,
+    ) -> Self {
+        Journal {
+            ftctl_version: env!("CARGO_PKG_VERSION").to_string(),
+            deployment: inv.env.clone(),
+            stack: inv.stack.clone(),
+            target: target.to_string(),
+            started,
+            design,
+            settings,
+            injected_at: None,
+            fault_ended_at: None,
+            probes: Vec::new(),
+            events: Vec::new(),
+            pending_undo: Vec::new(),
+            verdict: None,
+            after_rollback: None,
+            outcome: None,
+            reason: String::new(),
+        }
+    }
+
+    fn points(&self) -> Vec<Point> {
+        self.probes
+            .iter()
+            .map(|p| Point {
+                at: p.snapshot.at,
+                steady: p.steady,
+            })
+            .collect()
+    }
+}
+
+/// Saves the journal as it grows, so a run killed midway still says what to undo.
+pub trait Sink: Send + Sync {
+    fn save(&self, journal: &Journal);
+}
+
+struct Clock(Instant);
+
+impl Clock {
+    fn now(&self) -> f64 {
+        self.0.elapsed().as_secs_f64()
+    }
+}
+
+pub struct Runner<'a> {
+    pub lab: &'a dyn Lab,
+    pub watcher: &'a dyn Watcher,
+    pub sink: &'a dyn Sink,
+    /// Alarm names of the deployment: any of them in ALARM is not steady.
+    pub deployment_alarms: Vec<String>,
+    pub interrupt: watch::Receiver<bool>,
+}
+
+enum Stop {
+    Verdict,
+    Abort(String),
+}
+
+impl Runner<'_> {
+    async fn observe(&self, journal: &mut Journal, clock: &Clock) -> Option<JournalProbe> {
+        match self.lab.probe().await {
+            Ok(obs) => {
+                let mut snapshot = obs.snapshot;
+                snapshot.at = clock.now();
+                let problems = snapshot.problems(&self.deployment_alarms);
+                let probe = JournalProbe {
+                    steady: problems.is_empty(),
+                    problems,
+                    snapshot,
+                };
+                let since = journal.injected_at.map(|t| probe.snapshot.at - t);
+                self.watcher
+                    .probe(&probe.snapshot, since, journal.design.budget.seconds);
+                journal.probes.push(probe.clone());
+                Some(probe)
+            }
+            Err(e) => {
+                // A failed read is not a fault of the system under test: record it, skip it.
+                self.record(journal, clock, "probe-error", format!("{e:#}"), false);
+                None
+            }
+        }
+    }
+
+    fn record(&self, journal: &mut Journal, clock: &Clock, kind: &str, detail: String, ok: bool) {
+        let event = Event {
+            at: clock.now(),
+            kind: kind.to_string(),
+            detail,
+            ok,
+        };
+        self.watcher.event(&event);
+        journal.events.push(event);
+        self.sink.save(journal);
+    }
+
+    async fn pause(&mut self, seconds: f64) -> bool {
+        let sleep = tokio::time::sleep(Duration::from_secs_f64(seconds.max(0.0)));
+        tokio::select! {
+            _ = sleep => false,
+            _ = self.interrupt.wait_for(|v| *v) => true,
+        }
+    }
+
+    fn interrupted(&self) -> bool {
+        *self.interrupt.borrow()
+    }
+
+    /// Undoes every recorded change, newest first. An undo that still fails after a few tries
+    /// stays in `pending_undo`, so the journal says what is left changed.
+    async fn rollback(&self, journal: &mut Journal, clock: &Clock) {
+        let pending = std::mem::take(&mut journal.pending_undo);
+        let mut left = Vec::new();
+        for undo in pending.into_iter().rev() {
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                match self.lab.undo(&undo).await {
+                    Ok(()) => {
+                        self.record(journal, clock, "rollback", undo.describe(), true);
+                        break;
+                    }
+                    Err(e) if attempt < 3 => {
+                        tracing::warn!("rollback {} failed, retrying: {e:#}", undo.describe());
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    Err(e) => {
+                        let detail = format!("{}: {e:#}", undo.describe());
+                        self.record(journal, clock, "rollback", detail, false);
+                        left.push(undo);
+                        break;
+                    }
+                }
+            }
+        }
+        left.reverse();
+        journal.pending_undo = left;
+        self.sink.save(journal);
+    }
+
+    /// Runs the designed experiment. `baseline` is the probe the design was made from.
+    pub async fn run(mut self, mut journal: Journal, baseline: Observation) -> Journal {
+        let clock = Clock(Instant::now());
+        let mut snapshot = baseline.snapshot;
+        snapshot.at = clock.now();
+        let problems = snapshot.problems(&self.deployment_alarms);
+        journal.probes.push(JournalProbe {
+            steady: problems.is_empty(),
+            problems: problems.clone(),
+            snapshot,
+        });
+        if !problems.is_empty() {
+            journal.outcome = Some(Outcome::Refused);
+            journal.reason = format!(
+                "not in steady state before the fault: {}",
+                problems.join("; ")
+            );
+            journal.verdict = Some(verdict::assess(
+                &journal.points(),
+                f64::INFINITY,
+                journal.design.budget.seconds,
+                0.0,
+            ));
+            self.sink.save(&journal);
+            return journal;
+        }
+
+        // Inject, recording each undo before the change it undoes is made.
+        journal.injected_at = Some(clock.now());
+        let actions = journal.design.actions.clone();
+        let mut failed = None;
+        for action in &actions {
+            if self.interrupted() {
+                failed = Some("interrupted before every action was sent".to_string());
+                break;
+            }
+            if let Some(undo) = action.undo() {
+                journal.pending_undo.push(undo);
+                self.sink.save(&journal);
+            }
+            match self.lab.act(action).await {
+                Ok(()) => self.record(&mut journal, &clock, "inject", action.describe(), true),
+                Err(e) => {
+                    let msg = format!("{}: {e:#}", action.describe());
+                    self.record(&mut journal, &clock, "inject", msg.clone(), false);
+                    failed = Some(format!("injection failed: {msg}"));
+                    break;
+                }
+            }
+        }
+
+        let stop = match failed {
+            Some(reason) => Stop::Abort(reason),
+            None => self.watch(&mut journal, &clock).await,
+        };
+        let injected_at = journal.injected_at.unwrap_or(0.0);
+        let verdict = verdict::assess(
+            &journal.points(),
+            injected_at,
+            journal.design.budget.seconds,
+            journal.settings.settle,
+        );
+        match stop {
+            Stop::Verdict => {
+                journal.outcome = Some(if verdict.status == Status::Recovered {
+                    Outcome::Recovered
+                } else {
+                    Outcome::NotRecovered
+                });
+                journal.reason = describe_verdict(&verdict);
+            }
+            Stop::Abort(reason) => {
+                journal.outcome = Some(Outcome::Aborted);
+                journal.reason = reason;
+            }
+        }
+        journal.verdict = Some(verdict);
+        self.sink.save(&journal);
+
+        if !journal.pending_undo.is_empty() {
+            self.rollback(&mut journal, &clock).await;
+            if journal.fault_ended_at.is_none() {
+                journal.fault_ended_at = Some(clock.now());
+            }
+        }
+        journal.after_rollback = Some(self.settle_after(&mut journal, &clock).await);
+        self.sink.save(&journal);
+        journal
+    }
+
+    async fn watch(&mut self, journal: &mut Journal, clock: &Clock) -> Stop {
+        let injected_at = journal.injected_at.unwrap_or(0.0);
+        let budget = journal.design.budget.seconds;
+        let settings = journal.settings.clone();
+        loop {
+            if self.pause(settings.interval).await || self.interrupted() {
+                self.record(
+                    journal,
+                    clock,
+                    "interrupted",
+                    "Ctrl-C: stopping the experiment".into(),
+                    true,
+                );
+                return Stop::Abort("interrupted by the user".to_string());
+            }
+            if let (Some(d), None) = (settings.duration, journal.fault_ended_at) {
+                if clock.now() - injected_at >= d {
+                    self.rollback(journal, clock).await;
+                    journal.fault_ended_at = Some(clock.now());
+                    self.record(
+                        journal,
+                        clock,
+                        "fault-ended",
+                        format!("the fault lasted its {d} s: everything it changed is put back"),
+                        true,
+                    );
+                }
+            }
+            let Some(probe) = self.observe(journal, clock).await else {
+                if clock.now() - injected_at > budget + settings.settle + 60.0 {
+                    return Stop::Abort("the deployment could not be read: giving up".into());
+                }
+                continue;
+            };
+            if let Some(alarm) = settings
+                .stop_on
+                .iter()
+                .find(|a| probe.snapshot.alarms_firing.contains(a))
+            {
+                let reason = format!("stop condition: alarm {alarm} is in ALARM");
+                self.record(journal, clock, "stop-condition", reason.clone(), true);
+                return Stop::Abort(reason);
+            }
+            let v = verdict::assess(&journal.points(), injected_at, budget, settings.settle);
+            if v.status != Status::Pending {
+                return Stop::Verdict;
+            }
+        }
+    }
+
+    /// After rollback: wait (bounded) for steady state, so the report says whether the
+    /// deployment is whole again.
+    async fn settle_after(&mut self, journal: &mut Journal, clock: &Clock) -> AfterRollback {
+        let start = clock.now();
+        let mut last_problems = vec!["not probed".to_string()];
+        loop {
+            if let Some(probe) = self.observe(journal, clock).await {
+                if probe.steady {
+                    return AfterRollback {
+                        steady: true,
+                        at: probe.snapshot.at,
+                        problems: Vec::new(),
+                    };
+                }
+                last_problems = probe.problems;
+            }
+            if clock.now() - start >= journal.settings.after_timeout || self.interrupted() {
+                return AfterRollback {
+                    steady: false,
+                    at: clock.now(),
+                    problems: last_problems,
+                };
+            }
+            if self.pause(journal.settings.interval).await {
+                return AfterRollback {
+                    steady: false,
+                    at: clock.now(),
+                    problems: last_problems,
+                };
+            }
+        }
+    }
+}
+
+pub fn describe_verdict(v: &Verdict) -> String {
+    let budget = v.budget;
+    match (v.status, v.recovered_after) {
+        (Status::Recovered, Some(t)) if v.detected_after.is_none() => format!(
+            "recovered within budget: no probe saw the fault; steady {t:.1} s after it (budget {budget:.0} s)"
+        ),
+        (Status::Recovered, Some(t)) => {
+            format!("recovered within budget: steady again {t:.1} s after the fault (budget {budget:.0} s)")
+        }
+        (Status::NotRecovered, Some(t)) => {
+            format!("not recovered within budget: steady only {t:.1} s after the fault (budget {budget:.0} s)")
+        }
+        (Status::NotRecovered, None) => {
+            format!("not recovered within budget: still not steady after {budget:.0} s")
+        }
+        (Status::NotSteadyBefore, _) => "not in steady state before the fault".to_string(),
+        _ => "undecided".to_string(),
+    }
+}

@@ -1,0 +1,647 @@
+//! `ftctl chaos ...`: read the deployment, design the experiment, run it through the AWS lab,
+//! write the journal and report. Every failure here exits 2 (refused, aborted or error), so
+//! exit 1 always means "did not recover within budget".
+
+use super::confirm;
+use crate::aws::lab::{publish_result, AwsLab};
+use crate::aws::{endpoint_for, AwsCloud, DeleteOptions};
+use crate::chaos::design::{self, Design, Fault, Refusal};
+use crate::chaos::run::{Event, Journal, Outcome, Runner, Settings, Sink, Watcher};
+use crate::chaos::{fis, report, Inventory, Observation, Snapshot};
+use crate::cli::{ChaosCommand, DbArgs, FisExperiment, InstanceArgs, RunArgs, TargetArgs};
+use crate::cloud::Cloud;
+use crate::expand::{self, Deployment};
+use anyhow::{anyhow, bail, Context, Result};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+pub async fn run(command: ChaosCommand) -> ExitCode {
+    match dispatch(command).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn dispatch(command: ChaosCommand) -> Result<ExitCode> {
+    match command {
+        ChaosCommand::List { target, json } => list(&target, json).await,
+        ChaosCommand::KillInstance { run, instances } => {
+            let fault = instance_fault(&instances);
+            experiment(&run, fault).await
+        }
+        ChaosCommand::KillAz { run, az } => {
+            let fault = Fault::KillAz {
+                zone: az.az.clone(),
+                mode: az.mode,
+            };
+            experiment_with(&run, fault, az.duration).await
+        }
+        ChaosCommand::RdsFailover { run, db } => experiment(&run, db_fault(&db)).await,
+        ChaosCommand::ExportFis { experiment } => export_fis(experiment).await,
+    }
+}
+
+fn instance_fault(a: &InstanceArgs) -> Fault {
+    Fault::KillInstance {
+        tiers: a.groups.clone(),
+        count: a.count,
+        percent: a.percent,
+        instances: a.instances.clone(),
+        seed: a.seed.clone().unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_nanos().to_string())
+                .unwrap_or_default()
+        }),
+    }
+}
+
+fn db_fault(a: &DbArgs) -> Fault {
+    Fault::RdsFailover {
+        databases: a.databases.clone(),
+    }
+}
+
+/// Reads what the deployment owns; refuses when it owns nothing.
+async fn inventory(target: &TargetArgs) -> Result<(AwsCloud, Inventory)> {
+    expand::validate_env(&target.env.env).map_err(|e| anyhow!(e))?;
+    let cloud = AwsCloud::connect(target.region.as_deref(), DeleteOptions::default()).await?;
+    let observed = cloud
+        .observe(&Deployment {
+            env: target.env.env.clone(),
+            stack: String::new(),
+        })
+        .await
+        .with_context(|| format!("reading deployment {}", target.env.env))?;
+    let inv = Inventory::from_observed(&target.env.env, &observed);
+    if inv.is_empty() {
+        bail!(
+            "deployment {} has no group or database in {}: nothing to experiment on",
+            target.env.env,
+            cloud.target()
+        );
+    }
+    Ok((cloud, inv))
+}
+
+async fn list(target: &TargetArgs, json: bool) -> Result<ExitCode> {
+    let (cloud, inv) = inventory(target).await?;
+    let experiments = design::applicable(&inv);
+    if json {
+        let doc = serde_json::json!({
+            "deployment": inv.env,
+            "stack": inv.stack,
+            "target": cloud.target(),
+            "zones": inv.zones(),
+            "experiments": experiments,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "Deployment {} ({}) in {}: zones {}\n",
+        inv.env,
+        inv.stack,
+        cloud.target(),
+        inv.zones().join(", ")
+    );
+    let mut table = Table::new();
+    table.load_style(UTF8_FULL_CONDENSED);
+    table.set_header(vec!["experiment", "targets", "budget", "run it with"]);
+    for e in &experiments {
+        table.add_row(vec![
+            e.experiment.clone(),
+            e.targets.clone(),
+            e.budget
+                .as_ref()
+                .map(|b| format!("{:.0} s", b.seconds))
+                .unwrap_or_else(|| "none: pass --budget".into()),
+            e.command.clone(),
+        ]);
+    }
+    println!("{table}");
+    println!(
+        "\nNot applicable here: cache-failover (no ElastiCache replication group), \
+         kill-task (no ECS service)."
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Loopback endpoints (the local emulators) need no confirmation; anything else is a real
+/// system that somebody depends on.
+fn endpoints_are_loopback() -> bool {
+    ["EC2", "AUTO_SCALING", "ELASTIC_LOAD_BALANCING_V2", "RDS"]
+        .iter()
+        .all(|service| is_loopback_url(&endpoint_for(service)))
+}
+
+fn is_loopback_url(url: &str) -> bool {
+    let rest = url.split("://").nth(1).unwrap_or(url);
+    let host_port = rest.split('/').next().unwrap_or_default();
+    let host = if let Some(v6) = host_port.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        host_port.split(':').next().unwrap_or_default()
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Resolves `--stop-on` keys to alarm names: a deployment alarm by name or logical id, or any
+/// other existing alarm by name.
+async fn stop_conditions(lab: &AwsLab, keys: &[String]) -> Result<Vec<String>> {
+    let names: Vec<String> = keys
+        .iter()
+        .map(|k| {
+            lab.inventory
+                .alarm(k)
+                .map(|a| a.name.clone())
+                .unwrap_or_else(|| k.clone())
+        })
+        .collect();
+    let missing = lab.missing_alarms(&names).await?;
+    if !missing.is_empty() {
+        bail!(
+            "--stop-on: no alarm named {} (the deployment's alarms: {})",
+            missing.join(", "),
+            lab.inventory
+                .alarms
+                .iter()
+                .map(|a| a.logical_id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(names)
+}
+
+async fn experiment(run: &RunArgs, fault: Fault) -> Result<ExitCode> {
+    experiment_with(run, fault, None).await
+}
+
+async fn experiment_with(run: &RunArgs, fault: Fault, duration: Option<f64>) -> Result<ExitCode> {
+    let (cloud, inv) = inventory(&run.target).await?;
+    let target = cloud.target();
+    let mut lab = AwsLab {
+        clients: cloud.clients.clone(),
+        alarm_names: inv.alarms.iter().map(|a| a.name.clone()).collect(),
+        inventory: inv.clone(),
+    };
+    let stop_on = stop_conditions(&lab, &run.stop_on).await?;
+    for name in &stop_on {
+        if !lab.alarm_names.contains(name) {
+            lab.alarm_names.push(name.clone());
+        }
+    }
+    let baseline = crate::chaos::run::Lab::probe(&lab).await?;
+    let design = match design::design(&fault, &inv, &baseline, run.budget) {
+        Ok(d) => d,
+        Err(Refusal(msg)) => {
+            eprintln!("refused: {msg}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let deployment_alarms: Vec<String> = inv.alarms.iter().map(|a| a.name.clone()).collect();
+    let problems = baseline.snapshot.problems(&deployment_alarms);
+    let out = Out::new(run.json);
+    out.line(&describe_design(
+        &inv, &target, &design, &baseline, &problems,
+    ));
+
+    if run.dry_run {
+        out.line(if problems.is_empty() {
+            "Dry run: nothing was changed. The deployment is steady, so the experiment would run."
+        } else {
+            "Dry run: nothing was changed. The deployment is NOT steady, so the experiment would be refused."
+        });
+        if run.json {
+            let doc = serde_json::json!({
+                "dry_run": true,
+                "deployment": inv.env,
+                "target": target,
+                "design": design,
+                "steady": problems.is_empty(),
+                "problems": problems,
+            });
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+        }
+        return Ok(ExitCode::from(if problems.is_empty() { 0 } else { 2 }));
+    }
+    if !problems.is_empty() {
+        eprintln!(
+            "refused: deployment {} is not in steady state, so a fault now would prove nothing:\n  {}",
+            inv.env,
+            problems.join("\n  ")
+        );
+        return Ok(ExitCode::from(2));
+    }
+    if !endpoints_are_loopback() {
+        confirm(
+            run.yes,
+            &format!("run {} against {target}", design.experiment),
+        )?;
+    }
+
+    let started = SystemTime::now();
+    let stamp = aws_smithy_types::DateTime::from(started)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default();
+    let dir = run.report_dir.clone().unwrap_or_else(|| {
+        let compact: String = stamp
+            .chars()
+            .take(19)
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
+        PathBuf::from("chaos-reports").join(format!("{}-{}-{compact}Z", inv.env, design.experiment))
+    });
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("creating report directory {}", dir.display()))?;
+    let settings = Settings {
+        interval: run.interval,
+        settle: run.settle,
+        duration,
+        stop_on,
+        after_timeout: run.after_timeout.unwrap_or(design.budget.seconds),
+    };
+    let journal = Journal::new(&inv, &target, stamp, design, settings);
+    let sink = FileSink(dir.join("journal.json"));
+    sink.save(&journal);
+    out.line(&format!(
+        "Journal: {} (kept up to date; if ftctl is killed, `pending_undo` there lists what to put back)\n",
+        sink.0.display()
+    ));
+
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\nInterrupted: rolling back (Ctrl-C again to exit at once, leaving the journal to say what is still changed).");
+            let _ = tx.send(true);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    let watcher = ConsoleWatcher::new(run.json);
+    let runner = Runner {
+        lab: &lab,
+        watcher: &watcher,
+        sink: &sink,
+        deployment_alarms,
+        interrupt: rx,
+    };
+    let journal = runner.run(journal, baseline).await;
+    ctrl_c.abort();
+    watcher.finish();
+
+    let report_path = write_report(&dir, &journal)?;
+    if run.publish_metrics {
+        match publish_result(&cloud.clients, &journal).await {
+            Ok(()) => out.line("Published the result to CloudWatch (namespace ftctl/Chaos)."),
+            Err(e) => eprintln!("warning: {e:#}"),
+        }
+    }
+    if run.json {
+        println!("{}", serde_json::to_string_pretty(&journal)?);
+    }
+    out.line(&summary(&journal, &report_path));
+    let mut code = journal.outcome.map(Outcome::exit_code).unwrap_or(2);
+    if !journal.pending_undo.is_empty() {
+        // Something the experiment changed is still changed: that is an error, whatever the verdict.
+        code = 2;
+    }
+    Ok(ExitCode::from(code))
+}
+
+fn describe_design(
+    inv: &Inventory,
+    target: &str,
+    d: &Design,
+    baseline: &Observation,
+    problems: &[String],
+) -> String {
+    let mut s = format!(
+        "Experiment {} on deployment {} ({}) in {target}\n  {}\n  budget: {:.0} s, from {}\n",
+        d.experiment, inv.env, inv.stack, d.summary, d.budget.seconds, d.budget.source
+    );
+    s.push_str("\nSteady state now:\n");
+    s.push_str(&state_lines(&baseline.snapshot));
+    if problems.is_empty() {
+        s.push_str("  steady: yes\n");
+    } else {
+        s.push_str(&format!("  steady: NO ({})\n", problems.join("; ")));
+    }
+    s.push_str("\nActions, in order:\n");
+    for (n, a) in d.actions.iter().enumerate() {
+        s.push_str(&format!("  {}. {}\n", n + 1, a.describe()));
+        if let Some(u) = a.undo() {
+            s.push_str(&format!("     undone by: {}\n", u.describe()));
+        }
+    }
+    for w in &d.warnings {
+        s.push_str(&format!("warning: {w}\n"));
+    }
+    s
+}
+
+fn state_lines(snap: &Snapshot) -> String {
+    let mut s = String::new();
+    for t in &snap.tiers {
+        let zones: Vec<String> = t
+            .serving_by_zone
+            .iter()
+            .map(|(z, n)| format!("{z}: {n}"))
+            .collect();
+        s.push_str(&format!(
+            "  tier {:<6} desired {} · in service {} · healthy {} · serving {} ({})\n",
+            t.tier,
+            t.desired,
+            t.in_service,
+            t.healthy,
+            t.serving,
+            zones.join(", ")
+        ));
+    }
+    for d in &snap.databases {
+        s.push_str(&format!(
+            "  database {} {} in {}{}\n",
+            d.name,
+            d.status,
+            d.zone,
+            d.secondary_zone
+                .as_ref()
+                .map(|z| format!(", standby in {z}"))
+                .unwrap_or_default()
+        ));
+    }
+    if !snap.alarms_firing.is_empty() {
+        s.push_str(&format!(
+            "  alarms in ALARM: {}\n",
+            snap.alarms_firing.join(", ")
+        ));
+    }
+    s
+}
+
+fn write_report(dir: &Path, journal: &Journal) -> Result<PathBuf> {
+    let svg = report::timeline_svg(journal).map_err(|e| anyhow!("drawing the timeline: {e}"))?;
+    std::fs::write(dir.join("timeline.svg"), svg)
+        .with_context(|| format!("writing {}", dir.join("timeline.svg").display()))?;
+    let path = dir.join("report.md");
+    std::fs::write(&path, report::markdown(journal, "timeline.svg"))
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+fn summary(j: &Journal, report_path: &Path) -> String {
+    let v = j.verdict.as_ref();
+    let secs = |x: Option<f64>| x.map(|t| format!("{t:.1} s")).unwrap_or_else(|| "–".into());
+    let mut s = format!(
+        "\n{}: {}\n  time to detect  {}\n  time to recover {}\n  budget          {:.0} s ({})\n",
+        report::outcome_label(j.outcome),
+        j.reason,
+        secs(v.and_then(|v| v.detected_after)),
+        secs(v.and_then(|v| v.recovered_after)),
+        j.design.budget.seconds,
+        j.design.budget.source,
+    );
+    if let Some(v) = v.filter(|v| v.relapses > 0) {
+        s.push_str(&format!(
+            "  relapses        {} (recovered, then lost again)\n",
+            v.relapses
+        ));
+    }
+    match &j.after_rollback {
+        Some(a) if a.steady => s.push_str(&format!("  after rollback  steady at {:.1} s\n", a.at)),
+        Some(a) => s.push_str(&format!(
+            "  after rollback  NOT steady: {}\n",
+            a.problems.join("; ")
+        )),
+        None => {}
+    }
+    if !j.pending_undo.is_empty() {
+        s.push_str(&format!(
+            "  STILL CHANGED   {} (see the journal; put these back by hand)\n",
+            j.pending_undo
+                .iter()
+                .map(|u| u.describe())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    for w in &j.design.warnings {
+        s.push_str(&format!("  warning: {w}\n"));
+    }
+    s.push_str(&format!("Report: {}", report_path.display()));
+    s
+}
+
+async fn export_fis(experiment: FisExperiment) -> Result<ExitCode> {
+    let (fis_args, fault, duration) = match experiment {
+        FisExperiment::KillInstance { fis, instances } => {
+            if !instances.instances.is_empty() {
+                bail!("export-fis selects instances by tag when the experiment starts: use --group/--count/--percent, not --instance");
+            }
+            (fis, instance_fault(&instances), 300.0)
+        }
+        FisExperiment::KillAz { fis, az } => {
+            let fault = Fault::KillAz {
+                zone: az.az.clone(),
+                mode: az.mode,
+            };
+            (fis, fault, az.duration.unwrap_or(300.0))
+        }
+        FisExperiment::RdsFailover { fis, db } => (fis, db_fault(&db), 300.0),
+    };
+    let (cloud, inv) = inventory(&fis_args.target).await?;
+    let lab = AwsLab {
+        clients: cloud.clients.clone(),
+        alarm_names: inv.alarms.iter().map(|a| a.name.clone()).collect(),
+        inventory: inv.clone(),
+    };
+    let baseline = crate::chaos::run::Lab::probe(&lab).await?;
+    let design = match design::design(&fault, &inv, &baseline, Some(duration)) {
+        Ok(d) => d,
+        Err(Refusal(msg)) => {
+            eprintln!("refused: {msg}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let stop_on = stop_conditions(&lab, &fis_args.stop_on).await?;
+    let stop_arns: Vec<String> = stop_on
+        .iter()
+        .filter_map(|n| {
+            inv.alarms
+                .iter()
+                .find(|a| &a.name == n)
+                .map(|a| a.arn.clone())
+        })
+        .collect();
+    let doc = fis::template(
+        &fault,
+        &design,
+        &inv,
+        &fis_args.role_arn,
+        duration,
+        &stop_arns,
+    );
+    println!("{}", serde_json::to_string_pretty(&doc)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Human output: stdout normally, stderr when stdout carries JSON.
+struct Out {
+    to_stderr: bool,
+}
+
+impl Out {
+    fn new(json: bool) -> Out {
+        Out { to_stderr: json }
+    }
+
+    fn line(&self, text: &str) {
+        if self.to_stderr {
+            eprintln!("{text}");
+        } else {
+            println!("{text}");
+        }
+    }
+}
+
+/// Writes the journal after every change, so it is current if ftctl dies.
+struct FileSink(PathBuf);
+
+impl Sink for FileSink {
+    fn save(&self, journal: &Journal) {
+        let write = serde_json::to_vec_pretty(journal)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| {
+                let tmp = self.0.with_extension("json.tmp");
+                std::fs::write(&tmp, bytes)?;
+                std::fs::rename(&tmp, &self.0)
+            });
+        if let Err(e) = write {
+            tracing::warn!("could not save the journal to {}: {e}", self.0.display());
+        }
+    }
+}
+
+/// The live line: a spinner on a terminal, otherwise a line whenever the state changes.
+struct ConsoleWatcher {
+    bar: Option<ProgressBar>,
+    to_stderr: bool,
+    last: Mutex<String>,
+}
+
+impl ConsoleWatcher {
+    fn new(json: bool) -> Self {
+        let tty = if json {
+            std::io::stderr().is_terminal()
+        } else {
+            std::io::stdout().is_terminal()
+        };
+        let bar = tty.then(|| {
+            let bar = if json {
+                ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr())
+            } else {
+                ProgressBar::new_spinner()
+            };
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        ConsoleWatcher {
+            bar,
+            to_stderr: json,
+            last: Mutex::new(String::new()),
+        }
+    }
+
+    fn print(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None if self.to_stderr => eprintln!("{text}"),
+            None => println!("{text}"),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Watcher for ConsoleWatcher {
+    fn probe(&self, snapshot: &Snapshot, since_fault: Option<f64>, budget: f64) {
+        let mut parts: Vec<String> = snapshot
+            .tiers
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} {}/{}/{} serving {}",
+                    t.tier, t.desired, t.in_service, t.healthy, t.serving
+                )
+            })
+            .collect();
+        for d in &snapshot.databases {
+            parts.push(format!("db {} {}", d.name, d.status));
+        }
+        if !snapshot.alarms_firing.is_empty() {
+            parts.push(format!("ALARM: {}", snapshot.alarms_firing.join(",")));
+        }
+        let state = parts.join(" · ");
+        let clock = match since_fault {
+            Some(t) => format!("{t:>6.1}s / {budget:.0}s"),
+            None => "after rollback".to_string(),
+        };
+        match &self.bar {
+            Some(bar) => bar.set_message(format!("{clock}  {state}  (desired/in service/healthy)")),
+            None => {
+                let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+                if *last != state {
+                    self.print(&format!("  [{clock}] {state}"));
+                    *last = state;
+                }
+            }
+        }
+    }
+
+    fn event(&self, event: &Event) {
+        self.print(&format!(
+            "  {:>7.2}s {:<14} {}{}",
+            event.at,
+            event.kind,
+            event.detail,
+            if event.ok { "" } else { "  FAILED" }
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_url;
+
+    #[test]
+    fn only_loopback_endpoints_skip_confirmation() {
+        assert!(is_loopback_url("http://127.0.0.1:4568"));
+        assert!(is_loopback_url("http://localhost:4566/"));
+        assert!(is_loopback_url("http://[::1]:4566"));
+        assert!(!is_loopback_url("AWS"));
+        assert!(!is_loopback_url("https://ec2.us-east-1.amazonaws.com"));
+        assert!(!is_loopback_url("http://10.0.0.5:4566"));
+        assert!(!is_loopback_url("http://127.0.0.1.evil.example:80"));
+    }
+}
