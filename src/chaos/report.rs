@@ -170,8 +170,8 @@ pub fn markdown(j: &Journal, timeline: &str) -> String {
 
 const PALETTE: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
-    RGBColor(44, 160, 44),
     RGBColor(148, 103, 189),
+    RGBColor(227, 119, 194),
     RGBColor(140, 86, 75),
     RGBColor(23, 190, 207),
     RGBColor(127, 127, 127),
@@ -229,12 +229,16 @@ pub fn timeline_svg(j: &Journal) -> Result<String, String> {
             .x_desc("seconds since the run started")
             .y_desc("serving instances")
             .y_labels((y_max as usize + 1).min(12))
+            .y_label_formatter(&|v| format!("{v:.0}"))
             .draw()
             .map_err(e)?;
         for (n, (tier, points)) in series.iter().enumerate() {
             let color = PALETTE[n % PALETTE.len()];
+            // Tiers often have identical lines: earlier ones are drawn wider so later ones
+            // on top do not hide them.
+            let width = (7 - 2 * n as i32).max(2) as u32;
             chart
-                .draw_series(LineSeries::new(points.clone(), color.stroke_width(3)))
+                .draw_series(LineSeries::new(points.clone(), color.stroke_width(width)))
                 .map_err(e)?
                 .label(format!("{tier} serving"))
                 .legend(move |(x, y)| {
@@ -253,7 +257,7 @@ pub fn timeline_svg(j: &Journal) -> Result<String, String> {
             marks.push((t, RGBColor(214, 39, 40), "fault".into()));
         }
         if let Some(t) = j.fault_ended_at {
-            marks.push((t, RGBColor(255, 127, 14), "fault ended".into()));
+            marks.push((t, RGBColor(255, 127, 14), "rolled back".into()));
         }
         if let (Some(t), Some(r)) = (injected, j.verdict.as_ref().and_then(|v| v.recovered_after)) {
             marks.push((

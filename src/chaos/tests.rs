@@ -1,1 +1,953 @@
+use super::design::{self, Action, AzMode, Fault, Undo};
+use super::run::{Event, Journal, Lab, Outcome, Runner, Settings, Sink, Watcher};
+use super::verdict::{assess, Point, Status};
+use super::*;
+use crate::resource::Val;
+use std::collections::VecDeque;
+use std::sync::Mutex;
 
+// ---------- verdict ----------
+
+fn timeline(steps: &[(f64, bool)]) -> Vec<Point> {
+    steps
+        .iter()
+        .map(|&(at, steady)| Point { at, steady })
+        .collect()
+}
+
+#[test]
+fn recovery_well_inside_the_budget_passes() {
+    let p = timeline(&[
+        (0.0, true),
+        (1.0, false),
+        (2.0, false),
+        (5.0, true),
+        (20.0, true),
+    ]);
+    let v = assess(&p, 0.5, 300.0, 10.0);
+    assert_eq!(v.status, Status::Recovered);
+    assert_eq!(v.detected_after, Some(0.5));
+    assert_eq!(v.recovered_after, Some(4.5));
+    assert_eq!(v.relapses, 0);
+}
+
+#[test]
+fn recovery_exactly_at_the_budget_passes_and_one_later_fails() {
+    let p = timeline(&[(0.0, true), (1.0, false), (10.0, true), (15.0, true)]);
+    assert_eq!(assess(&p, 0.5, 9.5, 5.0).status, Status::Recovered);
+    assert_eq!(assess(&p, 0.5, 9.4, 5.0).status, Status::NotRecovered);
+}
+
+#[test]
+fn recovery_waits_for_the_settle_time() {
+    let p = timeline(&[(0.0, true), (1.0, false), (3.0, true), (4.0, true)]);
+    let v = assess(&p, 0.5, 60.0, 5.0);
+    assert_eq!(
+        v.status,
+        Status::Pending,
+        "steady for 1 s of the 5 s settle"
+    );
+    assert_eq!(v.recovered_after, Some(2.5));
+}
+
+#[test]
+fn never_recovering_fails_once_the_budget_is_spent() {
+    let p = timeline(&[(0.0, true), (1.0, false), (5.0, false)]);
+    assert_eq!(assess(&p, 0.5, 10.0, 1.0).status, Status::Pending);
+    let p = timeline(&[(0.0, true), (1.0, false), (5.0, false), (11.0, false)]);
+    let v = assess(&p, 0.5, 10.0, 1.0);
+    assert_eq!(v.status, Status::NotRecovered);
+    assert_eq!(v.recovered_after, None);
+}
+
+#[test]
+fn flapping_counts_the_last_recovery_and_the_relapses() {
+    let p = timeline(&[
+        (0.0, true),
+        (1.0, false),
+        (3.0, true),
+        (4.0, false),
+        (6.0, true),
+        (7.0, false),
+        (9.0, true),
+        (20.0, true),
+    ]);
+    let v = assess(&p, 0.5, 30.0, 5.0);
+    assert_eq!(v.status, Status::Recovered);
+    assert_eq!(v.recovered_after, Some(8.5));
+    assert_eq!(v.relapses, 2);
+    // The same flapping, with a budget that only the first recovery met, fails.
+    let v = assess(&p, 0.5, 5.0, 5.0);
+    assert_eq!(v.status, Status::NotRecovered);
+}
+
+#[test]
+fn relapse_after_the_budget_fails() {
+    let p = timeline(&[
+        (0.0, true),
+        (1.0, false),
+        (2.0, true),
+        (3.0, true),
+        (12.0, false),
+    ]);
+    assert_eq!(assess(&p, 0.5, 10.0, 30.0).status, Status::NotRecovered);
+}
+
+#[test]
+fn not_steady_before_the_fault_is_refused() {
+    let p = timeline(&[(0.0, false), (1.0, true), (2.0, true)]);
+    assert_eq!(assess(&p, 0.5, 10.0, 0.0).status, Status::NotSteadyBefore);
+    assert_eq!(assess(&[], 0.5, 10.0, 0.0).status, Status::NotSteadyBefore);
+}
+
+#[test]
+fn a_fault_no_probe_saw_is_reported_as_undetected() {
+    let p = timeline(&[(0.0, true), (1.0, true), (3.0, true)]);
+    let v = assess(&p, 0.5, 10.0, 1.0);
+    assert_eq!(v.status, Status::Recovered);
+    assert_eq!(v.detected_after, None);
+    assert_eq!(v.recovered_after, Some(0.5));
+}
+
+// ---------- inventory and design ----------
+
+fn inventory() -> Inventory {
+    let alarm = |id: &str, window: u64| Alarm {
+        logical_id: id.to_string(),
+        name: format!("t-{}", id.replace('.', "-")),
+        arn: format!("arn:aws:cloudwatch:us-east-1:1:alarm:t-{id}"),
+        window_seconds: window,
+    };
+    Inventory {
+        env: "t".into(),
+        stack: "stage1".into(),
+        groups: vec![
+            Group {
+                tier: "app".into(),
+                name: "t-app".into(),
+                subnets: vec!["s-a".into(), "s-b".into()],
+                target_groups: vec!["tg-app".into()],
+            },
+            Group {
+                tier: "web".into(),
+                name: "t-web".into(),
+                subnets: vec!["s-a".into(), "s-b".into()],
+                target_groups: vec!["tg-web".into()],
+            },
+        ],
+        databases: vec![Database {
+            name: "main".into(),
+            identifier: "t-main".into(),
+            multi_az: true,
+        }],
+        alarms: vec![
+            alarm("alarm.tier.web.capacity", 300),
+            alarm("alarm.tier.web.healthy-hosts", 180),
+            alarm("alarm.tier.app.capacity", 240),
+            alarm("alarm.db.main.cpu", 600),
+        ],
+        subnet_zones: [("s-a", "az-a"), ("s-b", "az-b")]
+            .iter()
+            .map(|(s, z)| (s.to_string(), z.to_string()))
+            .collect(),
+    }
+}
+
+fn instance(id: &str, tier: &str, zone: &str, state: &str) -> Instance {
+    Instance {
+        id: id.into(),
+        tier: tier.into(),
+        zone: zone.into(),
+        state: state.into(),
+        lifecycle: "InService".into(),
+        group_health: "Healthy".into(),
+        target_health: vec![if state == "running" {
+            "healthy"
+        } else {
+            "unused"
+        }
+        .into()],
+    }
+}
+
+/// web: 2 in az-a, 1 in az-b; app: 1 in az-a, 1 in az-b; database primary in `db_zone`.
+fn observation(instances: Vec<Instance>, db_zone: &str, alarms: &[&str]) -> Observation {
+    let inv = inventory();
+    let tiers = inv
+        .groups
+        .iter()
+        .map(|g| {
+            let desired = if g.tier == "web" { 3 } else { 2 };
+            tier_state(g, desired, &g.subnets, &instances)
+        })
+        .collect();
+    Observation {
+        snapshot: Snapshot {
+            at: 0.0,
+            tiers,
+            databases: vec![DatabaseState {
+                name: "main".into(),
+                identifier: "t-main".into(),
+                status: "available".into(),
+                zone: db_zone.into(),
+                secondary_zone: Some("az-b".into()),
+            }],
+            alarms_firing: alarms.iter().map(|s| s.to_string()).collect(),
+        },
+        instances,
+    }
+}
+
+fn healthy_fleet() -> Vec<Instance> {
+    vec![
+        instance("i-w1", "web", "az-a", "running"),
+        instance("i-w2", "web", "az-a", "running"),
+        instance("i-w3", "web", "az-b", "running"),
+        instance("i-a1", "app", "az-a", "running"),
+        instance("i-a2", "app", "az-b", "running"),
+    ]
+}
+
+fn kill_instance(tiers: &[&str], count: Option<u32>, percent: Option<u32>, ids: &[&str]) -> Fault {
+    Fault::KillInstance {
+        tiers: tiers.iter().map(|s| s.to_string()).collect(),
+        count,
+        percent,
+        instances: ids.iter().map(|s| s.to_string()).collect(),
+        seed: "fixed".into(),
+    }
+}
+
+#[test]
+fn inventory_is_read_from_observed_resources() {
+    let mut asg = Observed::new("tier.web.asg", Kind::AutoScalingGroup, "t-web")
+        .prop("subnet_ids", Val::list([Val::str("s-a"), Val::str("s-b")]))
+        .prop("target_group_arns", Val::list([Val::str("tg-web")]));
+    asg.stack = "stage1".into();
+    let subnet =
+        Observed::new("network.private.0", Kind::Subnet, "s-a").output("availability_zone", "az-a");
+    let db = Observed::new("db.main", Kind::DbInstance, "t-main").prop("multi_az", Val::Bool(true));
+    let alarm = Observed::new(
+        "alarm.tier.web.capacity",
+        Kind::MetricAlarm,
+        "t-web-in-service",
+    )
+    .prop("period", Val::Int(60))
+    .prop("evaluation_periods", Val::Int(5))
+    .output("arn", "arn:alarm");
+    let inv = Inventory::from_observed("t", &[asg, subnet, db, alarm]);
+    assert_eq!(inv.stack, "stage1");
+    assert_eq!(inv.groups[0].tier, "web");
+    assert_eq!(inv.groups[0].subnets, vec!["s-a", "s-b"]);
+    assert_eq!(inv.zones(), vec!["az-a"]);
+    assert!(inv.databases[0].multi_az);
+    assert_eq!(inv.alarms[0].window_seconds, 300);
+    assert_eq!(
+        inv.alarm("alarm.tier.web.capacity").unwrap().name,
+        "t-web-in-service"
+    );
+}
+
+#[test]
+fn serving_needs_every_view_to_agree() {
+    let mut i = instance("i-1", "web", "az-a", "running");
+    assert!(i.serving(1));
+    i.state = "stopped".into();
+    assert!(
+        !i.serving(1),
+        "a stopped instance the group still lists InService is not serving"
+    );
+    let mut i = instance("i-1", "web", "az-a", "running");
+    i.target_health.clear();
+    assert!(!i.serving(1), "not registered behind the balancer");
+    let mut i = instance("i-1", "web", "az-a", "running");
+    i.lifecycle = "Pending".into();
+    assert!(!i.serving(1));
+}
+
+#[test]
+fn budget_is_the_tightest_guarding_alarm() {
+    let inv = inventory();
+    let b = design::derive_budget(&inv, &["web".into()], &[]).unwrap();
+    assert_eq!(b.seconds, 180.0);
+    assert!(
+        b.source.contains("t-alarm-tier-web-healthy-hosts"),
+        "{}",
+        b.source
+    );
+    let b = design::derive_budget(&inv, &["web".into(), "app".into()], &["t-main".into()]).unwrap();
+    assert_eq!(b.seconds, 180.0);
+    let b = design::derive_budget(&inv, &[], &["t-main".into()]).unwrap();
+    assert_eq!(b.seconds, 600.0);
+    let mut bare = inv.clone();
+    bare.alarms.clear();
+    let err = design::derive_budget(&bare, &["web".into()], &[]).unwrap_err();
+    assert!(err.0.contains("--budget"), "{err}");
+}
+
+#[test]
+fn kill_instance_takes_one_per_tier_and_never_a_whole_group_by_accident() {
+    let inv = inventory();
+    let base = observation(healthy_fleet(), "az-a", &[]);
+    let d = design::design(&kill_instance(&["web"], None, None, &[]), &inv, &base, None).unwrap();
+    let Action::TerminateInstances { instances } = &d.actions[0] else {
+        panic!("{:?}", d.actions)
+    };
+    assert_eq!(instances.len(), 1);
+    assert!(instances[0].starts_with("i-w"));
+    assert_eq!(d.tiers, vec!["web"]);
+    assert_eq!(d.budget.seconds, 180.0);
+
+    let all = design::design(
+        &kill_instance(&["app"], Some(2), None, &[]),
+        &inv,
+        &base,
+        None,
+    );
+    assert!(all.unwrap_err().0.contains("--percent 100"));
+    let d = design::design(
+        &kill_instance(&["app"], None, Some(100), &[]),
+        &inv,
+        &base,
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        d.actions[0],
+        Action::TerminateInstances {
+            instances: vec!["i-a1".into(), "i-a2".into()]
+        }
+    );
+    // 34 % of 3 rounds up to 2.
+    let d = design::design(
+        &kill_instance(&["web"], None, Some(34), &[]),
+        &inv,
+        &base,
+        None,
+    )
+    .unwrap();
+    let Action::TerminateInstances { instances } = &d.actions[0] else {
+        panic!()
+    };
+    assert_eq!(instances.len(), 2);
+    // No --group: one from every tier.
+    let d = design::design(
+        &kill_instance(&[], None, None, &[]),
+        &inv,
+        &base,
+        Some(30.0),
+    )
+    .unwrap();
+    let Action::TerminateInstances { instances } = &d.actions[0] else {
+        panic!()
+    };
+    assert_eq!(instances.len(), 2);
+    assert_eq!(d.budget.source, "--budget");
+}
+
+#[test]
+fn the_seed_makes_the_choice_repeatable() {
+    let inv = inventory();
+    let base = observation(healthy_fleet(), "az-a", &[]);
+    let a = design::design(&kill_instance(&["web"], None, None, &[]), &inv, &base, None).unwrap();
+    let b = design::design(&kill_instance(&["web"], None, None, &[]), &inv, &base, None).unwrap();
+    assert_eq!(a.actions, b.actions);
+}
+
+#[test]
+fn kill_instance_refuses_instances_outside_the_deployment() {
+    let inv = inventory();
+    let base = observation(healthy_fleet(), "az-a", &[]);
+    let err = design::design(
+        &kill_instance(&[], None, None, &["i-stranger"]),
+        &inv,
+        &base,
+        None,
+    )
+    .unwrap_err();
+    assert!(err.0.contains("not an instance of deployment t"), "{err}");
+    let d = design::design(
+        &kill_instance(&[], None, None, &["i-a2"]),
+        &inv,
+        &base,
+        None,
+    )
+    .unwrap();
+    assert_eq!(d.tiers, vec!["app"]);
+    let err =
+        design::design(&kill_instance(&["db"], None, None, &[]), &inv, &base, None).unwrap_err();
+    assert!(err.0.contains("no such tier"), "{err}");
+}
+
+#[test]
+fn kill_az_picks_the_busiest_zone_and_keeps_groups_out_of_it() {
+    let inv = inventory();
+    let base = observation(healthy_fleet(), "az-a", &[]);
+    let fault = Fault::KillAz {
+        zone: None,
+        mode: AzMode::Terminate,
+    };
+    let d = design::design(&fault, &inv, &base, None).unwrap();
+    assert_eq!(d.zone.as_deref(), Some("az-a"));
+    assert_eq!(
+        d.actions,
+        vec![
+            Action::RemoveZone {
+                group: "t-app".into(),
+                zone: "az-a".into(),
+                from: vec!["s-a".into(), "s-b".into()],
+                to: vec!["s-b".into()]
+            },
+            Action::RemoveZone {
+                group: "t-web".into(),
+                zone: "az-a".into(),
+                from: vec!["s-a".into(), "s-b".into()],
+                to: vec!["s-b".into()]
+            },
+            Action::TerminateInstances {
+                instances: vec!["i-a1".into(), "i-w1".into(), "i-w2".into()]
+            },
+            Action::FailoverDatabase {
+                identifier: "t-main".into(),
+                zone: "az-a".into()
+            },
+        ]
+    );
+    assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+    // The database is failed over only when its primary is in the lost zone.
+    let base_b = observation(healthy_fleet(), "az-b", &[]);
+    let d = design::design(&fault, &inv, &base_b, None).unwrap();
+    assert!(!d
+        .actions
+        .iter()
+        .any(|a| matches!(a, Action::FailoverDatabase { .. })));
+    assert_eq!(d.budget.seconds, 180.0);
+}
+
+#[test]
+fn kill_az_stop_mode_is_undone_by_starting_and_restoring() {
+    let inv = inventory();
+    let base = observation(healthy_fleet(), "az-b", &[]);
+    let fault = Fault::KillAz {
+        zone: Some("az-b".into()),
+        mode: AzMode::Stop,
+    };
+    let d = design::design(&fault, &inv, &base, None).unwrap();
+    let undos: Vec<Undo> = d.actions.iter().filter_map(|a| a.undo()).collect();
+    assert_eq!(
+        undos,
+        vec![
+            Undo::RestoreZones {
+                group: "t-app".into(),
+                subnets: vec!["s-a".into(), "s-b".into()]
+            },
+            Undo::RestoreZones {
+                group: "t-web".into(),
+                subnets: vec!["s-a".into(), "s-b".into()]
+            },
+            Undo::StartInstances {
+                instances: vec!["i-a2".into(), "i-w3".into()]
+            },
+        ]
+    );
+    let err = design::design(
+        &Fault::KillAz {
+            zone: Some("az-z".into()),
+            mode: AzMode::Stop,
+        },
+        &inv,
+        &base,
+        None,
+    )
+    .unwrap_err();
+    assert!(err.0.contains("does not use that zone"), "{err}");
+}
+
+#[test]
+fn kill_az_flags_a_tier_that_lives_in_one_zone() {
+    let inv = inventory();
+    let fleet = vec![
+        instance("i-w1", "web", "az-a", "running"),
+        instance("i-w2", "web", "az-a", "running"),
+        instance("i-a1", "app", "az-b", "running"),
+    ];
+    let base = observation(fleet, "az-b", &[]);
+    let d = design::design(
+        &Fault::KillAz {
+            zone: None,
+            mode: AzMode::Terminate,
+        },
+        &inv,
+        &base,
+        None,
+    )
+    .unwrap();
+    assert_eq!(d.zone.as_deref(), Some("az-a"));
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.contains("tier web is not spread")),
+        "{:?}",
+        d.warnings
+    );
+}
+
+#[test]
+fn rds_failover_needs_multi_az() {
+    let mut inv = inventory();
+    let base = observation(healthy_fleet(), "az-a", &[]);
+    let d = design::design(&Fault::RdsFailover { databases: vec![] }, &inv, &base, None).unwrap();
+    assert_eq!(
+        d.actions,
+        vec![Action::FailoverDatabase {
+            identifier: "t-main".into(),
+            zone: "az-a".into()
+        }]
+    );
+    assert_eq!(d.budget.seconds, 600.0);
+    inv.databases[0].multi_az = false;
+    let err =
+        design::design(&Fault::RdsFailover { databases: vec![] }, &inv, &base, None).unwrap_err();
+    assert!(err.0.contains("not Multi-AZ"), "{err}");
+}
+
+#[test]
+fn applicable_experiments_follow_what_exists() {
+    let inv = inventory();
+    let names: Vec<String> = design::applicable(&inv)
+        .iter()
+        .map(|a| format!("{} {}", a.experiment, a.targets))
+        .collect();
+    assert_eq!(
+        names
+            .iter()
+            .filter(|n| n.starts_with("kill-instance"))
+            .count(),
+        2
+    );
+    assert_eq!(names.iter().filter(|n| n.starts_with("kill-az")).count(), 2);
+    assert_eq!(
+        names
+            .iter()
+            .filter(|n| n.starts_with("rds-failover"))
+            .count(),
+        1
+    );
+    let mut no_db = inv.clone();
+    no_db.databases.clear();
+    assert!(!design::applicable(&no_db)
+        .iter()
+        .any(|a| a.experiment == "rds-failover"));
+}
+
+#[test]
+fn fis_template_targets_by_tag_and_stops_on_the_guarding_alarms() {
+    let inv = inventory();
+    let base = observation(healthy_fleet(), "az-a", &[]);
+    let fault = Fault::KillAz {
+        zone: Some("az-a".into()),
+        mode: AzMode::Stop,
+    };
+    let d = design::design(&fault, &inv, &base, None).unwrap();
+    let t = fis::template(&fault, &d, &inv, "arn:aws:iam::1:role/fis", 120.0, &[]);
+    let instances = &t["targets"]["zone-instances"];
+    assert_eq!(instances["resourceTags"]["ftctl:deployment"], "t");
+    assert_eq!(instances["filters"][1]["values"][0], "az-a");
+    assert_eq!(
+        t["actions"]["lose-instances"]["actionId"],
+        "aws:ec2:stop-instances"
+    );
+    assert_eq!(
+        t["actions"]["lose-instances"]["parameters"]["startInstancesAfterDuration"],
+        "PT120S"
+    );
+    assert_eq!(
+        t["actions"]["isolate-zone"]["actionId"],
+        "aws:network:disrupt-connectivity"
+    );
+    assert_eq!(
+        t["actions"]["failover-databases"]["parameters"]["forceFailover"],
+        "true"
+    );
+    let stops = t["stopConditions"].as_array().unwrap();
+    assert_eq!(
+        stops.len(),
+        3,
+        "web capacity + healthy hosts + app capacity: {stops:?}"
+    );
+    assert!(stops.iter().all(|s| s["source"] == "aws:cloudwatch:alarm"));
+    assert_eq!(t["roleArn"], "arn:aws:iam::1:role/fis");
+}
+
+// ---------- the run loop, with a scripted lab ----------
+
+/// Plays back a script of observations (the last one repeats) and records every change.
+struct ScriptedLab {
+    script: Mutex<VecDeque<Observation>>,
+    log: Mutex<Vec<String>>,
+    fail_action: Option<String>,
+}
+
+impl ScriptedLab {
+    fn new(script: Vec<Observation>) -> Self {
+        ScriptedLab {
+            script: Mutex::new(script.into()),
+            log: Mutex::new(Vec::new()),
+            fail_action: None,
+        }
+    }
+
+    fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl Lab for ScriptedLab {
+    async fn probe(&self) -> anyhow::Result<Observation> {
+        let mut script = self.script.lock().unwrap();
+        let next = if script.len() > 1 {
+            script.pop_front()
+        } else {
+            script.front().cloned()
+        };
+        Ok(next.expect("a script"))
+    }
+
+    async fn act(&self, action: &Action) -> anyhow::Result<()> {
+        let text = action.describe();
+        if self
+            .fail_action
+            .as_ref()
+            .is_some_and(|f| text.contains(f.as_str()))
+        {
+            anyhow::bail!("AccessDenied: not allowed");
+        }
+        self.log.lock().unwrap().push(format!("act {text}"));
+        Ok(())
+    }
+
+    async fn undo(&self, undo: &Undo) -> anyhow::Result<()> {
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("undo {}", undo.describe()));
+        Ok(())
+    }
+}
+
+struct Quiet;
+impl Watcher for Quiet {
+    fn probe(&self, _: &Snapshot, _: Option<f64>, _: f64) {}
+    fn event(&self, _: &Event) {}
+}
+
+#[derive(Default)]
+struct Saves(Mutex<usize>);
+impl Sink for Saves {
+    fn save(&self, _: &Journal) {
+        *self.0.lock().unwrap() += 1;
+    }
+}
+
+fn steady() -> Observation {
+    observation(healthy_fleet(), "az-a", &[])
+}
+
+fn degraded() -> Observation {
+    let mut fleet = healthy_fleet();
+    fleet.retain(|i| i.zone != "az-a");
+    observation(fleet, "az-a", &[])
+}
+
+async fn run_kill_az(
+    lab: &ScriptedLab,
+    settings: Settings,
+    interrupt: tokio::sync::watch::Receiver<bool>,
+) -> Journal {
+    let inv = inventory();
+    let base = steady();
+    let design = design::design(
+        &Fault::KillAz {
+            zone: Some("az-a".into()),
+            mode: AzMode::Stop,
+        },
+        &inv,
+        &base,
+        Some(0.3),
+    )
+    .unwrap();
+    let journal = Journal::new(&inv, "test", "now".into(), design, settings);
+    let saves = Saves::default();
+    let runner = Runner {
+        lab,
+        watcher: &Quiet,
+        sink: &saves,
+        deployment_alarms: inv.alarms.iter().map(|a| a.name.clone()).collect(),
+        interrupt,
+    };
+    let journal = runner.run(journal, base).await;
+    assert!(
+        *saves.0.lock().unwrap() > 2,
+        "the journal is saved as it grows"
+    );
+    journal
+}
+
+fn settings() -> Settings {
+    Settings {
+        interval: 0.01,
+        settle: 0.03,
+        duration: None,
+        stop_on: vec!["t-alarm-tier-web-capacity".into()],
+        after_timeout: 0.2,
+    }
+}
+
+fn quiet_interrupt() -> (
+    tokio::sync::watch::Sender<bool>,
+    tokio::sync::watch::Receiver<bool>,
+) {
+    tokio::sync::watch::channel(false)
+}
+
+#[tokio::test]
+async fn a_run_that_heals_passes_and_rolls_back_everything() {
+    let lab = ScriptedLab::new(vec![degraded(), degraded(), steady()]);
+    let (_tx, rx) = quiet_interrupt();
+    let j = run_kill_az(&lab, settings(), rx).await;
+    assert_eq!(j.outcome, Some(Outcome::Recovered), "{}", j.reason);
+    let v = j.verdict.as_ref().unwrap();
+    assert!(v.detected_after.is_some() && v.recovered_after.is_some());
+    assert!(j.pending_undo.is_empty());
+    let log = lab.log();
+    let undos: Vec<&String> = log.iter().filter(|l| l.starts_with("undo")).collect();
+    assert_eq!(undos.len(), 3, "{log:?}");
+    assert!(
+        undos[0].contains("start"),
+        "newest change undone first: {log:?}"
+    );
+    assert!(j.after_rollback.as_ref().unwrap().steady);
+}
+
+#[tokio::test]
+async fn a_run_that_never_heals_fails_and_still_rolls_back() {
+    let lab = ScriptedLab::new(vec![degraded()]);
+    let (_tx, rx) = quiet_interrupt();
+    let j = run_kill_az(&lab, settings(), rx).await;
+    assert_eq!(j.outcome, Some(Outcome::NotRecovered));
+    assert_eq!(j.outcome.unwrap().exit_code(), 1);
+    assert_eq!(
+        lab.log().iter().filter(|l| l.starts_with("undo")).count(),
+        3
+    );
+    let after = j.after_rollback.unwrap();
+    assert!(!after.steady);
+    assert!(
+        after.problems.join("; ").contains("web: 1 of 3 serving"),
+        "{:?}",
+        after.problems
+    );
+}
+
+#[tokio::test]
+async fn a_stop_condition_aborts_and_rolls_back() {
+    let alarmed = observation(
+        healthy_fleet()
+            .into_iter()
+            .filter(|i| i.zone != "az-a")
+            .collect(),
+        "az-a",
+        &["t-alarm-tier-web-capacity"],
+    );
+    let lab = ScriptedLab::new(vec![degraded(), alarmed, steady()]);
+    let (_tx, rx) = quiet_interrupt();
+    let j = run_kill_az(&lab, settings(), rx).await;
+    assert_eq!(j.outcome, Some(Outcome::Aborted));
+    assert!(j.reason.contains("stop condition"), "{}", j.reason);
+    assert_eq!(
+        lab.log().iter().filter(|l| l.starts_with("undo")).count(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn ctrl_c_aborts_and_rolls_back() {
+    let lab = ScriptedLab::new(vec![degraded()]);
+    let (tx, rx) = quiet_interrupt();
+    let mut s = settings();
+    s.interval = 0.05;
+    let stopper = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(80)).await;
+        tx.send(true).unwrap();
+        tx
+    });
+    let j = run_kill_az(&lab, s, rx).await;
+    let _ = stopper.await;
+    assert_eq!(j.outcome, Some(Outcome::Aborted));
+    assert!(j.reason.contains("interrupted"), "{}", j.reason);
+    assert_eq!(
+        lab.log().iter().filter(|l| l.starts_with("undo")).count(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn a_failed_injection_undoes_what_was_done_and_nothing_more() {
+    let mut lab = ScriptedLab::new(vec![degraded()]);
+    lab.fail_action = Some("stop".into());
+    let (_tx, rx) = quiet_interrupt();
+    let j = run_kill_az(&lab, settings(), rx).await;
+    assert_eq!(j.outcome, Some(Outcome::Aborted));
+    assert!(j.reason.contains("AccessDenied"), "{}", j.reason);
+    let log = lab.log();
+    assert!(
+        !log.iter().any(|l| l.contains("reboot")),
+        "nothing after the failure: {log:?}"
+    );
+    // The stop was recorded for undo before it was sent, so rollback starts them anyway
+    // (a half-applied stop is still a stop); both zone lists are restored.
+    assert_eq!(
+        log.iter().filter(|l| l.starts_with("undo")).count(),
+        3,
+        "{log:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_fault_ends_after_its_duration() {
+    let lab = ScriptedLab::new(vec![
+        degraded(),
+        degraded(),
+        degraded(),
+        degraded(),
+        degraded(),
+        degraded(),
+        steady(),
+    ]);
+    let (_tx, rx) = quiet_interrupt();
+    let mut s = settings();
+    s.duration = Some(0.02);
+    let j = run_kill_az(&lab, s, rx).await;
+    assert!(j.fault_ended_at.is_some());
+    assert!(j.events.iter().any(|e| e.kind == "fault-ended"));
+    let log = lab.log();
+    let first_undo = log.iter().position(|l| l.starts_with("undo")).unwrap();
+    assert_eq!(
+        log.iter().filter(|l| l.starts_with("undo")).count(),
+        3,
+        "undone once: {log:?}"
+    );
+    assert!(first_undo >= 4, "{log:?}");
+}
+
+#[tokio::test]
+async fn an_unsteady_start_is_refused_without_touching_anything() {
+    let lab = ScriptedLab::new(vec![steady()]);
+    let inv = inventory();
+    let base = degraded();
+    let design = design::design(
+        &Fault::KillAz {
+            zone: Some("az-b".into()),
+            mode: AzMode::Terminate,
+        },
+        &inv,
+        &steady(),
+        Some(5.0),
+    )
+    .unwrap();
+    let (_tx, rx) = quiet_interrupt();
+    let saves = Saves::default();
+    let runner = Runner {
+        lab: &lab,
+        watcher: &Quiet,
+        sink: &saves,
+        deployment_alarms: vec![],
+        interrupt: rx,
+    };
+    let j = runner
+        .run(
+            Journal::new(&inv, "test", "now".into(), design, settings()),
+            base,
+        )
+        .await;
+    assert_eq!(j.outcome, Some(Outcome::Refused));
+    assert_eq!(j.outcome.unwrap().exit_code(), 2);
+    assert!(lab.log().is_empty());
+    assert!(j.reason.contains("web: 1 of 3 serving"), "{}", j.reason);
+}
+
+#[test]
+fn the_report_and_timeline_render_a_run() {
+    let inv = inventory();
+    let base = steady();
+    let design = design::design(
+        &Fault::KillAz {
+            zone: Some("az-a".into()),
+            mode: AzMode::Terminate,
+        },
+        &inv,
+        &base,
+        Some(5.0),
+    )
+    .unwrap();
+    let mut j = Journal::new(
+        &inv,
+        "region x",
+        "2026-11-22T00:00:00Z".into(),
+        design,
+        settings(),
+    );
+    for (at, obs) in [
+        (0.0, steady()),
+        (0.5, degraded()),
+        (1.0, degraded()),
+        (2.0, steady()),
+    ] {
+        let problems = obs.snapshot.problems(&[]);
+        let mut snapshot = obs.snapshot;
+        snapshot.at = at;
+        j.probes.push(super::run::JournalProbe {
+            steady: problems.is_empty(),
+            problems,
+            snapshot,
+        });
+    }
+    j.injected_at = Some(0.2);
+    j.verdict = Some(assess(
+        &[
+            Point {
+                at: 0.0,
+                steady: true,
+            },
+            Point {
+                at: 0.5,
+                steady: false,
+            },
+            Point {
+                at: 2.0,
+                steady: true,
+            },
+        ],
+        0.2,
+        5.0,
+        0.0,
+    ));
+    j.outcome = Some(Outcome::Recovered);
+    let md = report::markdown(&j, "timeline.svg");
+    assert!(md.contains("**RECOVERED**"), "{md}");
+    assert!(md.contains("| Time to recover (MTTR) | 1.8 s |"), "{md}");
+    assert!(md.contains("![timeline](timeline.svg)"));
+    assert!(md.contains("web: 1 of 3 serving"), "{md}");
+    let svg = report::timeline_svg(&j).unwrap();
+    assert!(svg.starts_with("<svg"));
+    for label in [
+        "web serving",
+        "app serving",
+        "fault",
+        "recovered (+1.8 s)",
+        "budget 5 s",
+    ] {
+        assert!(svg.contains(label), "missing {label}");
+    }
+}
