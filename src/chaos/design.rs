@@ -202,8 +202,8 @@ pub fn derive_budget(
         .iter()
         .filter(|a| a.window_seconds > 0)
         .min_by_key(|a| (a.window_seconds, a.name.clone()));
-    match tightest {
-        Some(a) => Some(Budget {
+    tightest
+        .map(|a| Budget {
             seconds: a.window_seconds as f64,
             source: format!(
                 "alarm {} ({} s until it pages, the tightest of {} guarding alarm{})",
@@ -212,16 +212,14 @@ pub fn derive_budget(
                 guards.len(),
                 if guards.len() == 1 { "" } else { "s" }
             ),
-        }),
-        None => None,
-    }
-    .ok_or_else(|| {
-        Refusal(
+        })
+        .ok_or_else(|| {
+            Refusal(
             "no alarm guards what this experiment touches, so there is no budget to hold it to: \
              pass --budget SECONDS"
                 .to_string(),
         )
-    })
+        })
 }
 
 fn groups_for<'a>(inv: &'a Inventory, tiers: &[String]) -> Result<Vec<&'a super::Group>, Refusal> {
