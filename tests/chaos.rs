@@ -1,0 +1,710 @@
+//! `ftctl chaos` against the local emulators, on a deployed stage 1: runs where the groups heal
+//! (exit 0), a run where they cannot (exit 1) that still rolls back, dry runs that change
+//! nothing, an instance outside the deployment that is never touched, and a stop condition that
+//! aborts.
+//!
+//! What moto cannot model, and how these tests deal with it (see ../shared/emulators.md):
+//! - moto replaces a terminated group instance inside the terminate call but, unlike AWS, never
+//!   registers the replacement with the group's target groups, so it never becomes "serving".
+//!   Where a test needs the group to heal, `AsgRegistration` plays that one AWS step: once the
+//!   fault has been visible for a moment it calls SetDesiredCapacity with the group's current
+//!   value, which moto answers by registering the group's instances. ftctl itself is unchanged.
+//! - moto never replaces a stopped instance (it stays InService in its group); that is the run
+//!   that cannot recover.
+//! - RDS failover is accepted but nothing moves, so only the action and the status are checked.
+//! - Time is not modelled: recovery takes as long as the registration step above waits.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A stage 1 deployment that is destroyed when the test ends, however it ends.
+struct Deployed {
+    env: String,
+}
+
+impl Deployed {
+    fn new(tag: &str) -> Deployed {
+        require_emulators();
+        let env = unique_env(tag);
+        ftctl(&["apply", "stage1", "--env", &env, "--yes"]).ok();
+        Deployed { env }
+    }
+
+    fn group(&self, tier: &str) -> String {
+        format!("{}-{tier}", self.env)
+    }
+}
+
+impl Drop for Deployed {
+    fn drop(&mut self) {
+        let run = ftctl(&[
+            "destroy",
+            "--env",
+            &self.env,
+            "--yes",
+            "--skip-final-snapshot",
+            "--disable-deletion-protection",
+        ]);
+        if run.code != 0 && !std::thread::panicking() {
+            panic!(
+                "destroy of {} failed:\n{}\n{}",
+                self.env, run.stdout, run.stderr
+            );
+        }
+    }
+}
+
+/// Starts ftctl in the background (no terminal), so the test can act while it runs.
+fn spawn_ftctl(args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_ftctl"))
+        .args(args)
+        .current_dir(repo())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env("NO_COLOR", "1")
+        .spawn()
+        .expect("ftctl starts")
+}
+
+async fn finish(child: std::process::Child) -> Run {
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().expect("ftctl ends"))
+        .await
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn journal(dir: &Path) -> Value {
+    let text = std::fs::read_to_string(dir.join("journal.json")).expect("journal.json written");
+    serde_json::from_str(&text).expect("journal is JSON")
+}
+
+/// Subnet list of each group.
+async fn zone_lists(aws: &Aws, groups: &[String]) -> BTreeMap<String, String> {
+    let out = aws
+        .autoscaling
+        .describe_auto_scaling_groups()
+        .set_auto_scaling_group_names(Some(groups.to_vec()))
+        .send()
+        .await
+        .unwrap();
+    out.auto_scaling_groups()
+        .iter()
+        .map(|g| {
+            (
+                g.auto_scaling_group_name().unwrap().to_string(),
+                g.vpc_zone_identifier().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Instance id -> (state, zone) for every instance of the deployment (terminated ones too).
+async fn instance_states(aws: &Aws, env: &str) -> BTreeMap<String, (String, String)> {
+    let out = aws
+        .ec2
+        .describe_instances()
+        .filters(tag_filter(env))
+        .send()
+        .await
+        .unwrap();
+    out.reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .map(|i| {
+            (
+                i.instance_id().unwrap().to_string(),
+                (
+                    i.state().unwrap().name().unwrap().as_str().to_string(),
+                    i.placement()
+                        .and_then(|p| p.availability_zone())
+                        .unwrap_or_default()
+                        .to_string(),
+                ),
+            )
+        })
+        .collect()
+}
+
+async fn state_of(aws: &Aws, id: &str) -> String {
+    let out = aws
+        .ec2
+        .describe_instances()
+        .instance_ids(id)
+        .send()
+        .await
+        .unwrap();
+    out.reservations()[0].instances()[0]
+        .state()
+        .unwrap()
+        .name()
+        .unwrap()
+        .as_str()
+        .to_string()
+}
+
+async fn healthy_targets(aws: &Aws, group: &str) -> usize {
+    let g = aws
+        .autoscaling
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(group)
+        .send()
+        .await
+        .unwrap();
+    let tg = g.auto_scaling_groups()[0].target_group_arns()[0].clone();
+    let h = aws
+        .elb
+        .describe_target_health()
+        .target_group_arn(tg)
+        .send()
+        .await
+        .unwrap();
+    h.target_health_descriptions()
+        .iter()
+        .filter(|d| {
+            d.target_health()
+                .and_then(|t| t.state())
+                .map(|s| s.as_str())
+                == Some("healthy")
+        })
+        .count()
+}
+
+/// An EC2 instance in the deployment's first private subnet that carries none of its tags.
+async fn stranger(aws: &Aws, env: &str) -> String {
+    let subnets = aws
+        .ec2
+        .describe_subnets()
+        .filters(tag_filter(env))
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:ftctl:logical-id")
+                .values("network.private.0")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let subnet = subnets.subnets()[0].subnet_id().unwrap().to_string();
+    let out = aws
+        .ec2
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+        .min_count(1)
+        .max_count(1)
+        .subnet_id(subnet)
+        .send()
+        .await
+        .unwrap();
+    out.instances()[0].instance_id().unwrap().to_string()
+}
+
+async fn terminate(aws: &Aws, id: &str) {
+    aws.ec2
+        .terminate_instances()
+        .instance_ids(id)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Plays the one step of AWS that moto skips: registering a group's replacement instances with
+/// its target groups. Waits until some group has fewer healthy targets than it wants (the fault
+/// is visible) and lets ftctl observe that for `delay`, then keeps the groups' targets
+/// registered until stopped.
+struct AsgRegistration {
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl AsgRegistration {
+    fn start(groups: Vec<String>, delay: Duration) -> AsgRegistration {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let task = tokio::spawn(async move {
+            let aws = aws().await;
+            loop {
+                if flag.load(Ordering::Relaxed) {
+                    return;
+                }
+                let mut degraded = false;
+                for g in &groups {
+                    degraded |= healthy_targets(&aws, g).await < 2;
+                }
+                if degraded {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            tokio::time::sleep(delay).await;
+            while !flag.load(Ordering::Relaxed) {
+                for g in &groups {
+                    let out = aws
+                        .autoscaling
+                        .describe_auto_scaling_groups()
+                        .auto_scaling_group_names(g)
+                        .send()
+                        .await
+                        .unwrap();
+                    let desired = out.auto_scaling_groups()[0].desired_capacity().unwrap();
+                    aws.autoscaling
+                        .set_desired_capacity()
+                        .auto_scaling_group_name(g)
+                        .desired_capacity(desired)
+                        .send()
+                        .await
+                        .unwrap();
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        });
+        AsgRegistration { stop, task }
+    }
+
+    async fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.task.await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_instance_heals_within_budget() {
+    let d = Deployed::new("ki");
+    let aws = aws().await;
+    let reports = tempfile::tempdir().unwrap();
+    let dir = reports.path().join("run");
+    let before = instance_states(&aws, &d.env).await;
+
+    let registration = AsgRegistration::start(vec![d.group("web")], Duration::from_millis(1500));
+    let child = spawn_ftctl(&[
+        "chaos",
+        "kill-instance",
+        "--env",
+        &d.env,
+        "--group",
+        "web",
+        "--interval",
+        "0.2",
+        "--settle",
+        "1",
+        "--budget",
+        "30",
+        "--publish-metrics",
+        "--report-dir",
+        dir.to_str().unwrap(),
+    ]);
+    let run = finish(child).await;
+    registration.stop().await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("RECOVERED"), "{}", run.stdout);
+
+    // Exactly one web instance was terminated, and it was one of the deployment's.
+    let j = journal(&dir);
+    assert_eq!(j["outcome"], "recovered");
+    let killed: Vec<String> = j["design"]["actions"][0]["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(killed.len(), 1);
+    assert!(before.contains_key(&killed[0]));
+    assert_eq!(state_of(&aws, &killed[0]).await, "terminated");
+    let v = &j["verdict"];
+    let detected = v["detected_after"].as_f64().expect("the fault was seen");
+    let mttr = v["recovered_after"].as_f64().expect("an MTTR");
+    assert!(mttr > detected, "recovered after detecting: {v}");
+    assert_eq!(j["design"]["budget"]["source"], "--budget");
+    assert!(j["probes"].as_array().unwrap().len() > 3);
+    assert_eq!(healthy_targets(&aws, &d.group("web")).await, 2);
+
+    // Report, timeline, and the metric for dashboards.
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(report.contains("Time to recover (MTTR)"), "{report}");
+    let svg = std::fs::read_to_string(dir.join("timeline.svg")).unwrap();
+    assert!(svg.contains("web serving") && svg.contains("recovered"));
+    let metrics = aws
+        .cloudwatch
+        .list_metrics()
+        .namespace("ftctl/Chaos")
+        .metric_name("RecoverySeconds")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        metrics.metrics().iter().any(|m| m
+            .dimensions()
+            .iter()
+            .any(|dim| dim.value() == Some(d.env.as_str()))),
+        "RecoverySeconds published for {}",
+        d.env
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_az_rebuilds_in_the_surviving_zone_and_puts_zone_lists_back() {
+    let d = Deployed::new("ka");
+    let aws = aws().await;
+    let groups = vec![d.group("app"), d.group("web")];
+    let zones_before = zone_lists(&aws, &groups).await;
+    let outsider = stranger(&aws, &d.env).await;
+    let reports = tempfile::tempdir().unwrap();
+    let dir = reports.path().join("az");
+
+    let registration = AsgRegistration::start(groups.clone(), Duration::from_millis(1500));
+    let child = spawn_ftctl(&[
+        "chaos",
+        "kill-az",
+        "--env",
+        &d.env,
+        "--interval",
+        "0.2",
+        "--settle",
+        "1",
+        "--budget",
+        "30",
+        "--json",
+        "--report-dir",
+        dir.to_str().unwrap(),
+    ]);
+    let run = finish(child).await;
+    registration.stop().await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let j: Value = serde_json::from_str(&run.stdout).expect("--json prints the journal");
+    assert_eq!(j["outcome"], "recovered");
+    // moto starts every group instance in the first zone, so that is the busiest one, and the
+    // report flags both tiers as not spread across zones.
+    assert_eq!(j["design"]["zone"], "us-east-1a");
+    let warnings = j["design"]["warnings"].to_string();
+    assert!(warnings.contains("tier web is not spread"), "{warnings}");
+    let kinds: Vec<&str> = j["design"]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "remove-zone",
+            "remove-zone",
+            "terminate-instances",
+            "failover-database"
+        ]
+    );
+
+    // Capacity came back in the surviving zone while the lost one was out of the zone lists.
+    let last_faulted = j["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["at"].as_f64().unwrap() < j["fault_ended_at"].as_f64().unwrap())
+        .next_back()
+        .unwrap();
+    for tier in last_faulted["tiers"].as_array().unwrap() {
+        assert_eq!(tier["serving_by_zone"]["us-east-1b"], 2, "{tier}");
+        assert!(
+            tier["serving_by_zone"].get("us-east-1a").is_none(),
+            "{tier}"
+        );
+        assert_eq!(tier["subnets"].as_array().unwrap().len(), 1);
+    }
+    assert!(j["verdict"]["recovered_after"].as_f64().is_some());
+
+    // Everything the experiment changed is back; the outsider in the lost zone was untouched.
+    assert_eq!(zone_lists(&aws, &groups).await, zones_before);
+    assert!(j["pending_undo"].as_array().unwrap().is_empty());
+    assert_eq!(state_of(&aws, &outsider).await, "running");
+    let events = j["events"].to_string();
+    assert!(events.contains("reboot database"), "{events}");
+    assert!(events.contains("restore group"), "{events}");
+    terminate(&aws, &outsider).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn power_loss_that_cannot_heal_fails_and_still_rolls_back() {
+    let d = Deployed::new("ps");
+    let aws = aws().await;
+    let groups = vec![d.group("app"), d.group("web")];
+    let zones_before = zone_lists(&aws, &groups).await;
+    let reports = tempfile::tempdir().unwrap();
+    let dir = reports.path().join("stop");
+
+    // moto never replaces a stopped instance: nothing can recover within the budget.
+    let run = ftctl(&[
+        "chaos",
+        "kill-az",
+        "--env",
+        &d.env,
+        "--mode",
+        "stop",
+        "--interval",
+        "0.2",
+        "--settle",
+        "0.5",
+        "--budget",
+        "2",
+        "--after-timeout",
+        "2",
+        "--report-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("NOT RECOVERED"), "{}", run.stdout);
+    let j = journal(&dir);
+    assert_eq!(j["outcome"], "not-recovered");
+    assert!(j["verdict"]["recovered_after"].is_null());
+    assert!(j["verdict"]["detected_after"].as_f64().is_some());
+
+    // Rolled back: the stopped instances run again and the zone lists are as they were.
+    let stopped: Vec<String> = j["design"]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action"] == "stop-instances")
+        .expect("a stop action")["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(stopped.len(), 4);
+    for id in &stopped {
+        assert_eq!(state_of(&aws, id).await, "running", "{id} started again");
+    }
+    assert_eq!(zone_lists(&aws, &groups).await, zones_before);
+    assert!(j["pending_undo"].as_array().unwrap().is_empty());
+    let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(report.contains("**NOT RECOVERED**"), "{report}");
+    assert!(report.contains("| rollback | start "), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_runs_and_refusals_change_nothing() {
+    let d = Deployed::new("dr");
+    let aws = aws().await;
+    let groups = vec![d.group("app"), d.group("web")];
+    let outsider = stranger(&aws, &d.env).await;
+    let instances_before = instance_states(&aws, &d.env).await;
+    let zones_before = zone_lists(&aws, &groups).await;
+
+    let run = ftctl(&["chaos", "list", "--env", &d.env]).ok();
+    for line in [
+        "kill-instance",
+        "kill-az",
+        "rds-failover",
+        "us-east-1b",
+        "300 s",
+    ] {
+        assert!(run.stdout.contains(line), "{line}: {}", run.stdout);
+    }
+
+    let run = ftctl(&["chaos", "kill-az", "--env", &d.env, "--dry-run"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("Dry run: nothing was changed"));
+    assert!(run.stdout.contains("terminate i-"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains(&outsider),
+        "an untagged instance is never a target: {}",
+        run.stdout
+    );
+    let run = ftctl(&[
+        "chaos",
+        "kill-instance",
+        "--env",
+        &d.env,
+        "--percent",
+        "100",
+        "--dry-run",
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+
+    // Refusals: an instance that is not the deployment's, a whole group without --percent 100,
+    // a stop condition that does not exist, an unknown zone.
+    let run = ftctl(&[
+        "chaos",
+        "kill-instance",
+        "--env",
+        &d.env,
+        "--instance",
+        &outsider,
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("not an instance of deployment"),
+        "{}",
+        run.stderr
+    );
+    let run = ftctl(&[
+        "chaos",
+        "kill-instance",
+        "--env",
+        &d.env,
+        "--group",
+        "web",
+        "--count",
+        "2",
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--percent 100"), "{}", run.stderr);
+    let run = ftctl(&[
+        "chaos",
+        "kill-az",
+        "--env",
+        &d.env,
+        "--stop-on",
+        "no-such-alarm",
+    ]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("no alarm named no-such-alarm"),
+        "{}",
+        run.stderr
+    );
+    let run = ftctl(&["chaos", "kill-az", "--env", &d.env, "--az", "us-west-2a"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("does not use that zone"),
+        "{}",
+        run.stderr
+    );
+    let run = ftctl(&["chaos", "kill-az", "--env", "nobody-here"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("nothing to experiment on"),
+        "{}",
+        run.stderr
+    );
+
+    assert_eq!(instance_states(&aws, &d.env).await, instances_before);
+    assert_eq!(zone_lists(&aws, &groups).await, zones_before);
+    assert_eq!(state_of(&aws, &outsider).await, "running");
+
+    // A failover changes nothing ftctl can see in moto; the run says what it did.
+    let reports = tempfile::tempdir().unwrap();
+    let run = ftctl(&[
+        "chaos",
+        "rds-failover",
+        "--env",
+        &d.env,
+        "--interval",
+        "0.2",
+        "--settle",
+        "0.4",
+        "--report-dir",
+        reports.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let j = journal(reports.path());
+    assert!(j["events"].to_string().contains("reboot database"));
+    assert!(
+        j["design"]["budget"]["source"]
+            .as_str()
+            .unwrap()
+            .contains("-main-"),
+        "budget from the database's alarms: {}",
+        j["design"]["budget"]
+    );
+
+    // The FIS export selects by tag and stops on the guarding alarms.
+    let run = ftctl(&[
+        "chaos",
+        "export-fis",
+        "kill-az",
+        "--env",
+        &d.env,
+        "--role-arn",
+        "arn:aws:iam::123456789012:role/fis",
+    ])
+    .ok();
+    let t: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        t["targets"]["zone-instances"]["resourceTags"]["ftctl:deployment"],
+        d.env
+    );
+    assert_eq!(t["stopConditions"].as_array().unwrap().len(), 4);
+    terminate(&aws, &outsider).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stop_condition_aborts_and_rolls_back() {
+    let d = Deployed::new("sc");
+    let aws = aws().await;
+    let groups = vec![d.group("app"), d.group("web")];
+    let zones_before = zone_lists(&aws, &groups).await;
+    let alarm = format!("{}-web-in-service", d.env);
+    let reports = tempfile::tempdir().unwrap();
+
+    let child = spawn_ftctl(&[
+        "chaos",
+        "kill-az",
+        "--env",
+        &d.env,
+        "--stop-on",
+        "alarm.tier.web.capacity",
+        "--interval",
+        "0.2",
+        "--budget",
+        "60",
+        "--after-timeout",
+        "1",
+        "--report-dir",
+        reports.path().to_str().unwrap(),
+    ]);
+    // Once the zone is out of the lists, the alarm fires (set by hand: no emulator publishes
+    // the AutoScaling metrics it watches).
+    let mut waited = 0;
+    while zone_lists(&aws, &groups).await == zones_before {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += 1;
+        assert!(waited < 300, "the experiment never changed the zone lists");
+    }
+    aws.cloudwatch
+        .set_alarm_state()
+        .alarm_name(&alarm)
+        .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+        .state_reason("chaos test: stop condition")
+        .send()
+        .await
+        .unwrap();
+    let run = finish(child).await;
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let j = journal(reports.path());
+    assert_eq!(j["outcome"], "aborted");
+    assert!(
+        j["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("stop condition: alarm {alarm}")),
+        "{}",
+        j["reason"]
+    );
+    assert_eq!(zone_lists(&aws, &groups).await, zones_before);
+
+    // With the alarm still firing, the deployment is not steady: the next experiment is refused.
+    let run = ftctl(&["chaos", "kill-instance", "--env", &d.env, "--group", "web"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("not in steady state"), "{}", run.stderr);
+    assert!(run.stderr.contains(&alarm), "{}", run.stderr);
+    aws.cloudwatch
+        .set_alarm_state()
+        .alarm_name(&alarm)
+        .state_value(aws_sdk_cloudwatch::types::StateValue::Ok)
+        .state_reason("chaos test: reset")
+        .send()
+        .await
+        .unwrap();
+}
