@@ -411,8 +411,7 @@ async fn kill_az_rebuilds_in_the_surviving_zone_and_puts_zone_lists_back() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|p| p["at"].as_f64().unwrap() < j["fault_ended_at"].as_f64().unwrap())
-        .next_back()
+        .rfind(|p| p["at"].as_f64().unwrap() < j["fault_ended_at"].as_f64().unwrap())
         .unwrap();
     for tier in last_faulted["tiers"].as_array().unwrap() {
         assert_eq!(tier["serving_by_zone"]["us-east-1b"], 2, "{tier}");
