@@ -63,14 +63,19 @@ pub fn markdown(j: &Journal, timeline: &str) -> String {
         j.settings.interval,
         j.settings.settle
     );
+    let label = if j.events.iter().any(|e| e.kind == "rollback") {
+        "After rollback"
+    } else {
+        "At the end"
+    };
     match &j.after_rollback {
         Some(a) if a.steady => {
-            let _ = writeln!(md, "| After rollback | steady at {:.1} s |", a.at);
+            let _ = writeln!(md, "| {label} | steady at {:.1} s |", a.at);
         }
         Some(a) => {
             let _ = writeln!(
                 md,
-                "| After rollback | **not steady** at {:.1} s: {} |",
+                "| {label} | **not steady** at {:.1} s: {} |",
                 a.at,
                 a.problems.join("; ")
             );

@@ -350,8 +350,16 @@ impl Runner<'_> {
         let injected_at = journal.injected_at.unwrap_or(0.0);
         let budget = journal.design.budget.seconds;
         let settings = journal.settings.clone();
+        // The first probe goes out right after the injection, so detection is timed from it.
+        let mut first = true;
         loop {
-            if self.pause(settings.interval).await || self.interrupted() {
+            let interrupted = if first {
+                self.interrupted()
+            } else {
+                self.pause(settings.interval).await || self.interrupted()
+            };
+            first = false;
+            if interrupted {
                 self.record(
                     journal,
                     clock,

@@ -420,10 +420,15 @@ fn summary(j: &Journal, report_path: &Path) -> String {
             v.relapses
         ));
     }
+    let label = if j.events.iter().any(|e| e.kind == "rollback") {
+        "after rollback"
+    } else {
+        "at the end    "
+    };
     match &j.after_rollback {
-        Some(a) if a.steady => s.push_str(&format!("  after rollback  steady at {:.1} s\n", a.at)),
+        Some(a) if a.steady => s.push_str(&format!("  {label}  steady at {:.1} s\n", a.at)),
         Some(a) => s.push_str(&format!(
-            "  after rollback  NOT steady: {}\n",
+            "  {label}  NOT steady: {}\n",
             a.problems.join("; ")
         )),
         None => {}
