@@ -206,7 +206,7 @@ pub fn derive_budget(
         .map(|a| Budget {
             seconds: a.window_seconds as f64,
             source: format!(
-                "alarm {} ({} s until it pages, the tightest of {} guarding alarm{})",
+                "alarm {}: it pages after {} s, the soonest of the {} alarm{} guarding what the experiment touches",
                 a.name,
                 a.window_seconds,
                 guards.len(),

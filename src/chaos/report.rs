@@ -149,7 +149,11 @@ pub fn markdown(j: &Journal, timeline: &str) -> String {
                         .iter()
                         .map(|(z, n)| format!("{z}:{n}"))
                         .collect();
-                    format!("{}/{} ({})", x.serving, x.desired, zones.join(" "))
+                    if zones.is_empty() {
+                        format!("{}/{}", x.serving, x.desired)
+                    } else {
+                        format!("{}/{} ({})", x.serving, x.desired, zones.join(" "))
+                    }
                 })
                 .unwrap_or_default();
             let _ = write!(row, " {cell} |");
@@ -282,10 +286,12 @@ pub fn timeline_svg(j: &Journal) -> Result<String, String> {
                 )))
                 .map_err(e)?;
             let y = y_max * (0.95 - 0.07 * k as f64);
+            // Labels start at their line; near the right edge they would be cut off.
+            let label_x = if x > x_max * 0.85 { x - x_max * 0.1 } else { x };
             chart
                 .draw_series(std::iter::once(Text::new(
                     label,
-                    (x, y),
+                    (label_x, y),
                     ("sans-serif", 14).into_font().color(&color),
                 )))
                 .map_err(e)?;

@@ -596,8 +596,8 @@ impl Watcher for ConsoleWatcher {
             .iter()
             .map(|t| {
                 format!(
-                    "{} {}/{}/{} serving {}",
-                    t.tier, t.desired, t.in_service, t.healthy, t.serving
+                    "{} serving {}/{} (in service {}, healthy {})",
+                    t.tier, t.serving, t.desired, t.in_service, t.healthy
                 )
             })
             .collect();
@@ -613,7 +613,7 @@ impl Watcher for ConsoleWatcher {
             None => "after rollback".to_string(),
         };
         match &self.bar {
-            Some(bar) => bar.set_message(format!("{clock}  {state}  (desired/in service/healthy)")),
+            Some(bar) => bar.set_message(format!("{clock}  {state}")),
             None => {
                 let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
                 if *last != state {
