@@ -595,11 +595,7 @@ pub fn applicable(inv: &Inventory) -> Vec<Applicable> {
         out.push(Applicable {
             experiment: "kill-az".into(),
             command: format!("ftctl chaos kill-az --env {env} --az {z}"),
-            targets: format!(
-                "instances in {z}; zone lists of {} group{}; databases whose primary is there",
-                tiers.len(),
-                if tiers.len() == 1 { "" } else { "s" }
-            ),
+            targets: format!("zone {z}: its instances, group zone lists, database primaries"),
             budget: derive_budget(inv, &tiers, &dbs).ok(),
         });
     }
