@@ -207,6 +207,14 @@ impl Val {
         }
     }
 
+    /// The text items of a list (other items and non-lists give nothing).
+    pub fn strings(&self) -> Vec<String> {
+        self.as_list()
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect()
+    }
+
     pub fn as_map(&self) -> Option<&BTreeMap<String, Val>> {
         match self {
             Val::Map(m) => Some(m),

@@ -141,14 +141,7 @@ impl Provider for AutoScalingGroupProvider {
                 continue;
             };
             let name = g.auto_scaling_group_name().unwrap_or_default();
-            let subnets: Vec<String> = g
-                .vpc_zone_identifier()
-                .unwrap_or_default()
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect();
+            let subnets = zone_list(g.vpc_zone_identifier());
             let mut o = Observed::new(&id, Kind::AutoScalingGroup, name)
                 .prop(
                     "launch_template_id",
@@ -340,4 +333,15 @@ impl Provider for AutoScalingGroupProvider {
             .map_err(|e| anyhow!("waiting for {name} to be deleted: {e}"))?;
         Ok(())
     }
+}
+
+/// A group's zone list (`VPCZoneIdentifier`, comma-separated subnet ids) as subnet ids.
+pub fn zone_list(vpc_zone_identifier: Option<&str>) -> Vec<String> {
+    vpc_zone_identifier
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }

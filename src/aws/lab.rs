@@ -53,14 +53,7 @@ impl AwsLab {
             .map(|g| {
                 let view = GroupView {
                     desired: g.desired_capacity().unwrap_or(0).max(0) as u32,
-                    subnets: g
-                        .vpc_zone_identifier()
-                        .unwrap_or_default()
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string)
-                        .collect(),
+                    subnets: super::asg::zone_list(g.vpc_zone_identifier()),
                     members: g
                         .instances()
                         .iter()
@@ -207,9 +200,9 @@ impl AwsLab {
         Ok(firing)
     }
 
-    /// Alarm names among `names` that do not exist.
-    pub async fn missing_alarms(&self, names: &[String]) -> Result<Vec<String>> {
-        let mut found = BTreeSet::new();
+    /// The ARN of each alarm among `names` that exists, by name.
+    pub async fn alarm_arns(&self, names: &[String]) -> Result<BTreeMap<String, String>> {
+        let mut found = BTreeMap::new();
         for chunk in names.chunks(100) {
             let out = self
                 .clients
@@ -220,21 +213,17 @@ impl AwsLab {
                 .await
                 .map_err(|e| aws_error("reading alarms", e))?;
             found.extend(
-                out.metric_alarms()
-                    .iter()
-                    .filter_map(|a| a.alarm_name().map(str::to_string)),
+                out.metric_alarms().iter().filter_map(|a| {
+                    Some((a.alarm_name()?.to_string(), a.alarm_arn()?.to_string()))
+                }),
             );
             found.extend(
-                out.composite_alarms()
-                    .iter()
-                    .filter_map(|a| a.alarm_name().map(str::to_string)),
+                out.composite_alarms().iter().filter_map(|a| {
+                    Some((a.alarm_name()?.to_string(), a.alarm_arn()?.to_string()))
+                }),
             );
         }
-        Ok(names
-            .iter()
-            .filter(|n| !found.contains(*n))
-            .cloned()
-            .collect())
+        Ok(found)
     }
 
     async fn start_instances(&self, ids: &[String]) -> Result<()> {

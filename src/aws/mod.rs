@@ -447,12 +447,7 @@ pub fn b(spec: &ResourceSpec, key: &str) -> Result<bool> {
 pub fn strs(spec: &ResourceSpec, key: &str) -> Vec<String> {
     spec.props
         .get(key)
-        .map(|v| {
-            v.as_list()
-                .iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
+        .map(crate::resource::Val::strings)
         .unwrap_or_default()
 }
 

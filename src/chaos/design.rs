@@ -135,6 +135,19 @@ pub struct Design {
     pub warnings: Vec<String>,
 }
 
+impl Design {
+    /// Identifiers of the databases the experiment fails over.
+    pub fn failover_databases(&self) -> Vec<String> {
+        self.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::FailoverDatabase { identifier, .. } => Some(identifier.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// A user error in choosing targets: refused before anything changes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Refusal(pub String);
@@ -162,14 +175,7 @@ pub fn design(
         Fault::KillAz { zone, mode } => kill_az(inv, baseline, zone.as_deref(), *mode)?,
         Fault::RdsFailover { databases } => rds_failover(inv, baseline, databases)?,
     };
-    let databases: Vec<String> = design
-        .actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::FailoverDatabase { identifier, .. } => Some(identifier.clone()),
-            _ => None,
-        })
-        .collect();
+    let databases = design.failover_databases();
     design.budget = match budget_override {
         Some(seconds) => Budget {
             seconds,

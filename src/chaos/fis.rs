@@ -3,7 +3,7 @@
 //! starts (not by today's instance ids), and the alarms guarding what it touches are its stop
 //! conditions. The JSON is the input of `aws fis create-experiment-template --cli-input-json`.
 
-use super::design::{Action, AzMode, Design, Fault};
+use super::design::{AzMode, Design, Fault};
 use super::Inventory;
 use crate::aws::TAG_DEPLOYMENT;
 use serde_json::{json, Map, Value};
@@ -106,21 +106,14 @@ pub fn template(
         }
         Fault::RdsFailover { .. } => {}
     }
-    let db_arns: Vec<String> = design
-        .actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::FailoverDatabase { identifier, .. } => Some(identifier.clone()),
-            _ => None,
-        })
-        .collect();
-    if !db_arns.is_empty() {
+    let databases = design.failover_databases();
+    if !databases.is_empty() {
         targets.insert(
             "databases".into(),
             json!({
                 "resourceType": "aws:rds:db",
                 "resourceTags": { TAG_DEPLOYMENT: inv.env },
-                "filters": [{ "path": "DBInstanceIdentifier", "values": db_arns }],
+                "filters": [{ "path": "DBInstanceIdentifier", "values": databases }],
                 "selectionMode": "ALL",
             }),
         );

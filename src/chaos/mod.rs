@@ -13,7 +13,7 @@ pub mod verdict;
 #[cfg(test)]
 mod tests;
 
-use crate::resource::{Kind, Observed};
+use crate::resource::{Kind, Observed, Val};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -84,15 +84,7 @@ impl Inventory {
                             .unwrap_or(&o.id)
                             .to_string();
                     let list = |key: &str| -> Vec<String> {
-                        o.props
-                            .get(key)
-                            .map(|v| {
-                                v.as_list()
-                                    .iter()
-                                    .filter_map(|x| x.as_str().map(str::to_string))
-                                    .collect()
-                            })
-                            .unwrap_or_default()
+                        o.props.get(key).map(Val::strings).unwrap_or_default()
                     };
                     inv.groups.push(Group {
                         tier,

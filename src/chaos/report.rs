@@ -6,7 +6,8 @@ use plotters::prelude::*;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-fn secs(v: Option<f64>) -> String {
+/// Seconds for people: one decimal, or a dash when there is none.
+pub fn secs(v: Option<f64>) -> String {
     v.map(|t| format!("{t:.1} s"))
         .unwrap_or_else(|| "–".to_string())
 }

@@ -352,6 +352,23 @@ fn the_seed_makes_the_choice_repeatable() {
     let a = design::design(&kill_instance(&["web"], None, None, &[]), &inv, &base, None).unwrap();
     let b = design::design(&kill_instance(&["web"], None, None, &[]), &inv, &base, None).unwrap();
     assert_eq!(a.actions, b.actions);
+    let picks: std::collections::BTreeSet<String> = (0..20)
+        .map(|n| {
+            let fault = Fault::KillInstance {
+                tiers: vec!["web".into()],
+                count: None,
+                percent: None,
+                instances: vec![],
+                seed: n.to_string(),
+            };
+            let d = design::design(&fault, &inv, &base, None).unwrap();
+            format!("{:?}", d.actions)
+        })
+        .collect();
+    assert!(
+        picks.len() > 1,
+        "the seed never changed the choice: {picks:?}"
+    );
 }
 
 #[test]

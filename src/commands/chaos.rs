@@ -13,7 +13,8 @@ use crate::cloud::Cloud;
 use crate::expand::{self, Deployment};
 use anyhow::{anyhow, bail, Context, Result};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -35,16 +36,16 @@ async fn dispatch(command: ChaosCommand) -> Result<ExitCode> {
         ChaosCommand::List { target, json } => list(&target, json).await,
         ChaosCommand::KillInstance { run, instances } => {
             let fault = instance_fault(&instances);
-            experiment(&run, fault).await
+            experiment(&run, fault, None).await
         }
         ChaosCommand::KillAz { run, az } => {
             let fault = Fault::KillAz {
                 zone: az.az.clone(),
                 mode: az.mode,
             };
-            experiment_with(&run, fault, az.duration).await
+            experiment(&run, fault, az.duration).await
         }
-        ChaosCommand::RdsFailover { run, db } => experiment(&run, db_fault(&db)).await,
+        ChaosCommand::RdsFailover { run, db } => experiment(&run, db_fault(&db), None).await,
         ChaosCommand::ExportFis { experiment } => export_fis(experiment).await,
     }
 }
@@ -158,8 +159,8 @@ fn is_loopback_url(url: &str) -> bool {
 }
 
 /// Resolves `--stop-on` keys to alarm names: a deployment alarm by name or logical id, or any
-/// other existing alarm by name.
-async fn stop_conditions(lab: &AwsLab, keys: &[String]) -> Result<Vec<String>> {
+/// other existing alarm by name. Gives each alarm's name and ARN.
+async fn stop_conditions(lab: &AwsLab, keys: &[String]) -> Result<BTreeMap<String, String>> {
     let names: Vec<String> = keys
         .iter()
         .map(|k| {
@@ -169,7 +170,12 @@ async fn stop_conditions(lab: &AwsLab, keys: &[String]) -> Result<Vec<String>> {
                 .unwrap_or_else(|| k.clone())
         })
         .collect();
-    let missing = lab.missing_alarms(&names).await?;
+    let found = lab.alarm_arns(&names).await?;
+    let missing: Vec<&str> = names
+        .iter()
+        .filter(|n| !found.contains_key(*n))
+        .map(String::as_str)
+        .collect();
     if !missing.is_empty() {
         bail!(
             "--stop-on: no alarm named {} (the deployment's alarms: {})",
@@ -182,14 +188,10 @@ async fn stop_conditions(lab: &AwsLab, keys: &[String]) -> Result<Vec<String>> {
                 .join(", ")
         );
     }
-    Ok(names)
+    Ok(found)
 }
 
-async fn experiment(run: &RunArgs, fault: Fault) -> Result<ExitCode> {
-    experiment_with(run, fault, None).await
-}
-
-async fn experiment_with(run: &RunArgs, fault: Fault, duration: Option<f64>) -> Result<ExitCode> {
+async fn experiment(run: &RunArgs, fault: Fault, duration: Option<f64>) -> Result<ExitCode> {
     let (cloud, inv) = inventory(&run.target).await?;
     let target = cloud.target();
     let mut lab = AwsLab {
@@ -197,7 +199,10 @@ async fn experiment_with(run: &RunArgs, fault: Fault, duration: Option<f64>) -> 
         alarm_names: inv.alarms.iter().map(|a| a.name.clone()).collect(),
         inventory: inv.clone(),
     };
-    let stop_on = stop_conditions(&lab, &run.stop_on).await?;
+    let stop_on: Vec<String> = stop_conditions(&lab, &run.stop_on)
+        .await?
+        .into_keys()
+        .collect();
     for name in &stop_on {
         if !lab.alarm_names.contains(name) {
             lab.alarm_names.push(name.clone());
@@ -404,7 +409,7 @@ fn write_report(dir: &Path, journal: &Journal) -> Result<PathBuf> {
 
 fn summary(j: &Journal, report_path: &Path) -> String {
     let v = j.verdict.as_ref();
-    let secs = |x: Option<f64>| x.map(|t| format!("{t:.1} s")).unwrap_or_else(|| "–".into());
+    let secs = report::secs;
     let mut s = format!(
         "\n{}: {}\n  time to detect  {}\n  time to recover {}\n  budget          {:.0} s ({})\n",
         report::outcome_label(j.outcome),
@@ -474,6 +479,7 @@ async fn export_fis(experiment: FisExperiment) -> Result<ExitCode> {
         inventory: inv.clone(),
     };
     let baseline = crate::chaos::run::Lab::probe(&lab).await?;
+    // FIS has no recovery budget; passing one keeps a deployment without alarms exportable.
     let design = match design::design(&fault, &inv, &baseline, Some(duration)) {
         Ok(d) => d,
         Err(Refusal(msg)) => {
@@ -481,15 +487,10 @@ async fn export_fis(experiment: FisExperiment) -> Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let stop_on = stop_conditions(&lab, &fis_args.stop_on).await?;
-    let stop_arns: Vec<String> = stop_on
-        .iter()
-        .filter_map(|n| {
-            inv.alarms
-                .iter()
-                .find(|a| &a.name == n)
-                .map(|a| a.arn.clone())
-        })
+    // Any existing alarm can be a stop condition, not only the deployment's.
+    let stop_arns: Vec<String> = stop_conditions(&lab, &fis_args.stop_on)
+        .await?
+        .into_values()
         .collect();
     let doc = fis::template(
         &fault,
@@ -540,26 +541,30 @@ impl Sink for FileSink {
     }
 }
 
-/// The live line: a spinner on a terminal, otherwise a line whenever the state changes.
+/// The live line: a spinner on a terminal, otherwise a line whenever the state changes. It
+/// goes where the human output goes (`Out`).
 struct ConsoleWatcher {
     bar: Option<ProgressBar>,
-    to_stderr: bool,
+    out: Out,
     last: Mutex<String>,
 }
 
 impl ConsoleWatcher {
     fn new(json: bool) -> Self {
-        let tty = if json {
-            std::io::stderr().is_terminal()
+        let out = Out::new(json);
+        let (tty, target) = if out.to_stderr {
+            (
+                std::io::stderr().is_terminal(),
+                ProgressDrawTarget::stderr(),
+            )
         } else {
-            std::io::stdout().is_terminal()
+            (
+                std::io::stdout().is_terminal(),
+                ProgressDrawTarget::stdout(),
+            )
         };
         let bar = tty.then(|| {
-            let bar = if json {
-                ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr())
-            } else {
-                ProgressBar::new_spinner()
-            };
+            let bar = ProgressBar::with_draw_target(None, target);
             bar.set_style(
                 ProgressStyle::with_template("{spinner} {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
@@ -569,7 +574,7 @@ impl ConsoleWatcher {
         });
         ConsoleWatcher {
             bar,
-            to_stderr: json,
+            out,
             last: Mutex::new(String::new()),
         }
     }
@@ -577,8 +582,7 @@ impl ConsoleWatcher {
     fn print(&self, text: &str) {
         match &self.bar {
             Some(bar) => bar.println(text),
-            None if self.to_stderr => eprintln!("{text}"),
-            None => println!("{text}"),
+            None => self.out.line(text),
         }
     }
 
