@@ -144,6 +144,9 @@ pub fn diff(desired: &[ResourceSpec], observed: &[Observed]) -> Result<Plan, Gra
         for (key, want) in &spec.props {
             let want = resolve(want, &current, &pending);
             let have = obs.props.get(key);
+            if have.is_none() && spec.kind.create_only().contains(&key.as_str()) {
+                continue;
+            }
             let same = have.is_some_and(|h| spec.kind.equivalent(key, &want, h));
             if !same {
                 attributes.push(AttrChange {

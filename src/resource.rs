@@ -27,10 +27,15 @@ pub enum Kind {
     DbInstance,
     SnsTopic,
     MetricAlarm,
+    CacheSubnetGroup,
+    CacheReplicationGroup,
+    CacheScaling,
+    DynamoTable,
+    TableReplica,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 21] = [
         Kind::Vpc,
         Kind::Subnet,
         Kind::InternetGateway,
@@ -47,6 +52,11 @@ impl Kind {
         Kind::DbInstance,
         Kind::SnsTopic,
         Kind::MetricAlarm,
+        Kind::CacheSubnetGroup,
+        Kind::CacheReplicationGroup,
+        Kind::CacheScaling,
+        Kind::DynamoTable,
+        Kind::TableReplica,
     ];
 
     /// The name AWS users know the resource by, as shown in plans.
@@ -68,6 +78,11 @@ impl Kind {
             Kind::DbInstance => "rds db instance",
             Kind::SnsTopic => "sns topic",
             Kind::MetricAlarm => "cloudwatch alarm",
+            Kind::CacheSubnetGroup => "elasticache subnet group",
+            Kind::CacheReplicationGroup => "elasticache replication group",
+            Kind::CacheScaling => "application-autoscaling target",
+            Kind::DynamoTable => "dynamodb table",
+            Kind::TableReplica => "dynamodb table replica",
         }
     }
 
@@ -96,6 +111,34 @@ impl Kind {
             ],
             Kind::SnsTopic => &[],
             Kind::MetricAlarm => &[],
+            Kind::CacheSubnetGroup => &[],
+            Kind::CacheReplicationGroup => &[
+                "engine",
+                "cluster_mode",
+                "at_rest_encryption",
+                "transit_encryption",
+                "port",
+                "cache_subnet_group_name",
+                "zones",
+            ],
+            Kind::CacheScaling => &["replication_group"],
+            Kind::DynamoTable => &["partition_key", "sort_key"],
+            Kind::TableReplica => &["table_name", "region"],
+        }
+    }
+
+    /// Attributes used when the resource is created that AWS may not report back (ElastiCache
+    /// describes engine version, security groups and subnet group per node, not per group). They
+    /// are compared when the provider could read them and left alone when it could not.
+    pub fn create_only(self) -> &'static [&'static str] {
+        match self {
+            Kind::CacheReplicationGroup => &[
+                "engine_version",
+                "security_group_ids",
+                "cache_subnet_group_name",
+                "initial_replicas",
+            ],
+            _ => &[],
         }
     }
 }
@@ -105,8 +148,21 @@ impl Kind {
     /// are normalised by AWS (a requested engine version `8.0` runs as `8.0.39`).
     pub fn equivalent(self, attr: &str, want: &Val, have: &Val) -> bool {
         match (self, attr, want, have) {
-            (Kind::DbInstance, "engine_version", Val::Str(w), Val::Str(h)) => {
-                h == w || h.starts_with(&format!("{w}."))
+            (
+                Kind::DbInstance | Kind::CacheReplicationGroup,
+                "engine_version",
+                Val::Str(w),
+                Val::Str(h),
+            ) => h == w || h.starts_with(&format!("{w}.")),
+            // With auto scaling on, the stack gives the range the scaler may move the count in.
+            (Kind::CacheReplicationGroup, "replicas_per_shard", Val::Map(range), Val::Int(h)) => {
+                let bound = |k: &str| range.get(k).and_then(Val::as_i64);
+                bound("min").is_some_and(|lo| *h >= lo) && bound("max").is_some_and(|hi| *h <= hi)
+            }
+            // Zones a replication group was placed in: all asked for must be used (auto scaling
+            // may add nodes elsewhere).
+            (Kind::CacheReplicationGroup, "zones", Val::List(w), Val::List(h)) => {
+                w.iter().all(|z| h.contains(z))
             }
             _ => want.same_as(have),
         }

@@ -251,11 +251,7 @@ impl Provider for DbInstanceProvider {
         if ctx.delete.skip_final_snapshot {
             req = req.skip_final_snapshot(true);
         } else {
-            let stamp = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0);
-            let snapshot = format!("{id}-final-{stamp}");
+            let snapshot = format!("{id}-final-{}", unix_now());
             tracing::info!("database {id}: final snapshot {snapshot}");
             req = req
                 .skip_final_snapshot(false)

@@ -5,6 +5,9 @@
 
 mod alarm;
 mod asg;
+mod cache;
+mod cache_scaling;
+mod cache_subnet_group;
 mod db_instance;
 mod db_subnet_group;
 mod eip;
@@ -17,6 +20,8 @@ mod nat;
 mod route_table;
 mod security_group;
 mod subnet;
+mod table;
+mod table_replica;
 mod target_group;
 mod topic;
 mod vpc;
@@ -29,6 +34,7 @@ use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
 use aws_config::BehaviorVersion;
 use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use std::collections::HashMap;
@@ -48,6 +54,11 @@ pub struct Clients {
     pub rds: aws_sdk_rds::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sns: aws_sdk_sns::Client,
+    pub elasticache: aws_sdk_elasticache::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub autoscaling_apps: aws_sdk_applicationautoscaling::Client,
+    /// The loaded configuration, for clients in other regions (global table replicas).
+    config: aws_types::SdkConfig,
 }
 
 impl Clients {
@@ -72,7 +83,19 @@ impl Clients {
             rds: aws_sdk_rds::Client::new(&conf),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&conf),
             sns: aws_sdk_sns::Client::new(&conf),
+            elasticache: aws_sdk_elasticache::Client::new(&conf),
+            dynamodb: aws_sdk_dynamodb::Client::new(&conf),
+            autoscaling_apps: aws_sdk_applicationautoscaling::Client::new(&conf),
+            config: conf,
         })
+    }
+
+    /// A DynamoDB client for another region, with the same credentials and endpoints.
+    pub fn dynamodb_in(&self, region: &str) -> aws_sdk_dynamodb::Client {
+        let conf = aws_sdk_dynamodb::config::Builder::from(&self.config)
+            .region(aws_config::Region::new(region.to_string()))
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(conf)
     }
 }
 
@@ -166,12 +189,20 @@ fn provider(kind: Kind) -> &'static dyn Provider {
         Kind::DbInstance => &db_instance::DbInstanceProvider,
         Kind::SnsTopic => &topic::SnsTopicProvider,
         Kind::MetricAlarm => &alarm::MetricAlarmProvider,
+        Kind::CacheSubnetGroup => &cache_subnet_group::CacheSubnetGroupProvider,
+        Kind::CacheReplicationGroup => &cache::ReplicationGroupProvider,
+        Kind::CacheScaling => &cache_scaling::CacheScalingProvider,
+        Kind::DynamoTable => &table::TableProvider,
+        Kind::TableReplica => &table_replica::TableReplicaProvider,
     }
 }
 
 /// Kinds whose listing needs another kind's results first.
 fn observed_after(kind: Kind) -> bool {
-    matches!(kind, Kind::Listener)
+    matches!(
+        kind,
+        Kind::Listener | Kind::CacheScaling | Kind::TableReplica
+    )
 }
 
 /// The real cloud.
@@ -286,14 +317,24 @@ impl Cloud for AwsCloud {
 }
 
 /// An error from an SDK call, as one line: what ftctl was doing, the AWS error code and message.
-pub fn aws_error<E, R>(doing: &str, err: SdkError<E, R>) -> anyhow::Error
+pub fn aws_error<E>(doing: &str, err: SdkError<E, HttpResponse>) -> anyhow::Error
 where
     E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let detail = match err.code() {
-        Some(code) => format!("{code}: {}", err.message().unwrap_or("(no message)")),
-        None => DisplayErrorContext(&err).to_string(),
+    let detail = match (err.code(), &err) {
+        (Some(code), _) => format!("{code}: {}", err.message().unwrap_or("(no message)")),
+        // An answer that is not an AWS error (a proxy, an endpoint that is not AWS): show what
+        // came back rather than the SDK's internals.
+        (None, SdkError::ServiceError(service)) => {
+            let raw = service.raw();
+            let body = raw
+                .body()
+                .bytes()
+                .map(|b| String::from_utf8_lossy(b).chars().take(300).collect::<String>())
+                .unwrap_or_default();
+            format!("HTTP {} from the endpoint: {body}", raw.status().as_u16())
+        }
+        (None, _) => DisplayErrorContext(&err).to_string(),
     };
     anyhow!("{doing}: {detail}")
 }
@@ -388,16 +429,25 @@ where
 }
 
 /// Turns an SDK error into the pair `retry_while` works with.
-pub fn coded<E, R>(doing: &str, err: SdkError<E, R>) -> (Option<String>, anyhow::Error)
+pub fn coded<E>(doing: &str, err: SdkError<E, HttpResponse>) -> (Option<String>, anyhow::Error)
 where
     E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     (error_code(&err), aws_error(doing, err))
 }
 
 /// How long deletes may wait for dependencies to be released.
-pub const RELEASE_WAIT: Duration = Duration::from_secs(600);
+/// A cache or database takes minutes to delete, and its subnet group and security group stay
+/// in use until it is gone.
+pub const RELEASE_WAIT: Duration = Duration::from_secs(1800);
+
+/// Seconds since the Unix epoch, for names that must be unique over time (final snapshots).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
 
 /// Observed built from the spec a resource was just created or updated from.
 pub fn observed_from_spec(spec: &ResourceSpec, physical_id: &str) -> Observed {

@@ -37,6 +37,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 DeleteOptions::default(),
             )
             .await?;
+            check_region(&input, &cloud.clients.region)?;
             let (desired, observed, plan) = compute(&cloud, &input).await?;
             let _ = (desired, observed);
             let heading = heading(&input, &cloud);
@@ -64,6 +65,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 DeleteOptions::default(),
             )
             .await?;
+            check_region(&input, &cloud.clients.region)?;
             let (desired, observed, plan) = compute(&cloud, &input).await?;
             let heading = heading(&input, &cloud);
             print!("{}", render::plan_text(&heading, &plan));
@@ -169,6 +171,15 @@ pub fn resolve(args: &StackArgs, env: &str) -> Result<Input> {
         loaded,
         deployment,
     })
+}
+
+/// Checks that need the region from the AWS configuration; still before any AWS call.
+fn check_region(input: &Input, region: &str) -> Result<()> {
+    let problems = stack::check_region(&input.stack, region);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(InputError(input.loaded.locate(problems).to_string()).into())
 }
 
 fn heading<'a>(input: &'a Input, cloud: &AwsCloud) -> Heading<'a> {

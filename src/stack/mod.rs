@@ -56,6 +56,27 @@ pub struct LoadedStack {
     pub stack: Stack,
     /// The file named on the command line, then the ones it extends.
     pub files: Vec<PathBuf>,
+    /// Where each value came from, for errors found after loading.
+    layered: Layered,
+}
+
+impl LoadedStack {
+    /// Locates problems found after loading (for example against the configured region).
+    pub fn locate(&self, problems: Vec<(String, String)>) -> StackErrors {
+        StackErrors(
+            problems
+                .into_iter()
+                .map(|(field, message)| {
+                    let path: Vec<String> = field.split('.').map(str::to_string).collect();
+                    StackError {
+                        origin: self.layered.origin_of(&path).cloned(),
+                        field,
+                        message,
+                    }
+                })
+                .collect(),
+        )
+    }
 }
 
 /// Resolves `stage1` to `stacks/stage1.toml` (under `stacks_dir`); a path to a file works too.
@@ -156,22 +177,15 @@ pub fn load(path: &Path, vars: &[String]) -> Result<LoadedStack, StackErrors> {
     })?;
 
     let problems = validate(&stack);
+    let loaded = LoadedStack {
+        stack,
+        files,
+        layered,
+    };
     if problems.is_empty() {
-        Ok(LoadedStack { stack, files })
+        Ok(loaded)
     } else {
-        Err(StackErrors(
-            problems
-                .into_iter()
-                .map(|(path, message)| {
-                    let path: Vec<String> = path.split('.').map(str::to_string).collect();
-                    StackError {
-                        origin: layered.origin_of(&path).cloned(),
-                        field: dotted(&path),
-                        message,
-                    }
-                })
-                .collect(),
-        ))
+        Err(loaded.locate(problems))
     }
 }
 
@@ -190,6 +204,32 @@ fn valid_component_name(name: &str) -> bool {
         && name.len() <= 12
 }
 
+fn looks_like_region(region: &str) -> bool {
+    region.split('-').count() >= 3
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Checks that need the deployment's region when the stack does not name one (it comes from
+/// the AWS configuration): no replica may sit in the deployment's own region.
+pub fn check_region(stack: &Stack, region: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (name, table) in &stack.tables {
+        for (i, r) in table.replica_regions.iter().enumerate() {
+            if r == region {
+                out.push((
+                    format!("tables.{name}.replica_regions.{i}"),
+                    format!(
+                        "{r} is the deployment's own region: a replica must be in another region"
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// Semantic checks the type system cannot express. Returns (dotted field, message) pairs.
 pub fn validate(stack: &Stack) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
@@ -199,11 +239,7 @@ pub fn validate(stack: &Stack) -> Vec<(String, String)> {
         bad("stack.name".into(), "must not be empty".into());
     }
     if let Some(region) = &stack.stack.region {
-        let ok = region.split('-').count() >= 3
-            && region
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !ok {
+        if !looks_like_region(region) {
             bad(
                 "stack.region".into(),
                 format!("`{region}` is not an AWS region name such as us-east-1"),
@@ -457,6 +493,235 @@ pub fn validate(stack: &Stack) -> Vec<(String, String)> {
             );
         }
         check_policy(&mut bad, &format!("{at}.alarm"), db.alarm);
+    }
+
+    // Caches.
+    for (name, cache) in &stack.caches {
+        let at = format!("caches.{name}");
+        if !valid_component_name(name) {
+            bad(
+                at.clone(),
+                "names must be 1-12 lowercase letters or digits, starting with a letter".into(),
+            );
+        }
+        if !cache.node_type.starts_with("cache.") {
+            bad(
+                format!("{at}.node_type"),
+                format!(
+                    "`{}` is not a cache node type such as cache.r7g.large",
+                    cache.node_type
+                ),
+            );
+        }
+        let version_ok = cache
+            .engine_version
+            .split('.')
+            .next()
+            .and_then(|major| major.parse::<u32>().ok())
+            .is_some_and(|major| major >= 6);
+        if !version_ok {
+            bad(
+                format!("{at}.engine_version"),
+                format!(
+                    "`{}`: encryption in transit and Multi-AZ need Redis 6 or later",
+                    cache.engine_version
+                ),
+            );
+        }
+        if cache.shards == 0 || cache.shards > 500 {
+            bad(format!("{at}.shards"), "must be between 1 and 500".into());
+        } else if !cache.cluster_mode && cache.shards != 1 {
+            bad(
+                format!("{at}.shards"),
+                "more than one shard needs cluster_mode = true".into(),
+            );
+        }
+        if cache.replicas_per_shard > 5 {
+            bad(
+                format!("{at}.replicas_per_shard"),
+                "at most 5 replicas per shard".into(),
+            );
+        }
+        if cache.automatic_failover && cache.replicas_per_shard == 0 {
+            bad(
+                format!("{at}.replicas_per_shard"),
+                "is 0 with automatic_failover on: failover needs a replica to promote".into(),
+            );
+        }
+        if cache.multi_az && !cache.automatic_failover {
+            bad(
+                format!("{at}.multi_az"),
+                "Multi-AZ needs automatic_failover = true".into(),
+            );
+        }
+        if cache.cluster_mode && !cache.automatic_failover {
+            bad(
+                format!("{at}.automatic_failover"),
+                "cluster mode needs automatic failover".into(),
+            );
+        }
+        if cache.snapshot_retention_days == 0 || cache.snapshot_retention_days > 35 {
+            bad(
+                format!("{at}.snapshot_retention_days"),
+                "must be between 1 and 35 days: a cache without snapshots cannot be recovered"
+                    .into(),
+            );
+        }
+        if cache.port == 0 {
+            bad(format!("{at}.port"), "must be a port number".into());
+        }
+        for (i, tier) in cache.allow_from.iter().enumerate() {
+            if !stack.tiers.contains_key(tier) {
+                bad(
+                    format!("{at}.allow_from.{i}"),
+                    format!("no tier named `{tier}`"),
+                );
+            }
+        }
+        let scaling = &cache.autoscaling;
+        if scaling.enabled {
+            if !cache.cluster_mode {
+                bad(
+                    format!("{at}.autoscaling.enabled"),
+                    "ElastiCache auto scaling needs cluster_mode = true".into(),
+                );
+            }
+            if cache.node_type.starts_with("cache.t") {
+                bad(
+                    format!("{at}.autoscaling.enabled"),
+                    format!(
+                        "ElastiCache auto scaling does not support burstable nodes ({})",
+                        cache.node_type
+                    ),
+                );
+            }
+            if scaling.min_replicas > scaling.max_replicas || scaling.max_replicas > 5 {
+                bad(
+                    format!("{at}.autoscaling.max_replicas"),
+                    "min_replicas <= max_replicas <= 5".into(),
+                );
+            } else if cache.replicas_per_shard < scaling.min_replicas
+                || cache.replicas_per_shard > scaling.max_replicas
+            {
+                bad(
+                    format!("{at}.replicas_per_shard"),
+                    format!(
+                        "{} lies outside autoscaling's {}..{}",
+                        cache.replicas_per_shard, scaling.min_replicas, scaling.max_replicas
+                    ),
+                );
+            }
+            if cache.automatic_failover && scaling.min_replicas == 0 {
+                bad(
+                    format!("{at}.autoscaling.min_replicas"),
+                    "must be at least 1 with automatic failover on".into(),
+                );
+            }
+            if !(1.0..=100.0).contains(&scaling.target_cpu_percent) {
+                bad(
+                    format!("{at}.autoscaling.target_cpu_percent"),
+                    "must be between 1 and 100".into(),
+                );
+            }
+        }
+        if !(1.0..=100.0).contains(&cache.cpu_alarm_percent) {
+            bad(
+                format!("{at}.cpu_alarm_percent"),
+                "must be between 1 and 100".into(),
+            );
+        }
+        if cache.replication_lag_alarm_seconds <= 0.0 {
+            bad(
+                format!("{at}.replication_lag_alarm_seconds"),
+                "must be above 0".into(),
+            );
+        }
+        check_policy(&mut bad, &format!("{at}.alarm"), cache.alarm);
+    }
+
+    // Tables.
+    for (name, table) in &stack.tables {
+        let at = format!("tables.{name}");
+        if !valid_component_name(name) {
+            bad(
+                at.clone(),
+                "names must be 1-12 lowercase letters or digits, starting with a letter".into(),
+            );
+        }
+        let key_ok = |k: &str| {
+            !k.is_empty()
+                && k.len() <= 255
+                && k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        };
+        if !key_ok(&table.partition_key.name) {
+            bad(
+                format!("{at}.partition_key.name"),
+                "1-255 letters, digits, _ - or .".into(),
+            );
+        }
+        if let Some(sort) = &table.sort_key {
+            if !key_ok(&sort.name) {
+                bad(
+                    format!("{at}.sort_key.name"),
+                    "1-255 letters, digits, _ - or .".into(),
+                );
+            } else if sort.name == table.partition_key.name {
+                bad(
+                    format!("{at}.sort_key.name"),
+                    "must differ from the partition key".into(),
+                );
+            }
+        }
+        match table.billing_mode {
+            BillingMode::OnDemand => {
+                if table.read_capacity.is_some() || table.write_capacity.is_some() {
+                    bad(
+                        format!("{at}.read_capacity"),
+                        "capacity units apply only with billing_mode = \"provisioned\"".into(),
+                    );
+                }
+            }
+            BillingMode::Provisioned => {
+                for (field, value) in [
+                    ("read_capacity", table.read_capacity),
+                    ("write_capacity", table.write_capacity),
+                ] {
+                    if value.unwrap_or(0) == 0 {
+                        bad(
+                            format!("{at}.{field}"),
+                            "billing_mode = \"provisioned\" needs at least 1 unit".into(),
+                        );
+                    }
+                }
+            }
+        }
+        let mut seen = BTreeSet::new();
+        for (i, region) in table.replica_regions.iter().enumerate() {
+            let field = format!("{at}.replica_regions.{i}");
+            if !looks_like_region(region) {
+                bad(
+                    field,
+                    format!("`{region}` is not an AWS region name such as us-west-2"),
+                );
+            } else if !seen.insert(region) {
+                bad(field, format!("lists {region} twice"));
+            } else if stack.stack.region.as_deref() == Some(region.as_str()) {
+                bad(
+                    field,
+                    format!(
+                        "{region} is the deployment's own region: a replica must be in another region"
+                    ),
+                );
+            }
+        }
+        if table.replication_latency_alarm_ms <= 0.0 {
+            bad(
+                format!("{at}.replication_latency_alarm_ms"),
+                "must be above 0".into(),
+            );
+        }
+        check_policy(&mut bad, &format!("{at}.alarm"), table.alarm);
     }
 
     // Notifications.

@@ -16,6 +16,10 @@ pub struct Stack {
     #[serde(default)]
     pub databases: BTreeMap<String, Database>,
     #[serde(default)]
+    pub caches: BTreeMap<String, Cache>,
+    #[serde(default)]
+    pub tables: BTreeMap<String, Table>,
+    #[serde(default)]
     pub notifications: Notifications,
 }
 
@@ -284,4 +288,175 @@ pub struct Notifications {
     pub https_endpoints: Vec<String>,
     #[serde(default)]
     pub sqs_queue_arns: Vec<String>,
+}
+
+/// An ElastiCache for Redis replication group in the private subnets.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cache {
+    #[serde(default = "default_redis_version")]
+    pub engine_version: String,
+    pub node_type: String,
+    /// Cluster mode shards the keyspace over `shards` node groups; it is also what ElastiCache
+    /// auto scaling needs.
+    #[serde(default = "yes")]
+    pub cluster_mode: bool,
+    #[serde(default = "one")]
+    pub shards: u32,
+    /// Replicas of each shard's primary, placed in the other zones.
+    #[serde(default = "one")]
+    pub replicas_per_shard: u32,
+    #[serde(default = "yes")]
+    pub automatic_failover: bool,
+    #[serde(default = "yes")]
+    pub multi_az: bool,
+    #[serde(default = "default_cache_snapshot_days")]
+    pub snapshot_retention_days: u32,
+    #[serde(default = "default_redis_port")]
+    pub port: u16,
+    /// Tiers allowed to connect.
+    #[serde(default)]
+    pub allow_from: Vec<String>,
+    #[serde(default)]
+    pub autoscaling: CacheAutoscaling,
+    #[serde(default = "default_cache_cpu")]
+    pub cpu_alarm_percent: f64,
+    /// Keys evicted per period (memory pressure) above which it alarms.
+    #[serde(default = "default_evictions")]
+    pub evictions_alarm_threshold: u32,
+    /// Seconds a replica may lag behind its primary before it alarms.
+    #[serde(default = "default_replication_lag")]
+    pub replication_lag_alarm_seconds: f64,
+    #[serde(default = "default_db_policy")]
+    pub alarm: AlarmPolicy,
+}
+
+/// Application Auto Scaling of the replica count, on the replicas' engine CPU.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheAutoscaling {
+    #[serde(default)]
+    pub enabled: bool,
+    #[serde(default = "one")]
+    pub min_replicas: u32,
+    #[serde(default = "default_max_replicas")]
+    pub max_replicas: u32,
+    #[serde(default = "default_target_cpu")]
+    pub target_cpu_percent: f64,
+}
+
+impl Default for CacheAutoscaling {
+    fn default() -> Self {
+        CacheAutoscaling {
+            enabled: false,
+            min_replicas: one(),
+            max_replicas: default_max_replicas(),
+            target_cpu_percent: default_target_cpu(),
+        }
+    }
+}
+
+fn one() -> u32 {
+    1
+}
+fn default_redis_version() -> String {
+    "7.1".into()
+}
+fn default_redis_port() -> u16 {
+    6379
+}
+fn default_cache_snapshot_days() -> u32 {
+    7
+}
+fn default_max_replicas() -> u32 {
+    3
+}
+fn default_cache_cpu() -> f64 {
+    75.0
+}
+fn default_evictions() -> u32 {
+    100
+}
+fn default_replication_lag() -> f64 {
+    30.0
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum KeyType {
+    /// String.
+    S,
+    /// Number.
+    N,
+    /// Binary.
+    B,
+}
+
+impl KeyType {
+    pub fn as_aws(self) -> &'static str {
+        match self {
+            KeyType::S => "S",
+            KeyType::N => "N",
+            KeyType::B => "B",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyAttribute {
+    pub name: String,
+    #[serde(default = "default_key_type", rename = "type")]
+    pub key_type: KeyType,
+}
+
+fn default_key_type() -> KeyType {
+    KeyType::S
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BillingMode {
+    OnDemand,
+    Provisioned,
+}
+
+/// A DynamoDB table, made a global table by its replicas in other regions.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Table {
+    pub partition_key: KeyAttribute,
+    #[serde(default)]
+    pub sort_key: Option<KeyAttribute>,
+    #[serde(default = "default_billing")]
+    pub billing_mode: BillingMode,
+    /// Provisioned capacity units (billing_mode = "provisioned" only).
+    #[serde(default)]
+    pub read_capacity: Option<u32>,
+    #[serde(default)]
+    pub write_capacity: Option<u32>,
+    #[serde(default = "yes")]
+    pub point_in_time_recovery: bool,
+    #[serde(default = "yes")]
+    pub deletion_protection: bool,
+    /// Regions holding a replica (a global table, version 2019.11.21).
+    #[serde(default)]
+    pub replica_regions: Vec<String>,
+    /// Throttled reads or writes per period above which it alarms.
+    #[serde(default = "default_throttle")]
+    pub throttle_alarm_threshold: u32,
+    /// Milliseconds a write may take to reach a replica before it alarms.
+    #[serde(default = "default_replication_latency")]
+    pub replication_latency_alarm_ms: f64,
+    #[serde(default = "default_db_policy")]
+    pub alarm: AlarmPolicy,
+}
+
+fn default_billing() -> BillingMode {
+    BillingMode::OnDemand
+}
+fn default_throttle() -> u32 {
+    1
+}
+fn default_replication_latency() -> f64 {
+    60_000.0
 }

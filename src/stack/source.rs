@@ -36,7 +36,7 @@ pub fn dotted(path: &[String]) -> String {
 }
 
 /// Merged document plus the origin of every key and value in it.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Layered {
     pub value: Value,
     origins: HashMap<KeyPath, Origin>,
