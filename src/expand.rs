@@ -657,7 +657,10 @@ fn expand_cache(
             physical_name(env, &format!("{name}-cache"), 255),
         )
         .with("vpc_id", Val::reference("network.vpc", "id"))
-        .with("description", Val::str(format!("ftctl {env}: cache {name}")))
+        .with(
+            "description",
+            Val::str(format!("ftctl {env}: cache {name}")),
+        )
         .with(
             "ingress",
             Val::List(
@@ -713,7 +716,10 @@ fn expand_cache(
             .with("cluster_mode", Val::Bool(cache.cluster_mode))
             .with("shards", Val::Int(cache.shards.into()))
             .with("replicas_per_shard", replicas)
-            .with("initial_replicas", Val::Int(cache.replicas_per_shard.into()))
+            .with(
+                "initial_replicas",
+                Val::Int(cache.replicas_per_shard.into()),
+            )
             .with("automatic_failover", Val::Bool(cache.automatic_failover))
             .with("multi_az", Val::Bool(cache.multi_az))
             .with("at_rest_encryption", Val::Bool(true))
@@ -754,8 +760,7 @@ fn expand_cache(
         );
     }
     // CloudWatch reports ElastiCache per node: one set of alarms per node the stack asks for.
-    for member in
-        cache_member_suffixes(cache.cluster_mode, cache.shards, cache.replicas_per_shard)
+    for member in cache_member_suffixes(cache.cluster_mode, cache.shards, cache.replicas_per_shard)
     {
         let node = format!("{group_name}-{member}");
         let dims = || vec![("CacheClusterId", Val::str(&node))];
@@ -843,9 +848,11 @@ fn expand_table(
         .with("partition_key", key(&table.partition_key))
         .with(
             "sort_key",
-            table.sort_key.as_ref().map(key).unwrap_or(Val::map(
-                Vec::<(String, Val)>::new(),
-            )),
+            table
+                .sort_key
+                .as_ref()
+                .map(key)
+                .unwrap_or(Val::map(Vec::<(String, Val)>::new())),
         )
         .with(
             "point_in_time_recovery",
@@ -907,31 +914,33 @@ fn expand_table(
                 Val::Bool(table.point_in_time_recovery),
             ),
         );
-        out.push(alarm(
-            env,
-            topic,
-            AlarmDef {
-                id: format!("alarm.table.{name}.replication-latency.{region}"),
-                name_suffix: format!("{name}-table-replication-latency-{region}"),
-                description: format!(
-                    "Table {name}: writes take more than {} ms to reach {region}",
-                    table.replication_latency_alarm_ms
-                ),
-                namespace: "AWS/DynamoDB",
-                metric: "ReplicationLatency",
-                statistic: "Average",
-                dimensions: vec![
-                    ("TableName", Val::reference(&id, "name")),
-                    ("ReceivingRegion", Val::str(region)),
-                ],
-                comparison: "GreaterThanThreshold",
-                threshold: table.replication_latency_alarm_ms,
-                policy: table.alarm,
-                missing: "missing",
-            },
-        )
-        // The metric exists only once the replica does.
-        .after(format!("table.{name}.replica.{region}")));
+        out.push(
+            alarm(
+                env,
+                topic,
+                AlarmDef {
+                    id: format!("alarm.table.{name}.replication-latency.{region}"),
+                    name_suffix: format!("{name}-table-replication-latency-{region}"),
+                    description: format!(
+                        "Table {name}: writes take more than {} ms to reach {region}",
+                        table.replication_latency_alarm_ms
+                    ),
+                    namespace: "AWS/DynamoDB",
+                    metric: "ReplicationLatency",
+                    statistic: "Average",
+                    dimensions: vec![
+                        ("TableName", Val::reference(&id, "name")),
+                        ("ReceivingRegion", Val::str(region)),
+                    ],
+                    comparison: "GreaterThanThreshold",
+                    threshold: table.replication_latency_alarm_ms,
+                    policy: table.alarm,
+                    missing: "missing",
+                },
+            )
+            // The metric exists only once the replica does.
+            .after(format!("table.{name}.replica.{region}")),
+        );
     }
     out
 }

@@ -75,6 +75,22 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }
+
+    /// Changes that would delete (or replace) a resource whose deletion protection is on, as
+    /// AWS reports it now. Applying them would fail half-way: they are refused up front.
+    pub fn protected_deletions<'a>(&'a self, observed: &[Observed]) -> Vec<&'a Change> {
+        self.changes
+            .iter()
+            .filter(|c| matches!(c.action, Action::Delete | Action::Replace))
+            .filter(|c| {
+                observed.iter().any(|o| {
+                    Some(&o.physical_id) == c.physical_id.as_ref()
+                        && o.id == c.id
+                        && o.props.get("deletion_protection") == Some(&Val::Bool(true))
+                })
+            })
+            .collect()
+    }
 }
 
 /// Computes the plan. `observed` may contain several resources with one logical id (left over by

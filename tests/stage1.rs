@@ -19,6 +19,7 @@ fn bad_stack_files_are_refused_before_any_aws_call() {
         ("AWS_ENDPOINT_URL_AUTO_SCALING", url.as_str()),
         ("AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2", url.as_str()),
         ("AWS_ENDPOINT_URL_RDS", url.as_str()),
+        ("AWS_ENDPOINT_URL_ELASTICACHE", url.as_str()),
         ("AWS_REGION", "us-east-1"),
         ("AWS_ACCESS_KEY_ID", "test"),
         ("AWS_SECRET_ACCESS_KEY", "test"),

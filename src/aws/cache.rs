@@ -7,8 +7,7 @@ use crate::expand::cache_node_zones;
 use crate::resource::Val;
 use aws_sdk_elasticache::client::Waiters;
 use aws_sdk_elasticache::types::{
-    AutomaticFailoverStatus, ClusterMode, MultiAzStatus, NodeGroupConfiguration,
-    ReplicationGroup,
+    AutomaticFailoverStatus, ClusterMode, MultiAzStatus, NodeGroupConfiguration, ReplicationGroup,
 };
 
 pub struct ReplicationGroupProvider;
@@ -69,12 +68,15 @@ fn observed_group(g: &ReplicationGroup, id: &str) -> Observed {
     let endpoint = g
         .configuration_endpoint()
         .or_else(|| g.node_groups().first().and_then(|ng| ng.primary_endpoint()));
-    let cluster_mode = g.cluster_enabled().unwrap_or(false)
-        || g.cluster_mode() == Some(&ClusterMode::Enabled);
+    let cluster_mode =
+        g.cluster_enabled().unwrap_or(false) || g.cluster_mode() == Some(&ClusterMode::Enabled);
     let mut o = Observed::new(id, Kind::CacheReplicationGroup, name)
         .prop("description", Val::str(g.description().unwrap_or_default()))
         .prop("engine", Val::str(g.engine().unwrap_or("redis")))
-        .prop("node_type", Val::str(g.cache_node_type().unwrap_or_default()))
+        .prop(
+            "node_type",
+            Val::str(g.cache_node_type().unwrap_or_default()),
+        )
         .prop("cluster_mode", Val::Bool(cluster_mode))
         .prop("shards", Val::Int(g.node_groups().len() as i64))
         .prop("replicas_per_shard", Val::Int(replicas_per_shard(g)))
@@ -151,10 +153,7 @@ impl Provider for ReplicationGroupProvider {
                     .cache_cluster_id(member)
                     .send()
                     .await;
-                if let Some(node) = nodes
-                    .ok()
-                    .and_then(|n| n.cache_clusters().first().cloned())
-                {
+                if let Some(node) = nodes.ok().and_then(|n| n.cache_clusters().first().cloned()) {
                     if let Some(v) = node.engine_version() {
                         o = o.prop("engine_version", Val::str(v));
                     }
@@ -300,7 +299,11 @@ impl Provider for ReplicationGroupProvider {
             wait_available(ctx, id).await?;
         }
         if changed("shards") {
-            let have = current.props.get("shards").and_then(Val::as_i64).unwrap_or(0);
+            let have = current
+                .props
+                .get("shards")
+                .and_then(Val::as_i64)
+                .unwrap_or(0);
             let want = i(spec, "shards")?;
             let mut req = ctx
                 .clients

@@ -102,7 +102,9 @@ impl Provider for CacheScalingProvider {
     async fn observe(&self, ctx: &Ctx<'_>, found: &[Observed]) -> Result<Vec<Observed>> {
         let groups: Vec<&Observed> = found
             .iter()
-            .filter(|o| o.kind == Kind::CacheReplicationGroup && o.outputs.contains_key("scaled_by"))
+            .filter(|o| {
+                o.kind == Kind::CacheReplicationGroup && o.outputs.contains_key("scaled_by")
+            })
             .collect();
         if groups.is_empty() {
             return Ok(Vec::new());
@@ -141,7 +143,13 @@ impl Provider for CacheScalingProvider {
             .prop("replication_group", Val::str(&group.physical_id))
             .prop(
                 "replication_group_arn",
-                Val::str(group.outputs.get("arn").map(String::as_str).unwrap_or_default()),
+                Val::str(
+                    group
+                        .outputs
+                        .get("arn")
+                        .map(String::as_str)
+                        .unwrap_or_default(),
+                ),
             )
             .prop("min_capacity", Val::Int(t.min_capacity().into()))
             .prop("max_capacity", Val::Int(t.max_capacity().into()));

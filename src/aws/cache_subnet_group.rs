@@ -26,7 +26,12 @@ pub(super) async fn elasticache_tags_of(ctx: &Ctx<'_>, arn: &str) -> Result<Vec<
     Ok(tags
         .tag_list()
         .iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
         .collect())
 }
 

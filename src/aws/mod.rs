@@ -330,7 +330,12 @@ where
             let body = raw
                 .body()
                 .bytes()
-                .map(|b| String::from_utf8_lossy(b).chars().take(300).collect::<String>())
+                .map(|b| {
+                    String::from_utf8_lossy(b)
+                        .chars()
+                        .take(300)
+                        .collect::<String>()
+                })
                 .unwrap_or_default();
             format!("HTTP {} from the endpoint: {body}", raw.status().as_u16())
         }

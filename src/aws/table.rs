@@ -16,7 +16,11 @@ pub struct TableProvider;
 /// this code; they succeed once it is ACTIVE again.
 pub const TABLE_BUSY: &str = "ResourceInUseException";
 
-pub async fn wait_active(client: &aws_sdk_dynamodb::Client, name: &str, region: &str) -> Result<()> {
+pub async fn wait_active(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+    region: &str,
+) -> Result<()> {
     client
         .wait_until_table_exists()
         .table_name(name)
@@ -42,14 +46,16 @@ pub async fn set_point_in_time_recovery(
         )
         .send()
         .await
-        .map_err(|e| aws_error(&format!("setting point-in-time recovery on {name} in {region}"), e))?;
+        .map_err(|e| {
+            aws_error(
+                &format!("setting point-in-time recovery on {name} in {region}"),
+                e,
+            )
+        })?;
     Ok(())
 }
 
-pub async fn point_in_time_recovery(
-    client: &aws_sdk_dynamodb::Client,
-    name: &str,
-) -> Result<bool> {
+pub async fn point_in_time_recovery(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<bool> {
     let out = client
         .describe_continuous_backups()
         .table_name(name)
@@ -173,11 +179,8 @@ impl Provider for TableProvider {
                 .send()
                 .await
                 .map_err(|e| aws_error(&format!("reading tags of {arn}"), e))?;
-            let Some((id, stack)) = ctx.owner(
-                tags.tags()
-                    .iter()
-                    .map(|t| (t.key(), t.value())),
-            ) else {
+            let Some((id, stack)) = ctx.owner(tags.tags().iter().map(|t| (t.key(), t.value())))
+            else {
                 continue;
             };
             let billing = t
@@ -199,10 +202,7 @@ impl Provider for TableProvider {
                 .replicas()
                 .iter()
                 .filter(|r| r.region_name() != Some(ctx.clients.region.as_str()))
-                .filter(|r| {
-                    !r.replica_status()
-                        .is_some_and(|s| s.as_str() == "DELETING")
-                })
+                .filter(|r| r.replica_status().is_none_or(|s| s.as_str() != "DELETING"))
                 .filter_map(|r| r.region_name().map(str::to_string))
                 .collect();
             let mut o = Observed::new(&id, Kind::DynamoTable, name)
@@ -253,7 +253,10 @@ impl Provider for TableProvider {
             .stream_specification(stream_spec(spec)?)
             .deletion_protection_enabled(b(spec, "deletion_protection")?)
             .set_tags(Some(dynamodb_tags(ctx, spec)?));
-        for (key, key_type) in [("partition_key", KeyType::Hash), ("sort_key", KeyType::Range)] {
+        for (key, key_type) in [
+            ("partition_key", KeyType::Hash),
+            ("sort_key", KeyType::Range),
+        ] {
             if let Some((attr, scalar)) = key_of(spec, key) {
                 req = req
                     .attribute_definitions(

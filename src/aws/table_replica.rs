@@ -42,7 +42,10 @@ impl Provider for TableReplicaProvider {
                         continue
                     }
                     Err(e) => {
-                        return Err(aws_error(&format!("describing table {name} in {region}"), e))
+                        return Err(aws_error(
+                            &format!("describing table {name} in {region}"),
+                            e,
+                        ))
                     }
                 };
                 let arn = described

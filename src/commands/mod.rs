@@ -73,6 +73,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 print_endpoints(&observed);
                 return Ok(ExitCode::SUCCESS);
             }
+            refuse_protected(
+                &plan,
+                &observed,
+                "set deletion_protection = false for them in the stack (or with --var) and apply that first",
+            )?;
             confirm(yes, "apply")?;
             let cloud: Arc<dyn Cloud> = Arc::new(cloud);
             execute(
@@ -133,6 +138,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             print!("{}", render::plan_text(&heading, &plan));
+            if !disable_deletion_protection {
+                refuse_protected(
+                    &plan,
+                    &observed,
+                    "destroy with --disable-deletion-protection to turn it off and delete them",
+                )?;
+            }
             confirm(yes, "destroy")?;
             execute(
                 Arc::new(cloud),
@@ -291,6 +303,26 @@ async fn execute(
         outcome.failures.len(),
         outcome.not_started.len()
     )
+}
+
+/// Refuses, before any change, a plan that would delete protected resources: otherwise the
+/// run would remove everything else and then fail on them.
+fn refuse_protected(plan: &Plan, observed: &[Observed], how: &str) -> Result<()> {
+    let blocked = plan.protected_deletions(observed);
+    if blocked.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = blocked
+        .iter()
+        .map(|c| format!("  {} ({} {})", c.id, c.kind, c.name))
+        .collect();
+    Err(InputError(format!(
+        "refusing to change anything: the plan deletes {} resource{} with deletion protection on:\n{}\nTo go ahead, {how}.",
+        blocked.len(),
+        if blocked.len() == 1 { "" } else { "s" },
+        list.join("\n")
+    ))
+    .into())
 }
 
 fn print_endpoints(observed: &[Observed]) {

@@ -169,3 +169,100 @@ fn deployment_names_are_checked() {
     assert!(validate_env("").is_err());
     assert!(validate_env("a-very-long-name-indeed").is_err());
 }
+
+fn stage2(vars: &[&str]) -> Stack {
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage2.toml"));
+    let vars: Vec<String> = vars.iter().map(|s| s.to_string()).collect();
+    load(&path, &vars).unwrap().stack
+}
+
+#[test]
+fn stage2_is_stage1_plus_cache_and_global_table() {
+    let one = expand(&stage1(&[]), "dev", &zones()).unwrap();
+    let two = expand(&stage2(&[]), "dev", &zones()).unwrap();
+    // Every stage1 resource is there unchanged.
+    for spec in &one {
+        let same = find(&two, &spec.id);
+        assert_eq!(same.props, spec.props, "{}", spec.id);
+    }
+    let added: Vec<&str> = two
+        .iter()
+        .filter(|s| !one.iter().any(|o| o.id == s.id))
+        .map(|s| s.id.as_str())
+        .collect();
+    assert!(added.iter().all(|id| id.starts_with("cache.")
+        || id.starts_with("table.")
+        || id.starts_with("alarm.cache.")
+        || id.starts_with("alarm.table.")));
+    crate::graph::creation_order(&two).unwrap();
+
+    let cache = find(&two, "cache.session");
+    assert_eq!(cache.props["automatic_failover"], Val::Bool(true));
+    assert_eq!(cache.props["multi_az"], Val::Bool(true));
+    assert_eq!(cache.props["at_rest_encryption"], Val::Bool(true));
+    assert_eq!(cache.props["transit_encryption"], Val::Bool(true));
+    // Auto scaling on: the stack gives the range, creation starts at the configured count.
+    assert_eq!(
+        cache.props["replicas_per_shard"],
+        Val::map([("min", Val::Int(1)), ("max", Val::Int(3))])
+    );
+    assert_eq!(cache.props["initial_replicas"], Val::Int(1));
+    assert_eq!(
+        find(&two, "cache.session.scaling").props["max_capacity"],
+        Val::Int(3)
+    );
+    // Only the app tier reaches the cache.
+    let sg = find(&two, "cache.session.sg");
+    let rules = sg.props["ingress"].as_list();
+    assert_eq!(rules.len(), 1);
+    assert_eq!(
+        rules[0].as_map().unwrap()["source"],
+        Val::reference("tier.app.sg", "id")
+    );
+    // One cpu / evictions / lag alarm per node.
+    let cache_alarms = two
+        .iter()
+        .filter(|s| s.id.starts_with("alarm.cache.session."))
+        .count();
+    assert_eq!(cache_alarms, 6);
+
+    let replica = find(&two, "table.orders.replica.us-west-2");
+    assert_eq!(replica.props["region"], Val::str("us-west-2"));
+    assert!(replica.deps().contains("table.orders"));
+    let latency = find(&two, "alarm.table.orders.replication-latency.us-west-2");
+    assert!(latency.deps().contains("table.orders.replica.us-west-2"));
+}
+
+#[test]
+fn every_cache_primary_has_a_replica_in_another_zone() {
+    let three = zones();
+    for shards in 1..=4usize {
+        for replicas in 1..=3usize {
+            for shard in 0..shards {
+                let placed = cache_node_zones(&three[..2], shard, replicas);
+                assert_eq!(placed.len(), replicas + 1);
+                assert!(placed[1..].iter().any(|z| *z != placed[0]), "{placed:?}");
+            }
+        }
+    }
+    assert_eq!(
+        cache_member_suffixes(true, 2, 1),
+        vec!["0001-001", "0001-002", "0002-001", "0002-002"]
+    );
+    assert_eq!(
+        cache_member_suffixes(false, 1, 2),
+        vec!["001", "002", "003"]
+    );
+    // Without auto scaling the replica count is exact.
+    let fixed = expand(
+        &stage2(&["caches.session.autoscaling.enabled=false"]),
+        "dev",
+        &zones(),
+    )
+    .unwrap();
+    assert_eq!(
+        find(&fixed, "cache.session").props["replicas_per_shard"],
+        Val::Int(1)
+    );
+    assert!(!fixed.iter().any(|s| s.id == "cache.session.scaling"));
+}

@@ -144,3 +144,82 @@ fn engine_versions_match_by_prefix() {
     assert!(!Kind::DbInstance.equivalent("engine_version", &want, &Val::str("8.4.1")));
     assert!(!Kind::Vpc.equivalent("cidr_block", &want, &Val::str("8.0.39")));
 }
+
+fn cache(replicas: Val) -> ResourceSpec {
+    ResourceSpec::new("cache", Kind::CacheReplicationGroup, "dev-session")
+        .with("replicas_per_shard", replicas)
+        .with("engine_version", Val::str("7.1"))
+        .with(
+            "zones",
+            Val::list([Val::str("us-east-1a"), Val::str("us-east-1b")]),
+        )
+}
+
+#[test]
+fn attributes_aws_does_not_report_are_compared_only_when_read() {
+    let spec = cache(Val::Int(1));
+    let mut seen = observed_of(&spec, "dev-session", &[]);
+    seen.props.remove("engine_version");
+    assert!(
+        diff(std::slice::from_ref(&spec), std::slice::from_ref(&seen))
+            .unwrap()
+            .is_empty()
+    );
+    // Read back and different: a change like any other.
+    seen.props
+        .insert("engine_version".into(), Val::str("6.2.6"));
+    let plan = diff(std::slice::from_ref(&spec), &[seen]).unwrap();
+    assert_eq!(plan.changes[0].action, Action::Update);
+    assert_eq!(plan.changes[0].attributes[0].name, "engine_version");
+}
+
+#[test]
+fn a_scaled_replica_count_inside_the_range_is_no_change() {
+    let range = Val::map([("min", Val::Int(1)), ("max", Val::Int(3))]);
+    let spec = cache(range);
+    let mut seen = observed_of(&cache(Val::Int(1)), "dev-session", &[]);
+    for (have, changes) in [(1, 0), (3, 0), (4, 1), (0, 1)] {
+        seen.props
+            .insert("replicas_per_shard".into(), Val::Int(have));
+        // Auto scaling may also have added a node in a third zone.
+        seen.props.insert(
+            "zones".into(),
+            Val::list([
+                Val::str("us-east-1a"),
+                Val::str("us-east-1b"),
+                Val::str("us-east-1c"),
+            ]),
+        );
+        let plan = diff(std::slice::from_ref(&spec), std::slice::from_ref(&seen)).unwrap();
+        assert_eq!(plan.changes.len(), changes, "{have} replicas");
+    }
+    // Without auto scaling the count is exact.
+    seen.props.insert("replicas_per_shard".into(), Val::Int(2));
+    let plan = diff(&[cache(Val::Int(1))], &[seen]).unwrap();
+    assert_eq!(plan.changes.len(), 1);
+}
+
+#[test]
+fn deleting_a_protected_resource_is_flagged() {
+    let table = ResourceSpec::new("table", Kind::DynamoTable, "dev-orders")
+        .with("deletion_protection", Val::Bool(true));
+    let seen = vec![
+        observed_of(&vpc(), "vpc-1", &[]),
+        observed_of(&table, "dev-orders", &[]),
+    ];
+    let plan = diff(&[], &seen).unwrap();
+    let blocked: Vec<&str> = plan
+        .protected_deletions(&seen)
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(blocked, vec!["table"]);
+    // Protection off (as after an apply that turned it off): nothing is flagged.
+    let unprotected = vec![observed_of(
+        &table.with("deletion_protection", Val::Bool(false)),
+        "dev-orders",
+        &[],
+    )];
+    let plan = diff(&[], &unprotected).unwrap();
+    assert!(plan.protected_deletions(&unprotected).is_empty());
+}

@@ -187,3 +187,78 @@ fn subnets_are_carved_per_zone() {
     assert_eq!(public, vec!["10.0.0.0/24", "10.0.1.0/24", "10.0.2.0/24"]);
     assert_eq!(private, vec!["10.0.3.0/24", "10.0.4.0/24", "10.0.5.0/24"]);
 }
+
+fn stage2_errors(vars: &[&str]) -> Vec<String> {
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage2.toml"));
+    let vars: Vec<String> = vars.iter().map(|s| s.to_string()).collect();
+    errors(load(&path, &vars))
+}
+
+#[test]
+fn shipped_stage2_extends_stage1() {
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage2.toml"));
+    let loaded = load(&path, &[]).unwrap();
+    assert_eq!(loaded.stack.stack.name, "stage2");
+    assert_eq!(loaded.files.len(), 2);
+    assert_eq!(loaded.stack.tiers.len(), 2, "stage1's tiers come through");
+    assert_eq!(loaded.stack.caches["session"].replicas_per_shard, 1);
+    assert_eq!(
+        loaded.stack.tables["orders"].replica_regions,
+        vec!["us-west-2"]
+    );
+}
+
+#[test]
+fn stage2_parameters_that_break_failover_are_refused() {
+    let cases: [(&[&str], &str, &str); 6] = [
+        (
+            &["caches.session.replicas_per_shard=0"],
+            "caches.session.replicas_per_shard",
+            "failover needs a replica",
+        ),
+        (
+            &["caches.session.automatic_failover=false"],
+            "caches.session.multi_az",
+            "needs automatic_failover",
+        ),
+        (
+            &["caches.session.autoscaling.max_replicas=9"],
+            "caches.session.autoscaling.max_replicas",
+            "<= 5",
+        ),
+        (
+            &["caches.session.node_type=\"cache.t4g.small\""],
+            "caches.session.autoscaling.enabled",
+            "burstable",
+        ),
+        (
+            &["stack.region=\"us-west-2\""],
+            "tables.orders.replica_regions.0",
+            "another region",
+        ),
+        (
+            &["tables.orders.read_capacity=5"],
+            "tables.orders.read_capacity",
+            "only with billing_mode",
+        ),
+    ];
+    for (vars, field, message) in cases {
+        let errs = stage2_errors(vars);
+        assert!(
+            errs.iter()
+                .any(|e| e.contains(field) && e.contains(message)),
+            "{vars:?}: {errs:?}"
+        );
+    }
+}
+
+#[test]
+fn the_configured_region_is_checked_against_replicas() {
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage2.toml"));
+    let loaded = load(&path, &[]).unwrap();
+    assert!(check_region(&loaded.stack, "us-east-1").is_empty());
+    let located = loaded.locate(check_region(&loaded.stack, "us-west-2"));
+    let text = located.to_string();
+    assert!(text.contains("stage2.toml:"), "{text}");
+    assert!(text.contains("tables.orders.replica_regions.0"), "{text}");
+}

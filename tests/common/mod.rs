@@ -81,10 +81,21 @@ pub struct Aws {
     pub rds: aws_sdk_rds::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sns: aws_sdk_sns::Client,
+    pub elasticache: aws_sdk_elasticache::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// DynamoDB in the stage2 replica region.
+    pub dynamodb_west: aws_sdk_dynamodb::Client,
 }
+
+/// The second region stage2 replicates its table to.
+pub const REPLICA_REGION: &str = "us-west-2";
 
 pub async fn aws() -> Aws {
     let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let west = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REPLICA_REGION))
         .load()
         .await;
     Aws {
@@ -94,7 +105,27 @@ pub async fn aws() -> Aws {
         rds: aws_sdk_rds::Client::new(&conf),
         cloudwatch: aws_sdk_cloudwatch::Client::new(&conf),
         sns: aws_sdk_sns::Client::new(&conf),
+        elasticache: aws_sdk_elasticache::Client::new(&conf),
+        dynamodb: aws_sdk_dynamodb::Client::new(&conf),
+        dynamodb_west: aws_sdk_dynamodb::Client::new(&west),
     }
+}
+
+/// A shipped stage copied (with the stages it extends) into `dir`, with `edit` applied to it.
+pub fn edited_stage(
+    dir: &Path,
+    stage: &str,
+    name: &str,
+    edit: impl Fn(String) -> String,
+) -> PathBuf {
+    for entry in std::fs::read_dir(repo().join("stacks")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+    }
+    let text = std::fs::read_to_string(repo().join(format!("stacks/{stage}.toml"))).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, edit(text)).unwrap();
+    path
 }
 
 pub fn tag_filter(env: &str) -> aws_sdk_ec2::types::Filter {
@@ -288,5 +319,60 @@ pub async fn leftovers(aws: &Aws, env: &str) -> Vec<String> {
             .filter(|arn| arn.contains(&format!(":{prefix}")))
             .map(|arn| format!("topic {arn}")),
     );
+    // A replication group being deleted is gone as far as anyone can use it (moto keeps such
+    // groups listed as `deleting` for ever).
+    let caches = aws
+        .elasticache
+        .describe_replication_groups()
+        .send()
+        .await
+        .unwrap();
+    left.extend(
+        caches
+            .replication_groups()
+            .iter()
+            .filter(|g| {
+                g.replication_group_id()
+                    .unwrap_or_default()
+                    .starts_with(&prefix)
+                    && g.status() != Some("deleting")
+            })
+            .map(|g| format!("cache {}", g.replication_group_id().unwrap_or_default())),
+    );
+    let cache_subnets = aws
+        .elasticache
+        .describe_cache_subnet_groups()
+        .send()
+        .await
+        .unwrap();
+    left.extend(
+        cache_subnets
+            .cache_subnet_groups()
+            .iter()
+            .filter(|g| {
+                g.cache_subnet_group_name()
+                    .unwrap_or_default()
+                    .starts_with(&prefix)
+            })
+            .map(|g| {
+                format!(
+                    "cache-subnet-group {}",
+                    g.cache_subnet_group_name().unwrap_or_default()
+                )
+            }),
+    );
+    for (region, client) in [
+        ("home", &aws.dynamodb),
+        (REPLICA_REGION, &aws.dynamodb_west),
+    ] {
+        let tables = client.list_tables().send().await.unwrap();
+        left.extend(
+            tables
+                .table_names()
+                .iter()
+                .filter(|n| n.starts_with(&prefix))
+                .map(|n| format!("table {n} ({region})")),
+        );
+    }
     left
 }
