@@ -77,14 +77,32 @@ pub enum Command {
         /// Do not ask for confirmation (required without a terminal).
         #[arg(long)]
         yes: bool,
-        /// Delete databases without taking a final snapshot.
+        /// Delete databases, caches and tables without a final snapshot or backup.
         #[arg(long)]
         skip_final_snapshot: bool,
-        /// Turn deletion protection off on protected databases, then delete them.
+        /// Turn deletion protection off on protected databases and tables, then delete them.
         #[arg(long)]
         disable_deletion_protection: bool,
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=64))]
         parallelism: u16,
+    },
+    /// Take on-demand backups of the deployment's databases, caches and tables, and list the
+    /// backups that exist (also those outliving a destroyed deployment).
+    Backup {
+        #[command(flatten)]
+        env: EnvArg,
+        /// Region to look in; defaults to the AWS configuration.
+        #[arg(long)]
+        region: Option<String>,
+        /// Only list existing backups; take none.
+        #[arg(long)]
+        list: bool,
+        /// Wait until the new backups are complete (databases and caches take minutes).
+        #[arg(long)]
+        wait: bool,
+        /// Print the list as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Break the deployment on purpose and prove it recovers within its alarm budget.
     Chaos {

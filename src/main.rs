@@ -3,6 +3,7 @@
 
 mod apply;
 mod aws;
+mod backup;
 mod chaos;
 mod cli;
 mod cloud;

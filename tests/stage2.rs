@@ -433,6 +433,56 @@ async fn stage2_destroy_removes_both_regions() {
         .await
         .expect("the replica exists before destroy");
 
+    // `ftctl backup` snapshots the database and the cache and backs the table up; each is
+    // described back from the emulators.
+    let run = ftctl(&["backup", "--env", &env, "--wait", "--json"]).ok();
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let taken = doc["taken"].as_array().unwrap();
+    let id_of = |store: &str| {
+        taken
+            .iter()
+            .find(|b| b["store"] == store)
+            .and_then(|b| b["id"].as_str())
+            .unwrap_or_else(|| panic!("no {store} backup in {taken:?}"))
+            .to_string()
+    };
+    let (db_snapshot, cache_snapshot, table_backup) =
+        (id_of("database"), id_of("cache"), id_of("table"));
+    let snapshots = aws
+        .rds
+        .describe_db_snapshots()
+        .db_snapshot_identifier(&db_snapshot)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        snapshots.db_snapshots()[0].db_instance_identifier(),
+        Some(format!("{env}-main").as_str())
+    );
+    let snapshots = aws
+        .elasticache
+        .describe_snapshots()
+        .snapshot_name(&cache_snapshot)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        snapshots.snapshots()[0].replication_group_id(),
+        Some(format!("{env}-session").as_str())
+    );
+    let described = aws
+        .dynamodb
+        .describe_backup()
+        .backup_arn(&table_backup)
+        .send()
+        .await
+        .unwrap();
+    let source = described
+        .backup_description()
+        .and_then(|d| d.source_table_details())
+        .map(|s| s.table_name().to_string());
+    assert_eq!(source.as_deref(), Some(table_name.as_str()));
+
     // Destroy finds the replica through the table, though no stack file is given.
     let run = ftctl(&[
         "destroy",
@@ -450,17 +500,31 @@ async fn stage2_destroy_removes_both_regions() {
         run.stdout
     );
     assert_eq!(leftovers(&aws, &env).await, Vec::<String>::new());
-    let backups = aws
-        .dynamodb
-        .list_backups()
-        .table_name(&table_name)
-        .send()
-        .await
-        .unwrap();
+    // The on-demand backups outlive the deployment and are still listed; no final ones were
+    // taken.
+    let run = ftctl(&["backup", "--env", &env, "--list", "--json"]).ok();
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let ids: BTreeSet<&str> = doc["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["origin"] == "manual")
+        .filter_map(|b| b["id"].as_str())
+        .collect();
+    let want: BTreeSet<&str> = [
+        db_snapshot.as_str(),
+        cache_snapshot.as_str(),
+        table_backup.as_str(),
+    ]
+    .into();
+    assert_eq!(ids, want);
     assert!(
-        backups.backup_summaries().is_empty(),
-        "--skip-final-snapshot still took {:?}",
-        backups.backup_summaries()
+        !doc["backups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["origin"] == "final"),
+        "--skip-final-snapshot still took final backups: {doc}"
     );
     let run = ftctl(&["destroy", "--env", &env, "--yes"]).ok();
     assert!(run.stdout.contains("owns nothing"), "{}", run.stdout);

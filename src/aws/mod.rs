@@ -5,6 +5,7 @@
 
 mod alarm;
 mod asg;
+pub mod backup;
 mod cache;
 mod cache_scaling;
 mod cache_subnet_group;

@@ -1,6 +1,7 @@
 //! The commands: resolve input (stack, flags) completely before any AWS call, then plan,
 //! apply or destroy through the `Cloud` seam.
 
+mod backup;
 mod chaos;
 
 use crate::apply::{self, ConsoleReporter};
@@ -159,6 +160,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             println!("Deployment {} destroyed.", env.env);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Backup {
+            env,
+            region,
+            list,
+            wait,
+            json,
+        } => backup::run(&env.env, region.as_deref(), list, wait, json).await,
         Command::Chaos { command } => Ok(chaos::run(command).await),
     }
 }
@@ -341,6 +349,21 @@ fn print_endpoints(observed: &[Observed]) {
                         o.id
                     ));
                 }
+            }
+            Kind::CacheReplicationGroup => {
+                if let Some(ep) = o.outputs.get("endpoint").filter(|e| !e.is_empty()) {
+                    let port = o.props.get("port").map(|p| p.render()).unwrap_or_default();
+                    lines.push(format!("  {:<22} rediss://{ep}:{port} (TLS)", o.id));
+                }
+            }
+            Kind::DynamoTable => {
+                let replicas = o
+                    .outputs
+                    .get("replica_regions")
+                    .filter(|r| !r.is_empty())
+                    .map(|r| format!(", replicas in {}", r.replace(',', ", ")))
+                    .unwrap_or_default();
+                lines.push(format!("  {:<22} table {}{replicas}", o.id, o.physical_id));
             }
             _ => {}
         }
