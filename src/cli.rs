@@ -197,6 +197,16 @@ pub struct DbArgs {
     pub databases: Vec<String>,
 }
 
+#[derive(Debug, Args, Clone)]
+pub struct CacheArgs {
+    /// Cache (stack name or replication group id) to fail over (repeatable) [default: every one].
+    #[arg(long = "cache", value_name = "NAME")]
+    pub caches: Vec<String>,
+    /// Only this shard (node group id such as 0001) [default: every shard].
+    #[arg(long)]
+    pub shard: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum ChaosCommand {
     /// The experiments this deployment supports, with their targets and budgets.
@@ -226,6 +236,13 @@ pub enum ChaosCommand {
         run: RunArgs,
         #[command(flatten)]
         db: DbArgs,
+    },
+    /// Fail a Redis cache's primaries over to replicas (ElastiCache TestFailover).
+    CacheFailover {
+        #[command(flatten)]
+        run: RunArgs,
+        #[command(flatten)]
+        cache: CacheArgs,
     },
     /// Print an experiment as an AWS Fault Injection Service experiment template (JSON).
     ExportFis {

@@ -32,9 +32,17 @@ struct Deployed {
 
 impl Deployed {
     fn new(tag: &str) -> Deployed {
+        Deployed::of("stage1", tag, &[])
+    }
+
+    fn of(stage: &str, tag: &str, vars: &[&str]) -> Deployed {
         require_emulators();
         let env = unique_env(tag);
-        ftctl(&["apply", "stage1", "--env", &env, "--yes"]).ok();
+        let mut args = vec!["apply", stage, "--env", &env, "--yes"];
+        for v in vars {
+            args.extend(["--var", v]);
+        }
+        ftctl(&args).ok();
         Deployed { env }
     }
 
@@ -706,4 +714,107 @@ async fn a_stop_condition_aborts_and_rolls_back() {
         .send()
         .await
         .unwrap();
+}
+
+/// Neither emulator models ElastiCache TestFailover (moto answers 500 "not implemented",
+/// ministack has no such action), so a cache failover cannot be watched here. What ftctl
+/// decides and reports can: the experiment is offered for a stage2 deployment, designed from
+/// the cache (its shard, a budget from the cache's own alarms), a dry run changes nothing, and
+/// an injection the endpoint refuses aborts with exit 2, names the call, and leaves the cache
+/// as it was.
+#[tokio::test(flavor = "multi_thread")]
+async fn cache_failover_is_designed_from_the_cache_and_a_refused_injection_aborts() {
+    let d = Deployed::of(
+        "stage2",
+        "cf",
+        &["caches.session.autoscaling.enabled=false"],
+    );
+    let aws = aws().await;
+    let group = format!("{}-session", d.env);
+
+    let run = ftctl(&["chaos", "list", "--env", &d.env, "--json"]).ok();
+    let list: Value = serde_json::from_str(&run.stdout).unwrap();
+    let offered = list["experiments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["experiment"] == "cache-failover")
+        .unwrap_or_else(|| panic!("no cache-failover in {list}"));
+    assert_eq!(offered["budget"]["seconds"], 300.0);
+
+    let run = ftctl(&[
+        "chaos",
+        "cache-failover",
+        "--env",
+        &d.env,
+        "--dry-run",
+        "--json",
+    ])
+    .ok();
+    let plan: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(plan["steady"], true, "{plan}");
+    let actions = plan["design"]["actions"].as_array().unwrap();
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    assert_eq!(actions[0]["action"], "failover-cache");
+    assert_eq!(actions[0]["group"], group.as_str());
+    assert_eq!(actions[0]["shard"], "0001");
+    assert!(
+        plan["design"]["budget"]["source"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{group}-cache-")),
+        "{plan}"
+    );
+
+    let refused = ftctl(&[
+        "chaos",
+        "cache-failover",
+        "--env",
+        &d.env,
+        "--cache",
+        "nope",
+    ]);
+    assert_eq!(refused.code, 2);
+    assert!(
+        refused.stderr.contains("no such cache"),
+        "{}",
+        refused.stderr
+    );
+
+    // The real run: one attempt, so moto's 500 is not retried for half a minute.
+    let dir = tempfile::tempdir().unwrap();
+    let run = ftctl_with(
+        &[
+            "chaos",
+            "cache-failover",
+            "--env",
+            &d.env,
+            "--report-dir",
+            dir.path().to_str().unwrap(),
+        ],
+        &[("AWS_MAX_ATTEMPTS", "1")],
+    );
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let j = journal(dir.path());
+    assert_eq!(j["outcome"], "aborted", "{j}");
+    let inject = &j["events"][0];
+    assert_eq!(inject["kind"], "inject");
+    assert_eq!(inject["ok"], false);
+    assert!(
+        inject["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("failing over cache {group} shard 0001")),
+        "{inject}"
+    );
+    let groups = aws
+        .elasticache
+        .describe_replication_groups()
+        .replication_group_id(&group)
+        .send()
+        .await
+        .unwrap();
+    let g = &groups.replication_groups()[0];
+    assert_eq!(g.status(), Some("available"));
+    assert_eq!(g.node_groups()[0].node_group_members().len(), 2);
 }

@@ -5,7 +5,9 @@
 use super::{aws_error, filter, Clients, TAG_DEPLOYMENT};
 use crate::chaos::design::{Action, Undo};
 use crate::chaos::run::{Journal, Lab, Outcome};
-use crate::chaos::{tier_state, DatabaseState, Instance, Inventory, Observation, Snapshot};
+use crate::chaos::{
+    tier_state, CacheState, DatabaseState, Instance, Inventory, Observation, ShardState, Snapshot,
+};
 use anyhow::{Context, Result};
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit, StateValue};
@@ -177,6 +179,64 @@ impl AwsLab {
         futures::future::try_join_all(reads).await
     }
 
+    async fn caches(&self) -> Result<Vec<CacheState>> {
+        let reads = self.inventory.caches.iter().map(|c| async move {
+            let out = self
+                .clients
+                .elasticache
+                .describe_replication_groups()
+                .replication_group_id(&c.group)
+                .send()
+                .await;
+            let group = match out {
+                Ok(out) => out.replication_groups().first().cloned(),
+                Err(e)
+                    if super::error_code(&e).as_deref()
+                        == Some("ReplicationGroupNotFoundFault") =>
+                {
+                    None
+                }
+                Err(e) => return Err(aws_error(&format!("reading cache {}", c.group), e)),
+            };
+            let Some(g) = group else {
+                return Ok(CacheState {
+                    name: c.name.clone(),
+                    group: c.group.clone(),
+                    status: "missing".into(),
+                    shards: Vec::new(),
+                });
+            };
+            let shards = g
+                .node_groups()
+                .iter()
+                .map(|ng| {
+                    let primary = ng.node_group_members().iter().find(|m| {
+                        m.current_role()
+                            .is_some_and(|r| r.eq_ignore_ascii_case("primary"))
+                    });
+                    ShardState {
+                        id: ng.node_group_id().unwrap_or_default().to_string(),
+                        status: ng.status().unwrap_or_default().to_string(),
+                        members: ng.node_group_members().len() as u32,
+                        primary: primary
+                            .and_then(|m| m.cache_cluster_id())
+                            .map(str::to_string),
+                        primary_zone: primary
+                            .and_then(|m| m.preferred_availability_zone())
+                            .map(str::to_string),
+                    }
+                })
+                .collect();
+            Ok::<_, anyhow::Error>(CacheState {
+                name: c.name.clone(),
+                group: c.group.clone(),
+                status: g.status().unwrap_or_default().to_string(),
+                shards,
+            })
+        });
+        futures::future::try_join_all(reads).await
+    }
+
     async fn alarms_firing(&self) -> Result<Vec<String>> {
         let mut firing = Vec::new();
         for chunk in self.alarm_names.chunks(100) {
@@ -287,11 +347,12 @@ impl AwsLab {
 #[async_trait]
 impl Lab for AwsLab {
     async fn probe(&self) -> Result<Observation> {
-        let (groups, ec2, targets, databases, alarms_firing) = tokio::try_join!(
+        let (groups, ec2, targets, databases, caches, alarms_firing) = tokio::try_join!(
             self.groups(),
             self.instances(),
             self.target_health(),
             self.databases(),
+            self.caches(),
             self.alarms_firing(),
         )?;
         let mut instances = Vec::new();
@@ -343,6 +404,7 @@ impl Lab for AwsLab {
                 at: 0.0,
                 tiers,
                 databases,
+                caches,
                 alarms_firing,
             },
             instances,
@@ -383,6 +445,19 @@ impl Lab for AwsLab {
                     .send()
                     .await
                     .map_err(|e| aws_error(&format!("failing over database {identifier}"), e))?;
+                Ok(())
+            }
+            Action::FailoverCache { group, shard, .. } => {
+                self.clients
+                    .elasticache
+                    .test_failover()
+                    .replication_group_id(group)
+                    .node_group_id(shard)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        aws_error(&format!("failing over cache {group} shard {shard}"), e)
+                    })?;
                 Ok(())
             }
         }

@@ -66,9 +66,15 @@ impl Clients {
     /// Loads the standard AWS configuration, with `region` overriding it when given.
     pub async fn load(region: Option<&str>) -> Result<Clients> {
         // Standard retry mode with more attempts than the default 3: provisioning bursts hit
-        // API rate limits, and the SDK's backoff is the right place to absorb them.
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::standard().with_max_attempts(8));
+        // API rate limits, and the SDK's backoff is the right place to absorb them. A retry
+        // setting in the environment (AWS_MAX_ATTEMPTS, AWS_RETRY_MODE) is the user's and wins.
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        let user_set = ["AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some());
+        if !user_set {
+            loader = loader.retry_config(RetryConfig::standard().with_max_attempts(8));
+        }
         if let Some(region) = region {
             loader = loader.region(aws_config::Region::new(region.to_string()));
         }
@@ -331,18 +337,36 @@ where
             let body = raw
                 .body()
                 .bytes()
-                .map(|b| {
-                    String::from_utf8_lossy(b)
-                        .chars()
-                        .take(300)
-                        .collect::<String>()
-                })
+                .map(|b| one_line(&String::from_utf8_lossy(b)))
                 .unwrap_or_default();
             format!("HTTP {} from the endpoint: {body}", raw.status().as_u16())
         }
         (None, _) => DisplayErrorContext(&err).to_string(),
     };
     anyhow!("{doing}: {detail}")
+}
+
+/// A response body as one short line: markup dropped, whitespace collapsed, at most 200 chars.
+fn one_line(body: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in body.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let line = words.join(" ");
+    match line.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}...", &line[..cut]),
+        None => line,
+    }
 }
 
 /// The AWS error code of an SDK error, if the service sent one.
@@ -531,6 +555,16 @@ pub fn arn_suffix(arn: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn odd_answers_read_as_one_line() {
+        assert_eq!(
+            one_line("<!doctype html>\n<title>500 Internal Server Error</title>\n<p>The server\n  failed.</p>"),
+            "500 Internal Server Error The server failed."
+        );
+        assert_eq!(one_line("{\"error\": \"x\"}"), "{\"error\": \"x\"}");
+        assert!(one_line(&"a ".repeat(300)).ends_with("..."));
+    }
 
     #[test]
     fn arn_suffixes_match_cloudwatch_dimensions() {

@@ -32,6 +32,11 @@ pub enum Fault {
     RdsFailover {
         databases: Vec<String>,
     },
+    CacheFailover {
+        caches: Vec<String>,
+        /// One shard (`0001`) instead of every shard.
+        shard: Option<String>,
+    },
 }
 
 /// One change the experiment makes.
@@ -56,6 +61,14 @@ pub enum Action {
         identifier: String,
         zone: String,
     },
+    /// ElastiCache TestFailover: the shard's primary is replaced by a replica.
+    FailoverCache {
+        group: String,
+        shard: String,
+        /// Where the primary was, when known.
+        #[serde(default)]
+        zone: Option<String>,
+    },
 }
 
 impl Action {
@@ -79,6 +92,12 @@ impl Action {
             Action::FailoverDatabase { identifier, zone } => {
                 format!("reboot database {identifier} with failover (primary in {zone})")
             }
+            Action::FailoverCache { group, shard, zone } => format!(
+                "test failover of cache {group} shard {shard}{}",
+                zone.as_ref()
+                    .map(|z| format!(" (primary in {z})"))
+                    .unwrap_or_default()
+            ),
         }
     }
 
@@ -92,7 +111,9 @@ impl Action {
             Action::StopInstances { instances } => Some(Undo::StartInstances {
                 instances: instances.clone(),
             }),
-            Action::TerminateInstances { .. } | Action::FailoverDatabase { .. } => None,
+            Action::TerminateInstances { .. }
+            | Action::FailoverDatabase { .. }
+            | Action::FailoverCache { .. } => None,
         }
     }
 }
@@ -136,6 +157,20 @@ pub struct Design {
 }
 
 impl Design {
+    /// Replication groups the experiment fails over.
+    pub fn failover_caches(&self) -> Vec<String> {
+        let mut groups: Vec<String> = self
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::FailoverCache { group, .. } => Some(group.clone()),
+                _ => None,
+            })
+            .collect();
+        groups.dedup();
+        groups
+    }
+
     /// Identifiers of the databases the experiment fails over.
     pub fn failover_databases(&self) -> Vec<String> {
         self.actions
@@ -174,14 +209,18 @@ pub fn design(
         } => kill_instance(inv, baseline, tiers, *count, *percent, instances, seed)?,
         Fault::KillAz { zone, mode } => kill_az(inv, baseline, zone.as_deref(), *mode)?,
         Fault::RdsFailover { databases } => rds_failover(inv, baseline, databases)?,
+        Fault::CacheFailover { caches, shard } => {
+            cache_failover(inv, baseline, caches, shard.as_deref())?
+        }
     };
     let databases = design.failover_databases();
+    let caches = design.failover_caches();
     design.budget = match budget_override {
         Some(seconds) => Budget {
             seconds,
             source: "--budget".to_string(),
         },
-        None => derive_budget(inv, &design.tiers, &databases)?,
+        None => derive_budget(inv, &design.tiers, &databases, &caches)?,
     };
     Ok(design)
 }
@@ -192,6 +231,7 @@ pub fn derive_budget(
     inv: &Inventory,
     tiers: &[String],
     database_identifiers: &[String],
+    cache_groups: &[String],
 ) -> Result<Budget, Refusal> {
     let mut guards = Vec::new();
     for t in tiers {
@@ -203,6 +243,13 @@ pub fn derive_budget(
         .filter(|d| database_identifiers.contains(&d.identifier))
     {
         guards.extend(inv.database_alarms(&d.name));
+    }
+    for c in inv
+        .caches
+        .iter()
+        .filter(|c| cache_groups.contains(&c.group))
+    {
+        guards.extend(inv.cache_alarms(&c.name));
     }
     let tightest = guards
         .iter()
@@ -481,6 +528,24 @@ fn kill_az(
             ));
         }
     }
+    for c in &baseline.snapshot.caches {
+        for s in &c.shards {
+            match &s.primary_zone {
+                Some(z) if *z == zone => actions.push(Action::FailoverCache {
+                    group: c.group.clone(),
+                    shard: s.id.clone(),
+                    zone: Some(zone.clone()),
+                }),
+                Some(_) => {}
+                None => warnings.push(format!(
+                    "cache {} shard {}: ElastiCache does not say which node is primary (cluster \
+                     mode), so losing {zone} does not fail it over here; run \
+                     `ftctl chaos cache-failover` for that",
+                    c.name, s.id
+                )),
+            }
+        }
+    }
     if actions.is_empty() {
         return Err(Refusal(format!(
             "nothing of deployment {} is in {zone}: there is nothing to break there",
@@ -570,6 +635,88 @@ fn rds_failover(
     })
 }
 
+fn cache_failover(
+    inv: &Inventory,
+    baseline: &Observation,
+    names: &[String],
+    shard: Option<&str>,
+) -> Result<Design, Refusal> {
+    let chosen: Vec<&super::Cache> = if names.is_empty() {
+        inv.caches.iter().collect()
+    } else {
+        names
+            .iter()
+            .map(|n| {
+                inv.caches
+                    .iter()
+                    .find(|c| &c.name == n || &c.group == n)
+                    .ok_or_else(|| {
+                        Refusal(format!(
+                            "--cache {n}: deployment {} has no such cache",
+                            inv.env
+                        ))
+                    })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    if chosen.is_empty() {
+        return Err(Refusal(format!(
+            "deployment {} has no ElastiCache replication group",
+            inv.env
+        )));
+    }
+    let mut actions = Vec::new();
+    for c in &chosen {
+        if !c.automatic_failover {
+            return Err(Refusal(format!(
+                "cache {} has automatic failover off: ElastiCache cannot fail it over (and a \
+                 real primary failure would take it down)",
+                c.name
+            )));
+        }
+        let shards: Vec<&String> = match shard {
+            Some(s) => {
+                let found = c.shards.iter().find(|x| x.as_str() == s).ok_or_else(|| {
+                    Refusal(format!(
+                        "--shard {s}: cache {} has shards {}",
+                        c.name,
+                        c.shards.join(", ")
+                    ))
+                })?;
+                vec![found]
+            }
+            None => c.shards.iter().collect(),
+        };
+        let state = baseline.snapshot.caches.iter().find(|s| s.group == c.group);
+        for s in shards {
+            let zone = state
+                .and_then(|st| st.shards.iter().find(|x| &x.id == s))
+                .and_then(|x| x.primary_zone.clone());
+            actions.push(Action::FailoverCache {
+                group: c.group.clone(),
+                shard: s.clone(),
+                zone,
+            });
+        }
+    }
+    Ok(Design {
+        experiment: "cache-failover".into(),
+        summary: format!(
+            "fail over {} to a replica",
+            chosen
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        zone: None,
+        tiers: Vec::new(),
+        actions,
+        budget: placeholder_budget(),
+        warnings: Vec::new(),
+    })
+}
+
 /// Every experiment the deployment supports, with its targets, for `chaos list`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Applicable {
@@ -587,7 +734,7 @@ pub fn applicable(inv: &Inventory) -> Vec<Applicable> {
             experiment: "kill-instance".into(),
             command: format!("ftctl chaos kill-instance --env {env} --group {}", g.tier),
             targets: format!("group {}", g.name),
-            budget: derive_budget(inv, std::slice::from_ref(&g.tier), &[]).ok(),
+            budget: derive_budget(inv, std::slice::from_ref(&g.tier), &[], &[]).ok(),
         });
     }
     let tiers: Vec<String> = inv.groups.iter().map(|g| g.tier.clone()).collect();
@@ -602,7 +749,7 @@ pub fn applicable(inv: &Inventory) -> Vec<Applicable> {
             experiment: "kill-az".into(),
             command: format!("ftctl chaos kill-az --env {env} --az {z}"),
             targets: format!("zone {z}: its instances, group zone lists, database primaries"),
-            budget: derive_budget(inv, &tiers, &dbs).ok(),
+            budget: derive_budget(inv, &tiers, &dbs, &[]).ok(),
         });
     }
     for d in inv.databases.iter().filter(|d| d.multi_az) {
@@ -610,7 +757,20 @@ pub fn applicable(inv: &Inventory) -> Vec<Applicable> {
             experiment: "rds-failover".into(),
             command: format!("ftctl chaos rds-failover --env {env} --db {}", d.name),
             targets: format!("database {}", d.identifier),
-            budget: derive_budget(inv, &[], std::slice::from_ref(&d.identifier)).ok(),
+            budget: derive_budget(inv, &[], std::slice::from_ref(&d.identifier), &[]).ok(),
+        });
+    }
+    for c in inv.caches.iter().filter(|c| c.automatic_failover) {
+        out.push(Applicable {
+            experiment: "cache-failover".into(),
+            command: format!("ftctl chaos cache-failover --env {env} --cache {}", c.name),
+            targets: format!(
+                "cache {} ({} shard{})",
+                c.group,
+                c.shards.len(),
+                if c.shards.len() == 1 { "" } else { "s" }
+            ),
+            budget: derive_budget(inv, &[], &[], std::slice::from_ref(&c.group)).ok(),
         });
     }
     out

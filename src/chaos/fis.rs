@@ -104,7 +104,7 @@ pub fn template(
                 }),
             );
         }
-        Fault::RdsFailover { .. } => {}
+        Fault::RdsFailover { .. } | Fault::CacheFailover { .. } => {}
     }
     let databases = design.failover_databases();
     if !databases.is_empty() {

@@ -37,6 +37,18 @@ pub struct Database {
     pub multi_az: bool,
 }
 
+/// An ElastiCache replication group of the deployment.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Cache {
+    /// Its name in the stack (`session` for logical id `cache.session`).
+    pub name: String,
+    /// The replication group id.
+    pub group: String,
+    pub automatic_failover: bool,
+    /// Its shards (node groups): `0001`, `0002`, ...
+    pub shards: Vec<String>,
+}
+
 /// A CloudWatch alarm of the deployment and the time it takes to fire.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Alarm {
@@ -54,6 +66,8 @@ pub struct Inventory {
     pub stack: String,
     pub groups: Vec<Group>,
     pub databases: Vec<Database>,
+    #[serde(default)]
+    pub caches: Vec<Cache>,
     pub alarms: Vec<Alarm>,
     /// Availability zone of every subnet the deployment owns.
     pub subnet_zones: BTreeMap<String, String>,
@@ -102,6 +116,24 @@ impl Inventory {
                         .and_then(|v| v.as_bool())
                         .unwrap_or(false),
                 }),
+                Kind::CacheReplicationGroup => {
+                    let shards = o
+                        .props
+                        .get("shards")
+                        .and_then(|v| v.as_i64())
+                        .unwrap_or(1)
+                        .max(1);
+                    inv.caches.push(Cache {
+                        name: o.id.strip_prefix("cache.").unwrap_or(&o.id).to_string(),
+                        group: o.physical_id.clone(),
+                        automatic_failover: o
+                            .props
+                            .get("automatic_failover")
+                            .and_then(|v| v.as_bool())
+                            .unwrap_or(false),
+                        shards: (1..=shards).map(|n| format!("{n:04}")).collect(),
+                    });
+                }
                 Kind::MetricAlarm => {
                     let num = |key: &str| {
                         o.props
@@ -122,12 +154,13 @@ impl Inventory {
         }
         inv.groups.sort_by(|a, b| a.tier.cmp(&b.tier));
         inv.databases.sort_by(|a, b| a.name.cmp(&b.name));
+        inv.caches.sort_by(|a, b| a.name.cmp(&b.name));
         inv.alarms.sort_by(|a, b| a.logical_id.cmp(&b.logical_id));
         inv
     }
 
     pub fn is_empty(&self) -> bool {
-        self.groups.is_empty() && self.databases.is_empty()
+        self.groups.is_empty() && self.databases.is_empty() && self.caches.is_empty()
     }
 
     /// The zones the deployment's groups may launch in, sorted.
@@ -155,6 +188,15 @@ impl Inventory {
     /// The alarms that guard a database.
     pub fn database_alarms(&self, name: &str) -> Vec<&Alarm> {
         let prefix = format!("alarm.db.{name}.");
+        self.alarms
+            .iter()
+            .filter(|a| a.logical_id.starts_with(&prefix))
+            .collect()
+    }
+
+    /// The alarms that guard a cache (every node's CPU, evictions and replication lag).
+    pub fn cache_alarms(&self, name: &str) -> Vec<&Alarm> {
+        let prefix = format!("alarm.cache.{name}.");
         self.alarms
             .iter()
             .filter(|a| a.logical_id.starts_with(&prefix))
@@ -227,12 +269,35 @@ pub struct DatabaseState {
     pub secondary_zone: Option<String>,
 }
 
+/// One shard of a cache in one probe.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ShardState {
+    pub id: String,
+    pub status: String,
+    pub members: u32,
+    /// The primary node and its zone, when ElastiCache reports roles (it does without cluster
+    /// mode).
+    pub primary: Option<String>,
+    pub primary_zone: Option<String>,
+}
+
+/// A cache in one probe.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CacheState {
+    pub name: String,
+    pub group: String,
+    pub status: String,
+    pub shards: Vec<ShardState>,
+}
+
 /// Everything one probe saw, `at` seconds after the run started.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Snapshot {
     pub at: f64,
     pub tiers: Vec<TierState>,
     pub databases: Vec<DatabaseState>,
+    #[serde(default)]
+    pub caches: Vec<CacheState>,
     /// Names of the alarms (the deployment's and the stop conditions) in state ALARM.
     pub alarms_firing: Vec<String>,
 }
@@ -252,6 +317,14 @@ impl Snapshot {
         for d in &self.databases {
             if d.status != "available" {
                 out.push(format!("database {}: {}", d.name, d.status));
+            }
+        }
+        for c in &self.caches {
+            if c.status != "available" {
+                out.push(format!("cache {}: {}", c.name, c.status));
+            }
+            for s in c.shards.iter().filter(|s| s.status != "available") {
+                out.push(format!("cache {} shard {}: {}", c.name, s.id, s.status));
             }
         }
         for a in &self.alarms_firing {

@@ -140,6 +140,7 @@ fn inventory() -> Inventory {
             identifier: "t-main".into(),
             multi_az: true,
         }],
+        caches: Vec::new(),
         alarms: vec![
             alarm("alarm.tier.web.capacity", 300),
             alarm("alarm.tier.web.healthy-hosts", 180),
@@ -192,6 +193,7 @@ fn observation(instances: Vec<Instance>, db_zone: &str, alarms: &[&str]) -> Obse
                 zone: db_zone.into(),
                 secondary_zone: Some("az-b".into()),
             }],
+            caches: Vec::new(),
             alarms_firing: alarms.iter().map(|s| s.to_string()).collect(),
         },
         instances,
@@ -268,20 +270,21 @@ fn serving_needs_every_view_to_agree() {
 #[test]
 fn budget_is_the_tightest_guarding_alarm() {
     let inv = inventory();
-    let b = design::derive_budget(&inv, &["web".into()], &[]).unwrap();
+    let b = design::derive_budget(&inv, &["web".into()], &[], &[]).unwrap();
     assert_eq!(b.seconds, 180.0);
     assert!(
         b.source.contains("t-alarm-tier-web-healthy-hosts"),
         "{}",
         b.source
     );
-    let b = design::derive_budget(&inv, &["web".into(), "app".into()], &["t-main".into()]).unwrap();
+    let b = design::derive_budget(&inv, &["web".into(), "app".into()], &["t-main".into()], &[])
+        .unwrap();
     assert_eq!(b.seconds, 180.0);
-    let b = design::derive_budget(&inv, &[], &["t-main".into()]).unwrap();
+    let b = design::derive_budget(&inv, &[], &["t-main".into()], &[]).unwrap();
     assert_eq!(b.seconds, 600.0);
     let mut bare = inv.clone();
     bare.alarms.clear();
-    let err = design::derive_budget(&bare, &["web".into()], &[]).unwrap_err();
+    let err = design::derive_budget(&bare, &["web".into()], &[], &[]).unwrap_err();
     assert!(err.0.contains("--budget"), "{err}");
 }
 
@@ -526,6 +529,139 @@ fn rds_failover_needs_multi_az() {
     let err =
         design::design(&Fault::RdsFailover { databases: vec![] }, &inv, &base, None).unwrap_err();
     assert!(err.0.contains("not Multi-AZ"), "{err}");
+}
+
+fn with_cache(mut inv: Inventory, failover: bool) -> Inventory {
+    inv.caches.push(Cache {
+        name: "session".into(),
+        group: "t-session".into(),
+        automatic_failover: failover,
+        shards: vec!["0001".into(), "0002".into()],
+    });
+    for (id, window) in [
+        ("alarm.cache.session.0001-001.cpu", 420),
+        ("alarm.cache.session.0001-002.replication-lag", 120),
+    ] {
+        inv.alarms.push(Alarm {
+            logical_id: id.into(),
+            name: format!("t-{}", id.replace('.', "-")),
+            arn: String::new(),
+            window_seconds: window,
+        });
+    }
+    inv
+}
+
+fn cache_state(primary_zone: Option<&str>, status: &str) -> CacheState {
+    CacheState {
+        name: "session".into(),
+        group: "t-session".into(),
+        status: status.into(),
+        shards: ["0001", "0002"]
+            .iter()
+            .map(|id| ShardState {
+                id: id.to_string(),
+                status: status.into(),
+                members: 2,
+                primary: primary_zone.map(|_| format!("t-session-{id}-001")),
+                primary_zone: primary_zone.map(str::to_string),
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn cache_failover_targets_shards_and_takes_the_cache_alarm_budget() {
+    let inv = with_cache(inventory(), true);
+    let mut base = observation(healthy_fleet(), "az-a", &[]);
+    base.snapshot.caches.push(cache_state(None, "available"));
+    let every = Fault::CacheFailover {
+        caches: vec![],
+        shard: None,
+    };
+    let d = design::design(&every, &inv, &base, None).unwrap();
+    assert_eq!(d.failover_caches(), vec!["t-session".to_string()]);
+    assert_eq!(d.actions.len(), 2, "{:?}", d.actions);
+    // The cache's own alarms set the budget, not the tiers' or the database's.
+    assert_eq!(d.budget.seconds, 120.0);
+    assert!(
+        d.budget.source.contains("replication-lag"),
+        "{}",
+        d.budget.source
+    );
+    let one = Fault::CacheFailover {
+        caches: vec!["session".into()],
+        shard: Some("0002".into()),
+    };
+    let d = design::design(&one, &inv, &base, None).unwrap();
+    assert_eq!(
+        d.actions,
+        vec![Action::FailoverCache {
+            group: "t-session".into(),
+            shard: "0002".into(),
+            zone: None
+        }]
+    );
+    for (fault, says) in [
+        (
+            Fault::CacheFailover {
+                caches: vec!["nope".into()],
+                shard: None,
+            },
+            "no such cache",
+        ),
+        (
+            Fault::CacheFailover {
+                caches: vec![],
+                shard: Some("0009".into()),
+            },
+            "has shards 0001, 0002",
+        ),
+    ] {
+        let err = design::design(&fault, &inv, &base, None).unwrap_err();
+        assert!(err.0.contains(says), "{err}");
+    }
+    let off = with_cache(inventory(), false);
+    let err = design::design(&every, &off, &base, None).unwrap_err();
+    assert!(err.0.contains("automatic failover off"), "{err}");
+    let err = design::design(&every, &inventory(), &base, None).unwrap_err();
+    assert!(err.0.contains("no ElastiCache replication group"), "{err}");
+}
+
+#[test]
+fn a_cache_shard_not_available_is_not_steady() {
+    let mut snap = observation(healthy_fleet(), "az-a", &[]).snapshot;
+    snap.caches.push(cache_state(None, "available"));
+    assert!(snap.problems(&[]).is_empty(), "{:?}", snap.problems(&[]));
+    snap.caches[0].shards[1].status = "modifying".into();
+    assert_eq!(
+        snap.problems(&[]),
+        vec!["cache session shard 0002: modifying".to_string()]
+    );
+}
+
+#[test]
+fn kill_az_fails_over_cache_primaries_known_to_be_there() {
+    let inv = with_cache(inventory(), true);
+    let kill_a = Fault::KillAz {
+        zone: Some("az-a".into()),
+        mode: AzMode::Terminate,
+    };
+    let mut base = observation(healthy_fleet(), "az-b", &[]);
+    base.snapshot
+        .caches
+        .push(cache_state(Some("az-a"), "available"));
+    let d = design::design(&kill_a, &inv, &base, None).unwrap();
+    assert_eq!(d.failover_caches(), vec!["t-session".to_string()]);
+    // Roles unknown (cluster mode): no blind failover, a warning instead.
+    base.snapshot.caches[0] = cache_state(None, "available");
+    let d = design::design(&kill_a, &inv, &base, None).unwrap();
+    assert!(d.failover_caches().is_empty());
+    assert!(
+        d.warnings.iter().any(|w| w.contains("cache-failover")),
+        "{:?}",
+        d.warnings
+    );
 }
 
 #[test]

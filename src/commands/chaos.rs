@@ -8,7 +8,9 @@ use crate::aws::{endpoint_for, AwsCloud, DeleteOptions};
 use crate::chaos::design::{self, Design, Fault, Refusal};
 use crate::chaos::run::{Event, Journal, Outcome, Runner, Settings, Sink, Watcher};
 use crate::chaos::{fis, report, Inventory, Observation, Snapshot};
-use crate::cli::{ChaosCommand, DbArgs, FisExperiment, InstanceArgs, RunArgs, TargetArgs};
+use crate::cli::{
+    CacheArgs, ChaosCommand, DbArgs, FisExperiment, InstanceArgs, RunArgs, TargetArgs,
+};
 use crate::cloud::Cloud;
 use crate::expand::{self, Deployment};
 use anyhow::{anyhow, bail, Context, Result};
@@ -46,6 +48,9 @@ async fn dispatch(command: ChaosCommand) -> Result<ExitCode> {
             experiment(&run, fault, az.duration).await
         }
         ChaosCommand::RdsFailover { run, db } => experiment(&run, db_fault(&db), None).await,
+        ChaosCommand::CacheFailover { run, cache } => {
+            experiment(&run, cache_fault(&cache), None).await
+        }
         ChaosCommand::ExportFis { experiment } => export_fis(experiment).await,
     }
 }
@@ -71,6 +76,13 @@ fn db_fault(a: &DbArgs) -> Fault {
     }
 }
 
+fn cache_fault(a: &CacheArgs) -> Fault {
+    Fault::CacheFailover {
+        caches: a.caches.clone(),
+        shard: a.shard.clone(),
+    }
+}
+
 /// Reads what the deployment owns; refuses when it owns nothing.
 async fn inventory(target: &TargetArgs) -> Result<(AwsCloud, Inventory)> {
     expand::validate_env(&target.env.env).map_err(|e| anyhow!(e))?;
@@ -85,7 +97,7 @@ async fn inventory(target: &TargetArgs) -> Result<(AwsCloud, Inventory)> {
     let inv = Inventory::from_observed(&target.env.env, &observed);
     if inv.is_empty() {
         bail!(
-            "deployment {} has no group or database in {}: nothing to experiment on",
+            "deployment {} has no group, database or cache in {}: nothing to experiment on",
             target.env.env,
             cloud.target()
         );
@@ -129,10 +141,12 @@ async fn list(target: &TargetArgs, json: bool) -> Result<ExitCode> {
         ]);
     }
     println!("{table}");
-    println!(
-        "\nNot applicable here: cache-failover (no ElastiCache replication group), \
-         kill-task (no ECS service)."
-    );
+    let mut missing = Vec::new();
+    if inv.caches.is_empty() {
+        missing.push("cache-failover (no ElastiCache replication group)");
+    }
+    missing.push("kill-task (no ECS service)");
+    println!("\nNot applicable here: {}.", missing.join(", "));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -388,6 +402,31 @@ fn state_lines(snap: &Snapshot) -> String {
                 .unwrap_or_default()
         ));
     }
+    for c in &snap.caches {
+        let shards: Vec<String> = c
+            .shards
+            .iter()
+            .map(|sh| {
+                format!(
+                    "shard {} {} with {} node{}{}",
+                    sh.id,
+                    sh.status,
+                    sh.members,
+                    if sh.members == 1 { "" } else { "s" },
+                    sh.primary_zone
+                        .as_ref()
+                        .map(|z| format!(", primary in {z}"))
+                        .unwrap_or_default()
+                )
+            })
+            .collect();
+        s.push_str(&format!(
+            "  cache {} {} ({})\n",
+            c.name,
+            c.status,
+            shards.join("; ")
+        ));
+    }
     if !snap.alarms_firing.is_empty() {
         s.push_str(&format!(
             "  alarms in ALARM: {}\n",
@@ -607,6 +646,9 @@ impl Watcher for ConsoleWatcher {
             .collect();
         for d in &snapshot.databases {
             parts.push(format!("db {} {}", d.name, d.status));
+        }
+        for c in &snapshot.caches {
+            parts.push(format!("cache {} {}", c.name, c.status));
         }
         if !snapshot.alarms_firing.is_empty() {
             parts.push(format!("ALARM: {}", snapshot.alarms_firing.join(",")));
