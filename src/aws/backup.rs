@@ -143,7 +143,7 @@ pub async fn list(clients: &Clients, env: &str) -> Result<Vec<Backup>> {
             origin: origin_of(id, s.snapshot_type() == Some("automated")),
             status: s.status().unwrap_or_default().to_string(),
             created: seconds(s.snapshot_create_time()),
-            size_bytes: s.full_snapshot_size_in_bytes().map(|b| b as i64),
+            size_bytes: s.full_snapshot_size_in_bytes(),
         });
     }
     for s in caches {
