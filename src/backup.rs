@@ -64,6 +64,11 @@ pub fn manual_name(resource: &str, unix_seconds: i64) -> String {
     format!("{resource}-manual-{}", utc_stamp(unix_seconds))
 }
 
+/// The name of the backup taken when ftctl deletes `resource`: `<resource>-final-<UTC stamp>`.
+pub fn final_name(resource: &str, unix_seconds: i64) -> String {
+    format!("{resource}-final-{}", utc_stamp(unix_seconds))
+}
+
 /// Whether a data store named `resource` is one deployment `env` made. ftctl names them
 /// `<env>-<component>`, and component names have no hyphen, so `dev-2-main` is not `dev`'s.
 /// This also recognises backups of resources that no longer exist.
@@ -185,6 +190,10 @@ mod tests {
         assert_eq!(
             manual_name("dev-main", 1_795_371_293),
             "dev-main-manual-20261122181453"
+        );
+        assert_eq!(
+            origin_of(&final_name("dev-main", 1_795_371_293), false),
+            Origin::Final
         );
     }
 

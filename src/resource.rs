@@ -451,9 +451,32 @@ impl Observed {
     }
 }
 
+/// The stacks that applied a deployment's resources, as one label: `stage2`, or
+/// `stage1+stage2` when a later stage added to resources an earlier one made (unchanged
+/// resources keep the tag of the stack that made them).
+pub fn stacks_label(observed: &[Observed]) -> String {
+    let stacks: BTreeSet<&str> = observed
+        .iter()
+        .map(|o| o.stack.as_str())
+        .filter(|s| !s.is_empty())
+        .collect();
+    stacks.into_iter().collect::<Vec<_>>().join("+")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stacks_are_named_together() {
+        let mut a = Observed::new("a", Kind::Vpc, "vpc-1");
+        a.stack = "stage1".into();
+        let mut b = Observed::new("b", Kind::DynamoTable, "t");
+        b.stack = "stage2".into();
+        assert_eq!(stacks_label(&[b.clone(), a.clone(), a]), "stage1+stage2");
+        assert_eq!(stacks_label(&[b]), "stage2");
+        assert_eq!(stacks_label(&[]), "");
+    }
 
     #[test]
     fn lists_compare_as_sets() {

@@ -376,7 +376,7 @@ impl Provider for TableProvider {
         }
         // Point-in-time recovery ends with the table; an on-demand backup outlives it.
         if !ctx.delete.skip_final_snapshot {
-            let backup = format!("{name}-final-{}", unix_now());
+            let backup = crate::backup::final_name(&name, unix_now() as i64);
             tracing::info!("table {name}: final backup {backup}");
             client
                 .create_backup()

@@ -77,11 +77,7 @@ impl Inventory {
     pub fn from_observed(env: &str, observed: &[Observed]) -> Inventory {
         let mut inv = Inventory {
             env: env.to_string(),
-            stack: observed
-                .iter()
-                .map(|o| o.stack.clone())
-                .find(|s| !s.is_empty())
-                .unwrap_or_default(),
+            stack: crate::resource::stacks_label(observed),
             ..Inventory::default()
         };
         for o in observed {

@@ -115,12 +115,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                     stack: String::new(),
                 })
                 .await?;
-            let stack_name = observed
-                .iter()
-                .map(|o| o.stack.as_str())
-                .find(|s| !s.is_empty())
-                .unwrap_or("-")
-                .to_string();
+            let stack_name = match crate::resource::stacks_label(&observed) {
+                s if s.is_empty() => "-".to_string(),
+                s => s,
+            };
             let deployment = Deployment {
                 env: env.env.clone(),
                 stack: stack_name.clone(),
