@@ -1,9 +1,13 @@
-"""moto's server with the one ElastiCache call it lacks and ftctl needs: DeleteCacheSubnetGroup.
+"""moto's server with two ElastiCache gaps closed that ftctl runs into.
 
 moto 5.2 models cache subnet groups in its own VPCs (which is why ElastiCache is routed to moto),
-but answers DeleteCacheSubnetGroup with "not implemented", so no deployment with a cache could be
-destroyed. This adds the call with AWS's behaviour: the group goes, an unknown name is
-CacheSubnetGroupNotFoundFault, a group still used by a live cache is CacheSubnetGroupInUse.
+but
+- answers DeleteCacheSubnetGroup with "not implemented", so no deployment with a cache could be
+  destroyed. Added with AWS's behaviour: the group goes, an unknown name is
+  CacheSubnetGroupNotFoundFault, a group still used by a live cache is CacheSubnetGroupInUse;
+- keeps a deleted replication group listed as `deleting` for ever, where AWS removes it when the
+  deletion finishes, so the same group id could never be created again. Here the deletion
+  finishes at once (the reply still says `deleting`), as moto does for RDS instances.
 Everything else is moto unchanged. Run as: python moto_server.py -H 127.0.0.1 -p PORT
 """
 
@@ -40,6 +44,17 @@ def delete_cache_subnet_group_response(self) -> ActionResult:
     )
     return EmptyResult()
 
+
+_delete_replication_group = ElastiCacheBackend.delete_replication_group
+
+
+def delete_replication_group_finishing(self, replication_group_id, retain_primary_cluster):
+    group = _delete_replication_group(self, replication_group_id, retain_primary_cluster)
+    self.replication_groups.pop(replication_group_id, None)
+    return group
+
+
+ElastiCacheBackend.delete_replication_group = delete_replication_group_finishing
 
 if not hasattr(ElastiCacheBackend, "delete_cache_subnet_group"):
     ElastiCacheBackend.delete_cache_subnet_group = delete_cache_subnet_group_backend
