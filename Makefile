@@ -20,18 +20,24 @@ emulators-up:
 emulators-down:
 	localstack/down
 
-# Apply stage1 to the local emulators and say what to try next. The emulators keep running
-# so the deployment can be explored; `make demo-destroy` removes it, `make emulators-down` stops them.
+# Apply stage2 (stage1 plus a Redis cache and a DynamoDB global table) to the local emulators
+# and say what to try next. Neither emulator implements Application Auto Scaling for
+# ElastiCache, so the cache's replica auto scaling is off for the demo (DEMO_VARS). The
+# emulators keep running so the deployment can be explored; `make demo-destroy` removes it,
+# `make emulators-down` stops them.
+DEMO_VARS ?= --var caches.session.autoscaling.enabled=false
 demo: build emulators-up
 	source localstack/endpoints.env && \
-	  $(FTCTL) apply stage1 --env $(DEMO_ENV) --yes
+	  $(FTCTL) apply stage2 --env $(DEMO_ENV) --yes $(DEMO_VARS)
 	@echo
-	@echo "The stage1 deployment '$(DEMO_ENV)' runs on the local emulators. Try:"
+	@echo "The stage2 deployment '$(DEMO_ENV)' runs on the local emulators. Try:"
 	@echo "  source localstack/endpoints.env"
-	@echo "  $(FTCTL) plan stage1 --env $(DEMO_ENV)                            # no changes"
-	@echo "  $(FTCTL) plan stage1 --env $(DEMO_ENV) --var tiers.web.max_size=8 # one in-place update"
-	@echo "  $(FTCTL) destroy --env $(DEMO_ENV) --disable-deletion-protection --skip-final-snapshot"
-	@echo "  make emulators-down"
+	@echo "  $(FTCTL) plan stage2 --env $(DEMO_ENV) $(DEMO_VARS)   # no changes"
+	@echo "  $(FTCTL) plan stage1 --env $(DEMO_ENV)   # what going back to stage 1 removes"
+	@echo "  $(FTCTL) chaos list --env $(DEMO_ENV)"
+	@echo "  $(FTCTL) chaos kill-az --env $(DEMO_ENV) --dry-run"
+	@echo "  $(FTCTL) backup --env $(DEMO_ENV)"
+	@echo "  make demo-destroy && make emulators-down"
 
 demo-destroy: build
 	source localstack/endpoints.env && \
