@@ -370,7 +370,7 @@ impl Provider for ReplicationGroupProvider {
             .delete_replication_group()
             .replication_group_id(id);
         if !ctx.delete.skip_final_snapshot {
-            let snapshot = crate::backup::final_name(&id, unix_now() as i64);
+            let snapshot = crate::backup::final_name(id, unix_now() as i64);
             tracing::info!("cache {id}: final snapshot {snapshot}");
             req = req.final_snapshot_identifier(snapshot);
         }

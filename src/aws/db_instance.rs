@@ -251,7 +251,7 @@ impl Provider for DbInstanceProvider {
         if ctx.delete.skip_final_snapshot {
             req = req.skip_final_snapshot(true);
         } else {
-            let snapshot = crate::backup::final_name(&id, unix_now() as i64);
+            let snapshot = crate::backup::final_name(id, unix_now() as i64);
             tracing::info!("database {id}: final snapshot {snapshot}");
             req = req
                 .skip_final_snapshot(false)
