@@ -205,9 +205,9 @@ impl Provider for ReplicationGroupProvider {
             req = req
                 .cluster_mode(ClusterMode::Enabled)
                 .cache_parameter_group_name(cluster_parameter_group(engine_version))
-                .num_node_groups(shards)
-                .replicas_per_node_group(replicas);
-            // Pin every shard's primary and replicas to different zones.
+                .num_node_groups(shards);
+            // Pin every shard's primary and replicas to different zones (each shard's replica
+            // count goes with its placement, so ReplicasPerNodeGroup is not sent as well).
             for shard in 0..shards as usize {
                 let placed = cache_node_zones(&zones, shard, replicas as usize);
                 req = req.node_group_configuration(
