@@ -613,7 +613,372 @@ pub fn expand(stack: &Stack, env: &str, zones: &[String]) -> Result<Vec<Resource
     for (name, table) in &stack.tables {
         out.extend(expand_table(env, topic, name, table));
     }
+    for (name, fs) in &stack.file_systems {
+        let users: Vec<&String> = stack
+            .services
+            .iter()
+            .filter(|(_, s)| s.file_system.as_deref() == Some(name.as_str()))
+            .map(|(n, _)| n)
+            .collect();
+        out.extend(expand_file_system(
+            env,
+            topic,
+            name,
+            fs,
+            &users,
+            &private_ids,
+        ));
+    }
+    if !stack.services.is_empty() {
+        out.push(
+            ResourceSpec::new(
+                "ecs.cluster",
+                Kind::EcsCluster,
+                physical_name(env, "cluster", 255),
+            )
+            .with("container_insights", Val::Bool(true)),
+        );
+    }
+    let mut priority = 100;
+    for (name, svc) in &stack.services {
+        out.extend(expand_service(
+            env,
+            topic,
+            name,
+            svc,
+            priority,
+            &private_ids,
+        ));
+        priority += 10;
+    }
     Ok(out)
+}
+
+/// An IAM policy statement as the providers write it: actions on resources (text or references).
+fn statement(actions: &[&str], resources: Vec<Val>) -> Val {
+    Val::map([
+        ("actions", Val::list(actions.iter().map(|a| Val::str(*a)))),
+        ("resources", Val::List(resources)),
+    ])
+}
+
+fn expand_file_system(
+    env: &str,
+    topic: &str,
+    name: &str,
+    fs: &crate::stack::FileSystem,
+    users: &[&String],
+    private_ids: &[String],
+) -> Vec<ResourceSpec> {
+    let id = format!("fs.{name}");
+    let sg = format!("fs.{name}.sg");
+    let mut out = vec![
+        ResourceSpec::new(
+            &sg,
+            Kind::SecurityGroup,
+            physical_name(env, &format!("{name}-fs"), 255),
+        )
+        .with("vpc_id", Val::reference("network.vpc", "id"))
+        .with(
+            "description",
+            Val::str(format!("ftctl {env}: file system {name}")),
+        )
+        .with(
+            "ingress",
+            Val::List(
+                users
+                    .iter()
+                    .map(|s| tcp_rule_from_sg(2049, &format!("svc.{s}.sg")))
+                    .collect(),
+            ),
+        ),
+        ResourceSpec::new(&id, Kind::EfsFileSystem, physical_name(env, name, 64))
+            .with("encrypted", Val::Bool(true))
+            .with("performance_mode", Val::str("generalPurpose"))
+            .with(
+                "throughput_mode",
+                Val::str(match fs.throughput_mode {
+                    crate::stack::ThroughputMode::Elastic => "elastic",
+                    crate::stack::ThroughputMode::Bursting => "bursting",
+                }),
+            )
+            .with("backup", Val::Bool(fs.backup)),
+        ResourceSpec::new(
+            format!("fs.{name}.ap"),
+            Kind::EfsAccessPoint,
+            physical_name(env, &format!("{name}-ap"), 255),
+        )
+        .with("file_system_id", Val::reference(&id, "id"))
+        .with("posix_uid", Val::Int(fs.posix_uid.into()))
+        .with("posix_gid", Val::Int(fs.posix_gid.into()))
+        .with("root_path", Val::str(&fs.root_path)),
+    ];
+    // A mount target in every zone: a task reaches the file system in its own zone.
+    for (i, subnet) in private_ids.iter().enumerate() {
+        out.push(
+            ResourceSpec::new(
+                format!("fs.{name}.mount.{i}"),
+                Kind::EfsMountTarget,
+                physical_name(env, &format!("{name}-mount-{i}"), 255),
+            )
+            .with("file_system_id", Val::reference(&id, "id"))
+            .with("subnet_id", Val::reference(subnet, "id"))
+            .with("security_group_ids", Val::list([Val::reference(&sg, "id")])),
+        );
+    }
+    out.push(alarm(
+        env,
+        topic,
+        AlarmDef {
+            id: format!("alarm.fs.{name}.io-limit"),
+            name_suffix: format!("{name}-fs-io-limit"),
+            description: format!(
+                "File system {name}: above {}% of its I/O limit",
+                fs.io_limit_alarm_percent
+            ),
+            namespace: "AWS/EFS",
+            metric: "PercentIOLimit",
+            statistic: "Average",
+            dimensions: vec![("FileSystemId", Val::reference(&id, "id"))],
+            comparison: "GreaterThanThreshold",
+            threshold: fs.io_limit_alarm_percent,
+            policy: fs.alarm,
+            missing: "missing",
+        },
+    ));
+    out
+}
+
+fn expand_service(
+    env: &str,
+    topic: &str,
+    name: &str,
+    svc: &crate::stack::Service,
+    priority: i64,
+    private_ids: &[String],
+) -> Vec<ResourceSpec> {
+    let id = format!("svc.{name}");
+    let sg = format!("svc.{name}.sg");
+    let tg = format!("svc.{name}.tg");
+    let logs = format!("svc.{name}.logs");
+    let exec_role = format!("svc.{name}.execution-role");
+    let task_role = format!("svc.{name}.task-role");
+    let task = format!("svc.{name}.task");
+    let lb = &svc.load_balancer;
+    let mut out = vec![
+        ResourceSpec::new(
+            &sg,
+            Kind::SecurityGroup,
+            physical_name(env, &format!("{name}-svc"), 255),
+        )
+        .with("vpc_id", Val::reference("network.vpc", "id"))
+        .with(
+            "description",
+            Val::str(format!("ftctl {env}: service {name}")),
+        )
+        .with(
+            "ingress",
+            Val::list([tcp_rule_from_sg(svc.container_port, &format!("lb.{lb}.sg"))]),
+        ),
+        ResourceSpec::new(
+            &tg,
+            Kind::TargetGroup,
+            physical_name(env, name, ALB_NAME_MAX),
+        )
+        .with("vpc_id", Val::reference("network.vpc", "id"))
+        .with("port", Val::Int(svc.container_port.into()))
+        .with("protocol", Val::str("HTTP"))
+        // Fargate tasks get their own network interface: targets are IP addresses.
+        .with("target_type", Val::str("ip"))
+        .with("health_check_path", Val::str(&svc.health_check_path))
+        .with("health_check_interval_seconds", Val::Int(15))
+        .with("health_check_timeout_seconds", Val::Int(5))
+        .with("healthy_threshold", Val::Int(2))
+        .with("unhealthy_threshold", Val::Int(2))
+        .with("matcher", Val::str("200")),
+        ResourceSpec::new(
+            format!("svc.{name}.rule"),
+            Kind::ListenerRule,
+            physical_name(env, &format!("{name}-rule"), 255),
+        )
+        .with(
+            "listener_arn",
+            Val::reference(format!("lb.{lb}.listener"), "arn"),
+        )
+        .with("priority", Val::Int(priority))
+        .with(
+            "path_patterns",
+            Val::list(svc.path_patterns.iter().map(Val::str)),
+        )
+        .with("forward_to", Val::reference(&tg, "arn")),
+        ResourceSpec::new(&logs, Kind::LogGroup, format!("/ftctl/{env}/{name}"))
+            .with("retention_days", Val::Int(svc.log_retention_days.into())),
+        // Least privilege: the agent may pull images and write to this service's log group only.
+        ResourceSpec::new(
+            &exec_role,
+            Kind::IamRole,
+            physical_name(env, &format!("{name}-exec"), 64),
+        )
+        .with("trust_service", Val::str("ecs-tasks.amazonaws.com"))
+        .with(
+            "statements",
+            Val::list([
+                statement(&["ecr:GetAuthorizationToken"], vec![Val::str("*")]),
+                statement(
+                    &[
+                        "ecr:BatchCheckLayerAvailability",
+                        "ecr:BatchGetImage",
+                        "ecr:GetDownloadUrlForLayer",
+                    ],
+                    vec![Val::str("*")],
+                ),
+                statement(
+                    &["logs:CreateLogStream", "logs:PutLogEvents"],
+                    vec![Val::reference(&logs, "streams_arn")],
+                ),
+            ]),
+        ),
+    ];
+    // The application itself may only mount and write its file system.
+    let task_statements = match &svc.file_system {
+        Some(fs) => vec![statement(
+            &[
+                "elasticfilesystem:ClientMount",
+                "elasticfilesystem:ClientWrite",
+            ],
+            vec![Val::reference(format!("fs.{fs}"), "arn")],
+        )],
+        None => Vec::new(),
+    };
+    out.push(
+        ResourceSpec::new(
+            &task_role,
+            Kind::IamRole,
+            physical_name(env, &format!("{name}-task"), 64),
+        )
+        .with("trust_service", Val::str("ecs-tasks.amazonaws.com"))
+        .with("statements", Val::List(task_statements)),
+    );
+    let mut task_spec =
+        ResourceSpec::new(&task, Kind::TaskDefinition, physical_name(env, name, 255))
+            .with("cpu", Val::Int(svc.cpu.into()))
+            .with("memory", Val::Int(svc.memory.into()))
+            .with("image", Val::str(&svc.image))
+            .with("container_port", Val::Int(svc.container_port.into()))
+            .with("execution_role_arn", Val::reference(&exec_role, "arn"))
+            .with("task_role_arn", Val::reference(&task_role, "arn"))
+            .with("log_group", Val::reference(&logs, "name"));
+    if let Some(fs) = &svc.file_system {
+        task_spec = task_spec
+            .with("file_system_id", Val::reference(format!("fs.{fs}"), "id"))
+            .with(
+                "access_point_id",
+                Val::reference(format!("fs.{fs}.ap"), "id"),
+            )
+            .with("mount_path", Val::str(&svc.mount_path));
+        // Tasks cannot mount before a mount target exists in their zone.
+        for i in 0..private_ids.len() {
+            task_spec = task_spec.after(format!("fs.{fs}.mount.{i}"));
+        }
+    }
+    out.push(task_spec);
+    let desired = if svc.autoscaling.enabled {
+        Val::map([
+            ("min", Val::Int(svc.autoscaling.min_tasks.into())),
+            ("max", Val::Int(svc.autoscaling.max_tasks.into())),
+        ])
+    } else {
+        Val::Int(svc.desired_count.into())
+    };
+    out.push(
+        ResourceSpec::new(&id, Kind::EcsService, physical_name(env, name, 255))
+            .with("cluster_arn", Val::reference("ecs.cluster", "arn"))
+            .with("task_definition_arn", Val::reference(&task, "arn"))
+            .with("desired_count", desired)
+            .with("initial_count", Val::Int(svc.desired_count.into()))
+            .with(
+                "subnet_ids",
+                Val::list(private_ids.iter().map(|s| Val::reference(s, "id"))),
+            )
+            .with("security_group_ids", Val::list([Val::reference(&sg, "id")]))
+            .with("target_group_arn", Val::reference(&tg, "arn"))
+            .with("container_name", Val::str("app"))
+            .with("container_port", Val::Int(svc.container_port.into()))
+            .with("circuit_breaker_rollback", Val::Bool(true))
+            // ECS refuses a target group that no listener forwards to.
+            .after(format!("svc.{name}.rule")),
+    );
+    if svc.autoscaling.enabled {
+        out.push(
+            ResourceSpec::new(
+                format!("svc.{name}.scaling"),
+                Kind::ServiceScaling,
+                physical_name(env, &format!("{name}-tasks"), 255),
+            )
+            .with("resource_id", Val::reference(&id, "resource_id"))
+            .with("parent_arn", Val::reference(&id, "arn"))
+            .with("min_capacity", Val::Int(svc.autoscaling.min_tasks.into()))
+            .with("max_capacity", Val::Int(svc.autoscaling.max_tasks.into()))
+            .with(
+                "target_cpu_percent",
+                Val::Float(svc.autoscaling.target_cpu_percent),
+            ),
+        );
+    }
+    let cluster_name = physical_name(env, "cluster", 255);
+    let service_name = physical_name(env, name, 255);
+    let dims = || {
+        vec![
+            ("ClusterName", Val::str(&cluster_name)),
+            ("ServiceName", Val::str(&service_name)),
+        ]
+    };
+    out.push(alarm(
+        env,
+        topic,
+        AlarmDef {
+            id: format!("alarm.svc.{name}.running"),
+            name_suffix: format!("{name}-svc-running"),
+            description: format!(
+                "Service {name}: fewer running tasks than the {} it should run",
+                svc.desired_count
+            ),
+            namespace: "ECS/ContainerInsights",
+            metric: "RunningTaskCount",
+            statistic: "Minimum",
+            dimensions: dims(),
+            comparison: "LessThanThreshold",
+            threshold: svc.desired_count as f64,
+            policy: svc.running_alarm,
+            missing: "breaching",
+        },
+    ));
+    for (what, metric, threshold) in [
+        ("cpu", "CPUUtilization", svc.cpu_alarm_percent),
+        ("memory", "MemoryUtilization", svc.memory_alarm_percent),
+    ] {
+        out.push(alarm(
+            env,
+            topic,
+            AlarmDef {
+                id: format!("alarm.svc.{name}.{what}"),
+                name_suffix: format!("{name}-svc-{what}"),
+                description: format!("Service {name}: {what} above {threshold}%"),
+                namespace: "AWS/ECS",
+                metric,
+                statistic: "Average",
+                dimensions: dims(),
+                comparison: "GreaterThanThreshold",
+                threshold,
+                policy: crate::stack::AlarmPolicy {
+                    period_seconds: 60,
+                    evaluation_periods: 5,
+                },
+                missing: "missing",
+            },
+        ));
+    }
+    out
 }
 
 /// The node ids ElastiCache gives a replication group's members: `<group>-0001-002` in cluster
@@ -743,8 +1108,8 @@ fn expand_cache(
                 Kind::CacheScaling,
                 physical_name(env, &format!("{name}-cache-replicas"), 255),
             )
-            .with("replication_group", Val::reference(&id, "name"))
-            .with("replication_group_arn", Val::reference(&id, "arn"))
+            .with("resource_id", Val::reference(&id, "resource_id"))
+            .with("parent_arn", Val::reference(&id, "arn"))
             .with(
                 "min_capacity",
                 Val::Int(cache.autoscaling.min_replicas.into()),

@@ -32,10 +32,20 @@ pub enum Kind {
     CacheScaling,
     DynamoTable,
     TableReplica,
+    IamRole,
+    LogGroup,
+    EcsCluster,
+    TaskDefinition,
+    EcsService,
+    ServiceScaling,
+    ListenerRule,
+    EfsFileSystem,
+    EfsMountTarget,
+    EfsAccessPoint,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 21] = [
+    pub const ALL: [Kind; 31] = [
         Kind::Vpc,
         Kind::Subnet,
         Kind::InternetGateway,
@@ -57,6 +67,16 @@ impl Kind {
         Kind::CacheScaling,
         Kind::DynamoTable,
         Kind::TableReplica,
+        Kind::IamRole,
+        Kind::LogGroup,
+        Kind::EcsCluster,
+        Kind::TaskDefinition,
+        Kind::EcsService,
+        Kind::ServiceScaling,
+        Kind::ListenerRule,
+        Kind::EfsFileSystem,
+        Kind::EfsMountTarget,
+        Kind::EfsAccessPoint,
     ];
 
     /// The name AWS users know the resource by, as shown in plans.
@@ -83,6 +103,16 @@ impl Kind {
             Kind::CacheScaling => "application-autoscaling target",
             Kind::DynamoTable => "dynamodb table",
             Kind::TableReplica => "dynamodb table replica",
+            Kind::IamRole => "iam role",
+            Kind::LogGroup => "logs log group",
+            Kind::EcsCluster => "ecs cluster",
+            Kind::TaskDefinition => "ecs task definition",
+            Kind::EcsService => "ecs service",
+            Kind::ServiceScaling => "application-autoscaling target",
+            Kind::ListenerRule => "elbv2 listener rule",
+            Kind::EfsFileSystem => "efs file system",
+            Kind::EfsMountTarget => "efs mount target",
+            Kind::EfsAccessPoint => "efs access point",
         }
     }
 
@@ -121,9 +151,19 @@ impl Kind {
                 "cache_subnet_group_name",
                 "zones",
             ],
-            Kind::CacheScaling => &["replication_group"],
+            Kind::CacheScaling => &["resource_id"],
             Kind::DynamoTable => &["partition_key", "sort_key"],
             Kind::TableReplica => &["table_name", "region"],
+            Kind::IamRole => &[],
+            Kind::LogGroup => &[],
+            Kind::EcsCluster => &[],
+            Kind::TaskDefinition => &[],
+            Kind::EcsService => &["cluster_arn", "target_group_arn", "container_name"],
+            Kind::ServiceScaling => &["resource_id"],
+            Kind::ListenerRule => &["listener_arn"],
+            Kind::EfsFileSystem => &["performance_mode", "encrypted"],
+            Kind::EfsMountTarget => &["file_system_id", "subnet_id"],
+            Kind::EfsAccessPoint => &["file_system_id", "posix_uid", "posix_gid", "root_path"],
         }
     }
 
@@ -138,6 +178,7 @@ impl Kind {
                 "cache_subnet_group_name",
                 "initial_replicas",
             ],
+            Kind::EcsService => &["initial_count"],
             _ => &[],
         }
     }
@@ -156,6 +197,10 @@ impl Kind {
             ) => h == w || h.starts_with(&format!("{w}.")),
             // With auto scaling on, the stack gives the range the scaler may move the count in.
             (Kind::CacheReplicationGroup, "replicas_per_shard", Val::Map(range), Val::Int(h)) => {
+                let bound = |k: &str| range.get(k).and_then(Val::as_i64);
+                bound("min").is_some_and(|lo| *h >= lo) && bound("max").is_some_and(|hi| *h <= hi)
+            }
+            (Kind::EcsService, "desired_count", Val::Map(range), Val::Int(h)) => {
                 let bound = |k: &str| range.get(k).and_then(Val::as_i64);
                 bound("min").is_some_and(|lo| *h >= lo) && bound("max").is_some_and(|hi| *h <= hi)
             }

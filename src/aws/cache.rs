@@ -12,10 +12,6 @@ use aws_sdk_elasticache::types::{
 
 pub struct ReplicationGroupProvider;
 
-/// Marks a replication group whose replica count Application Auto Scaling manages, so reading
-/// the deployment asks that API only about groups that have a scaling target.
-pub const TAG_SCALED_BY: &str = "ftctl:scaled-by";
-
 async fn wait_available(ctx: &Ctx<'_>, id: &str) -> Result<()> {
     ctx.clients
         .elasticache
@@ -100,6 +96,7 @@ fn observed_group(g: &ReplicationGroup, id: &str) -> Observed {
         .prop("zones", str_list(member_zones(g)))
         .output("name", name)
         .output("arn", g.arn().unwrap_or_default())
+        .output("resource_id", format!("replication-group/{name}"))
         .output("status", g.status().unwrap_or_default());
     if let Some(ep) = endpoint {
         o = o
@@ -239,7 +236,8 @@ impl Provider for ReplicationGroupProvider {
             .unwrap_or_default();
         Ok(observed_from_spec(spec, id)
             .output("name", id)
-            .output("arn", arn))
+            .output("arn", arn)
+            .output("resource_id", format!("replication-group/{id}")))
     }
 
     async fn update(

@@ -7,23 +7,32 @@ mod alarm;
 mod asg;
 pub mod backup;
 mod cache;
-mod cache_scaling;
 mod cache_subnet_group;
 mod db_instance;
 mod db_subnet_group;
+mod ecs_cluster;
+mod ecs_service;
+mod efs_access_point;
+mod efs_file_system;
+mod efs_mount_target;
 mod eip;
+mod iam_role;
 mod igw;
 pub mod lab;
 mod launch_template;
 mod listener;
+mod listener_rule;
 mod load_balancer;
+mod log_group;
 mod nat;
 mod route_table;
+mod scaling;
 mod security_group;
 mod subnet;
 mod table;
 mod table_replica;
 mod target_group;
+mod task_definition;
 mod topic;
 mod vpc;
 
@@ -45,6 +54,8 @@ use std::time::Duration;
 pub const TAG_DEPLOYMENT: &str = "ftctl:deployment";
 pub const TAG_STACK: &str = "ftctl:stack";
 pub const TAG_LOGICAL_ID: &str = "ftctl:logical-id";
+/// Marks a resource whose size Application Auto Scaling manages (see `scaling`).
+pub const TAG_SCALED_BY: &str = "ftctl:scaled-by";
 
 /// Service clients, built once from one configuration.
 pub struct Clients {
@@ -58,6 +69,10 @@ pub struct Clients {
     pub elasticache: aws_sdk_elasticache::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub autoscaling_apps: aws_sdk_applicationautoscaling::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub efs: aws_sdk_efs::Client,
     /// The loaded configuration, for clients in other regions (global table replicas).
     config: aws_types::SdkConfig,
 }
@@ -93,6 +108,10 @@ impl Clients {
             elasticache: aws_sdk_elasticache::Client::new(&conf),
             dynamodb: aws_sdk_dynamodb::Client::new(&conf),
             autoscaling_apps: aws_sdk_applicationautoscaling::Client::new(&conf),
+            iam: aws_sdk_iam::Client::new(&conf),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
+            ecs: aws_sdk_ecs::Client::new(&conf),
+            efs: aws_sdk_efs::Client::new(&conf),
             config: conf,
         })
     }
@@ -198,9 +217,19 @@ fn provider(kind: Kind) -> &'static dyn Provider {
         Kind::MetricAlarm => &alarm::MetricAlarmProvider,
         Kind::CacheSubnetGroup => &cache_subnet_group::CacheSubnetGroupProvider,
         Kind::CacheReplicationGroup => &cache::ReplicationGroupProvider,
-        Kind::CacheScaling => &cache_scaling::CacheScalingProvider,
+        Kind::CacheScaling => &scaling::ScalingProvider(scaling::Scaled::CacheReplicas),
         Kind::DynamoTable => &table::TableProvider,
         Kind::TableReplica => &table_replica::TableReplicaProvider,
+        Kind::IamRole => &iam_role::IamRoleProvider,
+        Kind::LogGroup => &log_group::LogGroupProvider,
+        Kind::EcsCluster => &ecs_cluster::EcsClusterProvider,
+        Kind::TaskDefinition => &task_definition::TaskDefinitionProvider,
+        Kind::EcsService => &ecs_service::EcsServiceProvider,
+        Kind::ServiceScaling => &scaling::ScalingProvider(scaling::Scaled::ServiceTasks),
+        Kind::ListenerRule => &listener_rule::ListenerRuleProvider,
+        Kind::EfsFileSystem => &efs_file_system::EfsFileSystemProvider,
+        Kind::EfsMountTarget => &efs_mount_target::EfsMountTargetProvider,
+        Kind::EfsAccessPoint => &efs_access_point::EfsAccessPointProvider,
     }
 }
 
@@ -208,7 +237,14 @@ fn provider(kind: Kind) -> &'static dyn Provider {
 fn observed_after(kind: Kind) -> bool {
     matches!(
         kind,
-        Kind::Listener | Kind::CacheScaling | Kind::TableReplica
+        Kind::Listener
+            | Kind::CacheScaling
+            | Kind::TableReplica
+            | Kind::EcsService
+            | Kind::ServiceScaling
+            | Kind::ListenerRule
+            | Kind::EfsMountTarget
+            | Kind::EfsAccessPoint
     )
 }
 
@@ -441,6 +477,27 @@ where
             }
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// Polls `done` every few seconds until it says yes, for services whose SDK has no waiter for
+/// the state needed (EFS). Fails after `limit`, naming `what`.
+pub async fn wait_for<F, Fut>(what: &str, limit: Duration, mut done: F) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<bool>>,
+{
+    let start = std::time::Instant::now();
+    let mut pause = Duration::from_secs(1);
+    loop {
+        if done().await? {
+            return Ok(());
+        }
+        if start.elapsed() + pause > limit {
+            anyhow::bail!("{what}: still not done after {}s", limit.as_secs());
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(10));
     }
 }
 

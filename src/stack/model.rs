@@ -20,6 +20,10 @@ pub struct Stack {
     #[serde(default)]
     pub tables: BTreeMap<String, Table>,
     #[serde(default)]
+    pub services: BTreeMap<String, Service>,
+    #[serde(default)]
+    pub file_systems: BTreeMap<String, FileSystem>,
+    #[serde(default)]
     pub notifications: Notifications,
 }
 
@@ -459,4 +463,130 @@ fn default_throttle() -> u32 {
 }
 fn default_replication_latency() -> f64 {
     60_000.0
+}
+
+/// An ECS Fargate service behind a load balancer's listener rule.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    pub load_balancer: String,
+    /// Requests whose path matches go to this service (its own listener rule).
+    pub path_patterns: Vec<String>,
+    pub image: String,
+    #[serde(default = "default_http_port")]
+    pub container_port: u16,
+    /// Task CPU units (256 = a quarter vCPU) and memory in MiB: a valid Fargate pair.
+    pub cpu: u32,
+    pub memory: u32,
+    pub desired_count: u32,
+    #[serde(default = "default_health_path")]
+    pub health_check_path: String,
+    /// An EFS file system (from `file_systems`) mounted into every task.
+    #[serde(default)]
+    pub file_system: Option<String>,
+    #[serde(default = "default_mount_path")]
+    pub mount_path: String,
+    #[serde(default)]
+    pub autoscaling: ServiceAutoscaling,
+    #[serde(default = "default_log_days")]
+    pub log_retention_days: u32,
+    #[serde(default = "default_service_cpu_alarm")]
+    pub cpu_alarm_percent: f64,
+    #[serde(default = "default_service_memory_alarm")]
+    pub memory_alarm_percent: f64,
+    /// Running tasks below desired this long pages someone; it is kill-task's budget.
+    #[serde(default = "default_running_policy")]
+    pub running_alarm: AlarmPolicy,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceAutoscaling {
+    #[serde(default)]
+    pub enabled: bool,
+    #[serde(default = "two")]
+    pub min_tasks: u32,
+    #[serde(default = "default_max_tasks")]
+    pub max_tasks: u32,
+    #[serde(default = "default_target_cpu")]
+    pub target_cpu_percent: f64,
+}
+
+impl Default for ServiceAutoscaling {
+    fn default() -> Self {
+        ServiceAutoscaling {
+            enabled: false,
+            min_tasks: two(),
+            max_tasks: default_max_tasks(),
+            target_cpu_percent: default_target_cpu(),
+        }
+    }
+}
+
+fn two() -> u32 {
+    2
+}
+fn default_max_tasks() -> u32 {
+    6
+}
+fn default_mount_path() -> String {
+    "/data".into()
+}
+fn default_log_days() -> u32 {
+    30
+}
+fn default_service_cpu_alarm() -> f64 {
+    85.0
+}
+fn default_service_memory_alarm() -> f64 {
+    85.0
+}
+fn default_running_policy() -> AlarmPolicy {
+    AlarmPolicy {
+        period_seconds: 60,
+        evaluation_periods: 3,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ThroughputMode {
+    Elastic,
+    Bursting,
+}
+
+/// An encrypted EFS file system with a mount target in every zone.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSystem {
+    #[serde(default = "default_throughput")]
+    pub throughput_mode: ThroughputMode,
+    /// AWS Backup's daily plan for the file system.
+    #[serde(default = "yes")]
+    pub backup: bool,
+    /// Where the access point roots clients, and the POSIX owner it enforces.
+    #[serde(default = "default_ap_path")]
+    pub root_path: String,
+    #[serde(default = "default_posix_id")]
+    pub posix_uid: u32,
+    #[serde(default = "default_posix_id")]
+    pub posix_gid: u32,
+    /// I/O limit use (percent, General Purpose mode) above which it alarms.
+    #[serde(default = "default_io_limit")]
+    pub io_limit_alarm_percent: f64,
+    #[serde(default = "default_db_policy")]
+    pub alarm: AlarmPolicy,
+}
+
+fn default_throughput() -> ThroughputMode {
+    ThroughputMode::Elastic
+}
+fn default_ap_path() -> String {
+    "/shared".into()
+}
+fn default_posix_id() -> u32 {
+    1000
+}
+fn default_io_limit() -> f64 {
+    90.0
 }
