@@ -651,7 +651,63 @@ pub fn expand(stack: &Stack, env: &str, zones: &[String]) -> Result<Vec<Resource
         ));
         priority += 10;
     }
+    if let Some(dns) = &stack.dns {
+        out.extend(expand_dns(env, topic, dns));
+    }
     Ok(out)
+}
+
+fn expand_dns(env: &str, topic: &str, dns: &crate::stack::Dns) -> Vec<ResourceSpec> {
+    let zone = dns.zone.trim_end_matches('.').to_lowercase();
+    let lb = format!("lb.{}", dns.load_balancer);
+    let mut zone_spec = ResourceSpec::new("dns.zone", Kind::HostedZone, &zone)
+        .with("zone_name", Val::str(format!("{zone}.")))
+        .with("private", Val::Bool(dns.private));
+    if dns.private {
+        zone_spec = zone_spec.with("vpc_id", Val::reference("network.vpc", "id"));
+    }
+    let record = format!("dns.record.{}", dns.record);
+    vec![
+        zone_spec,
+        ResourceSpec::new(&record, Kind::DnsRecord, format!("{}.{zone}", dns.record))
+            .with("zone_id", Val::reference("dns.zone", "id"))
+            .with("record_name", Val::str(format!("{}.{zone}.", dns.record)))
+            .with("alias_dns_name", Val::reference(&lb, "dns_name"))
+            .with("alias_zone_id", Val::reference(&lb, "zone_id"))
+            .with("evaluate_target_health", Val::Bool(true)),
+        ResourceSpec::new(
+            "dns.health",
+            Kind::HealthCheck,
+            physical_name(env, &format!("{}-health", dns.record), 255),
+        )
+        .with("type", Val::str("HTTP"))
+        .with("fqdn", Val::reference(&lb, "dns_name"))
+        .with("path", Val::str(&dns.health_check_path))
+        .with("port", Val::Int(80))
+        .with("request_interval", Val::Int(30))
+        .with("failure_threshold", Val::Int(3)),
+        alarm(
+            env,
+            topic,
+            AlarmDef {
+                id: "alarm.dns.health".into(),
+                name_suffix: format!("{}-health-check", dns.record),
+                description: format!(
+                    "{}.{zone}: Route 53 health checks of {} fail",
+                    dns.record, dns.health_check_path
+                ),
+                // Route 53 publishes health check metrics in us-east-1 only.
+                namespace: "AWS/Route53",
+                metric: "HealthCheckStatus",
+                statistic: "Minimum",
+                dimensions: vec![("HealthCheckId", Val::reference("dns.health", "id"))],
+                comparison: "LessThanThreshold",
+                threshold: 1.0,
+                policy: dns.health_alarm,
+                missing: "breaching",
+            },
+        ),
+    ]
 }
 
 /// An IAM policy statement as the providers write it: actions on resources (text or references).

@@ -42,10 +42,13 @@ pub enum Kind {
     EfsFileSystem,
     EfsMountTarget,
     EfsAccessPoint,
+    HostedZone,
+    DnsRecord,
+    HealthCheck,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 31] = [
+    pub const ALL: [Kind; 34] = [
         Kind::Vpc,
         Kind::Subnet,
         Kind::InternetGateway,
@@ -77,6 +80,9 @@ impl Kind {
         Kind::EfsFileSystem,
         Kind::EfsMountTarget,
         Kind::EfsAccessPoint,
+        Kind::HostedZone,
+        Kind::DnsRecord,
+        Kind::HealthCheck,
     ];
 
     /// The name AWS users know the resource by, as shown in plans.
@@ -113,6 +119,9 @@ impl Kind {
             Kind::EfsFileSystem => "efs file system",
             Kind::EfsMountTarget => "efs mount target",
             Kind::EfsAccessPoint => "efs access point",
+            Kind::HostedZone => "route53 hosted zone",
+            Kind::DnsRecord => "route53 record",
+            Kind::HealthCheck => "route53 health check",
         }
     }
 
@@ -164,6 +173,9 @@ impl Kind {
             Kind::EfsFileSystem => &["performance_mode", "encrypted"],
             Kind::EfsMountTarget => &["file_system_id", "subnet_id"],
             Kind::EfsAccessPoint => &["file_system_id", "posix_uid", "posix_gid", "root_path"],
+            Kind::HostedZone => &["zone_name", "private", "vpc_id"],
+            Kind::DnsRecord => &["zone_id", "record_name"],
+            Kind::HealthCheck => &["type"],
         }
     }
 
@@ -179,6 +191,8 @@ impl Kind {
                 "initial_replicas",
             ],
             Kind::EcsService => &["initial_count"],
+            // Route 53 lists a private zone's VPCs only in GetHostedZone.
+            Kind::HostedZone => &["vpc_id"],
             _ => &[],
         }
     }
@@ -199,6 +213,9 @@ impl Kind {
             (Kind::CacheReplicationGroup, "replicas_per_shard", Val::Map(range), Val::Int(h)) => {
                 let bound = |k: &str| range.get(k).and_then(Val::as_i64);
                 bound("min").is_some_and(|lo| *h >= lo) && bound("max").is_some_and(|hi| *h <= hi)
+            }
+            (Kind::DnsRecord, "alias_dns_name", Val::Str(w), Val::Str(h)) => {
+                crate::aws::same_alias_target(w, h)
             }
             (Kind::EcsService, "desired_count", Val::Map(range), Val::Int(h)) => {
                 let bound = |k: &str| range.get(k).and_then(Val::as_i64);

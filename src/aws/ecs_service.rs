@@ -60,7 +60,8 @@ fn observed_service(s: &Service, id: &str) -> Observed {
         .deployment_configuration()
         .and_then(|d| d.deployment_circuit_breaker())
         .is_some_and(|c| c.enable() && c.rollback());
-    let mut o = Observed::new(id, Kind::EcsService, name)
+    // The ARN, not the name: a task definition family has the same name.
+    let mut o = Observed::new(id, Kind::EcsService, s.service_arn().unwrap_or_default())
         .prop("cluster_arn", Val::str(cluster_arn))
         .prop(
             "task_definition_arn",
@@ -211,7 +212,7 @@ impl Provider for EcsServiceProvider {
         spec: &ResourceSpec,
         current: &Observed,
     ) -> Result<Observed> {
-        let name = current.physical_id.as_str();
+        let name = current.name.as_str();
         let cluster = s(spec, "cluster_arn")?;
         let have = current
             .props
@@ -244,7 +245,7 @@ impl Provider for EcsServiceProvider {
     }
 
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
-        let name = current.physical_id.as_str();
+        let name = current.name.as_str();
         let cluster = current.outputs.get("cluster").cloned().unwrap_or_default();
         match ctx
             .clients

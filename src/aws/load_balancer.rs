@@ -62,6 +62,7 @@ impl Provider for LoadBalancerProvider {
                 .output("arn", arn)
                 .output("arn_suffix", arn_suffix(arn))
                 .output("dns_name", l.dns_name().unwrap_or_default())
+                .output("zone_id", l.canonical_hosted_zone_id().unwrap_or_default())
                 .output("name", l.load_balancer_name().unwrap_or_default());
             o.name = l.load_balancer_name().unwrap_or_default().to_string();
             o.stack = stack;
@@ -105,6 +106,7 @@ impl Provider for LoadBalancerProvider {
             .output("arn", &arn)
             .output("arn_suffix", arn_suffix(&arn))
             .output("dns_name", lb.dns_name().unwrap_or_default())
+            .output("zone_id", lb.canonical_hosted_zone_id().unwrap_or_default())
             .output("name", &spec.name))
     }
 

@@ -10,12 +10,16 @@ mod cache;
 mod cache_subnet_group;
 mod db_instance;
 mod db_subnet_group;
+mod dns_record;
+pub use dns_record::same_alias_target;
 mod ecs_cluster;
 mod ecs_service;
 mod efs_access_point;
 mod efs_file_system;
 mod efs_mount_target;
 mod eip;
+mod health_check;
+mod hosted_zone;
 mod iam_role;
 mod igw;
 pub mod lab;
@@ -73,6 +77,7 @@ pub struct Clients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub ecs: aws_sdk_ecs::Client,
     pub efs: aws_sdk_efs::Client,
+    pub route53: aws_sdk_route53::Client,
     /// The loaded configuration, for clients in other regions (global table replicas).
     config: aws_types::SdkConfig,
 }
@@ -112,6 +117,7 @@ impl Clients {
             logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
             ecs: aws_sdk_ecs::Client::new(&conf),
             efs: aws_sdk_efs::Client::new(&conf),
+            route53: aws_sdk_route53::Client::new(&conf),
             config: conf,
         })
     }
@@ -230,6 +236,9 @@ fn provider(kind: Kind) -> &'static dyn Provider {
         Kind::EfsFileSystem => &efs_file_system::EfsFileSystemProvider,
         Kind::EfsMountTarget => &efs_mount_target::EfsMountTargetProvider,
         Kind::EfsAccessPoint => &efs_access_point::EfsAccessPointProvider,
+        Kind::HostedZone => &hosted_zone::HostedZoneProvider,
+        Kind::DnsRecord => &dns_record::DnsRecordProvider,
+        Kind::HealthCheck => &health_check::HealthCheckProvider,
     }
 }
 
@@ -245,6 +254,7 @@ fn observed_after(kind: Kind) -> bool {
             | Kind::ListenerRule
             | Kind::EfsMountTarget
             | Kind::EfsAccessPoint
+            | Kind::DnsRecord
     )
 }
 

@@ -18,9 +18,15 @@ pub struct TaskDefinitionProvider;
 const CONTAINER: &str = "app";
 const VOLUME: &str = "shared";
 
+/// A task definition's physical id: its family, marked so it cannot be mistaken for the
+/// service of the same name when ordering deletions.
+fn physical(family: &str) -> String {
+    format!("task-definition/{family}")
+}
+
 fn observed_task(t: &TaskDefinition, id: &str, family: &str) -> Observed {
     let container = t.container_definitions().first();
-    let mut o = Observed::new(id, Kind::TaskDefinition, family)
+    let mut o = Observed::new(id, Kind::TaskDefinition, &physical(family))
         .prop(
             "cpu",
             Val::Int(t.cpu().and_then(|c| c.parse().ok()).unwrap_or(0)),
@@ -214,7 +220,7 @@ impl Provider for TaskDefinitionProvider {
 
     async fn create(&self, ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Observed> {
         let arn = register(ctx, spec).await?;
-        Ok(observed_from_spec(spec, &spec.name)
+        Ok(observed_from_spec(spec, &physical(&spec.name))
             .output("family", &spec.name)
             .output("arn", arn))
     }
@@ -231,7 +237,10 @@ impl Provider for TaskDefinitionProvider {
 
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
         let ecs = &ctx.clients.ecs;
-        let family = current.physical_id.as_str();
+        let family = current
+            .physical_id
+            .strip_prefix("task-definition/")
+            .unwrap_or(&current.physical_id);
         let revisions: Vec<String> = ecs
             .list_task_definitions()
             .family_prefix(family)

@@ -886,6 +886,49 @@ pub fn validate(stack: &Stack) -> Vec<(String, String)> {
         check_policy(&mut bad, &format!("{at}.alarm"), fs.alarm);
     }
 
+    // DNS.
+    if let Some(dns) = &stack.dns {
+        let label = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 63
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !s.starts_with('-')
+                && !s.ends_with('-')
+        };
+        let zone = dns.zone.trim_end_matches('.');
+        if zone.split('.').count() < 2 || !zone.split('.').all(label) {
+            bad(
+                "dns.zone".into(),
+                format!(
+                    "`{}` is not a domain name such as shop.example.com",
+                    dns.zone
+                ),
+            );
+        }
+        if !label(&dns.record) {
+            bad(
+                "dns.record".into(),
+                format!("`{}` is not a DNS label such as www", dns.record),
+            );
+        }
+        match stack.load_balancers.get(&dns.load_balancer) {
+            None => bad(
+                "dns.load_balancer".into(),
+                format!("no load balancer named `{}`", dns.load_balancer),
+            ),
+            Some(lb) if lb.scheme == Scheme::Internal && !dns.private => bad(
+                "dns.private".into(),
+                "a public zone pointing at an internal balancer would publish a private address"
+                    .into(),
+            ),
+            Some(_) => {}
+        }
+        if !dns.health_check_path.starts_with('/') {
+            bad("dns.health_check_path".into(), "must start with /".into());
+        }
+        check_policy(&mut bad, "dns.health_alarm", dns.health_alarm);
+    }
+
     // Notifications.
     for (i, email) in stack.notifications.emails.iter().enumerate() {
         let ok = email

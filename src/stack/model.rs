@@ -24,6 +24,8 @@ pub struct Stack {
     #[serde(default)]
     pub file_systems: BTreeMap<String, FileSystem>,
     #[serde(default)]
+    pub dns: Option<Dns>,
+    #[serde(default)]
     pub notifications: Notifications,
 }
 
@@ -589,4 +591,24 @@ fn default_posix_id() -> u32 {
 }
 fn default_io_limit() -> f64 {
     90.0
+}
+
+/// A Route 53 hosted zone with an alias record to a load balancer and a health check on it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dns {
+    /// The zone's domain, e.g. `shop.example.com`.
+    pub zone: String,
+    /// A private zone answers only inside the VPC.
+    #[serde(default)]
+    pub private: bool,
+    /// The record's label: `www` makes `www.<zone>`.
+    pub record: String,
+    pub load_balancer: String,
+    /// What the health check requests from the balancer.
+    #[serde(default = "default_health_path")]
+    pub health_check_path: String,
+    /// Failed health checks this long page someone.
+    #[serde(default = "default_running_policy")]
+    pub health_alarm: AlarmPolicy,
 }

@@ -1,0 +1,160 @@
+//! Route 53 hosted zones, public or private (answering only inside the VPC). A zone's comment
+//! names the deployment and logical id that own it: zones are found by it (listing zones
+//! returns comments, not tags); tags are set as well, for people and cost reports.
+
+use super::*;
+use crate::resource::Val;
+use aws_sdk_route53::types::{HostedZoneConfig, Tag, TagResourceType, Vpc, VpcRegion};
+
+pub struct HostedZoneProvider;
+
+fn comment(ctx: &Ctx<'_>, spec_id: &str) -> String {
+    format!(
+        "ftctl deployment={} id={spec_id} stack={}",
+        ctx.env(),
+        ctx.deployment.stack
+    )
+}
+
+/// (logical id, stack) from a zone comment, when it is this deployment's.
+pub(super) fn owner_of_comment(ctx: &Ctx<'_>, comment: &str) -> Option<(String, String)> {
+    let mut fields = comment
+        .strip_prefix("ftctl ")?
+        .split(' ')
+        .filter_map(|kv| kv.split_once('='));
+    let mut env = None;
+    let mut id = None;
+    let mut stack = String::new();
+    for (k, v) in fields.by_ref() {
+        match k {
+            "deployment" => env = Some(v),
+            "id" => id = Some(v.to_string()),
+            "stack" => stack = v.to_string(),
+            _ => {}
+        }
+    }
+    (env? == ctx.env()).then_some(())?;
+    Some((id?, stack))
+}
+
+pub(super) fn zone_id(raw: &str) -> String {
+    raw.trim_start_matches("/hostedzone/").to_string()
+}
+
+#[async_trait]
+impl Provider for HostedZoneProvider {
+    fn kind(&self) -> Kind {
+        Kind::HostedZone
+    }
+
+    async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {
+        let mut marker: Option<String> = None;
+        let mut found = Vec::new();
+        loop {
+            let page = ctx
+                .clients
+                .route53
+                .list_hosted_zones()
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| aws_error("listing hosted zones", e))?;
+            for z in page.hosted_zones() {
+                let config = z.config();
+                let Some((id, stack)) =
+                    owner_of_comment(ctx, config.and_then(|c| c.comment()).unwrap_or_default())
+                else {
+                    continue;
+                };
+                let zid = zone_id(z.id());
+                let mut o = Observed::new(&id, Kind::HostedZone, &zid)
+                    .prop("zone_name", Val::str(z.name()))
+                    .prop(
+                        "private",
+                        Val::Bool(config.is_some_and(|c| c.private_zone())),
+                    )
+                    .output("name", z.name());
+                o.name = z.name().trim_end_matches('.').to_string();
+                o.stack = stack;
+                found.push(o);
+            }
+            match page.next_marker() {
+                Some(m) if page.is_truncated() => marker = Some(m.to_string()),
+                _ => return Ok(found),
+            }
+        }
+    }
+
+    async fn create(&self, ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Observed> {
+        let name = s(spec, "zone_name")?;
+        let private = b(spec, "private")?;
+        let mut req = ctx
+            .clients
+            .route53
+            .create_hosted_zone()
+            .name(name)
+            // Unique per request for ever; the comment, not this, identifies the zone.
+            .caller_reference(format!("ftctl-{}-{}", ctx.env(), unix_now()))
+            .hosted_zone_config(
+                HostedZoneConfig::builder()
+                    .comment(comment(ctx, &spec.id))
+                    .private_zone(private)
+                    .build(),
+            );
+        if private {
+            req = req.vpc(
+                Vpc::builder()
+                    .vpc_id(s(spec, "vpc_id")?)
+                    .vpc_region(VpcRegion::from(ctx.clients.region.as_str()))
+                    .build(),
+            );
+        }
+        let out = req
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("creating hosted zone {name}"), e))?;
+        let zid = zone_id(out.hosted_zone().map(|z| z.id()).unwrap_or_default());
+        let tags: Vec<Tag> = ctx
+            .tags(spec)
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        ctx.clients
+            .route53
+            .change_tags_for_resource()
+            .resource_type(TagResourceType::Hostedzone)
+            .resource_id(&zid)
+            .set_add_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("tagging hosted zone {name}"), e))?;
+        Ok(observed_from_spec(spec, &zid).output("name", name))
+    }
+
+    async fn update(
+        &self,
+        _ctx: &Ctx<'_>,
+        spec: &ResourceSpec,
+        current: &Observed,
+    ) -> Result<Observed> {
+        // Name, privacy and VPC force a replacement; nothing else is managed.
+        Ok(updated_in_place(spec, current))
+    }
+
+    async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
+        let zid = current.physical_id.clone();
+        // Records the deployment made are deleted first; anything else someone added keeps
+        // the zone (HostedZoneNotEmpty) until it is removed.
+        delete_waiting(&["PriorRequestNotComplete"], "NoSuchHostedZone", || async {
+            ctx.clients
+                .route53
+                .delete_hosted_zone()
+                .id(&zid)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| coded(&format!("deleting hosted zone {zid}"), e))
+        })
+        .await
+    }
+}
