@@ -85,6 +85,11 @@ pub struct Aws {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// DynamoDB in the stage2 replica region.
     pub dynamodb_west: aws_sdk_dynamodb::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub efs: aws_sdk_efs::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub route53: aws_sdk_route53::Client,
 }
 
 /// The second region stage2 replicates its table to.
@@ -108,6 +113,11 @@ pub async fn aws() -> Aws {
         elasticache: aws_sdk_elasticache::Client::new(&conf),
         dynamodb: aws_sdk_dynamodb::Client::new(&conf),
         dynamodb_west: aws_sdk_dynamodb::Client::new(&west),
+        ecs: aws_sdk_ecs::Client::new(&conf),
+        efs: aws_sdk_efs::Client::new(&conf),
+        iam: aws_sdk_iam::Client::new(&conf),
+        logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
+        route53: aws_sdk_route53::Client::new(&conf),
     }
 }
 
@@ -360,6 +370,72 @@ pub async fn leftovers(aws: &Aws, env: &str) -> Vec<String> {
                     g.cache_subnet_group_name().unwrap_or_default()
                 )
             }),
+    );
+    let clusters = aws.ecs.list_clusters().send().await.unwrap();
+    left.extend(
+        clusters
+            .cluster_arns()
+            .iter()
+            .filter(|a| a.contains(&format!(":cluster/{prefix}")))
+            .map(|a| format!("ecs-cluster {a}")),
+    );
+    let file_systems = aws.efs.describe_file_systems().send().await.unwrap();
+    left.extend(
+        file_systems
+            .file_systems()
+            .iter()
+            .filter(|f| {
+                f.tags()
+                    .iter()
+                    .any(|t| t.key() == "ftctl:deployment" && t.value() == env)
+            })
+            .map(|f| format!("file-system {}", f.file_system_id())),
+    );
+    let roles = aws
+        .iam
+        .list_roles()
+        .path_prefix(format!("/ftctl/{env}/"))
+        .send()
+        .await
+        .unwrap();
+    left.extend(
+        roles
+            .roles()
+            .iter()
+            .map(|r| format!("role {}", r.role_name())),
+    );
+    let groups = aws
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(format!("/ftctl/{env}/"))
+        .send()
+        .await
+        .unwrap();
+    left.extend(
+        groups
+            .log_groups()
+            .iter()
+            .map(|g| format!("log-group {}", g.log_group_name().unwrap_or_default())),
+    );
+    let zones = aws.route53.list_hosted_zones().send().await.unwrap();
+    left.extend(
+        zones
+            .hosted_zones()
+            .iter()
+            .filter(|z| {
+                z.config()
+                    .and_then(|c| c.comment())
+                    .is_some_and(|c| c.contains(&format!("deployment={env} ")))
+            })
+            .map(|z| format!("hosted-zone {}", z.name())),
+    );
+    let checks = aws.route53.list_health_checks().send().await.unwrap();
+    left.extend(
+        checks
+            .health_checks()
+            .iter()
+            .filter(|h| h.caller_reference().starts_with(&format!("ftctl/{env}/")))
+            .map(|h| format!("health-check {}", h.id())),
     );
     for (region, client) in [
         ("home", &aws.dynamodb),
