@@ -8,6 +8,9 @@ but
 - keeps a deleted replication group listed as `deleting` for ever, where AWS removes it when the
   deletion finishes, so the same group id could never be created again. Here the deletion
   finishes at once (the reply still says `deleting`), as moto does for RDS instances.
+and for EMR, whose clusters moto models in its own subnets:
+- keeps the auto-termination and managed-scaling policies given at RunJobFlow and answers
+  Get/Put/Remove for them (moto drops them and answers the Get calls with "not implemented").
 Everything else is moto unchanged. Run as: python moto_server.py -H 127.0.0.1 -p PORT
 """
 
@@ -60,6 +63,70 @@ if not hasattr(ElastiCacheBackend, "delete_cache_subnet_group"):
     ElastiCacheBackend.delete_cache_subnet_group = delete_cache_subnet_group_backend
 if not hasattr(ElastiCacheResponse, "delete_cache_subnet_group"):
     ElastiCacheResponse.delete_cache_subnet_group = delete_cache_subnet_group_response
+
+from moto.emr.exceptions import InvalidRequestException
+from moto.emr.responses import ElasticMapReduceResponse
+
+_run_job_flow = ElasticMapReduceResponse.run_job_flow
+
+
+def _cluster(self):
+    cluster_id = self._get_param("ClusterId")
+    cluster = self.backend.clusters.get(cluster_id)
+    if cluster is None:
+        raise InvalidRequestException(f"Cluster id '{cluster_id}' is not valid.")
+    return cluster
+
+
+def run_job_flow_keeping_policies(self):
+    result = _run_job_flow(self)
+    cluster = self.backend.clusters[result.result["JobFlowId"]]
+    cluster.ftctl_auto_termination = self._get_param("AutoTerminationPolicy")
+    cluster.ftctl_managed_scaling = self._get_param("ManagedScalingPolicy")
+    return result
+
+
+def get_auto_termination_policy(self):
+    policy = getattr(_cluster(self), "ftctl_auto_termination", None)
+    return ActionResult({"AutoTerminationPolicy": policy} if policy else {})
+
+
+def put_auto_termination_policy(self):
+    _cluster(self).ftctl_auto_termination = self._get_param("AutoTerminationPolicy")
+    return EmptyResult()
+
+
+def remove_auto_termination_policy(self):
+    _cluster(self).ftctl_auto_termination = None
+    return EmptyResult()
+
+
+def get_managed_scaling_policy(self):
+    policy = getattr(_cluster(self), "ftctl_managed_scaling", None)
+    return ActionResult({"ManagedScalingPolicy": policy} if policy else {})
+
+
+def put_managed_scaling_policy(self):
+    _cluster(self).ftctl_managed_scaling = self._get_param("ManagedScalingPolicy")
+    return EmptyResult()
+
+
+def remove_managed_scaling_policy(self):
+    _cluster(self).ftctl_managed_scaling = None
+    return EmptyResult()
+
+
+ElasticMapReduceResponse.run_job_flow = run_job_flow_keeping_policies
+for _handler in [
+    get_auto_termination_policy,
+    put_auto_termination_policy,
+    remove_auto_termination_policy,
+    get_managed_scaling_policy,
+    put_managed_scaling_policy,
+    remove_managed_scaling_policy,
+]:
+    if not hasattr(ElasticMapReduceResponse, _handler.__name__):
+        setattr(ElasticMapReduceResponse, _handler.__name__, _handler)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -651,10 +651,121 @@ pub fn expand(stack: &Stack, env: &str, zones: &[String]) -> Result<Vec<Resource
         ));
         priority += 10;
     }
+    for (name, cluster) in &stack.clusters {
+        out.extend(expand_emr(env, topic, name, cluster, &private_ids));
+    }
     if let Some(dns) = &stack.dns {
         out.extend(expand_dns(env, topic, dns));
     }
     Ok(out)
+}
+
+/// AWS's managed policy for the EMR service role. The v2 policy needs every subnet and
+/// security group the cluster uses tagged `for-use-with-amazon-emr-managed-policies`; this one
+/// does not.
+const EMR_SERVICE_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonElasticMapReduceRole";
+
+fn expand_emr(
+    env: &str,
+    topic: &str,
+    name: &str,
+    c: &crate::stack::EmrCluster,
+    private_ids: &[String],
+) -> Vec<ResourceSpec> {
+    let id = format!("emr.{name}");
+    let logs = format!("emr.{name}.logs");
+    let service_role = format!("emr.{name}.service-role");
+    let node_role = format!("emr.{name}.node-role");
+    let profile = format!("emr.{name}.profile");
+    let mut cluster = ResourceSpec::new(&id, Kind::EmrCluster, physical_name(env, name, 255))
+        .with("release_label", Val::str(&c.release_label))
+        .with(
+            "applications",
+            Val::list(c.applications.iter().map(Val::str)),
+        )
+        .with("master_instance_type", Val::str(&c.master_instance_type))
+        .with("core_instance_type", Val::str(&c.core_instance_type))
+        .with(
+            "core_instance_count",
+            Val::Int(c.core_instance_count.into()),
+        )
+        // One subnet: an EMR cluster lives in one zone; its data is rebuilt, not failed over.
+        .with("subnet_id", Val::reference(&private_ids[0], "id"))
+        .with("service_role", Val::reference(&service_role, "name"))
+        .with("instance_profile", Val::reference(&profile, "name"))
+        .with("log_uri", Val::reference(&logs, "uri"))
+        .with(
+            "idle_timeout_seconds",
+            Val::Int(c.idle_timeout_seconds.into()),
+        );
+    if let Some(m) = c.managed_scaling {
+        cluster = cluster
+            .with("managed_min", Val::Int(m.min_instances.into()))
+            .with("managed_max", Val::Int(m.max_instances.into()));
+    }
+    vec![
+        ResourceSpec::new(
+            &logs,
+            Kind::S3Bucket,
+            physical_name(env, &format!("{name}-emr-logs"), 40),
+        )
+        .with("kms_encrypted", Val::Bool(true))
+        .with("public_access_blocked", Val::Bool(true)),
+        ResourceSpec::new(
+            &service_role,
+            Kind::IamRole,
+            physical_name(env, &format!("{name}-emr-service"), 64),
+        )
+        .with("trust_service", Val::str("elasticmapreduce.amazonaws.com"))
+        .with(
+            "managed_policies",
+            Val::list([Val::str(EMR_SERVICE_POLICY)]),
+        )
+        .with("statements", Val::List(Vec::new())),
+        // The nodes may write their logs to the cluster's bucket, nothing more.
+        ResourceSpec::new(
+            &node_role,
+            Kind::IamRole,
+            physical_name(env, &format!("{name}-emr-node"), 64),
+        )
+        .with("trust_service", Val::str("ec2.amazonaws.com"))
+        .with("managed_policies", Val::List(Vec::new()))
+        .with(
+            "statements",
+            Val::list([
+                statement(&["s3:ListBucket"], vec![Val::reference(&logs, "arn")]),
+                statement(
+                    &["s3:GetObject", "s3:PutObject"],
+                    vec![Val::reference(&logs, "objects_arn")],
+                ),
+            ]),
+        ),
+        // Not the role's name: physical ids must differ for deletions to be ordered.
+        ResourceSpec::new(
+            &profile,
+            Kind::InstanceProfile,
+            physical_name(env, &format!("{name}-emr-profile"), 128),
+        )
+        .with("role_name", Val::reference(&node_role, "name")),
+        cluster,
+        alarm(
+            env,
+            topic,
+            AlarmDef {
+                id: format!("alarm.emr.{name}.unhealthy-nodes"),
+                name_suffix: format!("{name}-emr-unhealthy-nodes"),
+                description: format!("EMR cluster {name}: a node is unhealthy"),
+                namespace: "AWS/ElasticMapReduce",
+                metric: "MRUnhealthyNodes",
+                statistic: "Maximum",
+                dimensions: vec![("JobFlowId", Val::reference(&id, "id"))],
+                comparison: "GreaterThanThreshold",
+                threshold: 0.0,
+                policy: c.unhealthy_alarm,
+                missing: "notBreaching",
+            },
+        ),
+    ]
 }
 
 fn expand_dns(env: &str, topic: &str, dns: &crate::stack::Dns) -> Vec<ResourceSpec> {
@@ -876,6 +987,7 @@ fn expand_service(
             physical_name(env, &format!("{name}-exec"), 64),
         )
         .with("trust_service", Val::str("ecs-tasks.amazonaws.com"))
+        .with("managed_policies", Val::List(Vec::new()))
         .with(
             "statements",
             Val::list([
@@ -913,6 +1025,7 @@ fn expand_service(
             physical_name(env, &format!("{name}-task"), 64),
         )
         .with("trust_service", Val::str("ecs-tasks.amazonaws.com"))
+        .with("managed_policies", Val::List(Vec::new()))
         .with("statements", Val::List(task_statements)),
     );
     let mut task_spec =

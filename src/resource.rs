@@ -45,10 +45,13 @@ pub enum Kind {
     HostedZone,
     DnsRecord,
     HealthCheck,
+    InstanceProfile,
+    S3Bucket,
+    EmrCluster,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 34] = [
+    pub const ALL: [Kind; 37] = [
         Kind::Vpc,
         Kind::Subnet,
         Kind::InternetGateway,
@@ -83,6 +86,9 @@ impl Kind {
         Kind::HostedZone,
         Kind::DnsRecord,
         Kind::HealthCheck,
+        Kind::InstanceProfile,
+        Kind::S3Bucket,
+        Kind::EmrCluster,
     ];
 
     /// The name AWS users know the resource by, as shown in plans.
@@ -122,6 +128,9 @@ impl Kind {
             Kind::HostedZone => "route53 hosted zone",
             Kind::DnsRecord => "route53 record",
             Kind::HealthCheck => "route53 health check",
+            Kind::InstanceProfile => "iam instance profile",
+            Kind::S3Bucket => "s3 bucket",
+            Kind::EmrCluster => "emr cluster",
         }
     }
 
@@ -176,6 +185,18 @@ impl Kind {
             Kind::HostedZone => &["zone_name", "private", "vpc_id"],
             Kind::DnsRecord => &["zone_id", "record_name"],
             Kind::HealthCheck => &["type"],
+            Kind::InstanceProfile => &["role_name"],
+            Kind::S3Bucket => &[],
+            Kind::EmrCluster => &[
+                "release_label",
+                "applications",
+                "master_instance_type",
+                "core_instance_type",
+                "subnet_id",
+                "service_role",
+                "instance_profile",
+                "log_uri",
+            ],
         }
     }
 
@@ -193,6 +214,16 @@ impl Kind {
             Kind::EcsService => &["initial_count"],
             // Route 53 lists a private zone's VPCs only in GetHostedZone.
             Kind::HostedZone => &["vpc_id"],
+            // EMR reports instance groups, scaling and idle policies through separate calls
+            // that not every endpoint implements; the counts also move with managed scaling.
+            Kind::EmrCluster => &[
+                "master_instance_type",
+                "core_instance_type",
+                "core_instance_count",
+                "idle_timeout_seconds",
+                "managed_min",
+                "managed_max",
+            ],
             _ => &[],
         }
     }

@@ -70,6 +70,12 @@ fn stage3_additions() -> BTreeSet<String> {
         "dns.record.www",
         "dns.health",
         "alarm.dns.health",
+        "emr.analytics",
+        "emr.analytics.logs",
+        "emr.analytics.service-role",
+        "emr.analytics.node-role",
+        "emr.analytics.profile",
+        "alarm.emr.analytics.unhealthy-nodes",
     ]
     .into_iter()
     .map(String::from)
@@ -292,6 +298,89 @@ async fn stage3_builds_on_stage2_and_comes_off_again() {
     assert_eq!(
         check.health_check_config().and_then(|c| c.resource_path()),
         Some("/health")
+    );
+
+    // EMR: in a private subnet, logging to its encrypted, non-public bucket, with its roles.
+    let clusters = aws
+        .emr
+        .list_clusters()
+        .cluster_states(aws_sdk_emr::types::ClusterState::Waiting)
+        .cluster_states(aws_sdk_emr::types::ClusterState::Running)
+        .send()
+        .await
+        .unwrap();
+    let summary = clusters
+        .clusters()
+        .iter()
+        .find(|c| c.name() == Some(format!("{env}-analytics").as_str()))
+        .expect("the EMR cluster");
+    let described = aws
+        .emr
+        .describe_cluster()
+        .cluster_id(summary.id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let emr = described.cluster().unwrap();
+    assert_eq!(emr.release_label(), Some("emr-7.1.0"));
+    let emr_subnet = emr
+        .ec2_instance_attributes()
+        .and_then(|a| a.ec2_subnet_id())
+        .unwrap();
+    assert!(
+        private.contains(emr_subnet),
+        "EMR outside the private subnets"
+    );
+    assert_eq!(
+        emr.service_role(),
+        Some(format!("{env}-analytics-emr-service").as_str())
+    );
+    let log_uri = emr.log_uri().unwrap();
+    let bucket = log_uri
+        .trim_start_matches("s3://")
+        .trim_end_matches('/')
+        .to_string();
+    assert!(
+        bucket.starts_with(&format!("{env}-analytics-emr-logs-")),
+        "{bucket}"
+    );
+    let encryption = aws
+        .s3
+        .get_bucket_encryption()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let rule = &encryption
+        .server_side_encryption_configuration()
+        .unwrap()
+        .rules()[0];
+    assert_eq!(
+        rule.apply_server_side_encryption_by_default()
+            .map(|d| d.sse_algorithm().as_str()),
+        Some("aws:kms")
+    );
+    let block = aws
+        .s3
+        .get_public_access_block()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let block = block.public_access_block_configuration().unwrap();
+    assert_eq!(block.block_public_acls(), Some(true));
+    assert_eq!(block.restrict_public_buckets(), Some(true));
+    let idle = aws
+        .emr
+        .get_auto_termination_policy()
+        .cluster_id(summary.id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        idle.auto_termination_policy()
+            .and_then(|p| p.idle_timeout()),
+        Some(3600)
     );
 
     // A second run plans nothing.

@@ -96,6 +96,52 @@ fn trust_document(service: &str) -> String {
     .to_string()
 }
 
+/// Attaches the AWS managed policies `want` lists and detaches the others.
+async fn sync_managed(ctx: &Ctx<'_>, role: &str, want: &[String]) -> Result<()> {
+    let iam = &ctx.clients.iam;
+    let have = attached(ctx, role).await?;
+    for arn in want.iter().filter(|a| !have.contains(a)) {
+        iam.attach_role_policy()
+            .role_name(role)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("attaching {arn} to role {role}"), e))?;
+    }
+    for arn in have.iter().filter(|a| !want.contains(a)) {
+        iam.detach_role_policy()
+            .role_name(role)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("detaching {arn} from role {role}"), e))?;
+    }
+    Ok(())
+}
+
+/// The managed policies attached to `role` (none when the role is already gone).
+async fn attached(ctx: &Ctx<'_>, role: &str) -> Result<Vec<String>> {
+    let listed: Result<Vec<_>, _> = ctx
+        .clients
+        .iam
+        .list_attached_role_policies()
+        .role_name(role)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await;
+    let policies = match listed {
+        Ok(p) => p,
+        Err(e) if error_code(&e).as_deref() == Some("NoSuchEntity") => Vec::new(),
+        Err(e) => return Err(aws_error(&format!("listing policies of role {role}"), e)),
+    };
+    Ok(policies
+        .iter()
+        .filter_map(|p| p.policy_arn().map(str::to_string))
+        .collect())
+}
+
 async fn put_policy(ctx: &Ctx<'_>, role: &str, statements: &Val) -> Result<()> {
     if statements.as_list().is_empty() {
         match ctx
@@ -182,6 +228,7 @@ impl Provider for IamRoleProvider {
             let mut o = Observed::new(&id, Kind::IamRole, name)
                 .prop("trust_service", Val::Str(trust))
                 .prop("statements", statements)
+                .prop("managed_policies", str_list(attached(ctx, name).await?))
                 .output("name", name)
                 .output("arn", role.arn());
             o.name = name.to_string();
@@ -218,6 +265,7 @@ impl Provider for IamRoleProvider {
                 .unwrap_or(&Val::List(Vec::new())),
         )
         .await?;
+        sync_managed(ctx, name, &strs(spec, "managed_policies")).await?;
         let arn = out.role().map(|r| r.arn()).unwrap_or_default();
         Ok(observed_from_spec(spec, name)
             .output("name", name)
@@ -247,12 +295,14 @@ impl Provider for IamRoleProvider {
                 .unwrap_or(&Val::List(Vec::new())),
         )
         .await?;
+        sync_managed(ctx, name, &strs(spec, "managed_policies")).await?;
         Ok(updated_in_place(spec, current))
     }
 
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
         let name = current.physical_id.clone();
         put_policy(ctx, &name, &Val::List(Vec::new())).await?;
+        sync_managed(ctx, &name, &[]).await?;
         delete_waiting(&["DeleteConflict"], "NoSuchEntity", || async {
             ctx.clients
                 .iam

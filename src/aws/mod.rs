@@ -18,10 +18,12 @@ mod efs_access_point;
 mod efs_file_system;
 mod efs_mount_target;
 mod eip;
+mod emr_cluster;
 mod health_check;
 mod hosted_zone;
 mod iam_role;
 mod igw;
+mod instance_profile;
 pub mod lab;
 mod launch_template;
 mod listener;
@@ -30,6 +32,7 @@ mod load_balancer;
 mod log_group;
 mod nat;
 mod route_table;
+mod s3_bucket;
 mod scaling;
 mod security_group;
 mod subnet;
@@ -78,6 +81,9 @@ pub struct Clients {
     pub ecs: aws_sdk_ecs::Client,
     pub efs: aws_sdk_efs::Client,
     pub route53: aws_sdk_route53::Client,
+    pub emr: aws_sdk_emr::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sts: aws_sdk_sts::Client,
     /// The loaded configuration, for clients in other regions (global table replicas).
     config: aws_types::SdkConfig,
 }
@@ -118,6 +124,9 @@ impl Clients {
             ecs: aws_sdk_ecs::Client::new(&conf),
             efs: aws_sdk_efs::Client::new(&conf),
             route53: aws_sdk_route53::Client::new(&conf),
+            emr: aws_sdk_emr::Client::new(&conf),
+            s3: s3_client(&conf),
+            sts: aws_sdk_sts::Client::new(&conf),
             config: conf,
         })
     }
@@ -129,6 +138,19 @@ impl Clients {
             .build();
         aws_sdk_dynamodb::Client::from_conf(conf)
     }
+}
+
+/// S3 with path-style addressing when an endpoint is configured for it: S3-compatible endpoints
+/// (LocalStack, MinIO, the local emulators) serve `endpoint/bucket`, not `bucket.endpoint`.
+/// AWS itself keeps the SDK's default.
+fn s3_client(conf: &aws_types::SdkConfig) -> aws_sdk_s3::Client {
+    let custom = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some());
+    let s3 = aws_sdk_s3::config::Builder::from(conf)
+        .force_path_style(custom)
+        .build();
+    aws_sdk_s3::Client::from_conf(s3)
 }
 
 /// Choices that change how deletions behave.
@@ -239,6 +261,9 @@ fn provider(kind: Kind) -> &'static dyn Provider {
         Kind::HostedZone => &hosted_zone::HostedZoneProvider,
         Kind::DnsRecord => &dns_record::DnsRecordProvider,
         Kind::HealthCheck => &health_check::HealthCheckProvider,
+        Kind::InstanceProfile => &instance_profile::InstanceProfileProvider,
+        Kind::S3Bucket => &s3_bucket::S3BucketProvider,
+        Kind::EmrCluster => &emr_cluster::EmrClusterProvider,
     }
 }
 

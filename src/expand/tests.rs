@@ -266,3 +266,30 @@ fn every_cache_primary_has_a_replica_in_another_zone() {
     );
     assert!(!fixed.iter().any(|s| s.id == "cache.session.scaling"));
 }
+
+#[test]
+fn stage3_physical_names_never_collide() {
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage3.toml"));
+    let stack = load(&path, &[]).unwrap().stack;
+    let specs = expand(&stack, "dev", &zones()).unwrap();
+    // Deletions are ordered by physical id: two resources may not share a name unless AWS
+    // gives them distinct identifiers (ids, ARNs) instead.
+    let named_by_name = [
+        Kind::IamRole,
+        Kind::InstanceProfile,
+        Kind::LogGroup,
+        Kind::EcsCluster,
+        Kind::DynamoTable,
+        Kind::CacheReplicationGroup,
+        Kind::DbInstance,
+        Kind::AutoScalingGroup,
+        Kind::MetricAlarm,
+    ];
+    let mut seen = std::collections::BTreeMap::new();
+    for s in specs.iter().filter(|s| named_by_name.contains(&s.kind)) {
+        if let Some(other) = seen.insert(s.name.clone(), s.id.clone()) {
+            panic!("{} and {} are both named {}", other, s.id, s.name);
+        }
+    }
+    crate::graph::creation_order(&specs).unwrap();
+}

@@ -886,6 +886,74 @@ pub fn validate(stack: &Stack) -> Vec<(String, String)> {
         check_policy(&mut bad, &format!("{at}.alarm"), fs.alarm);
     }
 
+    // EMR clusters.
+    for (name, c) in &stack.clusters {
+        let at = format!("clusters.{name}");
+        if !valid_component_name(name) {
+            bad(
+                at.clone(),
+                "names must be 1-12 lowercase letters or digits, starting with a letter".into(),
+            );
+        }
+        if !c.release_label.starts_with("emr-") {
+            bad(
+                format!("{at}.release_label"),
+                format!(
+                    "`{}` is not an EMR release such as emr-7.1.0",
+                    c.release_label
+                ),
+            );
+        }
+        for (field, value) in [
+            ("master_instance_type", &c.master_instance_type),
+            ("core_instance_type", &c.core_instance_type),
+        ] {
+            if !value.contains('.') {
+                bad(
+                    format!("{at}.{field}"),
+                    format!("`{value}` is not an instance type such as m5.xlarge"),
+                );
+            }
+        }
+        if c.core_instance_count == 0 {
+            bad(
+                format!("{at}.core_instance_count"),
+                "at least 1 core node (HDFS lives there)".into(),
+            );
+        }
+        if !(60..=604_800).contains(&c.idle_timeout_seconds) {
+            bad(
+                format!("{at}.idle_timeout_seconds"),
+                "between 60 seconds and 7 days".into(),
+            );
+        }
+        if let Some(m) = c.managed_scaling {
+            if m.min_instances == 0 || m.min_instances > m.max_instances {
+                bad(
+                    format!("{at}.managed_scaling.min_instances"),
+                    "1 <= min_instances <= max_instances".into(),
+                );
+            } else if c.core_instance_count + 1 < m.min_instances
+                || c.core_instance_count + 1 > m.max_instances
+            {
+                bad(
+                    format!("{at}.core_instance_count"),
+                    format!(
+                        "the cluster starts with {} instances (master + core), outside managed scaling's {}..{}",
+                        c.core_instance_count + 1,
+                        m.min_instances,
+                        m.max_instances
+                    ),
+                );
+            }
+        }
+        check_policy(
+            &mut bad,
+            &format!("{at}.unhealthy_alarm"),
+            c.unhealthy_alarm,
+        );
+    }
+
     // DNS.
     if let Some(dns) = &stack.dns {
         let label = |s: &str| {

@@ -24,6 +24,8 @@ pub struct Stack {
     #[serde(default)]
     pub file_systems: BTreeMap<String, FileSystem>,
     #[serde(default)]
+    pub clusters: BTreeMap<String, EmrCluster>,
+    #[serde(default)]
     pub dns: Option<Dns>,
     #[serde(default)]
     pub notifications: Notifications,
@@ -611,4 +613,38 @@ pub struct Dns {
     /// Failed health checks this long page someone.
     #[serde(default = "default_running_policy")]
     pub health_alarm: AlarmPolicy,
+}
+
+/// An EMR cluster in a private subnet, logging to an encrypted bucket, ending itself when idle.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmrCluster {
+    pub release_label: String,
+    #[serde(default = "default_emr_apps")]
+    pub applications: Vec<String>,
+    pub master_instance_type: String,
+    pub core_instance_type: String,
+    pub core_instance_count: u32,
+    /// Idle this long (no steps running), the cluster terminates itself.
+    #[serde(default = "default_idle")]
+    pub idle_timeout_seconds: u32,
+    /// EMR managed scaling between these instance counts (core + task).
+    #[serde(default)]
+    pub managed_scaling: Option<ManagedScaling>,
+    #[serde(default = "default_db_policy")]
+    pub unhealthy_alarm: AlarmPolicy,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManagedScaling {
+    pub min_instances: u32,
+    pub max_instances: u32,
+}
+
+fn default_emr_apps() -> Vec<String> {
+    vec!["Hadoop".into(), "Spark".into()]
+}
+fn default_idle() -> u32 {
+    3600
 }

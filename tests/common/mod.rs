@@ -90,6 +90,8 @@ pub struct Aws {
     pub iam: aws_sdk_iam::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub route53: aws_sdk_route53::Client,
+    pub emr: aws_sdk_emr::Client,
+    pub s3: aws_sdk_s3::Client,
 }
 
 /// The second region stage2 replicates its table to.
@@ -118,6 +120,13 @@ pub async fn aws() -> Aws {
         iam: aws_sdk_iam::Client::new(&conf),
         logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
         route53: aws_sdk_route53::Client::new(&conf),
+        emr: aws_sdk_emr::Client::new(&conf),
+        // The emulators serve S3 path-style (endpoint/bucket), as ftctl's client does.
+        s3: aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&conf)
+                .force_path_style(true)
+                .build(),
+        ),
     }
 }
 
@@ -428,6 +437,44 @@ pub async fn leftovers(aws: &Aws, env: &str) -> Vec<String> {
                     .is_some_and(|c| c.contains(&format!("deployment={env} ")))
             })
             .map(|z| format!("hosted-zone {}", z.name())),
+    );
+    let clusters = aws
+        .emr
+        .list_clusters()
+        .cluster_states(aws_sdk_emr::types::ClusterState::Starting)
+        .cluster_states(aws_sdk_emr::types::ClusterState::Running)
+        .cluster_states(aws_sdk_emr::types::ClusterState::Waiting)
+        .send()
+        .await
+        .unwrap();
+    left.extend(
+        clusters
+            .clusters()
+            .iter()
+            .filter(|c| c.name().is_some_and(|n| n.starts_with(&prefix)))
+            .map(|c| format!("emr-cluster {}", c.id().unwrap_or_default())),
+    );
+    let buckets = aws.s3.list_buckets().send().await.unwrap();
+    left.extend(
+        buckets
+            .buckets()
+            .iter()
+            .filter_map(|b| b.name())
+            .filter(|n| n.starts_with(&prefix))
+            .map(|n| format!("bucket {n}")),
+    );
+    let profiles = aws
+        .iam
+        .list_instance_profiles()
+        .path_prefix(format!("/ftctl/{env}/"))
+        .send()
+        .await
+        .unwrap();
+    left.extend(
+        profiles
+            .instance_profiles()
+            .iter()
+            .map(|p| format!("instance-profile {}", p.instance_profile_name())),
     );
     let checks = aws.route53.list_health_checks().send().await.unwrap();
     left.extend(

@@ -1,0 +1,248 @@
+//! S3 buckets for logs: KMS-encrypted by default, every kind of public access blocked. Bucket
+//! names are global, so the account id is appended to the ftctl name.
+
+use super::*;
+use crate::resource::Val;
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier,
+    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
+};
+
+pub struct S3BucketProvider;
+
+fn observed_bucket(spec_id: &str, name: &str) -> Observed {
+    Observed::new(spec_id, Kind::S3Bucket, name)
+        .output("name", name)
+        .output("arn", format!("arn:aws:s3:::{name}"))
+        .output("objects_arn", format!("arn:aws:s3:::{name}/*"))
+        .output("uri", format!("s3://{name}/"))
+}
+
+async fn kms_encrypted(ctx: &Ctx<'_>, name: &str) -> Result<bool> {
+    match ctx
+        .clients
+        .s3
+        .get_bucket_encryption()
+        .bucket(name)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out
+            .server_side_encryption_configuration()
+            .map(|c| c.rules())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|r| r.apply_server_side_encryption_by_default())
+            .any(|d| d.sse_algorithm() == &ServerSideEncryption::AwsKms)),
+        Err(e)
+            if error_code(&e).as_deref()
+                == Some("ServerSideEncryptionConfigurationNotFoundError") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(aws_error(
+            &format!("reading encryption of bucket {name}"),
+            e,
+        )),
+    }
+}
+
+async fn public_access_blocked(ctx: &Ctx<'_>, name: &str) -> Result<bool> {
+    match ctx
+        .clients
+        .s3
+        .get_public_access_block()
+        .bucket(name)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out.public_access_block_configuration().is_some_and(|c| {
+            c.block_public_acls() == Some(true)
+                && c.ignore_public_acls() == Some(true)
+                && c.block_public_policy() == Some(true)
+                && c.restrict_public_buckets() == Some(true)
+        })),
+        Err(e) if error_code(&e).as_deref() == Some("NoSuchPublicAccessBlockConfiguration") => {
+            Ok(false)
+        }
+        Err(e) => Err(aws_error(
+            &format!("reading public access of bucket {name}"),
+            e,
+        )),
+    }
+}
+
+async fn configure(ctx: &Ctx<'_>, spec: &ResourceSpec, name: &str) -> Result<()> {
+    let s3 = &ctx.clients.s3;
+    let block = b(spec, "public_access_blocked")?;
+    s3.put_public_access_block()
+        .bucket(name)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(block)
+                .ignore_public_acls(block)
+                .block_public_policy(block)
+                .restrict_public_buckets(block)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| aws_error(&format!("blocking public access to bucket {name}"), e))?;
+    let algorithm = if b(spec, "kms_encrypted")? {
+        ServerSideEncryption::AwsKms
+    } else {
+        ServerSideEncryption::Aes256
+    };
+    s3.put_bucket_encryption()
+        .bucket(name)
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(
+                            ServerSideEncryptionByDefault::builder()
+                                .sse_algorithm(algorithm)
+                                .build()?,
+                        )
+                        .bucket_key_enabled(true)
+                        .build(),
+                )
+                .build()?,
+        )
+        .send()
+        .await
+        .map_err(|e| aws_error(&format!("encrypting bucket {name}"), e))?;
+    Ok(())
+}
+
+#[async_trait]
+impl Provider for S3BucketProvider {
+    fn kind(&self) -> Kind {
+        Kind::S3Bucket
+    }
+
+    async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {
+        let s3 = &ctx.clients.s3;
+        let listed = s3
+            .list_buckets()
+            .send()
+            .await
+            .map_err(|e| aws_error("listing buckets", e))?;
+        let prefix = ctx.name_prefix();
+        let mut found = Vec::new();
+        for bucket in listed.buckets() {
+            let Some(name) = bucket.name().filter(|n| n.starts_with(&prefix)) else {
+                continue;
+            };
+            let tags = match s3.get_bucket_tagging().bucket(name).send().await {
+                Ok(t) => t.tag_set().to_vec(),
+                Err(e) if error_code(&e).as_deref() == Some("NoSuchTagSet") => continue,
+                Err(e) => return Err(aws_error(&format!("reading tags of bucket {name}"), e)),
+            };
+            let Some((id, stack)) = ctx.owner(tags.iter().map(|t| (t.key(), t.value()))) else {
+                continue;
+            };
+            let mut o = observed_bucket(&id, name)
+                .prop("kms_encrypted", Val::Bool(kms_encrypted(ctx, name).await?))
+                .prop(
+                    "public_access_blocked",
+                    Val::Bool(public_access_blocked(ctx, name).await?),
+                );
+            o.name = name.to_string();
+            o.stack = stack;
+            found.push(o);
+        }
+        Ok(found)
+    }
+
+    async fn create(&self, ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Observed> {
+        let account = ctx
+            .clients
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| aws_error("reading the account id", e))?
+            .account()
+            .unwrap_or_default()
+            .to_string();
+        let name = format!("{}-{account}", spec.name);
+        let s3 = &ctx.clients.s3;
+        let mut req = s3.create_bucket().bucket(&name);
+        // us-east-1 is the default location and must not be named.
+        if ctx.clients.region != "us-east-1" {
+            req = req.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(
+                        ctx.clients.region.as_str(),
+                    ))
+                    .build(),
+            );
+        }
+        match req.send().await {
+            Ok(_) => {}
+            Err(e) if error_code(&e).as_deref() == Some("BucketAlreadyOwnedByYou") => {}
+            Err(e) => return Err(aws_error(&format!("creating bucket {name}"), e)),
+        }
+        let tags: Vec<Tag> = ctx
+            .tags(spec)
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Result<_, _>>()?;
+        s3.put_bucket_tagging()
+            .bucket(&name)
+            .tagging(Tagging::builder().set_tag_set(Some(tags)).build()?)
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("tagging bucket {name}"), e))?;
+        configure(ctx, spec, &name).await?;
+        let mut o = observed_bucket(&spec.id, &name);
+        o.props = spec.props.clone();
+        o.name = name;
+        Ok(o)
+    }
+
+    async fn update(
+        &self,
+        ctx: &Ctx<'_>,
+        spec: &ResourceSpec,
+        current: &Observed,
+    ) -> Result<Observed> {
+        configure(ctx, spec, &current.physical_id).await?;
+        Ok(updated_in_place(spec, current))
+    }
+
+    async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
+        let s3 = &ctx.clients.s3;
+        let name = current.physical_id.as_str();
+        // A bucket must be empty to go: its logs go with the deployment.
+        loop {
+            let page = match s3.list_objects_v2().bucket(name).send().await {
+                Ok(p) => p,
+                Err(e) if error_code(&e).as_deref() == Some("NoSuchBucket") => return Ok(()),
+                Err(e) => return Err(aws_error(&format!("listing bucket {name}"), e)),
+            };
+            let keys: Vec<ObjectIdentifier> = page
+                .contents()
+                .iter()
+                .filter_map(|o| o.key())
+                .map(|k| ObjectIdentifier::builder().key(k).build())
+                .collect::<Result<_, _>>()?;
+            if keys.is_empty() {
+                break;
+            }
+            s3.delete_objects()
+                .bucket(name)
+                .delete(Delete::builder().set_objects(Some(keys)).build()?)
+                .send()
+                .await
+                .map_err(|e| aws_error(&format!("emptying bucket {name}"), e))?;
+        }
+        match s3.delete_bucket().bucket(name).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if error_code(&e).as_deref() == Some("NoSuchBucket") => Ok(()),
+            Err(e) => Err(aws_error(&format!("deleting bucket {name}"), e)),
+        }
+    }
+}
