@@ -198,6 +198,16 @@ pub struct DbArgs {
 }
 
 #[derive(Debug, Args, Clone)]
+pub struct TaskArgs {
+    /// Service (stack name or ECS name) to stop tasks of (repeatable) [default: every one].
+    #[arg(long = "service", value_name = "NAME")]
+    pub services: Vec<String>,
+    /// Tasks to stop per service [default: 1]; at least one always keeps running.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub count: Option<u32>,
+}
+
+#[derive(Debug, Args, Clone)]
 pub struct CacheArgs {
     /// Cache (stack name or replication group id) to fail over (repeatable) [default: every one].
     #[arg(long = "cache", value_name = "NAME")]
@@ -236,6 +246,13 @@ pub enum ChaosCommand {
         run: RunArgs,
         #[command(flatten)]
         db: DbArgs,
+    },
+    /// Stop tasks of an ECS service and measure how fast it runs its desired count again.
+    KillTask {
+        #[command(flatten)]
+        run: RunArgs,
+        #[command(flatten)]
+        task: TaskArgs,
     },
     /// Fail a Redis cache's primaries over to replicas (ElastiCache TestFailover).
     CacheFailover {

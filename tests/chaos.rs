@@ -818,3 +818,79 @@ async fn cache_failover_is_designed_from_the_cache_and_a_refused_injection_abort
     assert_eq!(g.status(), Some("available"));
     assert_eq!(g.node_groups()[0].node_group_members().len(), 2);
 }
+
+/// ministack runs a service's tasks but, unlike ECS, never starts a replacement for a stopped
+/// one: on the emulators a kill-task cannot heal, so the verdict must be NOT RECOVERED (exit
+/// 1), with the fault seen at once and the stopped task really stopped. On AWS the service
+/// scheduler starts a new task within seconds and the same run recovers.
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_task_stops_a_task_and_judges_the_service_by_its_running_count() {
+    let d = Deployed::of(
+        "stage3",
+        "kt",
+        &[
+            "caches.session.autoscaling.enabled=false",
+            "services.api.autoscaling.enabled=false",
+        ],
+    );
+    let aws = aws().await;
+    let cluster = format!("{}-cluster", d.env);
+    let service = format!("{}-api", d.env);
+
+    let run = ftctl(&["chaos", "kill-task", "--env", &d.env, "--dry-run", "--json"]).ok();
+    let plan: Value = serde_json::from_str(&run.stdout).unwrap();
+    let actions = plan["design"]["actions"].as_array().unwrap();
+    assert_eq!(actions.len(), 1, "{actions:?}");
+    assert_eq!(actions[0]["action"], "stop-tasks");
+    assert_eq!(actions[0]["tasks"].as_array().unwrap().len(), 1);
+    // The running-task alarm (3 × 60 s) is the tightest guard of the service.
+    assert_eq!(plan["design"]["budget"]["seconds"], 180.0, "{plan}");
+    // Stopping every task is refused: there would be nothing left to serve.
+    let refused = ftctl(&["chaos", "kill-task", "--env", &d.env, "--count", "2"]);
+    assert_eq!(refused.code, 2);
+    assert!(
+        refused.stderr.contains("would leave none"),
+        "{}",
+        refused.stderr
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let run = ftctl(&[
+        "chaos",
+        "kill-task",
+        "--env",
+        &d.env,
+        "--budget",
+        "3",
+        "--settle",
+        "1",
+        "--report-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let j = journal(dir.path());
+    assert_eq!(j["verdict"]["status"], "not-recovered", "{j}");
+    assert!(j["verdict"]["detected_after"].as_f64().unwrap() < 3.0);
+    let victim = j["design"]["actions"][0]["tasks"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tasks = aws
+        .ecs
+        .describe_tasks()
+        .cluster(&cluster)
+        .tasks(&victim)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tasks.tasks()[0].last_status(), Some("STOPPED"));
+    let services = aws
+        .ecs
+        .describe_services()
+        .cluster(&cluster)
+        .services(&service)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(services.services()[0].running_count(), 1);
+}

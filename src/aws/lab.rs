@@ -6,7 +6,8 @@ use super::{aws_error, filter, Clients, TAG_DEPLOYMENT};
 use crate::chaos::design::{Action, Undo};
 use crate::chaos::run::{Journal, Lab, Outcome};
 use crate::chaos::{
-    tier_state, CacheState, DatabaseState, Instance, Inventory, Observation, ShardState, Snapshot,
+    tier_state, CacheState, DatabaseState, Instance, Inventory, Observation, ServiceState,
+    ShardState, Snapshot, Task,
 };
 use anyhow::{Context, Result};
 use async_trait::async_trait;
@@ -237,6 +238,62 @@ impl AwsLab {
         futures::future::try_join_all(reads).await
     }
 
+    /// Each service's counts and its running tasks.
+    async fn services(&self) -> Result<(Vec<ServiceState>, Vec<Task>)> {
+        let ecs = &self.clients.ecs;
+        let mut states = Vec::new();
+        let mut tasks = Vec::new();
+        for s in &self.inventory.services {
+            let out = ecs
+                .describe_services()
+                .cluster(&s.cluster)
+                .services(&s.service)
+                .send()
+                .await
+                .map_err(|e| aws_error(&format!("reading service {}", s.service), e))?;
+            let described = out.services().first();
+            states.push(ServiceState {
+                name: s.name.clone(),
+                service: s.service.clone(),
+                desired: described.map(|d| d.desired_count()).unwrap_or(0).max(0) as u32,
+                running: described.map(|d| d.running_count()).unwrap_or(0).max(0) as u32,
+                pending: described.map(|d| d.pending_count()).unwrap_or(0).max(0) as u32,
+            });
+            let arns: Vec<String> = ecs
+                .list_tasks()
+                .cluster(&s.cluster)
+                .service_name(&s.service)
+                .desired_status(aws_sdk_ecs::types::DesiredStatus::Running)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| aws_error(&format!("listing tasks of {}", s.service), e))?;
+            for chunk in arns.chunks(100) {
+                let described = ecs
+                    .describe_tasks()
+                    .cluster(&s.cluster)
+                    .set_tasks(Some(chunk.to_vec()))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error(&format!("reading tasks of {}", s.service), e))?;
+                tasks.extend(
+                    described
+                        .tasks()
+                        .iter()
+                        .filter(|t| t.last_status() == Some("RUNNING"))
+                        .map(|t| Task {
+                            service: s.service.clone(),
+                            arn: t.task_arn().unwrap_or_default().to_string(),
+                            zone: t.availability_zone().unwrap_or_default().to_string(),
+                        }),
+                );
+            }
+        }
+        Ok((states, tasks))
+    }
+
     async fn alarms_firing(&self) -> Result<Vec<String>> {
         let mut firing = Vec::new();
         for chunk in self.alarm_names.chunks(100) {
@@ -347,12 +404,13 @@ impl AwsLab {
 #[async_trait]
 impl Lab for AwsLab {
     async fn probe(&self) -> Result<Observation> {
-        let (groups, ec2, targets, databases, caches, alarms_firing) = tokio::try_join!(
+        let (groups, ec2, targets, databases, caches, (services, tasks), alarms_firing) = tokio::try_join!(
             self.groups(),
             self.instances(),
             self.target_health(),
             self.databases(),
             self.caches(),
+            self.services(),
             self.alarms_firing(),
         )?;
         let mut instances = Vec::new();
@@ -405,9 +463,11 @@ impl Lab for AwsLab {
                 tiers,
                 databases,
                 caches,
+                services,
                 alarms_firing,
             },
             instances,
+            tasks,
         })
     }
 
@@ -445,6 +505,24 @@ impl Lab for AwsLab {
                     .send()
                     .await
                     .map_err(|e| aws_error(&format!("failing over database {identifier}"), e))?;
+                Ok(())
+            }
+            Action::StopTasks {
+                cluster,
+                service,
+                tasks,
+            } => {
+                for task in tasks {
+                    self.clients
+                        .ecs
+                        .stop_task()
+                        .cluster(cluster)
+                        .task(task)
+                        .reason("ftctl chaos kill-task")
+                        .send()
+                        .await
+                        .map_err(|e| aws_error(&format!("stopping a task of {service}"), e))?;
+                }
                 Ok(())
             }
             Action::FailoverCache { group, shard, .. } => {

@@ -37,6 +37,11 @@ pub enum Fault {
         /// One shard (`0001`) instead of every shard.
         shard: Option<String>,
     },
+    KillTask {
+        services: Vec<String>,
+        /// Tasks to stop per service [1].
+        count: Option<u32>,
+    },
 }
 
 /// One change the experiment makes.
@@ -60,6 +65,12 @@ pub enum Action {
     FailoverDatabase {
         identifier: String,
         zone: String,
+    },
+    /// Stop tasks of an ECS service; the service should start new ones.
+    StopTasks {
+        cluster: String,
+        service: String,
+        tasks: Vec<String>,
     },
     /// ElastiCache TestFailover: the shard's primary is replaced by a replica.
     FailoverCache {
@@ -92,6 +103,16 @@ impl Action {
             Action::FailoverDatabase { identifier, zone } => {
                 format!("reboot database {identifier} with failover (primary in {zone})")
             }
+            Action::StopTasks { service, tasks, .. } => format!(
+                "stop {} task{} of service {service}: {}",
+                tasks.len(),
+                if tasks.len() == 1 { "" } else { "s" },
+                tasks
+                    .iter()
+                    .map(|t| t.rsplit('/').next().unwrap_or(t))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
             Action::FailoverCache { group, shard, zone } => format!(
                 "test failover of cache {group} shard {shard}{}",
                 zone.as_ref()
@@ -113,7 +134,8 @@ impl Action {
             }),
             Action::TerminateInstances { .. }
             | Action::FailoverDatabase { .. }
-            | Action::FailoverCache { .. } => None,
+            | Action::FailoverCache { .. }
+            | Action::StopTasks { .. } => None,
         }
     }
 }
@@ -157,6 +179,17 @@ pub struct Design {
 }
 
 impl Design {
+    /// Services whose tasks the experiment stops.
+    pub fn stopped_services(&self) -> Vec<String> {
+        self.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::StopTasks { service, .. } => Some(service.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Replication groups the experiment fails over.
     pub fn failover_caches(&self) -> Vec<String> {
         let mut groups: Vec<String> = self
@@ -212,15 +245,17 @@ pub fn design(
         Fault::CacheFailover { caches, shard } => {
             cache_failover(inv, baseline, caches, shard.as_deref())?
         }
+        Fault::KillTask { services, count } => kill_task(inv, baseline, services, *count)?,
     };
     let databases = design.failover_databases();
     let caches = design.failover_caches();
+    let services = design.stopped_services();
     design.budget = match budget_override {
         Some(seconds) => Budget {
             seconds,
             source: "--budget".to_string(),
         },
-        None => derive_budget(inv, &design.tiers, &databases, &caches)?,
+        None => derive_budget(inv, &design.tiers, &databases, &caches, &services)?,
     };
     Ok(design)
 }
@@ -232,6 +267,7 @@ pub fn derive_budget(
     tiers: &[String],
     database_identifiers: &[String],
     cache_groups: &[String],
+    services: &[String],
 ) -> Result<Budget, Refusal> {
     let mut guards = Vec::new();
     for t in tiers {
@@ -250,6 +286,13 @@ pub fn derive_budget(
         .filter(|c| cache_groups.contains(&c.group))
     {
         guards.extend(inv.cache_alarms(&c.name));
+    }
+    for s in inv
+        .services
+        .iter()
+        .filter(|s| services.contains(&s.service))
+    {
+        guards.extend(inv.service_alarms(&s.name));
     }
     let tightest = guards
         .iter()
@@ -635,6 +678,82 @@ fn rds_failover(
     })
 }
 
+fn kill_task(
+    inv: &Inventory,
+    baseline: &Observation,
+    names: &[String],
+    count: Option<u32>,
+) -> Result<Design, Refusal> {
+    let chosen: Vec<&super::Service> = if names.is_empty() {
+        inv.services.iter().collect()
+    } else {
+        names
+            .iter()
+            .map(|n| {
+                inv.services
+                    .iter()
+                    .find(|s| &s.name == n || &s.service == n)
+                    .ok_or_else(|| {
+                        Refusal(format!(
+                            "--service {n}: deployment {} has no such service",
+                            inv.env
+                        ))
+                    })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    if chosen.is_empty() {
+        return Err(Refusal(format!(
+            "deployment {} has no ECS service",
+            inv.env
+        )));
+    }
+    let count = count.unwrap_or(1) as usize;
+    let mut actions = Vec::new();
+    let mut stopped = 0;
+    for s in &chosen {
+        let mut tasks: Vec<&String> = baseline
+            .tasks
+            .iter()
+            .filter(|t| t.service == s.service)
+            .map(|t| &t.arn)
+            .collect();
+        tasks.sort();
+        if tasks.len() <= count {
+            return Err(Refusal(format!(
+                "service {} runs {} task{}: stopping {count} would leave none to serve",
+                s.name,
+                tasks.len(),
+                if tasks.len() == 1 { "" } else { "s" }
+            )));
+        }
+        let victims: Vec<String> = tasks.into_iter().take(count).cloned().collect();
+        stopped += victims.len();
+        actions.push(Action::StopTasks {
+            cluster: s.cluster.clone(),
+            service: s.service.clone(),
+            tasks: victims,
+        });
+    }
+    Ok(Design {
+        experiment: "kill-task".into(),
+        summary: format!(
+            "stop {stopped} task{} of {}",
+            if stopped == 1 { "" } else { "s" },
+            chosen
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        zone: None,
+        tiers: Vec::new(),
+        actions,
+        budget: placeholder_budget(),
+        warnings: Vec::new(),
+    })
+}
+
 fn cache_failover(
     inv: &Inventory,
     baseline: &Observation,
@@ -734,7 +853,7 @@ pub fn applicable(inv: &Inventory) -> Vec<Applicable> {
             experiment: "kill-instance".into(),
             command: format!("ftctl chaos kill-instance --env {env} --group {}", g.tier),
             targets: format!("group {}", g.name),
-            budget: derive_budget(inv, std::slice::from_ref(&g.tier), &[], &[]).ok(),
+            budget: derive_budget(inv, std::slice::from_ref(&g.tier), &[], &[], &[]).ok(),
         });
     }
     let tiers: Vec<String> = inv.groups.iter().map(|g| g.tier.clone()).collect();
@@ -749,7 +868,7 @@ pub fn applicable(inv: &Inventory) -> Vec<Applicable> {
             experiment: "kill-az".into(),
             command: format!("ftctl chaos kill-az --env {env} --az {z}"),
             targets: format!("zone {z}: its instances, group zone lists, database primaries"),
-            budget: derive_budget(inv, &tiers, &dbs, &[]).ok(),
+            budget: derive_budget(inv, &tiers, &dbs, &[], &[]).ok(),
         });
     }
     for d in inv.databases.iter().filter(|d| d.multi_az) {
@@ -757,7 +876,7 @@ pub fn applicable(inv: &Inventory) -> Vec<Applicable> {
             experiment: "rds-failover".into(),
             command: format!("ftctl chaos rds-failover --env {env} --db {}", d.name),
             targets: format!("database {}", d.identifier),
-            budget: derive_budget(inv, &[], std::slice::from_ref(&d.identifier), &[]).ok(),
+            budget: derive_budget(inv, &[], std::slice::from_ref(&d.identifier), &[], &[]).ok(),
         });
     }
     for c in inv.caches.iter().filter(|c| c.automatic_failover) {
@@ -770,7 +889,15 @@ pub fn applicable(inv: &Inventory) -> Vec<Applicable> {
                 c.shards.len(),
                 if c.shards.len() == 1 { "" } else { "s" }
             ),
-            budget: derive_budget(inv, &[], &[], std::slice::from_ref(&c.group)).ok(),
+            budget: derive_budget(inv, &[], &[], std::slice::from_ref(&c.group), &[]).ok(),
+        });
+    }
+    for s in &inv.services {
+        out.push(Applicable {
+            experiment: "kill-task".into(),
+            command: format!("ftctl chaos kill-task --env {env} --service {}", s.name),
+            targets: format!("service {} in cluster {}", s.service, s.cluster),
+            budget: derive_budget(inv, &[], &[], &[], std::slice::from_ref(&s.service)).ok(),
         });
     }
     out

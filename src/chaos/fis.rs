@@ -104,7 +104,7 @@ pub fn template(
                 }),
             );
         }
-        Fault::RdsFailover { .. } | Fault::CacheFailover { .. } => {}
+        Fault::RdsFailover { .. } | Fault::CacheFailover { .. } | Fault::KillTask { .. } => {}
     }
     let databases = design.failover_databases();
     if !databases.is_empty() {

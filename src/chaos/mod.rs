@@ -49,6 +49,15 @@ pub struct Cache {
     pub shards: Vec<String>,
 }
 
+/// An ECS service of the deployment.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Service {
+    /// Its name in the stack (`api` for logical id `svc.api`).
+    pub name: String,
+    pub cluster: String,
+    pub service: String,
+}
+
 /// A CloudWatch alarm of the deployment and the time it takes to fire.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Alarm {
@@ -68,6 +77,8 @@ pub struct Inventory {
     pub databases: Vec<Database>,
     #[serde(default)]
     pub caches: Vec<Cache>,
+    #[serde(default)]
+    pub services: Vec<Service>,
     pub alarms: Vec<Alarm>,
     /// Availability zone of every subnet the deployment owns.
     pub subnet_zones: BTreeMap<String, String>,
@@ -130,6 +141,11 @@ impl Inventory {
                         shards: (1..=shards).map(|n| format!("{n:04}")).collect(),
                     });
                 }
+                Kind::EcsService => inv.services.push(Service {
+                    name: o.id.strip_prefix("svc.").unwrap_or(&o.id).to_string(),
+                    cluster: o.outputs.get("cluster").cloned().unwrap_or_default(),
+                    service: o.name.clone(),
+                }),
                 Kind::MetricAlarm => {
                     let num = |key: &str| {
                         o.props
@@ -151,12 +167,16 @@ impl Inventory {
         inv.groups.sort_by(|a, b| a.tier.cmp(&b.tier));
         inv.databases.sort_by(|a, b| a.name.cmp(&b.name));
         inv.caches.sort_by(|a, b| a.name.cmp(&b.name));
+        inv.services.sort_by(|a, b| a.name.cmp(&b.name));
         inv.alarms.sort_by(|a, b| a.logical_id.cmp(&b.logical_id));
         inv
     }
 
     pub fn is_empty(&self) -> bool {
-        self.groups.is_empty() && self.databases.is_empty() && self.caches.is_empty()
+        self.groups.is_empty()
+            && self.databases.is_empty()
+            && self.caches.is_empty()
+            && self.services.is_empty()
     }
 
     /// The zones the deployment's groups may launch in, sorted.
@@ -193,6 +213,15 @@ impl Inventory {
     /// The alarms that guard a cache (every node's CPU, evictions and replication lag).
     pub fn cache_alarms(&self, name: &str) -> Vec<&Alarm> {
         let prefix = format!("alarm.cache.{name}.");
+        self.alarms
+            .iter()
+            .filter(|a| a.logical_id.starts_with(&prefix))
+            .collect()
+    }
+
+    /// The alarms that guard a service (running tasks, CPU, memory).
+    pub fn service_alarms(&self, name: &str) -> Vec<&Alarm> {
+        let prefix = format!("alarm.svc.{name}.");
         self.alarms
             .iter()
             .filter(|a| a.logical_id.starts_with(&prefix))
@@ -277,6 +306,24 @@ pub struct ShardState {
     pub primary_zone: Option<String>,
 }
 
+/// A service in one probe.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ServiceState {
+    pub name: String,
+    pub service: String,
+    pub desired: u32,
+    pub running: u32,
+    pub pending: u32,
+}
+
+/// One task of a service, for choosing what to stop.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Task {
+    pub service: String,
+    pub arn: String,
+    pub zone: String,
+}
+
 /// A cache in one probe.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CacheState {
@@ -294,6 +341,8 @@ pub struct Snapshot {
     pub databases: Vec<DatabaseState>,
     #[serde(default)]
     pub caches: Vec<CacheState>,
+    #[serde(default)]
+    pub services: Vec<ServiceState>,
     /// Names of the alarms (the deployment's and the stop conditions) in state ALARM.
     pub alarms_firing: Vec<String>,
 }
@@ -313,6 +362,14 @@ impl Snapshot {
         for d in &self.databases {
             if d.status != "available" {
                 out.push(format!("database {}: {}", d.name, d.status));
+            }
+        }
+        for s in &self.services {
+            if s.running < s.desired {
+                out.push(format!(
+                    "service {}: {} of {} tasks running",
+                    s.name, s.running, s.desired
+                ));
             }
         }
         for c in &self.caches {
@@ -337,6 +394,8 @@ impl Snapshot {
 pub struct Observation {
     pub snapshot: Snapshot,
     pub instances: Vec<Instance>,
+    /// Running tasks of the deployment's services.
+    pub tasks: Vec<Task>,
 }
 
 /// Builds a tier's state from the instances a probe joined.

@@ -141,6 +141,7 @@ fn inventory() -> Inventory {
             multi_az: true,
         }],
         caches: Vec::new(),
+        services: Vec::new(),
         alarms: vec![
             alarm("alarm.tier.web.capacity", 300),
             alarm("alarm.tier.web.healthy-hosts", 180),
@@ -194,9 +195,11 @@ fn observation(instances: Vec<Instance>, db_zone: &str, alarms: &[&str]) -> Obse
                 secondary_zone: Some("az-b".into()),
             }],
             caches: Vec::new(),
+            services: Vec::new(),
             alarms_firing: alarms.iter().map(|s| s.to_string()).collect(),
         },
         instances,
+        tasks: Vec::new(),
     }
 }
 
@@ -270,21 +273,27 @@ fn serving_needs_every_view_to_agree() {
 #[test]
 fn budget_is_the_tightest_guarding_alarm() {
     let inv = inventory();
-    let b = design::derive_budget(&inv, &["web".into()], &[], &[]).unwrap();
+    let b = design::derive_budget(&inv, &["web".into()], &[], &[], &[]).unwrap();
     assert_eq!(b.seconds, 180.0);
     assert!(
         b.source.contains("t-alarm-tier-web-healthy-hosts"),
         "{}",
         b.source
     );
-    let b = design::derive_budget(&inv, &["web".into(), "app".into()], &["t-main".into()], &[])
-        .unwrap();
+    let b = design::derive_budget(
+        &inv,
+        &["web".into(), "app".into()],
+        &["t-main".into()],
+        &[],
+        &[],
+    )
+    .unwrap();
     assert_eq!(b.seconds, 180.0);
-    let b = design::derive_budget(&inv, &[], &["t-main".into()], &[]).unwrap();
+    let b = design::derive_budget(&inv, &[], &["t-main".into()], &[], &[]).unwrap();
     assert_eq!(b.seconds, 600.0);
     let mut bare = inv.clone();
     bare.alarms.clear();
-    let err = design::derive_budget(&bare, &["web".into()], &[], &[]).unwrap_err();
+    let err = design::derive_budget(&bare, &["web".into()], &[], &[], &[]).unwrap_err();
     assert!(err.0.contains("--budget"), "{err}");
 }
 
@@ -661,6 +670,68 @@ fn kill_az_fails_over_cache_primaries_known_to_be_there() {
         d.warnings.iter().any(|w| w.contains("cache-failover")),
         "{:?}",
         d.warnings
+    );
+}
+
+#[test]
+fn kill_task_stops_some_tasks_never_all() {
+    let mut inv = inventory();
+    inv.services.push(Service {
+        name: "api".into(),
+        cluster: "t-cluster".into(),
+        service: "t-api".into(),
+    });
+    inv.alarms.push(Alarm {
+        logical_id: "alarm.svc.api.running".into(),
+        name: "t-api-svc-running".into(),
+        arn: String::new(),
+        window_seconds: 180,
+    });
+    let mut base = steady();
+    for arn in ["arn:task/b", "arn:task/a", "arn:task/c"] {
+        base.tasks.push(Task {
+            service: "t-api".into(),
+            arn: arn.into(),
+            zone: "az-a".into(),
+        });
+    }
+    let one = Fault::KillTask {
+        services: vec![],
+        count: None,
+    };
+    let d = design::design(&one, &inv, &base, None).unwrap();
+    assert_eq!(
+        d.actions,
+        vec![Action::StopTasks {
+            cluster: "t-cluster".into(),
+            service: "t-api".into(),
+            tasks: vec!["arn:task/a".into()],
+        }]
+    );
+    assert_eq!(d.budget.seconds, 180.0);
+    let all = Fault::KillTask {
+        services: vec!["api".into()],
+        count: Some(3),
+    };
+    let err = design::design(&all, &inv, &base, None).unwrap_err();
+    assert!(err.0.contains("would leave none"), "{err}");
+    let unknown = Fault::KillTask {
+        services: vec!["nope".into()],
+        count: None,
+    };
+    assert!(design::design(&unknown, &inv, &base, None).is_err());
+    // A service short of tasks is not steady.
+    let mut snap = base.snapshot.clone();
+    snap.services.push(ServiceState {
+        name: "api".into(),
+        service: "t-api".into(),
+        desired: 3,
+        running: 2,
+        pending: 1,
+    });
+    assert_eq!(
+        snap.problems(&[]),
+        vec!["service api: 2 of 3 tasks running".to_string()]
     );
 }
 

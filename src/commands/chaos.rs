@@ -9,7 +9,7 @@ use crate::chaos::design::{self, Design, Fault, Refusal};
 use crate::chaos::run::{Event, Journal, Outcome, Runner, Settings, Sink, Watcher};
 use crate::chaos::{fis, report, Inventory, Observation, Snapshot};
 use crate::cli::{
-    CacheArgs, ChaosCommand, DbArgs, FisExperiment, InstanceArgs, RunArgs, TargetArgs,
+    CacheArgs, ChaosCommand, DbArgs, FisExperiment, InstanceArgs, RunArgs, TargetArgs, TaskArgs,
 };
 use crate::cloud::Cloud;
 use crate::expand::{self, Deployment};
@@ -48,6 +48,7 @@ async fn dispatch(command: ChaosCommand) -> Result<ExitCode> {
             experiment(&run, fault, az.duration).await
         }
         ChaosCommand::RdsFailover { run, db } => experiment(&run, db_fault(&db), None).await,
+        ChaosCommand::KillTask { run, task } => experiment(&run, task_fault(&task), None).await,
         ChaosCommand::CacheFailover { run, cache } => {
             experiment(&run, cache_fault(&cache), None).await
         }
@@ -73,6 +74,13 @@ fn instance_fault(a: &InstanceArgs) -> Fault {
 fn db_fault(a: &DbArgs) -> Fault {
     Fault::RdsFailover {
         databases: a.databases.clone(),
+    }
+}
+
+fn task_fault(a: &TaskArgs) -> Fault {
+    Fault::KillTask {
+        services: a.services.clone(),
+        count: a.count,
     }
 }
 
@@ -145,8 +153,12 @@ async fn list(target: &TargetArgs, json: bool) -> Result<ExitCode> {
     if inv.caches.is_empty() {
         missing.push("cache-failover (no ElastiCache replication group)");
     }
-    missing.push("kill-task (no ECS service)");
-    println!("\nNot applicable here: {}.", missing.join(", "));
+    if inv.services.is_empty() {
+        missing.push("kill-task (no ECS service)");
+    }
+    if !missing.is_empty() {
+        println!("\nNot applicable here: {}.", missing.join(", "));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -402,6 +414,12 @@ fn state_lines(snap: &Snapshot) -> String {
                 .unwrap_or_default()
         ));
     }
+    for sv in &snap.services {
+        s.push_str(&format!(
+            "  service {} running {} of {} (pending {})\n",
+            sv.name, sv.running, sv.desired, sv.pending
+        ));
+    }
     for c in &snap.caches {
         let shards: Vec<String> = c
             .shards
@@ -649,6 +667,12 @@ impl Watcher for ConsoleWatcher {
         }
         for c in &snapshot.caches {
             parts.push(format!("cache {} {}", c.name, c.status));
+        }
+        for s in &snapshot.services {
+            parts.push(format!(
+                "svc {} running {}/{}",
+                s.name, s.running, s.desired
+            ));
         }
         if !snapshot.alarms_firing.is_empty() {
             parts.push(format!("ALARM: {}", snapshot.alarms_firing.join(",")));
