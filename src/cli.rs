@@ -104,6 +104,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Draw the architecture a stack describes (Mermaid), without calling AWS.
+    Graph {
+        #[command(flatten)]
+        stack: StackArgs,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Break the deployment on purpose and prove it recovers within its alarm budget.
     Chaos {
         #[command(subcommand)]

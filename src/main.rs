@@ -8,6 +8,7 @@ mod chaos;
 mod cli;
 mod cloud;
 mod commands;
+mod diagram;
 mod expand;
 #[cfg(test)]
 mod fake;

@@ -165,6 +165,25 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             wait,
             json,
         } => backup::run(&env.env, region.as_deref(), list, wait, json).await,
+        Command::Graph { stack, out } => {
+            let input = resolve(&stack, "dev")?;
+            let zones: Vec<String> = match &input.stack.network.availability_zones {
+                Some(zones) => zones.clone(),
+                None => (1..=input.stack.network.az_count)
+                    .map(|i| format!("zone-{i}"))
+                    .collect(),
+            };
+            let specs = expand::expand(&input.stack, "dev", &zones)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", input.loaded.files[0].display()))?;
+            let title = format!("{} ({} resources)", input.stack.stack.name, specs.len());
+            let text = crate::diagram::mermaid(&title, &specs);
+            match out {
+                Some(path) => std::fs::write(&path, &text)
+                    .with_context(|| format!("writing {}", path.display()))?,
+                None => print!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Chaos { command } => Ok(chaos::run(command).await),
     }
 }
@@ -353,6 +372,9 @@ fn print_endpoints(observed: &[Observed]) {
                     let port = o.props.get("port").map(|p| p.render()).unwrap_or_default();
                     lines.push(format!("  {:<22} rediss://{ep}:{port} (TLS)", o.id));
                 }
+            }
+            Kind::DnsRecord => {
+                lines.push(format!("  {:<22} http://{}", o.id, o.name));
             }
             Kind::DynamoTable => {
                 let replicas = o
