@@ -262,3 +262,76 @@ fn the_configured_region_is_checked_against_replicas() {
     assert!(text.contains("stage2.toml:"), "{text}");
     assert!(text.contains("tables.orders.replica_regions.0"), "{text}");
 }
+
+#[test]
+fn stage3_parameters_are_checked() {
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage3.toml"));
+    let loaded = load(&path, &[]).unwrap();
+    assert_eq!(loaded.files.len(), 3, "stage3 → stage2 → stage1");
+    assert_eq!(
+        loaded.stack.services["api"].file_system.as_deref(),
+        Some("shared")
+    );
+    let cases: [(&[&str], &str, &str); 7] = [
+        (
+            &["services.api.memory=3000"],
+            "services.api.memory",
+            "not a Fargate size",
+        ),
+        (
+            &["services.api.file_system=\"nope\""],
+            "services.api.file_system",
+            "no file system named `nope`",
+        ),
+        (
+            &["services.api.log_retention_days=10"],
+            "services.api.log_retention_days",
+            "CloudWatch Logs' periods",
+        ),
+        (
+            &["services.api.desired_count=9"],
+            "services.api.desired_count",
+            "outside autoscaling's 2..6",
+        ),
+        (
+            &["dns.load_balancer=\"internal\""],
+            "dns.private",
+            "publish a private address",
+        ),
+        (
+            &["clusters.analytics.release_label=\"7.1\""],
+            "clusters.analytics.release_label",
+            "not an EMR release",
+        ),
+        (
+            &["clusters.analytics.core_instance_count=9"],
+            "clusters.analytics.core_instance_count",
+            "outside managed scaling's 3..8",
+        ),
+    ];
+    for (vars, field, message) in cases {
+        let vars: Vec<String> = vars.iter().map(|s| s.to_string()).collect();
+        let errs = errors(load(&path, &vars));
+        assert!(
+            errs.iter()
+                .any(|e| e.contains(field) && e.contains(message)),
+            "{vars:?}: {errs:?}"
+        );
+    }
+    // A service may not take a tier's name: their AWS names would collide.
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["stage1.toml", "stage2.toml", "stage3.toml"] {
+        let from = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks")).join(f);
+        std::fs::copy(from, dir.path().join(f)).unwrap();
+    }
+    let text = std::fs::read_to_string(dir.path().join("stage3.toml"))
+        .unwrap()
+        .replace("[services.api]", "[services.web]");
+    let renamed = write(&dir, "stage3.toml", &text);
+    let errs = errors(load(&renamed, &[]));
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("services.web") && e.contains("a tier is already named")),
+        "{errs:?}"
+    );
+}
