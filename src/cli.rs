@@ -104,6 +104,21 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Reliability and security advice: on a stack before apply, or on the live deployment.
+    Check {
+        /// A stack (name or file). Without --live it is checked as planned, with no AWS call;
+        /// with --live the deployment is also compared with it (drift).
+        stack: Option<String>,
+        #[arg(long = "var", value_name = "KEY=VALUE")]
+        vars: Vec<String>,
+        #[command(flatten)]
+        env: EnvArg,
+        /// Check what AWS reports for the deployment.
+        #[arg(long)]
+        live: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Draw the architecture a stack describes (Mermaid), without calling AWS.
     Graph {
         #[command(flatten)]

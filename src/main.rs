@@ -5,6 +5,7 @@ mod apply;
 mod aws;
 mod backup;
 mod chaos;
+mod check;
 mod cli;
 mod cloud;
 mod commands;

@@ -165,6 +165,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             wait,
             json,
         } => backup::run(&env.env, region.as_deref(), list, wait, json).await,
+        Command::Check {
+            stack,
+            vars,
+            env,
+            live,
+            json,
+        } => run_check(stack, vars, &env.env, live, json).await,
         Command::Graph { stack, out } => {
             let input = resolve(&stack, "dev")?;
             let zones: Vec<String> = match &input.stack.network.availability_zones {
@@ -186,6 +193,100 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Chaos { command } => Ok(chaos::run(command).await),
     }
+}
+
+async fn run_check(
+    stack: Option<String>,
+    vars: Vec<String>,
+    env: &str,
+    live: bool,
+    json: bool,
+) -> Result<ExitCode> {
+    use crate::check::{check, drift, render, Severity, Subject};
+    let input = match &stack {
+        Some(s) => Some(resolve(
+            &StackArgs {
+                stack: s.clone(),
+                vars: vars.clone(),
+            },
+            env,
+        )?),
+        None if live => {
+            expand::validate_env(env).map_err(InputError)?;
+            None
+        }
+        None => {
+            return Err(InputError(
+                "check needs a stack (checked as planned) or --live --env NAME".into(),
+            )
+            .into())
+        }
+    };
+    let (what, findings) = if live {
+        let region = input.as_ref().and_then(|i| i.stack.stack.region.clone());
+        let cloud = AwsCloud::connect(region.as_deref(), DeleteOptions::default()).await?;
+        let deployment = Deployment {
+            env: env.to_string(),
+            stack: String::new(),
+        };
+        let observed = cloud.observe(&deployment).await?;
+        if observed.is_empty() {
+            bail!("deployment {env} owns nothing in {}", cloud.target());
+        }
+        let subjects: Vec<Subject<'_>> = observed
+            .iter()
+            .map(|o| Subject {
+                id: &o.id,
+                kind: o.kind,
+                props: &o.props,
+                physical_id: Some(&o.physical_id),
+            })
+            .collect();
+        let mut findings = check(&subjects);
+        if let Some(input) = &input {
+            check_region(input, &cloud.clients.region)?;
+            let (_, _, plan) = compute(&cloud, input).await?;
+            findings.extend(drift(&plan));
+        }
+        (format!("deployment {env} in {}", cloud.target()), findings)
+    } else {
+        let input = input.expect("a stack when not live");
+        let zones: Vec<String> = match &input.stack.network.availability_zones {
+            Some(z) => z.clone(),
+            None => (1..=input.stack.network.az_count)
+                .map(|i| format!("zone-{i}"))
+                .collect(),
+        };
+        let specs = expand::expand(&input.stack, env, &zones)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", input.loaded.files[0].display()))?;
+        let subjects: Vec<Subject<'_>> = specs
+            .iter()
+            .map(|s| Subject {
+                id: &s.id,
+                kind: s.kind,
+                props: &s.props,
+                physical_id: None,
+            })
+            .collect();
+        (
+            format!("stack {} as planned", input.stack.stack.name),
+            check(&subjects),
+        )
+    };
+    let worst = findings.iter().map(|f| f.severity).max();
+    if json {
+        let doc = serde_json::json!({ "checked": what, "worst": worst, "findings": findings });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else if findings.is_empty() {
+        println!("Checked {what}: no findings.");
+    } else {
+        println!(
+            "Checked {what}: {} finding(s)\n{}",
+            findings.len(),
+            render(&findings)
+        );
+    }
+    Ok(ExitCode::from(Severity::exit_code(worst)))
 }
 
 /// Everything the user gave, checked, before any AWS call.

@@ -1,0 +1,165 @@
+//! Operations commands against the local emulators: `ftctl check` on stacks as planned (no AWS
+//! call) and on a live deployment, including drift made outside ftctl.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::io::ErrorKind;
+use std::net::TcpListener;
+
+fn findings(run: &Run) -> Vec<(String, String, String)> {
+    let doc: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("check --json: {e}\n{}\n{}", run.stdout, run.stderr));
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["severity"].as_str().unwrap().to_string(),
+                f["rule"].as_str().unwrap().to_string(),
+                f["resource"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn check_judges_stacks_as_planned_without_calling_aws() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let mut env = vec![
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+    ];
+    for var in [
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_EC2",
+        "AWS_ENDPOINT_URL_AUTO_SCALING",
+        "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2",
+        "AWS_ENDPOINT_URL_RDS",
+        "AWS_ENDPOINT_URL_ELASTICACHE",
+        "AWS_ENDPOINT_URL_EFS",
+        "AWS_ENDPOINT_URL_EMR",
+    ] {
+        env.push((var, url.as_str()));
+    }
+    for stage in ["stage1", "stage2", "stage3"] {
+        let run = ftctl_with(&["check", stage, "--json"], &env);
+        assert_eq!(run.code, 0, "{stage}: {}\n{}", run.stdout, run.stderr);
+        assert!(findings(&run).is_empty(), "{stage}: {}", run.stdout);
+    }
+    // Weakened: the worst finding decides the exit code (3 critical, 2 warning).
+    let run = ftctl_with(
+        &[
+            "check",
+            "stage2",
+            "--json",
+            "--var",
+            "databases.main.multi_az=false",
+            "--var",
+            "tiers.web.min_size=1",
+            "--var",
+            "tiers.web.desired_capacity=1",
+            "--var",
+            "caches.session.transit_encryption=false",
+        ],
+        &env,
+    );
+    // (transit_encryption is not a stack setting: ftctl always encrypts; the stack refuses it.)
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("caches.session.transit_encryption"),
+        "{}",
+        run.stderr
+    );
+    let run = ftctl_with(
+        &[
+            "check",
+            "stage2",
+            "--json",
+            "--var",
+            "databases.main.multi_az=false",
+            "--var",
+            "tiers.web.min_size=1",
+            "--var",
+            "tiers.web.desired_capacity=1",
+        ],
+        &env,
+    );
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    let found = findings(&run);
+    assert_eq!(found[0].0, "critical");
+    assert!(found.contains(&("critical".into(), "multi-az".into(), "db.main".into())));
+    assert!(found.contains(&(
+        "warning".into(),
+        "min-instances".into(),
+        "tier.web.asg".into()
+    )));
+    let run = ftctl_with(
+        &[
+            "check",
+            "stage1",
+            "--var",
+            "tiers.app.min_size=1",
+            "--var",
+            "tiers.app.desired_capacity=1",
+        ],
+        &env,
+    );
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("fewer than 2 instances"),
+        "{}",
+        run.stdout
+    );
+    match listener.accept() {
+        Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+        other => panic!("check on a stack called AWS: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_reads_the_live_deployment_and_finds_drift() {
+    require_emulators();
+    let env = unique_env("ck");
+    let aws = aws().await;
+    ftctl(&["apply", "stage1", "--env", &env, "--yes"]).ok();
+    let run = ftctl(&["check", "stage1", "--live", "--env", &env, "--json"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(findings(&run).is_empty(), "{}", run.stdout);
+
+    // Someone changes a group by hand, outside ftctl.
+    aws.autoscaling
+        .update_auto_scaling_group()
+        .auto_scaling_group_name(format!("{env}-web"))
+        .max_size(9)
+        .send()
+        .await
+        .unwrap();
+    let run = ftctl(&["check", "stage1", "--live", "--env", &env, "--json"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        findings(&run),
+        vec![("warning".into(), "drift".into(), "tier.web.asg".into())]
+    );
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(doc["findings"][0]["finding"]
+        .as_str()
+        .unwrap()
+        .contains("max_size"));
+
+    ftctl(&[
+        "destroy",
+        "--env",
+        &env,
+        "--yes",
+        "--disable-deletion-protection",
+        "--skip-final-snapshot",
+    ])
+    .ok();
+    assert_eq!(leftovers(&aws, &env).await, Vec::<String>::new());
+}
