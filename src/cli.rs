@@ -104,6 +104,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The deployment's health now: capacity per tier and zone, data stores, services, alarms.
+    Status {
+        #[command(flatten)]
+        env: EnvArg,
+        #[arg(long)]
+        region: Option<String>,
+        /// Refresh in place until Ctrl-C.
+        #[arg(long)]
+        watch: bool,
+        /// Seconds between refreshes with --watch.
+        #[arg(long, default_value_t = 5.0, value_parser = positive_seconds)]
+        interval: f64,
+        /// One JSON document per refresh.
+        #[arg(long)]
+        json: bool,
+    },
     /// Reliability and security advice: on a stack before apply, or on the live deployment.
     Check {
         /// A stack (name or file). Without --live it is checked as planned, with no AWS call;

@@ -163,3 +163,118 @@ async fn check_reads_the_live_deployment_and_finds_drift() {
     .ok();
     assert_eq!(leftovers(&aws, &env).await, Vec::<String>::new());
 }
+
+/// ministack evaluates alarms when metric data arrives: breaching data drives the web tier's
+/// in-service alarm to ALARM, and `status` must show exactly the alarms CloudWatch reports in
+/// ALARM, with their reasons, and call the deployment not steady.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_shows_capacity_and_the_alarms_cloudwatch_reports() {
+    require_emulators();
+    let env = unique_env("st");
+    let aws = aws().await;
+    ftctl(&["apply", "stage1", "--env", &env, "--yes"]).ok();
+    let run = ftctl(&["status", "--env", &env, "--json"]).ok();
+    let doc: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    // (No steadiness claim here: ministack matches alarm metrics by name only, so data other
+    // deployments put on the same emulator can already fire this one's alarms.)
+    let tiers = doc["snapshot"]["tiers"].as_array().unwrap();
+    assert_eq!(tiers.len(), 2);
+    assert!(
+        tiers.iter().all(|t| t["serving"] == 2 && t["desired"] == 2),
+        "{tiers:?}"
+    );
+
+    let now = aws_smithy_types::DateTime::from_secs(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64,
+    );
+    for _ in 0..5 {
+        aws.cloudwatch
+            .put_metric_data()
+            .namespace("AWS/AutoScaling")
+            .metric_data(
+                aws_sdk_cloudwatch::types::MetricDatum::builder()
+                    .metric_name("GroupInServiceInstances")
+                    .dimensions(
+                        aws_sdk_cloudwatch::types::Dimension::builder()
+                            .name("AutoScalingGroupName")
+                            .value(format!("{env}-web"))
+                            .build(),
+                    )
+                    .value(0.0)
+                    .timestamp(now)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let reported = aws
+        .cloudwatch
+        .describe_alarms()
+        .alarm_name_prefix(format!("{env}-"))
+        .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+        .send()
+        .await
+        .unwrap();
+    let mut want: Vec<(String, String)> = reported
+        .metric_alarms()
+        .iter()
+        .map(|a| {
+            (
+                a.alarm_name().unwrap().to_string(),
+                a.state_reason().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    want.sort();
+    assert!(
+        want.iter()
+            .any(|(n, _)| n == &format!("{env}-web-in-service")),
+        "the emulator did not evaluate the alarm: {want:?}"
+    );
+
+    let run = ftctl(&["status", "--env", &env, "--json"]).ok();
+    let doc: Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(doc["steady"], false, "{doc}");
+    let mut shown: Vec<(String, String)> = doc["alarms_in_alarm"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap().to_string(),
+                a["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    shown.sort();
+    assert_eq!(shown, want);
+    assert!(doc["recent_alarm_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|h| h["name"] == format!("{env}-web-in-service").as_str()
+            && h["summary"].as_str().unwrap().contains("to ALARM")));
+    let human = ftctl(&["status", "--env", &env]).ok();
+    assert!(
+        human
+            .stdout
+            .contains(&format!("{env}-web-in-service since")),
+        "{}",
+        human.stdout
+    );
+    assert!(human.stdout.contains("steady: NO"), "{}", human.stdout);
+
+    ftctl(&[
+        "destroy",
+        "--env",
+        &env,
+        "--yes",
+        "--disable-deletion-protection",
+        "--skip-final-snapshot",
+    ])
+    .ok();
+}

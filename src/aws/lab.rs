@@ -598,3 +598,76 @@ pub async fn publish_result(clients: &Clients, journal: &Journal) -> Result<()> 
         .map_err(|e| aws_error("publishing the result to CloudWatch", e))?;
     Ok(())
 }
+
+/// An alarm in state ALARM, with CloudWatch's reason.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FiringAlarm {
+    pub name: String,
+    pub reason: String,
+    /// Seconds since the Unix epoch when it last changed state.
+    pub since: Option<i64>,
+}
+
+/// The alarms among `names` that are in ALARM now.
+pub async fn firing(clients: &Clients, names: &[String]) -> Result<Vec<FiringAlarm>> {
+    let mut out = Vec::new();
+    for chunk in names.chunks(100) {
+        let page = clients
+            .cloudwatch
+            .describe_alarms()
+            .set_alarm_names(Some(chunk.to_vec()))
+            .state_value(StateValue::Alarm)
+            .send()
+            .await
+            .map_err(|e| aws_error("reading alarm states", e))?;
+        out.extend(
+            page.metric_alarms()
+                .iter()
+                .filter(|a| a.state_value() == Some(&StateValue::Alarm))
+                .map(|a| FiringAlarm {
+                    name: a.alarm_name().unwrap_or_default().to_string(),
+                    reason: a.state_reason().unwrap_or_default().to_string(),
+                    since: a.state_updated_timestamp().map(|t| t.secs()),
+                }),
+        );
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// One recorded change of an alarm's state.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AlarmChange {
+    pub name: String,
+    pub at: Option<i64>,
+    pub summary: String,
+}
+
+/// The latest state changes of the alarms among `names`, newest first.
+pub async fn alarm_history(
+    clients: &Clients,
+    names: &[String],
+    limit: usize,
+) -> Result<Vec<AlarmChange>> {
+    let page = clients
+        .cloudwatch
+        .describe_alarm_history()
+        .history_item_type(aws_sdk_cloudwatch::types::HistoryItemType::StateUpdate)
+        .max_records(100)
+        .send()
+        .await
+        .map_err(|e| aws_error("reading alarm history", e))?;
+    let mut out: Vec<AlarmChange> = page
+        .alarm_history_items()
+        .iter()
+        .filter(|h| h.alarm_name().is_some_and(|n| names.iter().any(|m| m == n)))
+        .map(|h| AlarmChange {
+            name: h.alarm_name().unwrap_or_default().to_string(),
+            at: h.timestamp().map(|t| t.secs()),
+            summary: h.history_summary().unwrap_or_default().to_string(),
+        })
+        .collect();
+    out.sort_by(|a, b| b.at.cmp(&a.at));
+    out.truncate(limit);
+    Ok(out)
+}

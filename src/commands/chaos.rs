@@ -384,7 +384,7 @@ fn describe_design(
     s
 }
 
-fn state_lines(snap: &Snapshot) -> String {
+pub(super) fn state_lines(snap: &Snapshot) -> String {
     let mut s = String::new();
     for t in &snap.tiers {
         let zones: Vec<String> = t

@@ -3,6 +3,7 @@
 
 mod backup;
 mod chaos;
+mod status;
 
 use crate::apply::{self, ConsoleReporter};
 use crate::aws::{AwsCloud, DeleteOptions};
@@ -165,6 +166,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             wait,
             json,
         } => backup::run(&env.env, region.as_deref(), list, wait, json).await,
+        Command::Status {
+            env,
+            region,
+            watch,
+            interval,
+            json,
+        } => status::run(&env.env, region.as_deref(), watch, interval, json).await,
         Command::Check {
             stack,
             vars,
