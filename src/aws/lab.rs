@@ -667,7 +667,7 @@ pub async fn alarm_history(
             summary: h.history_summary().unwrap_or_default().to_string(),
         })
         .collect();
-    out.sort_by(|a, b| b.at.cmp(&a.at));
+    out.sort_by_key(|c| std::cmp::Reverse(c.at));
     out.truncate(limit);
     Ok(out)
 }
