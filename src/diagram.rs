@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 fn component(id: &str) -> String {
     let parts: Vec<&str> = id.split('.').collect();
     match parts.as_slice() {
-        ["alarm", ..] | ["notifications", ..] => "alarms".into(),
+        ["alarm", ..] | ["notifications", ..] | ["monitoring", ..] => "alarms".into(),
         ["network", ..] => "network".into(),
         ["ecs", ..] => "ecs".into(),
         ["dns", ..] => "dns".into(),
@@ -31,7 +31,7 @@ fn label(component: &str, kinds: &BTreeSet<Kind>) -> String {
         Some(("emr", n)) => format!("EMR cluster {n}"),
         _ => match component {
             "network" => "VPC and subnets".into(),
-            "alarms" => "alarms → SNS".into(),
+            "alarms" => "alarms → SNS, dashboard".into(),
             "ecs" => "ECS cluster".into(),
             "dns" => "Route 53".into(),
             other => other.into(),

@@ -657,7 +657,319 @@ pub fn expand(stack: &Stack, env: &str, zones: &[String]) -> Result<Vec<Resource
     if let Some(dns) = &stack.dns {
         out.extend(expand_dns(env, topic, dns));
     }
+    let dashboard = dashboard(env, &out);
+    out.push(dashboard);
     Ok(out)
+}
+
+/// One metric line of a dashboard widget: namespace, metric, then dimension name/value pairs.
+fn metric(namespace: &str, name: &str, dims: &[(&str, Val)]) -> Val {
+    let mut items = vec![Val::str(namespace), Val::str(name)];
+    for (k, v) in dims {
+        items.push(Val::str(*k));
+        items.push(v.clone());
+    }
+    Val::List(items)
+}
+
+/// A dashboard chart: its title, its metric lines, the statistic.
+type Chart<'a> = (&'a str, Vec<Val>, &'a str);
+
+/// The deployment's CloudWatch dashboard, generated from its resources: a row per component
+/// (balancers, tiers, database, cache, table, service, file system, EMR cluster, DNS), then the
+/// state of every alarm. It grows with the stage because it is derived from what the stage has.
+fn dashboard(env: &str, specs: &[ResourceSpec]) -> ResourceSpec {
+    let mut rows: Vec<(String, Vec<Chart<'static>>)> = Vec::new();
+    for s in specs {
+        let r = |attr: &str| Val::reference(&s.id, attr);
+        let (title, widgets): (String, Vec<Chart<'static>>) = match s.kind {
+            Kind::LoadBalancer => {
+                let d = [("LoadBalancer", r("arn_suffix"))];
+                (
+                    format!("Load balancer {}", s.id.trim_start_matches("lb.")),
+                    vec![
+                        (
+                            "Requests",
+                            vec![metric("AWS/ApplicationELB", "RequestCount", &d)],
+                            "Sum",
+                        ),
+                        (
+                            "5xx from the balancer",
+                            vec![metric("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", &d)],
+                            "Sum",
+                        ),
+                        (
+                            "Healthy hosts",
+                            vec![metric("AWS/ApplicationELB", "HealthyHostCount", &d)],
+                            "Minimum",
+                        ),
+                        (
+                            "Latency",
+                            vec![metric("AWS/ApplicationELB", "TargetResponseTime", &d)],
+                            "p99",
+                        ),
+                    ],
+                )
+            }
+            Kind::AutoScalingGroup => {
+                let d = [("AutoScalingGroupName", r("name"))];
+                (
+                    format!(
+                        "Tier {}",
+                        s.id.trim_start_matches("tier.").trim_end_matches(".asg")
+                    ),
+                    vec![
+                        (
+                            "In service",
+                            vec![metric("AWS/AutoScaling", "GroupInServiceInstances", &d)],
+                            "Minimum",
+                        ),
+                        (
+                            "CPU",
+                            vec![metric("AWS/EC2", "CPUUtilization", &d)],
+                            "Average",
+                        ),
+                        (
+                            "Network in / out",
+                            vec![
+                                metric("AWS/EC2", "NetworkIn", &d),
+                                metric("AWS/EC2", "NetworkOut", &d),
+                            ],
+                            "Sum",
+                        ),
+                        (
+                            "Disk reads / writes",
+                            vec![
+                                metric("AWS/EC2", "EBSReadOps", &d),
+                                metric("AWS/EC2", "EBSWriteOps", &d),
+                            ],
+                            "Sum",
+                        ),
+                        (
+                            "Status check failures",
+                            vec![metric("AWS/EC2", "StatusCheckFailed", &d)],
+                            "Maximum",
+                        ),
+                    ],
+                )
+            }
+            Kind::DbInstance => {
+                let d = [("DBInstanceIdentifier", r("name"))];
+                (
+                    format!("Database {}", s.id.trim_start_matches("db.")),
+                    vec![
+                        (
+                            "CPU",
+                            vec![metric("AWS/RDS", "CPUUtilization", &d)],
+                            "Average",
+                        ),
+                        (
+                            "Free storage",
+                            vec![metric("AWS/RDS", "FreeStorageSpace", &d)],
+                            "Minimum",
+                        ),
+                        (
+                            "Connections",
+                            vec![metric("AWS/RDS", "DatabaseConnections", &d)],
+                            "Maximum",
+                        ),
+                        (
+                            "Read / write latency",
+                            vec![
+                                metric("AWS/RDS", "ReadLatency", &d),
+                                metric("AWS/RDS", "WriteLatency", &d),
+                            ],
+                            "Average",
+                        ),
+                    ],
+                )
+            }
+            Kind::CacheReplicationGroup => {
+                let d = [("ReplicationGroupId", r("name"))];
+                (
+                    format!("Cache {}", s.id.trim_start_matches("cache.")),
+                    vec![
+                        (
+                            "Engine CPU",
+                            vec![metric("AWS/ElastiCache", "EngineCPUUtilization", &d)],
+                            "Maximum",
+                        ),
+                        (
+                            "Evictions",
+                            vec![metric("AWS/ElastiCache", "Evictions", &d)],
+                            "Sum",
+                        ),
+                        (
+                            "Replication lag",
+                            vec![metric("AWS/ElastiCache", "ReplicationLag", &d)],
+                            "Maximum",
+                        ),
+                    ],
+                )
+            }
+            Kind::DynamoTable => {
+                let d = [("TableName", r("name"))];
+                (
+                    format!("Table {}", s.id.trim_start_matches("table.")),
+                    vec![
+                        (
+                            "Consumed read / write",
+                            vec![
+                                metric("AWS/DynamoDB", "ConsumedReadCapacityUnits", &d),
+                                metric("AWS/DynamoDB", "ConsumedWriteCapacityUnits", &d),
+                            ],
+                            "Sum",
+                        ),
+                        (
+                            "Throttles",
+                            vec![
+                                metric("AWS/DynamoDB", "ReadThrottleEvents", &d),
+                                metric("AWS/DynamoDB", "WriteThrottleEvents", &d),
+                            ],
+                            "Sum",
+                        ),
+                        (
+                            "Replication latency",
+                            vec![metric("AWS/DynamoDB", "ReplicationLatency", &d)],
+                            "Average",
+                        ),
+                    ],
+                )
+            }
+            Kind::EcsService => {
+                let d = [
+                    ("ClusterName", Val::reference("ecs.cluster", "name")),
+                    ("ServiceName", r("name")),
+                ];
+                (
+                    format!("Service {}", s.id.trim_start_matches("svc.")),
+                    vec![
+                        (
+                            "Running tasks",
+                            vec![metric("ECS/ContainerInsights", "RunningTaskCount", &d)],
+                            "Minimum",
+                        ),
+                        (
+                            "CPU / memory",
+                            vec![
+                                metric("AWS/ECS", "CPUUtilization", &d),
+                                metric("AWS/ECS", "MemoryUtilization", &d),
+                            ],
+                            "Average",
+                        ),
+                    ],
+                )
+            }
+            Kind::EfsFileSystem => {
+                let d = [("FileSystemId", r("id"))];
+                (
+                    format!("File system {}", s.id.trim_start_matches("fs.")),
+                    vec![
+                        (
+                            "I/O limit",
+                            vec![metric("AWS/EFS", "PercentIOLimit", &d)],
+                            "Average",
+                        ),
+                        (
+                            "Clients",
+                            vec![metric("AWS/EFS", "ClientConnections", &d)],
+                            "Sum",
+                        ),
+                    ],
+                )
+            }
+            Kind::EmrCluster => {
+                let d = [("JobFlowId", r("id"))];
+                (
+                    format!("EMR cluster {}", s.id.trim_start_matches("emr.")),
+                    vec![
+                        (
+                            "Unhealthy nodes",
+                            vec![metric("AWS/ElasticMapReduce", "MRUnhealthyNodes", &d)],
+                            "Maximum",
+                        ),
+                        (
+                            "Idle",
+                            vec![metric("AWS/ElasticMapReduce", "IsIdle", &d)],
+                            "Minimum",
+                        ),
+                    ],
+                )
+            }
+            Kind::HealthCheck => {
+                let d = [("HealthCheckId", r("id"))];
+                (
+                    "DNS".to_string(),
+                    vec![(
+                        "Health check",
+                        vec![metric("AWS/Route53", "HealthCheckStatus", &d)],
+                        "Minimum",
+                    )],
+                )
+            }
+            _ => continue,
+        };
+        rows.push((title, widgets));
+    }
+    let mut widgets = Vec::new();
+    let mut y = 0;
+    for (title, row) in rows {
+        widgets.push(Val::map([
+            ("type", Val::str("text")),
+            ("x", Val::Int(0)),
+            ("y", Val::Int(y)),
+            ("width", Val::Int(24)),
+            ("height", Val::Int(1)),
+            (
+                "properties",
+                Val::map([("markdown", Val::str(format!("## {title}")))]),
+            ),
+        ]));
+        y += 1;
+        let width = (24 / row.len().max(1)) as i64;
+        for (i, (name, metrics, stat)) in row.into_iter().enumerate() {
+            widgets.push(Val::map([
+                ("type", Val::str("metric")),
+                ("x", Val::Int(i as i64 * width)),
+                ("y", Val::Int(y)),
+                ("width", Val::Int(width)),
+                ("height", Val::Int(6)),
+                (
+                    "properties",
+                    Val::map([
+                        ("title", Val::str(format!("{title}: {name}"))),
+                        ("metrics", Val::List(metrics)),
+                        ("stat", Val::str(stat)),
+                        ("period", Val::Int(60)),
+                        ("view", Val::str("timeSeries")),
+                    ]),
+                ),
+            ]));
+        }
+        y += 6;
+    }
+    let alarms: Vec<Val> = specs
+        .iter()
+        .filter(|s| s.kind == Kind::MetricAlarm)
+        .map(|s| Val::reference(&s.id, "arn"))
+        .collect();
+    widgets.push(Val::map([
+        ("type", Val::str("alarm")),
+        ("x", Val::Int(0)),
+        ("y", Val::Int(y)),
+        ("width", Val::Int(24)),
+        ("height", Val::Int(8)),
+        (
+            "properties",
+            Val::map([("title", Val::str("Alarms")), ("alarms", Val::List(alarms))]),
+        ),
+    ]));
+    ResourceSpec::new(
+        "monitoring.dashboard",
+        Kind::Dashboard,
+        physical_name(env, "overview", 255),
+    )
+    .with("body", Val::map([("widgets", Val::List(widgets))]))
 }
 
 /// AWS's managed policy for the EMR service role. The v2 policy needs every subnet and

@@ -48,10 +48,11 @@ pub enum Kind {
     InstanceProfile,
     S3Bucket,
     EmrCluster,
+    Dashboard,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 37] = [
+    pub const ALL: [Kind; 38] = [
         Kind::Vpc,
         Kind::Subnet,
         Kind::InternetGateway,
@@ -89,6 +90,7 @@ impl Kind {
         Kind::InstanceProfile,
         Kind::S3Bucket,
         Kind::EmrCluster,
+        Kind::Dashboard,
     ];
 
     /// The name AWS users know the resource by, as shown in plans.
@@ -131,6 +133,7 @@ impl Kind {
             Kind::InstanceProfile => "iam instance profile",
             Kind::S3Bucket => "s3 bucket",
             Kind::EmrCluster => "emr cluster",
+            Kind::Dashboard => "cloudwatch dashboard",
         }
     }
 
@@ -187,6 +190,7 @@ impl Kind {
             Kind::HealthCheck => &["type"],
             Kind::InstanceProfile => &["role_name"],
             Kind::S3Bucket => &[],
+            Kind::Dashboard => &[],
             Kind::EmrCluster => &[
                 "release_label",
                 "applications",

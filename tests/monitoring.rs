@@ -132,6 +132,50 @@ async fn check_reads_the_live_deployment_and_finds_drift() {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(findings(&run).is_empty(), "{}", run.stdout);
 
+    // The dashboard has a row for every component and the state of every alarm.
+    let dashboard = aws
+        .cloudwatch
+        .get_dashboard()
+        .dashboard_name(format!("{env}-overview"))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_str(dashboard.dashboard_body().unwrap()).unwrap();
+    let widgets = body["widgets"].as_array().unwrap();
+    let rows: Vec<&str> = widgets
+        .iter()
+        .filter_map(|w| w["properties"]["markdown"].as_str())
+        .collect();
+    for row in [
+        "## Load balancer public",
+        "## Load balancer internal",
+        "## Tier web",
+        "## Tier app",
+        "## Database main",
+    ] {
+        assert!(rows.contains(&row), "no {row} in {rows:?}");
+    }
+    let web_in_service = widgets.iter().any(|w| {
+        w["properties"]["metrics"].as_array().is_some_and(|m| {
+            m.iter().any(|line| {
+                line[1] == "GroupInServiceInstances" && line[3] == format!("{env}-web").as_str()
+            })
+        })
+    });
+    assert!(
+        web_in_service,
+        "the web tier's in-service metric is not charted"
+    );
+    let alarm_widget = widgets.iter().find(|w| w["type"] == "alarm").unwrap();
+    assert_eq!(
+        alarm_widget["properties"]["alarms"]
+            .as_array()
+            .unwrap()
+            .len(),
+        8,
+        "every alarm of stage1"
+    );
+
     // Someone changes a group by hand, outside ftctl.
     aws.autoscaling
         .update_auto_scaling_group()

@@ -59,12 +59,25 @@ fn planned(run: &Run) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The plan's changes, without the dashboard: it grows and shrinks with the stage, always as
+/// an in-place update, which is checked here.
 fn plan_json(stage: &str, env: &str, vars: &[&str]) -> Vec<(String, String)> {
     let mut args = vec!["plan", stage, "--env", env, "--json"];
     for v in vars {
         args.extend(["--var", v]);
     }
-    planned(&ftctl(&args).ok())
+    let mut changes = planned(&ftctl(&args).ok());
+    if let Some(i) = changes
+        .iter()
+        .position(|(id, _)| id == "monitoring.dashboard")
+    {
+        assert_eq!(
+            changes.remove(i).1,
+            "update",
+            "the dashboard is updated in place"
+        );
+    }
+    changes
 }
 
 fn apply(stage: &str, env: &str, vars: &[&str]) -> Run {

@@ -32,7 +32,7 @@ fn planned(stage: &str, env: &str, vars: &[&str]) -> Vec<(String, String)> {
     ))
     .ok();
     let plan: Value = serde_json::from_str(&run.stdout).unwrap();
-    plan["changes"]
+    let mut changes: Vec<(String, String)> = plan["changes"]
         .as_array()
         .unwrap()
         .iter()
@@ -42,7 +42,19 @@ fn planned(stage: &str, env: &str, vars: &[&str]) -> Vec<(String, String)> {
                 c["action"].as_str().unwrap().to_string(),
             )
         })
-        .collect()
+        .collect();
+    // The dashboard grows and shrinks with the stage, always as an in-place update.
+    if let Some(i) = changes
+        .iter()
+        .position(|(id, _)| id == "monitoring.dashboard")
+    {
+        assert_eq!(
+            changes.remove(i).1,
+            "update",
+            "the dashboard is updated in place"
+        );
+    }
+    changes
 }
 
 /// The logical ids stage3 adds to stage2 (auto scaling off).
@@ -382,6 +394,26 @@ async fn stage3_builds_on_stage2_and_comes_off_again() {
             .and_then(|p| p.idle_timeout()),
         Some(3600)
     );
+
+    // The dashboard grew with the stage.
+    let dashboard = aws
+        .cloudwatch
+        .get_dashboard()
+        .dashboard_name(format!("{env}-overview"))
+        .send()
+        .await
+        .unwrap();
+    let body = dashboard.dashboard_body().unwrap();
+    for row in [
+        "## Service api",
+        "## File system shared",
+        "## EMR cluster analytics",
+        "## DNS",
+        "## Cache session",
+        "## Table orders",
+    ] {
+        assert!(body.contains(row), "no {row} in the dashboard");
+    }
 
     // A second run plans nothing.
     let run = ftctl(&with_vars(

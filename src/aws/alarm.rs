@@ -144,7 +144,23 @@ impl Provider for MetricAlarmProvider {
 
     async fn create(&self, ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Observed> {
         put(ctx, spec, true).await?;
-        Ok(observed_from_spec(spec, &spec.name).output("name", &spec.name))
+        // PutMetricAlarm answers nothing; the ARN (which dashboards and FIS refer to) is read.
+        let described = ctx
+            .clients
+            .cloudwatch
+            .describe_alarms()
+            .alarm_names(&spec.name)
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("reading alarm {}", spec.name), e))?;
+        let arn = described
+            .metric_alarms()
+            .first()
+            .and_then(|a| a.alarm_arn())
+            .unwrap_or_default();
+        Ok(observed_from_spec(spec, &spec.name)
+            .output("name", &spec.name)
+            .output("arn", arn))
     }
 
     async fn update(

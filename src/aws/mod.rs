@@ -8,6 +8,7 @@ mod asg;
 pub mod backup;
 mod cache;
 mod cache_subnet_group;
+mod dashboard;
 mod db_instance;
 mod db_subnet_group;
 mod dns_record;
@@ -264,6 +265,7 @@ fn provider(kind: Kind) -> &'static dyn Provider {
         Kind::InstanceProfile => &instance_profile::InstanceProfileProvider,
         Kind::S3Bucket => &s3_bucket::S3BucketProvider,
         Kind::EmrCluster => &emr_cluster::EmrClusterProvider,
+        Kind::Dashboard => &dashboard::DashboardProvider,
     }
 }
 

@@ -180,8 +180,8 @@ fn stage2(vars: &[&str]) -> Stack {
 fn stage2_is_stage1_plus_cache_and_global_table() {
     let one = expand(&stage1(&[]), "dev", &zones()).unwrap();
     let two = expand(&stage2(&[]), "dev", &zones()).unwrap();
-    // Every stage1 resource is there unchanged.
-    for spec in &one {
+    // Every stage1 resource is there unchanged (the dashboard grows with the stage).
+    for spec in one.iter().filter(|s| s.kind != Kind::Dashboard) {
         let same = find(&two, &spec.id);
         assert_eq!(same.props, spec.props, "{}", spec.id);
     }
