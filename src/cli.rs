@@ -120,6 +120,23 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Take a suspect instance out of service without killing it (group standby), bring it
+    /// back with --release, or name CPU outliers with --suggest.
+    Isolate {
+        /// The instance id.
+        #[arg(required_unless_present = "suggest")]
+        instance: Option<String>,
+        #[command(flatten)]
+        env: EnvArg,
+        #[arg(long)]
+        region: Option<String>,
+        /// Return an isolated instance to service.
+        #[arg(long, conflicts_with = "suggest")]
+        release: bool,
+        /// Name instances whose CPU stands out from their tier's.
+        #[arg(long)]
+        suggest: bool,
+    },
     /// Reliability and security advice: on a stack before apply, or on the live deployment.
     Check {
         /// A stack (name or file). Without --live it is checked as planned, with no AWS call;

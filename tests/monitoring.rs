@@ -322,3 +322,117 @@ async fn status_shows_capacity_and_the_alarms_cloudwatch_reports() {
     ])
     .ok();
 }
+
+async fn group_states(aws: &Aws, group: &str) -> (i32, Vec<(String, String)>) {
+    let out = aws
+        .autoscaling
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(group)
+        .send()
+        .await
+        .unwrap();
+    let g = &out.auto_scaling_groups()[0];
+    let mut states: Vec<(String, String)> = g
+        .instances()
+        .iter()
+        .map(|i| {
+            (
+                i.instance_id().unwrap().to_string(),
+                i.lifecycle_state().unwrap().as_str().to_string(),
+            )
+        })
+        .collect();
+    states.sort();
+    (g.desired_capacity().unwrap(), states)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn isolate_moves_an_instance_to_standby_and_back_and_suggests_outliers() {
+    require_emulators();
+    let env = unique_env("is");
+    let aws = aws().await;
+    ftctl(&["apply", "stage1", "--env", &env, "--yes"]).ok();
+    let group = format!("{env}-web");
+    let (_, before) = group_states(&aws, &group).await;
+    let victim = before[0].0.clone();
+
+    let run = ftctl(&["isolate", &victim, "--env", &env]).ok();
+    assert!(run.stdout.contains("is isolated"), "{}", run.stdout);
+    let (desired, during) = group_states(&aws, &group).await;
+    assert_eq!(desired, 2, "capacity is kept, not reduced");
+    assert!(
+        during.contains(&(victim.clone(), "Standby".into())),
+        "{during:?}"
+    );
+    let in_service = during.iter().filter(|(_, s)| s == "InService").count();
+    assert_eq!(
+        in_service, 2,
+        "a replacement serves while the instance is examined"
+    );
+    // An instance that is not the deployment's is refused.
+    let run = ftctl(&["isolate", "i-0123456789abcdef0", "--env", &env]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("no Auto Scaling group"),
+        "{}",
+        run.stderr
+    );
+
+    let run = ftctl(&["isolate", "--release", &victim, "--env", &env]).ok();
+    assert!(run.stdout.contains("back in service"), "{}", run.stdout);
+    let (_, after) = group_states(&aws, &group).await;
+    assert!(
+        after.contains(&(victim.clone(), "InService".into())),
+        "{after:?}"
+    );
+
+    // One instance runs hot: --suggest names it (CPU data put where the emulator keeps it).
+    let hot = after[0].0.clone();
+    let now = aws_smithy_types::DateTime::from_secs(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+            - 60,
+    );
+    for (id, _) in &after {
+        let cpu = if *id == hot { 95.0 } else { 20.0 };
+        aws.cloudwatch
+            .put_metric_data()
+            .namespace("AWS/EC2")
+            .metric_data(
+                aws_sdk_cloudwatch::types::MetricDatum::builder()
+                    .metric_name("CPUUtilization")
+                    .dimensions(
+                        aws_sdk_cloudwatch::types::Dimension::builder()
+                            .name("InstanceId")
+                            .value(id)
+                            .build(),
+                    )
+                    .value(cpu)
+                    .timestamp(now)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let run = ftctl(&["isolate", "--suggest", "--env", &env]).ok();
+    assert!(
+        run.stdout
+            .contains(&format!("tier web: {hot} averages 95% CPU")),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.stdout.matches("averages").count(), 1, "{}", run.stdout);
+
+    ftctl(&[
+        "destroy",
+        "--env",
+        &env,
+        "--yes",
+        "--disable-deletion-protection",
+        "--skip-final-snapshot",
+    ])
+    .ok();
+}

@@ -3,6 +3,7 @@
 
 mod backup;
 mod chaos;
+mod isolate;
 mod status;
 
 use crate::apply::{self, ConsoleReporter};
@@ -173,6 +174,22 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             interval,
             json,
         } => status::run(&env.env, region.as_deref(), watch, interval, json).await,
+        Command::Isolate {
+            instance,
+            env,
+            region,
+            release,
+            suggest,
+        } => {
+            isolate::run(
+                &env.env,
+                region.as_deref(),
+                instance.as_deref(),
+                release,
+                suggest,
+            )
+            .await
+        }
         Command::Check {
             stack,
             vars,
