@@ -661,6 +661,15 @@ pub async fn alarm_history(
         .alarm_history_items()
         .iter()
         .filter(|h| h.alarm_name().is_some_and(|n| names.iter().any(|m| m == n)))
+        // An update to the same state is an evaluation, not a change (some endpoints record
+        // those too).
+        .filter(|h| {
+            let summary = h.history_summary().unwrap_or_default();
+            !summary
+                .split_once(" from ")
+                .and_then(|(_, rest)| rest.split_once(" to "))
+                .is_some_and(|(from, to)| from.trim() == to.trim())
+        })
         .map(|h| AlarmChange {
             name: h.alarm_name().unwrap_or_default().to_string(),
             at: h.timestamp().map(|t| t.secs()),
