@@ -665,10 +665,10 @@ pub async fn alarm_history(
         // those too).
         .filter(|h| {
             let summary = h.history_summary().unwrap_or_default();
-            !summary
+            summary
                 .split_once(" from ")
                 .and_then(|(_, rest)| rest.split_once(" to "))
-                .is_some_and(|(from, to)| from.trim() == to.trim())
+                .is_none_or(|(from, to)| from.trim() != to.trim())
         })
         .map(|h| AlarmChange {
             name: h.alarm_name().unwrap_or_default().to_string(),
