@@ -137,6 +137,18 @@ pub enum Command {
         #[arg(long)]
         suggest: bool,
     },
+    /// Recent API calls on the deployment's resources, from CloudTrail.
+    Trail {
+        #[command(flatten)]
+        env: EnvArg,
+        #[arg(long)]
+        region: Option<String>,
+        /// How far back: 30m, 2h, 1d (at most 90 days).
+        #[arg(long, default_value = "1h")]
+        since: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Reliability and security advice: on a stack before apply, or on the live deployment.
     Check {
         /// A stack (name or file). Without --live it is checked as planned, with no AWS call;

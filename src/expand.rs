@@ -657,6 +657,26 @@ pub fn expand(stack: &Stack, env: &str, zones: &[String]) -> Result<Vec<Resource
     if let Some(dns) = &stack.dns {
         out.extend(expand_dns(env, topic, dns));
     }
+    if stack.audit.trail {
+        out.push(
+            ResourceSpec::new(
+                "audit.logs",
+                Kind::S3Bucket,
+                physical_name(env, "audit-logs", 40),
+            )
+            .with("kms_encrypted", Val::Bool(true))
+            .with("public_access_blocked", Val::Bool(true))
+            .with("writer_service", Val::str("cloudtrail.amazonaws.com")),
+        );
+        out.push(
+            ResourceSpec::new("audit.trail", Kind::Trail, physical_name(env, "trail", 128))
+                .with("bucket", Val::reference("audit.logs", "name"))
+                .with("multi_region", Val::Bool(true))
+                .with("log_file_validation", Val::Bool(true))
+                .with("global_service_events", Val::Bool(true))
+                .with("logging", Val::Bool(true)),
+        );
+    }
     let dashboard = dashboard(env, &out);
     out.push(dashboard);
     Ok(out)

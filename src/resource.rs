@@ -49,10 +49,11 @@ pub enum Kind {
     S3Bucket,
     EmrCluster,
     Dashboard,
+    Trail,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 38] = [
+    pub const ALL: [Kind; 39] = [
         Kind::Vpc,
         Kind::Subnet,
         Kind::InternetGateway,
@@ -91,6 +92,7 @@ impl Kind {
         Kind::S3Bucket,
         Kind::EmrCluster,
         Kind::Dashboard,
+        Kind::Trail,
     ];
 
     /// The name AWS users know the resource by, as shown in plans.
@@ -134,6 +136,7 @@ impl Kind {
             Kind::S3Bucket => "s3 bucket",
             Kind::EmrCluster => "emr cluster",
             Kind::Dashboard => "cloudwatch dashboard",
+            Kind::Trail => "cloudtrail trail",
         }
     }
 
@@ -190,6 +193,7 @@ impl Kind {
             Kind::HealthCheck => &["type"],
             Kind::InstanceProfile => &["role_name"],
             Kind::S3Bucket => &[],
+            Kind::Trail => &[],
             Kind::Dashboard => &[],
             Kind::EmrCluster => &[
                 "release_label",

@@ -176,6 +176,63 @@ async fn check_reads_the_live_deployment_and_finds_drift() {
         "every alarm of stage1"
     );
 
+    // The audit trail: every region, log-file validation, logging, into the deployment's
+    // encrypted bucket, which only CloudTrail may write to.
+    let trails = aws
+        .cloudtrail
+        .describe_trails()
+        .trail_name_list(format!("{env}-trail"))
+        .send()
+        .await
+        .unwrap();
+    let trail = &trails.trail_list()[0];
+    assert_eq!(trail.is_multi_region_trail(), Some(true));
+    assert_eq!(trail.log_file_validation_enabled(), Some(true));
+    let status = aws
+        .cloudtrail
+        .get_trail_status()
+        .name(format!("{env}-trail"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status.is_logging(), Some(true));
+    let bucket = trail.s3_bucket_name().unwrap();
+    let policy = aws
+        .s3
+        .get_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    assert!(policy
+        .policy()
+        .unwrap()
+        .contains("cloudtrail.amazonaws.com"));
+    let block = aws
+        .s3
+        .get_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        block
+            .public_access_block_configuration()
+            .and_then(|c| c.block_public_policy()),
+        Some(true)
+    );
+    // ministack records no management events, so `trail` can only be shown to run and say so.
+    let run = ftctl(&["trail", "--env", &env, "--since", "1h", "--json"]).ok();
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["since_seconds"], 3600);
+    let run = ftctl(&["trail", "--env", &env, "--since", "1w"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("the unit is s, m, h or d"),
+        "{}",
+        run.stderr
+    );
+
     // Someone changes a group by hand, outside ftctl.
     aws.autoscaling
         .update_auto_scaling_group()

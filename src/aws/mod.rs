@@ -42,6 +42,7 @@ mod table_replica;
 mod target_group;
 mod task_definition;
 mod topic;
+mod trail;
 mod vpc;
 
 use crate::cloud::Cloud;
@@ -85,6 +86,7 @@ pub struct Clients {
     pub emr: aws_sdk_emr::Client,
     pub s3: aws_sdk_s3::Client,
     pub sts: aws_sdk_sts::Client,
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
     /// The loaded configuration, for clients in other regions (global table replicas).
     config: aws_types::SdkConfig,
 }
@@ -128,6 +130,7 @@ impl Clients {
             emr: aws_sdk_emr::Client::new(&conf),
             s3: s3_client(&conf),
             sts: aws_sdk_sts::Client::new(&conf),
+            cloudtrail: aws_sdk_cloudtrail::Client::new(&conf),
             config: conf,
         })
     }
@@ -266,6 +269,7 @@ fn provider(kind: Kind) -> &'static dyn Provider {
         Kind::S3Bucket => &s3_bucket::S3BucketProvider,
         Kind::EmrCluster => &emr_cluster::EmrClusterProvider,
         Kind::Dashboard => &dashboard::DashboardProvider,
+        Kind::Trail => &trail::TrailProvider,
     }
 }
 

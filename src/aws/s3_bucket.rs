@@ -73,8 +73,42 @@ async fn public_access_blocked(ctx: &Ctx<'_>, name: &str) -> Result<bool> {
     }
 }
 
+/// The bucket policy letting `service` (CloudTrail) check the bucket and write under
+/// `AWSLogs/`, and nothing else.
+fn service_write_policy(service: &str, name: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ServiceChecksBucket",
+                "Effect": "Allow",
+                "Principal": { "Service": service },
+                "Action": "s3:GetBucketAcl",
+                "Resource": format!("arn:aws:s3:::{name}")
+            },
+            {
+                "Sid": "ServiceWritesLogs",
+                "Effect": "Allow",
+                "Principal": { "Service": service },
+                "Action": "s3:PutObject",
+                "Resource": format!("arn:aws:s3:::{name}/AWSLogs/*"),
+                "Condition": { "StringEquals": { "s3:x-amz-acl": "bucket-owner-full-control" } }
+            }
+        ]
+    })
+    .to_string()
+}
+
 async fn configure(ctx: &Ctx<'_>, spec: &ResourceSpec, name: &str) -> Result<()> {
     let s3 = &ctx.clients.s3;
+    if let Some(service) = spec.props.get("writer_service").and_then(Val::as_str) {
+        s3.put_bucket_policy()
+            .bucket(name)
+            .policy(service_write_policy(service, name))
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("writing the policy of bucket {name}"), e))?;
+    }
     let block = b(spec, "public_access_blocked")?;
     s3.put_public_access_block()
         .bucket(name)
@@ -143,12 +177,32 @@ impl Provider for S3BucketProvider {
             let Some((id, stack)) = ctx.owner(tags.iter().map(|t| (t.key(), t.value()))) else {
                 continue;
             };
+            let writer = match s3.get_bucket_policy().bucket(name).send().await {
+                Ok(p) => p
+                    .policy()
+                    .and_then(|doc| serde_json::from_str::<serde_json::Value>(doc).ok())
+                    .and_then(|doc| {
+                        doc["Statement"][0]["Principal"]["Service"]
+                            .as_str()
+                            .map(str::to_string)
+                    }),
+                Err(e) if error_code(&e).as_deref() == Some("NoSuchBucketPolicy") => None,
+                Err(e) => {
+                    return Err(aws_error(
+                        &format!("reading the policy of bucket {name}"),
+                        e,
+                    ))
+                }
+            };
             let mut o = observed_bucket(&id, name)
                 .prop("kms_encrypted", Val::Bool(kms_encrypted(ctx, name).await?))
                 .prop(
                     "public_access_blocked",
                     Val::Bool(public_access_blocked(ctx, name).await?),
                 );
+            if let Some(service) = writer {
+                o = o.prop("writer_service", Val::Str(service));
+            }
             o.name = name.to_string();
             o.stack = stack;
             found.push(o);

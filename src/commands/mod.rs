@@ -5,6 +5,7 @@ mod backup;
 mod chaos;
 mod isolate;
 mod status;
+mod trail;
 
 use crate::apply::{self, ConsoleReporter};
 use crate::aws::{AwsCloud, DeleteOptions};
@@ -190,6 +191,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             )
             .await
         }
+        Command::Trail {
+            env,
+            region,
+            since,
+            json,
+        } => trail::run(&env.env, region.as_deref(), &since, json).await,
         Command::Check {
             stack,
             vars,

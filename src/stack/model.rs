@@ -28,6 +28,8 @@ pub struct Stack {
     #[serde(default)]
     pub dns: Option<Dns>,
     #[serde(default)]
+    pub audit: Audit,
+    #[serde(default)]
     pub notifications: Notifications,
 }
 
@@ -647,4 +649,19 @@ fn default_emr_apps() -> Vec<String> {
 }
 fn default_idle() -> u32 {
     3600
+}
+
+/// The deployment's audit trail.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Audit {
+    /// A multi-region CloudTrail trail with log-file validation into an encrypted bucket.
+    #[serde(default = "yes")]
+    pub trail: bool,
+}
+
+impl Default for Audit {
+    fn default() -> Self {
+        Audit { trail: true }
+    }
 }

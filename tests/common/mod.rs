@@ -92,6 +92,7 @@ pub struct Aws {
     pub route53: aws_sdk_route53::Client,
     pub emr: aws_sdk_emr::Client,
     pub s3: aws_sdk_s3::Client,
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
 }
 
 /// The second region stage2 replicates its table to.
@@ -121,6 +122,7 @@ pub async fn aws() -> Aws {
         logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
         route53: aws_sdk_route53::Client::new(&conf),
         emr: aws_sdk_emr::Client::new(&conf),
+        cloudtrail: aws_sdk_cloudtrail::Client::new(&conf),
         // The emulators serve S3 path-style (endpoint/bucket), as ftctl's client does.
         s3: aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&conf)
@@ -475,6 +477,15 @@ pub async fn leftovers(aws: &Aws, env: &str) -> Vec<String> {
             .instance_profiles()
             .iter()
             .map(|p| format!("instance-profile {}", p.instance_profile_name())),
+    );
+    let trails = aws.cloudtrail.describe_trails().send().await.unwrap();
+    left.extend(
+        trails
+            .trail_list()
+            .iter()
+            .filter_map(|t| t.name())
+            .filter(|n| n.starts_with(&prefix))
+            .map(|n| format!("trail {n}")),
     );
     let checks = aws.route53.list_health_checks().send().await.unwrap();
     left.extend(
