@@ -14,6 +14,7 @@ fn component(id: &str) -> String {
         ["network", ..] => "network".into(),
         ["ecs", ..] => "ecs".into(),
         ["dns", ..] => "dns".into(),
+        ["audit", ..] => "audit".into(),
         [kind, name, ..] => format!("{kind}.{name}"),
         _ => id.to_string(),
     }
@@ -34,6 +35,7 @@ fn label(component: &str, kinds: &BTreeSet<Kind>) -> String {
             "alarms" => "alarms → SNS, dashboard".into(),
             "ecs" => "ECS cluster".into(),
             "dns" => "Route 53".into(),
+            "audit" => "CloudTrail audit trail".into(),
             other => other.into(),
         },
     };
