@@ -66,6 +66,9 @@ pub enum Command {
         /// How many resources may be worked on at once.
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=64))]
         parallelism: u16,
+        /// Publish the run's duration and changes as CloudWatch metrics (namespace ftctl/Deploy).
+        #[arg(long)]
+        publish_metrics: bool,
     },
     /// Delete everything the deployment owns (found by its tags; no stack file needed).
     Destroy {

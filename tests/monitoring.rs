@@ -127,7 +127,36 @@ async fn check_reads_the_live_deployment_and_finds_drift() {
     require_emulators();
     let env = unique_env("ck");
     let aws = aws().await;
-    ftctl(&["apply", "stage1", "--env", &env, "--yes"]).ok();
+    ftctl(&[
+        "apply",
+        "stage1",
+        "--env",
+        &env,
+        "--yes",
+        "--publish-metrics",
+    ])
+    .ok();
+    // The apply published its own metrics.
+    let metrics = aws
+        .cloudwatch
+        .list_metrics()
+        .namespace("ftctl/Deploy")
+        .send()
+        .await
+        .unwrap();
+    let published: Vec<&str> = metrics
+        .metrics()
+        .iter()
+        .filter(|m| {
+            m.dimensions()
+                .iter()
+                .any(|d| d.name() == Some("Deployment") && d.value() == Some(env.as_str()))
+        })
+        .filter_map(|m| m.metric_name())
+        .collect();
+    for name in ["ApplySeconds", "ResourcesChanged", "ApplySucceeded"] {
+        assert!(published.contains(&name), "{name} not in {published:?}");
+    }
     let run = ftctl(&["check", "stage1", "--live", "--env", &env, "--json"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(findings(&run).is_empty(), "{}", run.stdout);

@@ -680,3 +680,51 @@ pub async fn alarm_history(
     out.truncate(limit);
     Ok(out)
 }
+
+/// Publishes an apply's duration, size and outcome (namespace `ftctl/Deploy`), so dashboards
+/// can show how long changes take next to what they did to the service.
+pub async fn publish_apply(
+    clients: &Clients,
+    deployment: &crate::expand::Deployment,
+    seconds: f64,
+    changes: usize,
+    succeeded: bool,
+) -> Result<()> {
+    let dims = vec![
+        Dimension::builder()
+            .name("Deployment")
+            .value(&deployment.env)
+            .build(),
+        Dimension::builder()
+            .name("Stack")
+            .value(&deployment.stack)
+            .build(),
+    ];
+    let datum = |name: &str, value: f64, unit: StandardUnit| {
+        MetricDatum::builder()
+            .metric_name(name)
+            .value(value)
+            .unit(unit)
+            .set_dimensions(Some(dims.clone()))
+            .build()
+    };
+    clients
+        .cloudwatch
+        .put_metric_data()
+        .namespace("ftctl/Deploy")
+        .metric_data(datum("ApplySeconds", seconds, StandardUnit::Seconds))
+        .metric_data(datum(
+            "ResourcesChanged",
+            changes as f64,
+            StandardUnit::Count,
+        ))
+        .metric_data(datum(
+            "ApplySucceeded",
+            if succeeded { 1.0 } else { 0.0 },
+            StandardUnit::Count,
+        ))
+        .send()
+        .await
+        .map_err(|e| aws_error("publishing the apply's metrics", e))?;
+    Ok(())
+}

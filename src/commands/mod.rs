@@ -62,6 +62,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             env,
             yes,
             parallelism,
+            publish_metrics,
         } => {
             let input = resolve(&stack, &env.env)?;
             let cloud = AwsCloud::connect(
@@ -83,8 +84,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 "set deletion_protection = false for them in the stack (or with --var) and apply that first",
             )?;
             confirm(yes, "apply")?;
+            let clients = cloud.clients.clone();
+            let started = std::time::Instant::now();
             let cloud: Arc<dyn Cloud> = Arc::new(cloud);
-            execute(
+            let result = execute(
                 cloud.clone(),
                 &input.deployment,
                 &plan,
@@ -93,7 +96,22 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 parallelism,
                 "apply",
             )
-            .await?;
+            .await;
+            if publish_metrics {
+                let seconds = started.elapsed().as_secs_f64();
+                if let Err(e) = crate::aws::lab::publish_apply(
+                    &clients,
+                    &input.deployment,
+                    seconds,
+                    plan.changes.len(),
+                    result.is_ok(),
+                )
+                .await
+                {
+                    eprintln!("warning: the run's metrics were not published: {e:#}");
+                }
+            }
+            result?;
             let after = cloud.observe(&input.deployment).await?;
             print_endpoints(&after);
             Ok(ExitCode::SUCCESS)
