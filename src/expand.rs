@@ -658,13 +658,15 @@ pub fn expand(stack: &Stack, env: &str, zones: &[String]) -> Result<Vec<Resource
         out.extend(expand_dns(env, topic, dns));
     }
     if stack.audit.trail {
+        // SSE-S3, not KMS: CloudTrail cannot write into a bucket whose default key is the AWS
+        // managed aws/s3 key (a customer managed key with a policy for CloudTrail would do).
         out.push(
             ResourceSpec::new(
                 "audit.logs",
                 Kind::S3Bucket,
                 physical_name(env, "audit-logs", 40),
             )
-            .with("kms_encrypted", Val::Bool(true))
+            .with("kms_encrypted", Val::Bool(false))
             .with("public_access_blocked", Val::Bool(true))
             .with("writer_service", Val::str("cloudtrail.amazonaws.com")),
         );
