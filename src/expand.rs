@@ -50,10 +50,12 @@ const ALB_NAME_MAX: usize = 32;
 
 /// The user data every tier's instances run: a tiny health-checked HTTP service using only what
 /// Amazon Linux ships (no package downloads, so it works in private subnets without NAT).
-fn user_data(tier: &str, port: u16, health_path: &str) -> String {
+fn user_data(env: &str, tier: &str, port: u16, health_path: &str) -> String {
     format!(
         r#"#!/bin/bash
-# Written by ftctl: serves {health_path} and a page naming the tier and zone on port {port}.
+# Written by ftctl: serves {health_path} and a page naming the tier and zone on port {port}, and
+# publishes the requests it served each minute as a custom metric (ftctl/App Requests), the way an
+# application publishes its own business metrics (visits, orders, transactions).
 set -euo pipefail
 mkdir -p /srv/ftctl{health_dir}
 TOKEN=$(curl -sS -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
@@ -71,8 +73,34 @@ Restart=always
 [Install]
 WantedBy=multi-user.target
 UNIT
+REGION=$(curl -sS -H "X-aws-ec2-metadata-token: $TOKEN" http://169.254.169.254/latest/meta-data/placement/region)
+cat > /usr/local/bin/ftctl-{tier}-requests <<SCRIPT
+#!/bin/bash
+# Requests logged by the server in the last minute, as a CloudWatch metric (the instance role
+# allows cloudwatch:PutMetricData and nothing else).
+N=\$(journalctl -u ftctl-{tier}.service --since "-60s" --no-pager -q | grep -c '"GET ' || true)
+aws cloudwatch put-metric-data --region $REGION --namespace ftctl/App --metric-name Requests \\
+  --dimensions Deployment={env},Tier={tier} --unit Count --value "\$N"
+SCRIPT
+chmod 755 /usr/local/bin/ftctl-{tier}-requests
+cat > /etc/systemd/system/ftctl-{tier}-requests.service <<UNIT
+[Unit]
+Description=ftctl {tier} tier request metric
+[Service]
+Type=oneshot
+ExecStart=/usr/local/bin/ftctl-{tier}-requests
+UNIT
+cat > /etc/systemd/system/ftctl-{tier}-requests.timer <<UNIT
+[Unit]
+Description=Publish the {tier} tier's requests every minute
+[Timer]
+OnCalendar=minutely
+[Install]
+WantedBy=timers.target
+UNIT
 systemctl daemon-reload
 systemctl enable --now ftctl-{tier}.service
+systemctl enable --now ftctl-{tier}-requests.timer
 "#,
         health_dir = health_path
             .rsplit_once('/')
@@ -385,9 +413,37 @@ pub fn expand(stack: &Stack, env: &str, zones: &[String]) -> Result<Vec<Resource
             .with("description", Val::str(format!("ftctl {env}: tier {name}")))
             .with("ingress", Val::list([tcp_rule_from_sg(tier.port, &lb_sg)])),
         );
+        // The instances' own role: publish their metrics, nothing more.
+        let role = format!("tier.{name}.role");
+        let profile = format!("tier.{name}.profile");
+        out.push(
+            ResourceSpec::new(
+                &role,
+                Kind::IamRole,
+                physical_name(env, &format!("{name}-instance"), 64),
+            )
+            .with("trust_service", Val::str("ec2.amazonaws.com"))
+            .with("managed_policies", Val::List(Vec::new()))
+            .with(
+                "statements",
+                Val::list([statement(
+                    &["cloudwatch:PutMetricData"],
+                    vec![Val::str("*")],
+                )]),
+            ),
+        );
+        out.push(
+            ResourceSpec::new(
+                &profile,
+                Kind::InstanceProfile,
+                physical_name(env, &format!("{name}-profile"), 128),
+            )
+            .with("role_name", Val::reference(&role, "name")),
+        );
         let lt = format!("tier.{name}.lt");
         out.push(
             ResourceSpec::new(&lt, Kind::LaunchTemplate, physical_name(env, name, 128))
+                .with("instance_profile", Val::reference(&profile, "name"))
                 .with("image_id", Val::str(&tier.image))
                 .with("instance_type", Val::str(&tier.instance_type))
                 .with("security_group_ids", Val::list([Val::reference(&sg, "id")]))
@@ -396,7 +452,7 @@ pub fn expand(stack: &Stack, env: &str, zones: &[String]) -> Result<Vec<Resource
                 .with("volume_encrypted", Val::Bool(true))
                 .with(
                     "user_data",
-                    Val::str(user_data(name, tier.port, &tier.health_check_path)),
+                    Val::str(user_data(env, name, tier.port, &tier.health_check_path)),
                 ),
         );
         let tg = format!("tier.{name}.tg");

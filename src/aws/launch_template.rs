@@ -47,6 +47,13 @@ fn template_data(ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<RequestLaunchTemp
                 )
                 .build(),
         )
+        .set_iam_instance_profile(spec.props.get("instance_profile").and_then(Val::as_str).map(
+            |name| {
+                aws_sdk_ec2::types::LaunchTemplateIamInstanceProfileSpecificationRequest::builder()
+                    .name(name)
+                    .build()
+            },
+        ))
         .user_data(base64::encode(s(spec, "user_data")?))
         .tag_specifications(tags(ResourceType::Instance))
         .tag_specifications(tags(ResourceType::Volume))
@@ -129,6 +136,17 @@ impl Provider for LaunchTemplateProvider {
                     Val::Bool(ebs.and_then(|e| e.encrypted()).unwrap_or(false)),
                 )
                 .prop("user_data", Val::Str(user_data))
+                .prop(
+                    "instance_profile",
+                    Val::str(
+                        data.iam_instance_profile()
+                            .and_then(|p| {
+                                p.name()
+                                    .or_else(|| p.arn().and_then(|a| a.rsplit('/').next()))
+                            })
+                            .unwrap_or_default(),
+                    ),
+                )
                 .output("name", lt.launch_template_name().unwrap_or_default());
             o.name = lt.launch_template_name().unwrap_or_default().to_string();
             o.stack = stack;

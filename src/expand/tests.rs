@@ -293,3 +293,39 @@ fn stage3_physical_names_never_collide() {
     }
     crate::graph::creation_order(&specs).unwrap();
 }
+
+#[test]
+fn user_data_is_valid_bash_and_publishes_the_tier_metric() {
+    let specs = expand(&stage1(&[]), "dev", &zones()).unwrap();
+    let lt = find(&specs, "tier.web.lt");
+    let script = lt.props["user_data"].as_str().unwrap();
+    assert!(script.contains("put-metric-data"), "{script}");
+    assert!(
+        script.contains("--dimensions Deployment=dev,Tier=web"),
+        "{script}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("user-data.sh");
+    std::fs::write(&path, script).unwrap();
+    let check = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    // The instances' role may publish metrics and nothing else.
+    let role = find(&specs, "tier.web.role");
+    assert_eq!(role.props["trust_service"], Val::str("ec2.amazonaws.com"));
+    assert_eq!(
+        role.props["statements"].render(),
+        r#"[{ actions = ["cloudwatch:PutMetricData"], resources = ["*"] }]"#
+    );
+    assert_eq!(
+        lt.props["instance_profile"],
+        Val::reference("tier.web.profile", "name")
+    );
+}
