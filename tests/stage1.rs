@@ -289,6 +289,11 @@ async fn stage1_apply_describe_update_destroy() {
                 .and_then(|e| e.encrypted()),
             Some(true)
         );
+        // The instances' role (through its profile) lets them publish their request metric.
+        assert_eq!(
+            data.iam_instance_profile().and_then(|p| p.name()),
+            Some(format!("{env}-{tier}-profile").as_str())
+        );
     }
 
     // The database: Multi-AZ, encrypted, private, backed up, password kept by RDS.
