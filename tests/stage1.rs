@@ -4,26 +4,12 @@
 mod common;
 
 use common::*;
-use std::io::ErrorKind;
-use std::net::TcpListener;
 
 #[test]
 fn bad_stack_files_are_refused_before_any_aws_call() {
     // Every endpoint points at a listener that records connections: there must be none.
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let endpoints = [
-        ("AWS_ENDPOINT_URL", url.as_str()),
-        ("AWS_ENDPOINT_URL_EC2", url.as_str()),
-        ("AWS_ENDPOINT_URL_AUTO_SCALING", url.as_str()),
-        ("AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2", url.as_str()),
-        ("AWS_ENDPOINT_URL_RDS", url.as_str()),
-        ("AWS_ENDPOINT_URL_ELASTICACHE", url.as_str()),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-    ];
+    let no_aws = NoAws::new();
+    let endpoints = no_aws.env();
     let dir = tempfile::tempdir().unwrap();
     type Edit = fn(String) -> String;
     let cases: [(&str, Edit, &str, &str); 5] = [
@@ -112,10 +98,7 @@ fn bad_stack_files_are_refused_before_any_aws_call() {
         "{}",
         run.stderr
     );
-    match listener.accept() {
-        Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-        other => panic!("ftctl connected to AWS on bad input: {other:?}"),
-    }
+    no_aws.assert_untouched();
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -13,8 +13,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::io::ErrorKind;
-use std::net::TcpListener;
 
 const NO_CACHE_SCALING: &str = "caches.session.autoscaling.enabled=false";
 
@@ -41,45 +39,6 @@ fn stage2_additions() -> BTreeSet<String> {
     ids
 }
 
-/// (id, action) of every change in a `plan --json` output.
-fn planned(run: &Run) -> Vec<(String, String)> {
-    let plan: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
-        panic!("plan --json: {e}\n{}\n{}", run.stdout, run.stderr);
-    });
-    plan["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["id"].as_str().unwrap().to_string(),
-                c["action"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
-/// The plan's changes, without the dashboard: it grows and shrinks with the stage, always as
-/// an in-place update, which is checked here.
-fn plan_json(stage: &str, env: &str, vars: &[&str]) -> Vec<(String, String)> {
-    let mut args = vec!["plan", stage, "--env", env, "--json"];
-    for v in vars {
-        args.extend(["--var", v]);
-    }
-    let mut changes = planned(&ftctl(&args).ok());
-    if let Some(i) = changes
-        .iter()
-        .position(|(id, _)| id == "monitoring.dashboard")
-    {
-        assert_eq!(
-            changes.remove(i).1,
-            "update",
-            "the dashboard is updated in place"
-        );
-    }
-    changes
-}
-
 fn apply(stage: &str, env: &str, vars: &[&str]) -> Run {
     let mut args = vec!["apply", stage, "--env", env, "--yes"];
     for v in vars {
@@ -96,7 +55,7 @@ async fn stage2_builds_on_stage1_and_comes_off_again() {
     apply("stage1", &env, &[]).ok();
 
     // stage1 → stage2: only additions, exactly the stage2 parts.
-    let changes = plan_json("stage2", &env, &[NO_CACHE_SCALING]);
+    let changes = plan_changes("stage2", &env, &[NO_CACHE_SCALING]);
     assert!(
         changes.iter().all(|(_, action)| action == "create"),
         "{changes:?}"
@@ -104,7 +63,7 @@ async fn stage2_builds_on_stage1_and_comes_off_again() {
     let ids: BTreeSet<String> = changes.into_iter().map(|(id, _)| id).collect();
     assert_eq!(ids, stage2_additions());
     // With auto scaling on (the shipped default) the scaling target is planned as well.
-    let with_scaling = plan_json("stage2", &env, &[]);
+    let with_scaling = plan_changes("stage2", &env, &[]);
     assert!(with_scaling.contains(&("cache.session.scaling".into(), "create".into())));
 
     // Neither emulator serves Application Auto Scaling for ElastiCache: the apply must stop
@@ -348,7 +307,7 @@ async fn stage2_builds_on_stage1_and_comes_off_again() {
     assert!(run.stdout.contains("No changes"), "{}", run.stdout);
 
     // stage2 → stage1: exactly the stage2 parts go.
-    let changes = plan_json("stage1", &env, &[]);
+    let changes = plan_changes("stage1", &env, &[]);
     assert!(
         changes.iter().all(|(_, action)| action == "delete"),
         "{changes:?}"
@@ -368,10 +327,10 @@ async fn stage2_builds_on_stage1_and_comes_off_again() {
         run.stderr
     );
     assert_eq!(
-        plan_json("stage1", &env, &[]).len(),
+        plan_changes("stage1", &env, &[]).len(),
         stage2_additions().len()
     );
-    let changes = plan_json(
+    let changes = plan_changes(
         "stage2",
         &env,
         &[NO_CACHE_SCALING, "tables.orders.deletion_protection=false"],
@@ -387,7 +346,7 @@ async fn stage2_builds_on_stage1_and_comes_off_again() {
     )
     .ok();
     apply("stage1", &env, &[]).ok();
-    let changes = plan_json("stage1", &env, &[]);
+    let changes = plan_changes("stage1", &env, &[]);
     assert!(changes.is_empty(), "{changes:?}");
     for client in [&aws.dynamodb, &aws.dynamodb_west] {
         let tables = client.list_tables().send().await.unwrap();
@@ -545,24 +504,8 @@ async fn stage2_destroy_removes_both_regions() {
 
 #[test]
 fn bad_stage2_parameters_are_refused_before_any_aws_call() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let mut endpoints = vec![
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_REGION", "us-east-1"),
-    ];
-    for var in [
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_EC2",
-        "AWS_ENDPOINT_URL_AUTO_SCALING",
-        "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2",
-        "AWS_ENDPOINT_URL_RDS",
-        "AWS_ENDPOINT_URL_ELASTICACHE",
-    ] {
-        endpoints.push((var, url.as_str()));
-    }
+    let no_aws = NoAws::new();
+    let endpoints = no_aws.env();
     let dir = tempfile::tempdir().unwrap();
     type Edit = fn(String) -> String;
     let cases: [(&str, Edit, &str, &str); 4] = [
@@ -639,8 +582,5 @@ fn bad_stage2_parameters_are_refused_before_any_aws_call() {
         "no {location} in {}",
         run.stderr
     );
-    match listener.accept() {
-        Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-        other => panic!("ftctl connected to AWS on bad input: {other:?}"),
-    }
+    no_aws.assert_untouched();
 }

@@ -10,7 +10,6 @@
 mod common;
 
 use common::*;
-use serde_json::Value;
 use std::collections::BTreeSet;
 
 const NO_SCALING: [&str; 2] = [
@@ -23,38 +22,6 @@ fn with_vars<'a>(mut args: Vec<&'a str>, vars: &[&'a str]) -> Vec<&'a str> {
         args.extend(["--var", v]);
     }
     args
-}
-
-fn planned(stage: &str, env: &str, vars: &[&str]) -> Vec<(String, String)> {
-    let run = ftctl(&with_vars(
-        vec!["plan", stage, "--env", env, "--json"],
-        vars,
-    ))
-    .ok();
-    let plan: Value = serde_json::from_str(&run.stdout).unwrap();
-    let mut changes: Vec<(String, String)> = plan["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["id"].as_str().unwrap().to_string(),
-                c["action"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    // The dashboard grows and shrinks with the stage, always as an in-place update.
-    if let Some(i) = changes
-        .iter()
-        .position(|(id, _)| id == "monitoring.dashboard")
-    {
-        assert_eq!(
-            changes.remove(i).1,
-            "update",
-            "the dashboard is updated in place"
-        );
-    }
-    changes
 }
 
 /// The logical ids stage3 adds to stage2 (auto scaling off).
@@ -105,12 +72,12 @@ async fn stage3_builds_on_stage2_and_comes_off_again() {
     ))
     .ok();
 
-    let changes = planned("stage3", &env, &NO_SCALING);
+    let changes = plan_changes("stage3", &env, &NO_SCALING);
     assert!(changes.iter().all(|(_, a)| a == "create"), "{changes:?}");
     let ids: BTreeSet<String> = changes.into_iter().map(|(id, _)| id).collect();
     assert_eq!(ids, stage3_additions());
     // The shipped default scales the service's tasks too.
-    assert!(planned("stage3", &env, &NO_SCALING[..1])
+    assert!(plan_changes("stage3", &env, &NO_SCALING[..1])
         .contains(&("svc.api.scaling".into(), "create".into())));
 
     ftctl(&with_vars(
@@ -423,7 +390,7 @@ async fn stage3_builds_on_stage2_and_comes_off_again() {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
 
     // stage3 → stage2: exactly the stage3 parts go.
-    let changes = planned("stage2", &env, &NO_SCALING[..1]);
+    let changes = plan_changes("stage2", &env, &NO_SCALING[..1]);
     assert!(changes.iter().all(|(_, a)| a == "delete"), "{changes:?}");
     let ids: BTreeSet<String> = changes.into_iter().map(|(id, _)| id).collect();
     assert_eq!(ids, stage3_additions());
@@ -443,7 +410,7 @@ async fn stage3_builds_on_stage2_and_comes_off_again() {
         .map(|l| l.services().iter().any(|s| s.status() == Some("ACTIVE")))
         .unwrap_or(false);
     assert!(!still_active, "the service survived the return to stage 2");
-    assert!(planned("stage2", &env, &NO_SCALING[..1]).is_empty());
+    assert!(plan_changes("stage2", &env, &NO_SCALING[..1]).is_empty());
 
     ftctl(&[
         "destroy",
