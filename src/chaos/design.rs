@@ -614,32 +614,49 @@ fn kill_az(
     })
 }
 
+/// The items the user named (by stack name or AWS name), or all of them when none was named.
+/// Refused when a name matches nothing, or when the deployment has none at all.
+fn choose<'a, T>(
+    items: &'a [T],
+    names: &[String],
+    matches: impl Fn(&T, &str) -> bool,
+    flag: &str,
+    noun: &str,
+    none: &str,
+    env: &str,
+) -> Result<Vec<&'a T>, Refusal> {
+    let chosen: Vec<&T> = if names.is_empty() {
+        items.iter().collect()
+    } else {
+        names
+            .iter()
+            .map(|n| {
+                items.iter().find(|i| matches(i, n)).ok_or_else(|| {
+                    Refusal(format!("{flag} {n}: deployment {env} has no such {noun}"))
+                })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    if chosen.is_empty() {
+        return Err(Refusal(format!("deployment {env} has {none}")));
+    }
+    Ok(chosen)
+}
+
 fn rds_failover(
     inv: &Inventory,
     baseline: &Observation,
     names: &[String],
 ) -> Result<Design, Refusal> {
-    let chosen: Vec<&super::Database> = if names.is_empty() {
-        inv.databases.iter().collect()
-    } else {
-        names
-            .iter()
-            .map(|n| {
-                inv.databases
-                    .iter()
-                    .find(|d| &d.name == n || &d.identifier == n)
-                    .ok_or_else(|| {
-                        Refusal(format!(
-                            "--db {n}: deployment {} has no such database",
-                            inv.env
-                        ))
-                    })
-            })
-            .collect::<Result<_, _>>()?
-    };
-    if chosen.is_empty() {
-        return Err(Refusal(format!("deployment {} has no database", inv.env)));
-    }
+    let chosen = choose(
+        &inv.databases,
+        names,
+        |d, n| d.name == n || d.identifier == n,
+        "--db",
+        "database",
+        "no database",
+        &inv.env,
+    )?;
     let mut actions = Vec::new();
     for d in &chosen {
         if !d.multi_az {
@@ -684,30 +701,15 @@ fn kill_task(
     names: &[String],
     count: Option<u32>,
 ) -> Result<Design, Refusal> {
-    let chosen: Vec<&super::Service> = if names.is_empty() {
-        inv.services.iter().collect()
-    } else {
-        names
-            .iter()
-            .map(|n| {
-                inv.services
-                    .iter()
-                    .find(|s| &s.name == n || &s.service == n)
-                    .ok_or_else(|| {
-                        Refusal(format!(
-                            "--service {n}: deployment {} has no such service",
-                            inv.env
-                        ))
-                    })
-            })
-            .collect::<Result<_, _>>()?
-    };
-    if chosen.is_empty() {
-        return Err(Refusal(format!(
-            "deployment {} has no ECS service",
-            inv.env
-        )));
-    }
+    let chosen = choose(
+        &inv.services,
+        names,
+        |s, n| s.name == n || s.service == n,
+        "--service",
+        "service",
+        "no ECS service",
+        &inv.env,
+    )?;
     let count = count.unwrap_or(1) as usize;
     let mut actions = Vec::new();
     let mut stopped = 0;
@@ -760,30 +762,15 @@ fn cache_failover(
     names: &[String],
     shard: Option<&str>,
 ) -> Result<Design, Refusal> {
-    let chosen: Vec<&super::Cache> = if names.is_empty() {
-        inv.caches.iter().collect()
-    } else {
-        names
-            .iter()
-            .map(|n| {
-                inv.caches
-                    .iter()
-                    .find(|c| &c.name == n || &c.group == n)
-                    .ok_or_else(|| {
-                        Refusal(format!(
-                            "--cache {n}: deployment {} has no such cache",
-                            inv.env
-                        ))
-                    })
-            })
-            .collect::<Result<_, _>>()?
-    };
-    if chosen.is_empty() {
-        return Err(Refusal(format!(
-            "deployment {} has no ElastiCache replication group",
-            inv.env
-        )));
-    }
+    let chosen = choose(
+        &inv.caches,
+        names,
+        |c, n| c.name == n || c.group == n,
+        "--cache",
+        "cache",
+        "no ElastiCache replication group",
+        &inv.env,
+    )?;
     let mut actions = Vec::new();
     for c in &chosen {
         if !c.automatic_failover {
