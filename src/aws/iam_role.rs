@@ -84,6 +84,20 @@ pub fn policy_document(statements: &Val) -> String {
     json!({ "Version": "2012-10-17", "Statement": statements }).to_string()
 }
 
+/// The ownership tags of an IAM role or instance profile.
+pub(super) fn iam_tags(ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Vec<aws_sdk_iam::types::Tag>> {
+    ctx.tags(spec)
+        .into_iter()
+        .map(|(k, v)| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(anyhow::Error::from)
+        })
+        .collect()
+}
+
 fn trust_document(service: &str) -> String {
     json!({
         "Version": "2012-10-17",
@@ -240,11 +254,7 @@ impl Provider for IamRoleProvider {
 
     async fn create(&self, ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Observed> {
         let name = spec.name.as_str();
-        let tags: Vec<aws_sdk_iam::types::Tag> = ctx
-            .tags(spec)
-            .into_iter()
-            .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build())
-            .collect::<Result<_, _>>()?;
+        let tags = iam_tags(ctx, spec)?;
         let out = ctx
             .clients
             .iam

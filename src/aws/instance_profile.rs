@@ -1,6 +1,7 @@
 //! IAM instance profiles: how EC2 instances (EMR's nodes) get a role. Found under the
 //! deployment's IAM path like roles.
 
+use super::iam_role::iam_tags;
 use super::*;
 use crate::resource::Val;
 
@@ -51,11 +52,7 @@ impl Provider for InstanceProfileProvider {
     async fn create(&self, ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Observed> {
         let iam = &ctx.clients.iam;
         let name = spec.name.as_str();
-        let tags: Vec<aws_sdk_iam::types::Tag> = ctx
-            .tags(spec)
-            .into_iter()
-            .map(|(k, v)| aws_sdk_iam::types::Tag::builder().key(k).value(v).build())
-            .collect::<Result<_, _>>()?;
+        let tags = iam_tags(ctx, spec)?;
         let out = iam
             .create_instance_profile()
             .instance_profile_name(name)
