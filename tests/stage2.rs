@@ -388,6 +388,27 @@ async fn stage2_builds_on_stage1_and_comes_off_again() {
             .is_some_and(|id| id.starts_with(&format!("{env}-main-final-")))),
         "no final snapshot"
     );
+    // The audit bucket, like a final snapshot, is kept and handed over, logs and all.
+    let buckets = aws.s3.list_buckets().send().await.unwrap();
+    let audit = buckets
+        .buckets()
+        .iter()
+        .filter_map(|b| b.name())
+        .find(|n| n.starts_with(&format!("{env}-audit-logs-")))
+        .expect("the audit bucket was kept")
+        .to_string();
+    let tags = aws
+        .s3
+        .get_bucket_tagging()
+        .bucket(&audit)
+        .send()
+        .await
+        .unwrap();
+    assert!(tags
+        .tag_set()
+        .iter()
+        .any(|t| t.key() == "ftctl:retained-from" && t.value() == env));
+    assert!(!tags.tag_set().iter().any(|t| t.key() == "ftctl:deployment"));
     assert_eq!(leftovers(&aws, &env).await, Vec::<String>::new());
 }
 

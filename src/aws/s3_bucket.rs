@@ -11,6 +11,9 @@ use aws_sdk_s3::types::{
 
 pub struct S3BucketProvider;
 
+/// Marks a bucket kept when its deployment was destroyed (the deployment's name as value).
+pub const RETAINED_FROM: &str = "ftctl:retained-from";
+
 fn observed_bucket(spec_id: &str, name: &str) -> Observed {
     Observed::new(spec_id, Kind::S3Bucket, name)
         .output("name", name)
@@ -270,6 +273,23 @@ impl Provider for S3BucketProvider {
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
         let s3 = &ctx.clients.s3;
         let name = current.physical_id.as_str();
+        // An audit record outlives what it audits, as final snapshots do: unless asked to skip
+        // final backups, the bucket a service writes its logs into is kept and handed over
+        // (the deployment's tags replaced by `ftctl:retained-from`), not deleted.
+        if current.props.contains_key("writer_service") && !ctx.delete.skip_final_snapshot {
+            let tags = vec![
+                Tag::builder().key("Name").value(name).build()?,
+                Tag::builder().key(RETAINED_FROM).value(ctx.env()).build()?,
+            ];
+            s3.put_bucket_tagging()
+                .bucket(name)
+                .tagging(Tagging::builder().set_tag_set(Some(tags)).build()?)
+                .send()
+                .await
+                .map_err(|e| aws_error(&format!("handing over bucket {name}"), e))?;
+            tracing::info!("bucket {name} kept with its logs (tagged {RETAINED_FROM})");
+            return Ok(());
+        }
         // A bucket must be empty to go: its logs go with the deployment.
         loop {
             let page = match s3.list_objects_v2().bucket(name).send().await {

@@ -456,15 +456,26 @@ pub async fn leftovers(aws: &Aws, env: &str) -> Vec<String> {
             .filter(|c| c.name().is_some_and(|n| n.starts_with(&prefix)))
             .map(|c| format!("emr-cluster {}", c.id().unwrap_or_default())),
     );
+    // Buckets the deployment still owns (by tag): an audit bucket kept on destroy is handed
+    // over (tagged ftctl:retained-from) and is not a leftover.
     let buckets = aws.s3.list_buckets().send().await.unwrap();
-    left.extend(
-        buckets
-            .buckets()
-            .iter()
-            .filter_map(|b| b.name())
-            .filter(|n| n.starts_with(&prefix))
-            .map(|n| format!("bucket {n}")),
-    );
+    for name in buckets
+        .buckets()
+        .iter()
+        .filter_map(|b| b.name())
+        .filter(|n| n.starts_with(&prefix))
+    {
+        let owned = match aws.s3.get_bucket_tagging().bucket(name).send().await {
+            Ok(t) => t
+                .tag_set()
+                .iter()
+                .any(|t| t.key() == "ftctl:deployment" && t.value() == env),
+            Err(_) => true,
+        };
+        if owned {
+            left.push(format!("bucket {name}"));
+        }
+    }
     let profiles = aws
         .iam
         .list_instance_profiles()
