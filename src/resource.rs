@@ -173,7 +173,6 @@ impl Kind {
                 "transit_encryption",
                 "port",
                 "cache_subnet_group_name",
-                "zones",
             ],
             Kind::CacheScaling => &["resource_id"],
             Kind::DynamoTable => &["partition_key", "sort_key"],
@@ -218,6 +217,9 @@ impl Kind {
                 "security_group_ids",
                 "cache_subnet_group_name",
                 "initial_replicas",
+                // Placement at creation; later nodes go where AWS puts them, and a change in
+                // zones must never replace (delete) a cache.
+                "zones",
             ],
             Kind::EcsService => &["initial_count"],
             // Route 53 lists a private zone's VPCs only in GetHostedZone.

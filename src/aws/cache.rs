@@ -93,7 +93,7 @@ fn observed_group(g: &ReplicationGroup, id: &str) -> Observed {
             "snapshot_retention_days",
             Val::Int(g.snapshot_retention_limit().unwrap_or(0).into()),
         )
-        .prop("zones", str_list(member_zones(g)))
+        .output("zones", member_zones(g).join(","))
         .output("name", name)
         .output("arn", g.arn().unwrap_or_default())
         .output("resource_id", format!("replication-group/{name}"))
@@ -373,7 +373,17 @@ impl Provider for ReplicationGroupProvider {
             req = req.final_snapshot_identifier(snapshot);
         }
         match req.send().await {
-            Ok(_) => Ok(()),
+            // Wait until it is gone: a replacement reuses the id, which AWS refuses while the
+            // old group is still deleting.
+            Ok(_) => ctx
+                .clients
+                .elasticache
+                .wait_until_replication_group_deleted()
+                .replication_group_id(id)
+                .wait(Duration::from_secs(3600))
+                .await
+                .map(|_| ())
+                .map_err(|e| anyhow!("waiting for cache {id} to be deleted: {e}")),
             Err(e) if error_code(&e).as_deref() == Some("ReplicationGroupNotFoundFault") => Ok(()),
             // Deleting takes minutes; its subnet group and security group wait for it (they
             // stay in use until the nodes are gone).
