@@ -250,17 +250,13 @@ impl Kind {
                 Val::Str(w),
                 Val::Str(h),
             ) => h == w || h.starts_with(&format!("{w}.")),
-            // With auto scaling on, the stack gives the range the scaler may move the count in.
-            (Kind::CacheReplicationGroup, "replicas_per_shard", Val::Map(range), Val::Int(h)) => {
-                let bound = |k: &str| range.get(k).and_then(Val::as_i64);
-                bound("min").is_some_and(|lo| *h >= lo) && bound("max").is_some_and(|hi| *h <= hi)
+            // With auto scaling on, the stack gives the range the scaler may move a count in
+            // (cache replicas, service tasks): any count inside it is what the stack wants.
+            (_, _, Val::Map(_), Val::Int(h)) if want.range().is_some() => {
+                want.range().is_some_and(|(lo, hi)| (lo..=hi).contains(h))
             }
             (Kind::DnsRecord, "alias_dns_name", Val::Str(w), Val::Str(h)) => {
                 crate::aws::same_alias_target(w, h)
-            }
-            (Kind::EcsService, "desired_count", Val::Map(range), Val::Int(h)) => {
-                let bound = |k: &str| range.get(k).and_then(Val::as_i64);
-                bound("min").is_some_and(|lo| *h >= lo) && bound("max").is_some_and(|hi| *h <= hi)
             }
             // Zones a replication group was placed in: all asked for must be used (auto scaling
             // may add nodes elsewhere).
@@ -372,6 +368,15 @@ impl Val {
             .iter()
             .filter_map(|x| x.as_str().map(str::to_string))
             .collect()
+    }
+
+    /// A count range `{ min, max }` (what a scaler may move a count within).
+    pub fn range(&self) -> Option<(i64, i64)> {
+        let m = self.as_map()?;
+        if m.len() != 2 {
+            return None;
+        }
+        Some((m.get("min")?.as_i64()?, m.get("max")?.as_i64()?))
     }
 
     pub fn as_map(&self) -> Option<&BTreeMap<String, Val>> {

@@ -247,13 +247,7 @@ impl Provider for ReplicationGroupProvider {
         current: &Observed,
     ) -> Result<Observed> {
         let id = current.physical_id.as_str();
-        let changed = |key: &str| {
-            !current
-                .props
-                .get(key)
-                .zip(spec.props.get(key))
-                .is_some_and(|(have, want)| spec.kind.equivalent(key, want, have))
-        };
+        let changed = |key: &str| changed(spec, current, key);
         let mut modify = ctx
             .clients
             .elasticache
@@ -325,15 +319,7 @@ impl Provider for ReplicationGroupProvider {
                 .get("replicas_per_shard")
                 .and_then(Val::as_i64)
                 .unwrap_or(0);
-            // A range (auto scaling on): move only as far as the nearest bound.
-            let want = match spec.props.get("replicas_per_shard") {
-                Some(Val::Map(range)) => {
-                    let lo = range.get("min").and_then(Val::as_i64).unwrap_or(have);
-                    let hi = range.get("max").and_then(Val::as_i64).unwrap_or(have);
-                    have.clamp(lo, hi)
-                }
-                _ => i(spec, "replicas_per_shard")?,
-            };
+            let want = count_within(spec, "replicas_per_shard", have)?;
             if want > have {
                 ctx.clients
                     .elasticache

@@ -170,13 +170,7 @@ impl Provider for DbInstanceProvider {
         let id = current.physical_id.as_str();
         // Only what changed is sent: some modifications (class, storage) restart or slow the
         // database, and sending unchanged values can still trigger them.
-        let changed = |key: &str| {
-            !current
-                .props
-                .get(key)
-                .zip(spec.props.get(key))
-                .is_some_and(|(have, want)| spec.kind.equivalent(key, want, have))
-        };
+        let changed = |key: &str| changed(spec, current, key);
         let mut req = ctx
             .clients
             .rds

@@ -219,15 +219,8 @@ impl Provider for EcsServiceProvider {
             .get("desired_count")
             .and_then(Val::as_i64)
             .unwrap_or(0);
-        // A range (auto scaling on): move only into it, never against the scaler.
-        let want = match spec.props.get("desired_count") {
-            Some(Val::Map(range)) => {
-                let lo = range.get("min").and_then(Val::as_i64).unwrap_or(have);
-                let hi = range.get("max").and_then(Val::as_i64).unwrap_or(have);
-                have.clamp(lo, hi)
-            }
-            _ => i(spec, "desired_count")?,
-        };
+        // Never against the scaler: a range moves the count only into it.
+        let want = count_within(spec, "desired_count", have)?;
         ctx.clients
             .ecs
             .update_service()

@@ -577,6 +577,25 @@ pub fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
+/// Whether an update must send `key`: the stack's value differs from what AWS reports (or AWS
+/// reports nothing for it). Lets providers send only what changed.
+pub fn changed(spec: &ResourceSpec, current: &Observed, key: &str) -> bool {
+    !current
+        .props
+        .get(key)
+        .zip(spec.props.get(key))
+        .is_some_and(|(have, want)| spec.kind.equivalent(key, want, have))
+}
+
+/// The count to set for `key` given the current `have`: the stack's number, or, when the stack
+/// gives a range (auto scaling on), `have` moved only as far as the nearest bound.
+pub fn count_within(spec: &ResourceSpec, key: &str, have: i64) -> Result<i64> {
+    match spec.props.get(key).and_then(crate::resource::Val::range) {
+        Some((lo, hi)) => Ok(have.clamp(lo, hi)),
+        None => i(spec, key),
+    }
+}
+
 /// Observed built from the spec a resource was just created or updated from.
 pub fn observed_from_spec(spec: &ResourceSpec, physical_id: &str) -> Observed {
     let mut o = Observed::new(&spec.id, spec.kind, physical_id);

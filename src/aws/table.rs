@@ -299,13 +299,7 @@ impl Provider for TableProvider {
         let client = &ctx.clients.dynamodb;
         let name = current.physical_id.as_str();
         let region = ctx.clients.region.as_str();
-        let changed = |key: &str| {
-            !current
-                .props
-                .get(key)
-                .zip(spec.props.get(key))
-                .is_some_and(|(have, want)| spec.kind.equivalent(key, want, have))
-        };
+        let changed = |key: &str| changed(spec, current, key);
         // DynamoDB takes one kind of change per UpdateTable call.
         if changed("billing_mode") || changed("read_capacity") || changed("write_capacity") {
             client

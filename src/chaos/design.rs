@@ -614,6 +614,29 @@ fn kill_az(
     })
 }
 
+/// A design that acts on chosen targets only (no zone, no tier capacity to watch); the budget is
+/// set from their alarms afterwards.
+fn targeted(experiment: &str, summary: String, actions: Vec<Action>) -> Design {
+    Design {
+        experiment: experiment.into(),
+        summary,
+        zone: None,
+        tiers: Vec::new(),
+        actions,
+        budget: placeholder_budget(),
+        warnings: Vec::new(),
+    }
+}
+
+/// "a, b, c" of the chosen targets' stack names.
+fn names_of<T>(chosen: &[&T], name: impl Fn(&T) -> &String) -> String {
+    chosen
+        .iter()
+        .map(|c| name(c).as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The items the user named (by stack name or AWS name), or all of them when none was named.
 /// Refused when a name matches nothing, or when the deployment has none at all.
 fn choose<'a, T>(
@@ -677,22 +700,14 @@ fn rds_failover(
             zone,
         });
     }
-    Ok(Design {
-        experiment: "rds-failover".into(),
-        summary: format!(
+    Ok(targeted(
+        "rds-failover",
+        format!(
             "fail over {} to the standby",
-            chosen
-                .iter()
-                .map(|d| d.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            names_of(&chosen, |d| &d.name)
         ),
-        zone: None,
-        tiers: Vec::new(),
         actions,
-        budget: placeholder_budget(),
-        warnings: Vec::new(),
-    })
+    ))
 }
 
 fn kill_task(
@@ -737,23 +752,15 @@ fn kill_task(
             tasks: victims,
         });
     }
-    Ok(Design {
-        experiment: "kill-task".into(),
-        summary: format!(
+    Ok(targeted(
+        "kill-task",
+        format!(
             "stop {stopped} task{} of {}",
             if stopped == 1 { "" } else { "s" },
-            chosen
-                .iter()
-                .map(|s| s.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            names_of(&chosen, |s| &s.name)
         ),
-        zone: None,
-        tiers: Vec::new(),
         actions,
-        budget: placeholder_budget(),
-        warnings: Vec::new(),
-    })
+    ))
 }
 
 fn cache_failover(
@@ -805,22 +812,11 @@ fn cache_failover(
             });
         }
     }
-    Ok(Design {
-        experiment: "cache-failover".into(),
-        summary: format!(
-            "fail over {} to a replica",
-            chosen
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        zone: None,
-        tiers: Vec::new(),
+    Ok(targeted(
+        "cache-failover",
+        format!("fail over {} to a replica", names_of(&chosen, |c| &c.name)),
         actions,
-        budget: placeholder_budget(),
-        warnings: Vec::new(),
-    })
+    ))
 }
 
 /// Every experiment the deployment supports, with its targets, for `chaos list`.
