@@ -7,7 +7,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 FTCTL := $(TARGET_DIR)/debug/ftctl
 DEMO_ENV ?= demo
 
-.PHONY: all build demo demo-destroy test unit lint emulators-up emulators-down clean
+.PHONY: all build demo demo-destroy test test-crash bench unit lint emulators-up emulators-down clean
 
 all: build
 
@@ -22,10 +22,12 @@ emulators-down:
 
 # Apply stage3 (the whole architecture: tiers, database, cache, global table, ECS service, EFS,
 # EMR, DNS) to the local emulators and say what to try next. Neither emulator implements
-# Application Auto Scaling for ElastiCache or ECS, so both are off for the demo (DEMO_VARS). The
+# Application Auto Scaling for ElastiCache or ECS, nor X-Ray, so these are off for the demo
+# (DEMO_VARS). The
 # emulators keep running so the deployment can be explored; `make demo-destroy` removes it,
 # `make emulators-down` stops them.
-DEMO_VARS ?= --var caches.session.autoscaling.enabled=false --var services.api.autoscaling.enabled=false
+DEMO_VARS ?= --var caches.session.autoscaling.enabled=false --var services.api.autoscaling.enabled=false \
+  --var tracing.enabled=false
 demo: build emulators-up
 	source localstack/endpoints.env && \
 	  $(FTCTL) apply stage3 --env $(DEMO_ENV) --yes $(DEMO_VARS)
@@ -33,7 +35,7 @@ demo: build emulators-up
 	@echo "The stage3 deployment '$(DEMO_ENV)' runs on the local emulators. Try:"
 	@echo "  source localstack/endpoints.env"
 	@echo "  $(FTCTL) plan stage3 --env $(DEMO_ENV) $(DEMO_VARS)   # no changes"
-	@echo "  $(FTCTL) plan stage1 --env $(DEMO_ENV)   # what going back to stage 1 removes"
+	@echo "  $(FTCTL) plan stage1 --env $(DEMO_ENV) --var tracing.enabled=false   # what going back to stage 1 removes"
 	@echo "  $(FTCTL) graph stage3                    # the architecture, as Mermaid"
 	@echo "  $(FTCTL) chaos list --env $(DEMO_ENV)"
 	@echo "  $(FTCTL) chaos kill-az --env $(DEMO_ENV) --dry-run"
@@ -53,6 +55,29 @@ test:
 	  $(CARGO) fmt --check; \
 	  $(CARGO) clippy --all-targets -- -D warnings; \
 	  $(CARGO) test
+
+# The long variant of the crash tests: kill ftctl at every one of the AWS requests of
+# `apply` and `destroy` of stage 1, and at 40 of stage 3's (not only a spread of them, as
+# `make test` does), and check each rerun converges. About 3-6 s per crash point on the
+# emulators; CI runs it after `make test`.
+test-crash:
+	localstack/up
+	trap 'localstack/down' EXIT; \
+	  source localstack/endpoints.env; \
+	  FTCTL_CRASH_EVERY_K=1 $(CARGO) test --test resilience runs_killed_at_any_request -- --nocapture
+
+# Benchmarks (tests/bench.rs, ignored by `make test`): requests per plan, parallel against
+# serial apply and the critical path, 1,000 resources, chaos precision, CLI start-up and
+# memory. Prints the figures and rewrites BENCHMARKS.md with them.
+BENCH_DIR := $(TARGET_DIR)/bench
+bench:
+	localstack/up
+	trap 'localstack/down' EXIT; \
+	  source localstack/endpoints.env; \
+	  rm -rf $(BENCH_DIR); \
+	  FTCTL_BENCH_DIR=$(BENCH_DIR) $(CARGO) test --test bench -- --ignored --nocapture --test-threads 1; \
+	  bench/report $(BENCH_DIR) > BENCHMARKS.md
+	@echo "BENCHMARKS.md written."
 
 # Unit tests only: no emulators needed.
 unit:

@@ -10,7 +10,9 @@ but
   finishes at once (the reply still says `deleting`), as moto does for RDS instances.
 and for EMR, whose clusters moto models in its own subnets:
 - keeps the auto-termination and managed-scaling policies given at RunJobFlow and answers
-  Get/Put/Remove for them (moto drops them and answers the Get calls with "not implemented").
+  Get/Put/Remove for them (moto drops them and answers the Get calls with "not implemented");
+- terminates a cluster's EC2 instances when the cluster terminates, as EMR does (moto left them
+  running, untagged, for ever).
 Everything else is moto unchanged. Run as: python moto_server.py -H 127.0.0.1 -p PORT
 """
 
@@ -20,6 +22,7 @@ from moto.core.responses import ActionResult, EmptyResult
 from moto.elasticache.exceptions import CacheSubnetGroupNotFound, ElastiCacheException
 from moto.elasticache.models import ElastiCacheBackend
 from moto.elasticache.responses import ElastiCacheResponse
+from moto.emr.models import Cluster
 from moto.server import main
 
 
@@ -127,6 +130,18 @@ for _handler in [
 ]:
     if not hasattr(ElasticMapReduceResponse, _handler.__name__):
         setattr(ElasticMapReduceResponse, _handler.__name__, _handler)
+
+_terminate_cluster = Cluster.terminate
+
+
+def terminate_cluster_and_its_instances(self) -> None:
+    _terminate_cluster(self)
+    ids = [i.ec2_instance_id for i in self.ec2_instances]
+    if ids:
+        self.emr_backend.ec2_backend.terminate_instances(ids)
+
+
+Cluster.terminate = terminate_cluster_and_its_instances
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -275,6 +275,14 @@ pub async fn execute(
                     outputs.insert(o.id.clone(), o.outputs.clone());
                 }
                 reporter.finished(&nodes[i].op, &physical, elapsed);
+                // For timing analysis (FTCTL_LOG=ftctl::apply=debug): the console line rounds.
+                tracing::debug!(
+                    target: "ftctl::apply",
+                    id = %nodes[i].op.id,
+                    verb = ?nodes[i].op.verb,
+                    elapsed_ms = elapsed.as_secs_f64() * 1000.0,
+                    "finished"
+                );
                 outcome.completed.push(nodes[i].op.clone());
                 for t in nodes[i].then.clone() {
                     nodes[t].waiting_for -= 1;

@@ -56,6 +56,14 @@ impl Backup {
     pub fn is_complete(&self) -> bool {
         self.status.eq_ignore_ascii_case("available")
     }
+
+    /// A state the backup will not leave for `available` (RDS and ElastiCache `failed`,
+    /// DynamoDB `DELETED`).
+    pub fn has_failed(&self) -> bool {
+        ["failed", "error", "deleted", "deleting"]
+            .iter()
+            .any(|s| self.status.eq_ignore_ascii_case(s))
+    }
 }
 
 /// The name of a new on-demand backup of `resource`: `<resource>-manual-<UTC stamp>`, valid
@@ -195,6 +203,26 @@ mod tests {
             origin_of(&final_name("dev-main", 1_795_371_293), false),
             Origin::Final
         );
+    }
+
+    #[test]
+    fn failed_states_of_every_store_end_a_wait() {
+        let with = |status: &str| Backup {
+            store: Store::Table,
+            resource: "dev-orders".into(),
+            id: "b".into(),
+            name: "b".into(),
+            origin: Origin::Manual,
+            status: status.into(),
+            created: None,
+            size_bytes: None,
+        };
+        for status in ["failed", "DELETED", "deleting"] {
+            assert!(with(status).has_failed(), "{status}");
+        }
+        for status in ["creating", "CREATING", "available", "AVAILABLE"] {
+            assert!(!with(status).has_failed(), "{status}");
+        }
     }
 
     #[test]

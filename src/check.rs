@@ -368,18 +368,89 @@ pub fn check(subjects: &[Subject<'_>]) -> Vec<Finding> {
 }
 
 /// Differences between the deployment and its stack, as findings.
-pub fn drift(plan: &crate::plan::Plan) -> Vec<Finding> {
+/// A resource whose live state differs from the stack: changed, deleted or left behind outside
+/// ftctl (there is no state file: the stack is what it is compared with).
+#[derive(Debug, Clone, Serialize)]
+pub struct Drift {
+    pub id: String,
+    pub kind: Kind,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub physical_id: Option<String>,
+    /// changed | missing (in the stack, not in AWS) | not_in_stack
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<DriftedAttribute>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DriftedAttribute {
+    pub name: String,
+    /// What AWS holds now (absent: AWS reports nothing for it).
+    pub live: Option<Val>,
+    /// What the stack says.
+    pub stack: Option<Val>,
+}
+
+/// Whether a value is only known once something else is made (it holds an unknown).
+fn pending(v: &Val) -> bool {
+    match v {
+        Val::Unknown(_) => true,
+        Val::List(items) => items.iter().any(pending),
+        Val::Map(m) => m.values().any(pending),
+        _ => false,
+    }
+}
+
+/// Drift read from a plan of the stack against the live deployment. A value that differs only
+/// because something it refers to is replaced has not drifted, nor has a resource replaced only
+/// for that reason.
+pub fn drift_of(plan: &crate::plan::Plan) -> Vec<Drift> {
+    use crate::plan::{Action, Change};
+    let drifted = |c: &Change| -> Vec<DriftedAttribute> {
+        c.attributes
+            .iter()
+            .filter(|a| !a.after.as_ref().is_some_and(pending))
+            .map(|a| DriftedAttribute {
+                name: a.name.clone(),
+                live: a.before.clone(),
+                stack: a.after.clone(),
+            })
+            .collect()
+    };
     plan.changes
         .iter()
-        .map(|c| {
-            let attrs: Vec<&str> = c.attributes.iter().map(|a| a.name.as_str()).collect();
+        .filter(|c| !matches!(c.action, Action::Update | Action::Replace) || !drifted(c).is_empty())
+        .map(|c| Drift {
+            id: c.id.clone(),
+            kind: c.kind,
+            name: c.name.clone(),
+            physical_id: c.physical_id.clone(),
+            status: match c.action {
+                Action::Create => "missing",
+                Action::Delete => "not_in_stack",
+                _ => "changed",
+            },
+            attributes: match c.action {
+                Action::Update | Action::Replace => drifted(c),
+                _ => Vec::new(),
+            },
+        })
+        .collect()
+}
+
+pub fn drift(plan: &crate::plan::Plan) -> Vec<Finding> {
+    drift_of(plan)
+        .into_iter()
+        .map(|d| {
+            let attrs: Vec<&str> = d.attributes.iter().map(|a| a.name.as_str()).collect();
             Finding {
                 severity: Severity::Warning,
                 rule: "drift",
-                resource: c.id.clone(),
-                finding: match c.action {
-                    crate::plan::Action::Create => "in the stack but missing in AWS".into(),
-                    crate::plan::Action::Delete => "in AWS but no longer in the stack".into(),
+                resource: d.id.clone(),
+                finding: match d.status {
+                    "missing" => "in the stack but missing in AWS".into(),
+                    "not_in_stack" => "in AWS but no longer in the stack".into(),
                     _ => format!("differs from the stack: {}", attrs.join(", ")),
                 },
                 why: "what runs is not what was reviewed; the next apply will change it",
@@ -417,6 +488,47 @@ mod tests {
     use crate::resource::ResourceSpec;
     use crate::stack::load;
     use std::path::PathBuf;
+
+    #[test]
+    fn drift_is_what_differs_itself_not_what_follows_a_replacement() {
+        use crate::resource::Observed;
+        let desired = vec![
+            ResourceSpec::new("vpc", Kind::Vpc, "v").with("cidr_block", Val::str("10.1.0.0/16")),
+            ResourceSpec::new("subnet", Kind::Subnet, "s")
+                .with("vpc_id", Val::reference("vpc", "id"))
+                .with("cidr_block", Val::str("10.0.1.0/24")),
+            ResourceSpec::new("sg", Kind::SecurityGroup, "g")
+                .with("vpc_id", Val::reference("vpc", "id"))
+                .with("description", Val::str("wanted")),
+        ];
+        let observed = vec![
+            Observed::new("vpc", Kind::Vpc, "vpc-1").prop("cidr_block", Val::str("10.0.0.0/16")),
+            Observed::new("subnet", Kind::Subnet, "subnet-1")
+                .prop("vpc_id", Val::str("vpc-1"))
+                .prop("cidr_block", Val::str("10.0.1.0/24")),
+            Observed::new("sg", Kind::SecurityGroup, "sg-1")
+                .prop("vpc_id", Val::str("vpc-1"))
+                .prop("description", Val::str("changed by hand")),
+        ];
+        let plan = crate::plan::diff(&desired, &observed).unwrap();
+        assert_eq!(plan.changes.len(), 3, "all three are replaced");
+        let drift = drift_of(&plan);
+        let found: Vec<(&str, Vec<&str>)> = drift
+            .iter()
+            .map(|d| {
+                (
+                    d.id.as_str(),
+                    d.attributes.iter().map(|a| a.name.as_str()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            vec![("sg", vec!["description"]), ("vpc", vec!["cidr_block"])]
+        );
+        assert_eq!(drift[1].attributes[0].live, Some(Val::str("10.0.0.0/16")));
+        assert_eq!(drift[1].attributes[0].stack, Some(Val::str("10.1.0.0/16")));
+    }
 
     fn specs(stage: &str, vars: &[&str]) -> Vec<ResourceSpec> {
         let path = PathBuf::from(format!(

@@ -12,8 +12,8 @@ use std::path::PathBuf;
     long_about = "Provision high-availability AWS architectures and prove they survive failure.\n\n\
         Endpoints, credentials and region come from the standard AWS configuration \
         (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>).\n\n\
-        Exit codes: 0 success; 1 error (bad input, AWS failure, refused); \
-        2 `plan --detailed-exitcode` found changes. `chaos` experiments: 0 recovered within \
+        Exit codes: 0 success; 1 error (bad input, AWS failure, refused, deployment locked); \
+        2 `plan --detailed-exitcode` found changes (or drift, with --refresh-only). `chaos` experiments: 0 recovered within \
         budget, 1 not recovered within budget, 2 refused, aborted or error."
 )]
 pub struct Cli {
@@ -31,12 +31,22 @@ pub struct EnvArg {
 
 #[derive(Debug, Args, Clone)]
 pub struct StackArgs {
-    /// A stack name (resolved to stacks/NAME.toml) or the path of a stack file.
+    /// A stack name (resolved to stacks/NAME.toml) or the path of a stack file; for `apply`,
+    /// also a plan file saved by `plan --out` (a .json file).
     pub stack: String,
 
     /// Override a stack setting for this run, e.g. --var tiers.web.max_size=8 (repeatable).
     #[arg(long = "var", value_name = "KEY=VALUE")]
     pub vars: Vec<String>,
+}
+
+/// Where the deployment lock is kept.
+#[derive(Debug, Args, Clone)]
+pub struct LockArgs {
+    /// Keep the lock in this DynamoDB table (key LockID; created on first use) instead of a
+    /// local file, so a team's runs exclude each other.
+    #[arg(long, env = "FTCTL_LOCK_TABLE", value_name = "NAME")]
+    pub lock_table: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,17 +60,25 @@ pub enum Command {
         /// Print the plan as JSON.
         #[arg(long)]
         json: bool,
-        /// Exit 0 when there is nothing to change, 2 when there is, 1 on error.
+        /// Exit 0 when there is nothing to change (or no drift), 2 when there is, 1 on error.
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Also save the plan to this file, for `ftctl apply FILE` to apply exactly it.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Only report drift (live values that differ from the stack); propose nothing.
+        #[arg(long, conflicts_with = "out")]
+        refresh_only: bool,
     },
-    /// Make the deployment match the stack.
+    /// Make the deployment match the stack, or apply a plan saved with `plan --out`
+    /// (`ftctl apply plan.json`: only if the deployment is unchanged since).
     Apply {
         #[command(flatten)]
         stack: StackArgs,
         #[command(flatten)]
         env: EnvArg,
-        /// Do not ask for confirmation (required without a terminal).
+        /// Do not ask for confirmation (required without a terminal; a saved plan is not asked
+        /// about again).
         #[arg(long)]
         yes: bool,
         /// How many resources may be worked on at once.
@@ -69,6 +87,8 @@ pub enum Command {
         /// Publish the run's duration and changes as CloudWatch metrics (namespace ftctl/Deploy).
         #[arg(long)]
         publish_metrics: bool,
+        #[command(flatten)]
+        lock: LockArgs,
     },
     /// Delete everything the deployment owns (found by its tags; no stack file needed).
     Destroy {
@@ -88,6 +108,21 @@ pub enum Command {
         disable_deletion_protection: bool,
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=64))]
         parallelism: u16,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
+    /// Release the deployment's lock left by a run that was killed (or is certainly gone).
+    ForceUnlock {
+        #[command(flatten)]
+        env: EnvArg,
+        /// Region of the deployment; defaults to the AWS configuration.
+        #[arg(long)]
+        region: Option<String>,
+        #[command(flatten)]
+        lock: LockArgs,
+        /// Release only if the lock has this id (as shown when a run is refused).
+        #[arg(long)]
+        lock_id: Option<String>,
     },
     /// Take on-demand backups of the deployment's databases, caches and tables, and list the
     /// backups that exist (also those outliving a destroyed deployment).
@@ -174,6 +209,9 @@ pub enum Command {
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Every resource with what it depends on, as JSON, instead of the Mermaid picture.
+        #[arg(long)]
+        json: bool,
     },
     /// Break the deployment on purpose and prove it recovers within its alarm budget.
     Chaos {
@@ -373,16 +411,43 @@ pub enum FisExperiment {
     },
 }
 
+/// More than any refresh or experiment needs, and far inside what a `Duration` holds (beyond
+/// that, turning the seconds into one panics: `--interval 1e300` did).
+const MAX_SECONDS: f64 = 86_400.0;
+
 fn positive_seconds(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        _ => Err(format!("`{s}` is not a positive number of seconds")),
+        Ok(v) if v.is_finite() && v > 0.0 && v <= MAX_SECONDS => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a positive number of seconds up to {MAX_SECONDS} (a day)"
+        )),
     }
 }
 
 fn non_negative_seconds(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
-        _ => Err(format!("`{s}` is not a number of seconds")),
+        Ok(v) if v.is_finite() && (0.0..=MAX_SECONDS).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a number of seconds from 0 to {MAX_SECONDS} (a day)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_are_bounded_so_they_fit_a_duration() {
+        for bad in ["1e300", "inf", "NaN", "-1", "86401", "x"] {
+            assert!(positive_seconds(bad).is_err(), "{bad}");
+            assert!(non_negative_seconds(bad).is_err(), "{bad}");
+        }
+        assert!(positive_seconds("0").is_err());
+        assert_eq!(non_negative_seconds("0"), Ok(0.0));
+        assert_eq!(positive_seconds("0.2"), Ok(0.2));
+        assert_eq!(positive_seconds("86400"), Ok(86_400.0));
+        // The largest accepted value still makes a Duration.
+        assert!(std::time::Duration::from_secs_f64(MAX_SECONDS).as_secs() == 86_400);
     }
 }

@@ -42,7 +42,11 @@ pub fn physical_name(env: &str, suffix: &str, max: usize) -> String {
     }
     let digest = Sha256::digest(full.as_bytes());
     let hash: String = digest.iter().take(3).map(|b| format!("{b:02x}")).collect();
-    let keep = max - hash.len() - 1;
+    let mut keep = max - hash.len() - 1;
+    // Cut between characters: a byte index inside one panics (found by fuzzing).
+    while !full.is_char_boundary(keep) {
+        keep -= 1;
+    }
     format!("{}-{hash}", full[..keep].trim_end_matches('-'))
 }
 
@@ -165,20 +169,39 @@ fn alarm(env: &str, topic: &str, def: AlarmDef<'_>) -> ResourceSpec {
     .with("ok_actions", actions)
 }
 
+/// A valid stack that cannot be laid out over the zones at hand; names the field so the error
+/// can point at the stack file's line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
 /// Expands `stack` for deployment `env` over `zones` (at least `network.az_count` of them).
-pub fn expand(stack: &Stack, env: &str, zones: &[String]) -> Result<Vec<ResourceSpec>, String> {
+pub fn expand(stack: &Stack, env: &str, zones: &[String]) -> Result<Vec<ResourceSpec>, Problem> {
     let net = &stack.network;
     let n = net.az_count as usize;
     if zones.len() < n {
-        return Err(format!(
-            "the region offers {} availability zones ({}), the stack asks for {n}",
-            zones.len(),
-            zones.join(", ")
-        ));
+        return Err(Problem {
+            field: "network.az_count",
+            message: format!(
+                "the region offers {} availability zones ({}), the stack asks for {n}",
+                zones.len(),
+                zones.join(", ")
+            ),
+        });
     }
     let zones = &zones[..n];
-    let (public_cidrs, private_cidrs) =
-        subnet_cidrs(net).ok_or("the subnet plan does not fit the VPC block")?;
+    let (public_cidrs, private_cidrs) = subnet_cidrs(net).ok_or_else(|| Problem {
+        field: "network.subnet_prefix",
+        message: "the subnet plan does not fit the VPC block".into(),
+    })?;
     let mut out = Vec::new();
 
     // Network.
@@ -413,9 +436,25 @@ pub fn expand(stack: &Stack, env: &str, zones: &[String]) -> Result<Vec<Resource
             .with("description", Val::str(format!("ftctl {env}: tier {name}")))
             .with("ingress", Val::list([tcp_rule_from_sg(tier.port, &lb_sg)])),
         );
-        // The instances' own role: publish their metrics, nothing more.
+        // The instances' own role: publish their metrics (and traces, when traced), nothing more.
+        let traced = stack.tracing.enabled && stack.tracing.tiers.contains(name);
         let role = format!("tier.{name}.role");
         let profile = format!("tier.{name}.profile");
+        let mut statements = vec![statement(
+            &["cloudwatch:PutMetricData"],
+            vec![Val::str("*")],
+        )];
+        if traced {
+            statements.push(statement(
+                &[
+                    "xray:PutTraceSegments",
+                    "xray:PutTelemetryRecords",
+                    "xray:GetSamplingRules",
+                    "xray:GetSamplingTargets",
+                ],
+                vec![Val::str("*")],
+            ));
+        }
         out.push(
             ResourceSpec::new(
                 &role,
@@ -424,13 +463,7 @@ pub fn expand(stack: &Stack, env: &str, zones: &[String]) -> Result<Vec<Resource
             )
             .with("trust_service", Val::str("ec2.amazonaws.com"))
             .with("managed_policies", Val::List(Vec::new()))
-            .with(
-                "statements",
-                Val::list([statement(
-                    &["cloudwatch:PutMetricData"],
-                    vec![Val::str("*")],
-                )]),
-            ),
+            .with("statements", Val::List(statements)),
         );
         out.push(
             ResourceSpec::new(
@@ -496,6 +529,9 @@ pub fn expand(stack: &Stack, env: &str, zones: &[String]) -> Result<Vec<Resource
                 .with("target_cpu_percent", Val::Float(tier.target_cpu_percent))
                 .with("metrics_collection", Val::Bool(true)),
         );
+        if traced {
+            out.extend(tracing(env, name, &asg, &stack.tracing));
+        }
         out.push(alarm(
             env,
             topic,
@@ -1067,6 +1103,31 @@ fn expand_emr(
     let service_role = format!("emr.{name}.service-role");
     let node_role = format!("emr.{name}.node-role");
     let profile = format!("emr.{name}.profile");
+    // EMR's managed security groups, made by ftctl so they are tagged and go with the
+    // deployment (EMR would make untagged ones that outlive it and keep the VPC from being
+    // deleted). EMR writes their rules, so the specs have none (see security_group).
+    let master_sg = format!("emr.{name}.master-sg");
+    let core_sg = format!("emr.{name}.core-sg");
+    let service_sg = format!("emr.{name}.service-sg");
+    let emr_group = |id: &str, suffix: &str, what: &str| {
+        ResourceSpec::new(
+            id,
+            Kind::SecurityGroup,
+            physical_name(env, &format!("{name}-emr-{suffix}"), 255),
+        )
+        .with("vpc_id", Val::reference("network.vpc", "id"))
+        .with(
+            "description",
+            Val::str(format!(
+                "ftctl {env}: EMR cluster {name}, {what} (rules kept by EMR)"
+            )),
+        )
+    };
+    let groups = [
+        emr_group(&master_sg, "master", "primary node"),
+        emr_group(&core_sg, "core", "core nodes"),
+        emr_group(&service_sg, "service", "service access"),
+    ];
     let mut cluster = ResourceSpec::new(&id, Kind::EmrCluster, physical_name(env, name, 255))
         .with("release_label", Val::str(&c.release_label))
         .with(
@@ -1081,6 +1142,9 @@ fn expand_emr(
         )
         // One subnet: an EMR cluster lives in one zone; its data is rebuilt, not failed over.
         .with("subnet_id", Val::reference(&private_ids[0], "id"))
+        .with("master_security_group", Val::reference(&master_sg, "id"))
+        .with("core_security_group", Val::reference(&core_sg, "id"))
+        .with("service_security_group", Val::reference(&service_sg, "id"))
         .with("service_role", Val::reference(&service_role, "name"))
         .with("instance_profile", Val::reference(&profile, "name"))
         .with("log_uri", Val::reference(&logs, "uri"))
@@ -1093,7 +1157,8 @@ fn expand_emr(
             .with("managed_min", Val::Int(m.min_instances.into()))
             .with("managed_max", Val::Int(m.max_instances.into()));
     }
-    vec![
+    let mut specs: Vec<ResourceSpec> = groups.into();
+    specs.extend([
         ResourceSpec::new(
             &logs,
             Kind::S3Bucket,
@@ -1155,7 +1220,8 @@ fn expand_emr(
                 missing: "notBreaching",
             },
         ),
-    ]
+    ]);
+    specs
 }
 
 fn expand_dns(env: &str, topic: &str, dns: &crate::stack::Dns) -> Vec<ResourceSpec> {
@@ -1212,6 +1278,36 @@ fn expand_dns(env: &str, topic: &str, dns: &crate::stack::Dns) -> Vec<ResourceSp
 }
 
 /// An IAM policy statement as the providers write it: actions on resources (text or references).
+/// X-Ray for a tier: a group of the traces its service reports (named `<env>-<tier>` by the
+/// application's X-Ray SDK or agent) and a sampling rule for that service. Both hang off the
+/// tier's Auto Scaling group, which carries the markers ftctl finds them by.
+fn tracing(env: &str, tier: &str, asg: &str, conf: &crate::stack::Tracing) -> [ResourceSpec; 2] {
+    let service = format!("{env}-{tier}");
+    [
+        ResourceSpec::new(
+            format!("tier.{tier}.xray-group"),
+            Kind::TracingGroup,
+            physical_name(env, tier, 32),
+        )
+        .with("asg_name", Val::reference(asg, "name"))
+        .with(
+            "filter_expression",
+            Val::str(format!("service(\"{service}\")")),
+        )
+        .with("insights", Val::Bool(true)),
+        ResourceSpec::new(
+            format!("tier.{tier}.xray-sampling"),
+            Kind::SamplingRule,
+            physical_name(env, tier, 32),
+        )
+        .with("asg_name", Val::reference(asg, "name"))
+        .with("service_name", Val::str(service))
+        .with("fixed_rate", Val::Float(conf.sample_percent / 100.0))
+        .with("reservoir_size", Val::Int(conf.reservoir_per_second.into()))
+        .with("priority", Val::Int(1000)),
+    ]
+}
+
 fn statement(actions: &[&str], resources: Vec<Val>) -> Val {
     Val::map([
         ("actions", Val::list(actions.iter().map(|a| Val::str(*a)))),

@@ -57,7 +57,7 @@ pub fn observed_dependencies(observed: &[Observed]) -> HashMap<String, BTreeSet<
             }
         }
     }
-    observed
+    let mut deps: HashMap<String, BTreeSet<String>> = observed
         .iter()
         .map(|o| {
             let mut strings = Vec::new();
@@ -72,7 +72,31 @@ pub fn observed_dependencies(observed: &[Observed]) -> HashMap<String, BTreeSet<
                 .collect();
             (o.physical_id.clone(), deps)
         })
-        .collect()
+        .collect();
+    // Resources that mention each other (security groups whose rules name one another, as
+    // EMR's managed groups do) are peers, not one before the other: no order among them, or
+    // none of them would ever be deleted. Their providers cope with the other still existing.
+    let mut graph: petgraph::graphmap::DiGraphMap<&str, (), std::hash::RandomState> =
+        petgraph::graphmap::DiGraphMap::default();
+    for (user, used) in &deps {
+        graph.add_node(user.as_str());
+        for u in used {
+            graph.add_edge(user.as_str(), u.as_str(), ());
+        }
+    }
+    let peers: Vec<BTreeSet<String>> = petgraph::algo::tarjan_scc(&graph)
+        .into_iter()
+        .filter(|c| c.len() > 1)
+        .map(|c| c.into_iter().map(str::to_string).collect())
+        .collect();
+    for group in peers {
+        for member in &group {
+            if let Some(used) = deps.get_mut(member) {
+                used.retain(|u| !group.contains(u));
+            }
+        }
+    }
+    deps
 }
 
 fn collect_strings(v: &Val, out: &mut Vec<String>) {
@@ -149,5 +173,27 @@ mod tests {
         assert!(deps["web"].contains("subnet-1"));
         assert!(deps["subnet-1"].contains("vpc-1"));
         assert!(deps["vpc-1"].is_empty());
+    }
+
+    #[test]
+    fn resources_that_mention_each_other_are_peers() {
+        let vpc = Observed::new("vpc", Kind::Vpc, "vpc-1").output("id", "vpc-1");
+        let rule = |from: &str| Val::list([Val::map([("source", Val::str(from))])]);
+        let group = |id: &str, other: &str| {
+            Observed::new(id, Kind::SecurityGroup, id)
+                .prop("vpc_id", Val::str("vpc-1"))
+                .prop("ingress", rule(other))
+                .output("id", id)
+        };
+        let deps = observed_dependencies(&[
+            vpc,
+            group("sg-master", "sg-core"),
+            group("sg-core", "sg-master"),
+            group("sg-web", "sg-master"),
+        ]);
+        assert_eq!(deps["sg-master"], BTreeSet::from(["vpc-1".to_string()]));
+        assert_eq!(deps["sg-core"], BTreeSet::from(["vpc-1".to_string()]));
+        // Outside the cycle, order stays.
+        assert!(deps["sg-web"].contains("sg-master"));
     }
 }

@@ -14,16 +14,34 @@ mod expand;
 #[cfg(test)]
 mod fake;
 mod graph;
+mod lock;
 mod plan;
 mod render;
 mod resource;
+mod saved;
 mod stack;
 
 use clap::Parser;
 use std::process::ExitCode;
 
+/// A bad flag is bad input: 1, as the exit codes in README.md say, not clap's 2 (which means
+/// "changes" to `plan --detailed-exitcode` and "warning" to `check`); `chaos` reports every
+/// refusal and error as 2. Help and version are not errors.
+fn usage_exit_code(e: &clap::Error, command: Option<&str>) -> ExitCode {
+    if !e.use_stderr() {
+        return ExitCode::SUCCESS;
+    }
+    ExitCode::from(if command == Some("chaos") { 2 } else { 1 })
+}
+
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return usage_exit_code(&e, std::env::args().nth(1).as_deref());
+        }
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("FTCTL_LOG")

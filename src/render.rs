@@ -1,5 +1,6 @@
 //! Plans and outcomes for people (Terraform-style text) and for programs (JSON).
 
+use crate::check::Drift;
 use crate::plan::{summary_line, Action, Change, Plan};
 use crate::resource::Val;
 use console::style;
@@ -13,13 +14,20 @@ pub struct Heading<'a> {
     pub target: String,
 }
 
+/// The first `bytes` bytes of the text's sha256, in hex.
+pub fn short_sha(text: &str, bytes: usize) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .take(bytes)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Long or multi-line text (user data) is summarised so plans stay readable.
 fn show(v: &Val) -> String {
     match v {
         Val::Str(s) if s.contains('\n') || s.len() > 100 => {
-            let digest = Sha256::digest(s.as_bytes());
-            let hex: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
-            format!("<{} lines, sha256:{hex}…>", s.lines().count())
+            format!("<{} lines, sha256:{}…>", s.lines().count(), short_sha(s, 6))
         }
         other => other.render(),
     }
@@ -112,5 +120,85 @@ pub fn plan_json(heading: &Heading<'_>, region: &str, plan: &Plan) -> serde_json
         "changes": plan.changes,
         "summary": plan.summary,
         "unchanged": plan.unchanged.len(),
+    })
+}
+
+/// `plan --refresh-only`: what differs from the stack, attribute by attribute; no proposal.
+pub fn drift_text(heading: &Heading<'_>, drift: &[Drift], matching: usize) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Deployment {} (stack {}), {}",
+        style(heading.deployment).bold(),
+        heading.stack,
+        heading.target
+    );
+    if drift.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nNo drift. The deployment matches the stack ({matching} resources)."
+        );
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "\nDrift: {} resource{} differ{} from the stack ({matching} match):\n",
+        drift.len(),
+        if drift.len() == 1 { "" } else { "s" },
+        if drift.len() == 1 { "s" } else { "" }
+    );
+    for d in drift {
+        let (symbol, note) = match d.status {
+            "missing" => ("!", " # in the stack, missing in AWS"),
+            "not_in_stack" => ("?", " # in AWS, not in the stack"),
+            _ => ("~", ""),
+        };
+        let physical = d
+            .physical_id
+            .as_deref()
+            .map(|p| format!(" [{p}]"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {} {} ({} \"{}\"){physical}{note}",
+            colour(Action::Update, symbol),
+            style(&d.id).bold(),
+            d.kind,
+            d.name
+        );
+        let width = d.attributes.iter().map(|a| a.name.len()).max().unwrap_or(0);
+        for a in &d.attributes {
+            let _ = writeln!(
+                out,
+                "      {:width$}  live {}, stack {}",
+                a.name,
+                a.live.as_ref().map(show).unwrap_or_else(|| "(none)".into()),
+                a.stack
+                    .as_ref()
+                    .map(show)
+                    .unwrap_or_else(|| "(none)".into()),
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nNothing is proposed or changed. `ftctl apply` would set the stack's values again; to keep the live ones, put them into the stack file."
+    );
+    out
+}
+
+pub fn drift_json(
+    heading: &Heading<'_>,
+    region: &str,
+    drift: &[Drift],
+    matching: usize,
+) -> serde_json::Value {
+    serde_json::json!({
+        "deployment": heading.deployment,
+        "stack": heading.stack,
+        "region": region,
+        "refresh_only": true,
+        "drift": drift,
+        "matching": matching,
     })
 }

@@ -2,13 +2,13 @@
 //! (`ResourceSpec`), what AWS says it is (`Observed`), and the attribute values both speak in.
 //! Nothing here does I/O.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// Every kind of AWS resource ftctl manages. The order of the variants is not significant; the
 /// dependency graph, not the kind, decides the order of operations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     Vpc,
@@ -50,10 +50,12 @@ pub enum Kind {
     EmrCluster,
     Dashboard,
     Trail,
+    TracingGroup,
+    SamplingRule,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 39] = [
+    pub const ALL: [Kind; 41] = [
         Kind::Vpc,
         Kind::Subnet,
         Kind::InternetGateway,
@@ -93,6 +95,8 @@ impl Kind {
         Kind::EmrCluster,
         Kind::Dashboard,
         Kind::Trail,
+        Kind::TracingGroup,
+        Kind::SamplingRule,
     ];
 
     /// The name AWS users know the resource by, as shown in plans.
@@ -137,6 +141,8 @@ impl Kind {
             Kind::EmrCluster => "emr cluster",
             Kind::Dashboard => "cloudwatch dashboard",
             Kind::Trail => "cloudtrail trail",
+            Kind::TracingGroup => "xray group",
+            Kind::SamplingRule => "xray sampling rule",
         }
     }
 
@@ -194,12 +200,17 @@ impl Kind {
             Kind::S3Bucket => &[],
             Kind::Trail => &[],
             Kind::Dashboard => &[],
+            Kind::TracingGroup => &[],
+            Kind::SamplingRule => &[],
             Kind::EmrCluster => &[
                 "release_label",
                 "applications",
                 "master_instance_type",
                 "core_instance_type",
                 "subnet_id",
+                "master_security_group",
+                "core_security_group",
+                "service_security_group",
                 "service_role",
                 "instance_profile",
                 "log_uri",

@@ -163,33 +163,6 @@ async fn state_of(aws: &Aws, id: &str) -> String {
         .to_string()
 }
 
-async fn healthy_targets(aws: &Aws, group: &str) -> usize {
-    let g = aws
-        .autoscaling
-        .describe_auto_scaling_groups()
-        .auto_scaling_group_names(group)
-        .send()
-        .await
-        .unwrap();
-    let tg = g.auto_scaling_groups()[0].target_group_arns()[0].clone();
-    let h = aws
-        .elb
-        .describe_target_health()
-        .target_group_arn(tg)
-        .send()
-        .await
-        .unwrap();
-    h.target_health_descriptions()
-        .iter()
-        .filter(|d| {
-            d.target_health()
-                .and_then(|t| t.state())
-                .map(|s| s.as_str())
-                == Some("healthy")
-        })
-        .count()
-}
-
 /// An EC2 instance in the deployment's first private subnet that carries none of its tags.
 async fn stranger(aws: &Aws, env: &str) -> String {
     let subnets = aws

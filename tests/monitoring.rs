@@ -499,3 +499,99 @@ async fn isolate_moves_an_instance_to_standby_and_back_and_suggests_outliers() {
     ])
     .ok();
 }
+
+/// X-Ray: no emulator implements it, so this checks what can be checked locally — the plan
+/// has the app tier's group and sampling rule, apply stops on them with the endpoint's answer
+/// and a non-zero exit, the markers on the tier's group are taken off again (otherwise the
+/// next plan would have to ask X-Ray and fail), and destroy leaves nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn tracing_is_planned_and_an_endpoint_without_xray_is_refused_clearly() {
+    require_emulators();
+    let env = unique_env("xr");
+    let aws = aws().await;
+    let on = ["--var", "tracing.enabled=true"];
+    let plan = |args: &[&str]| -> Vec<(String, String)> {
+        let mut all = vec!["plan", "stage1", "--env", &env, "--json"];
+        all.extend(args);
+        let run = ftctl(&all).ok();
+        let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+        doc["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["id"].as_str().unwrap().to_string(),
+                    c["action"].as_str().unwrap().to_string(),
+                )
+            })
+            .filter(|(id, _)| id != "monitoring.dashboard")
+            .collect()
+    };
+    let first = plan(&on);
+    for id in ["tier.app.xray-group", "tier.app.xray-sampling"] {
+        assert!(
+            first.contains(&(id.to_string(), "create".to_string())),
+            "{id} not planned: {first:?}"
+        );
+    }
+    assert!(!first.iter().any(|(id, _)| id.starts_with("tier.web.xray")));
+
+    let mut args = vec!["apply", "stage1", "--env", &env, "--yes"];
+    args.extend(on);
+    let run = ftctl(&args);
+    assert_ne!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("X-Ray group") || run.stderr.contains("X-Ray sampling rule"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("xray"),
+        "the endpoint's answer: {}",
+        run.stderr
+    );
+
+    let groups = aws
+        .autoscaling
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(format!("{env}-app"))
+        .send()
+        .await
+        .unwrap();
+    let tags: Vec<&str> = groups.auto_scaling_groups()[0]
+        .tags()
+        .iter()
+        .filter_map(|t| t.key())
+        .collect();
+    assert!(tags.contains(&"ftctl:deployment"), "{tags:?}");
+    assert!(
+        !tags.iter().any(|k| k.starts_with("ftctl:xray")),
+        "{tags:?}"
+    );
+    // The next plan reads the deployment without asking X-Ray (the markers are off) and still
+    // has the two X-Ray resources to make. (The failed apply stopped starting work once they
+    // failed, so some other resources may also still be to make; nothing else changes.)
+    let rest = plan(&on);
+    for id in ["tier.app.xray-group", "tier.app.xray-sampling"] {
+        assert!(
+            rest.contains(&(id.to_string(), "create".to_string())),
+            "{id}: {rest:?}"
+        );
+    }
+    assert!(
+        rest.iter().all(|(_, action)| action == "create"),
+        "{rest:?}"
+    );
+
+    ftctl(&[
+        "destroy",
+        "--env",
+        &env,
+        "--yes",
+        "--disable-deletion-protection",
+        "--skip-final-snapshot",
+    ])
+    .ok();
+    assert_eq!(leftovers(&aws, &env).await, Vec::<String>::new());
+}

@@ -244,6 +244,14 @@ async fn stage2_builds_on_stage1_and_comes_off_again() {
         .tags()
         .iter()
         .any(|t| t.key() == "ftctl:logical-id" && t.value() == "table.orders.replica.us-west-2"));
+    // Working in the replica's region, ftctl does not take the replica for a table of its own
+    // (which it would plan to delete).
+    let west = format!("stack.region={REPLICA_REGION}");
+    let run = ftctl(&["plan", "stage1", "--env", &env, "--json", "--var", &west]).ok();
+    let west_plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let summary = &west_plan["summary"];
+    assert_eq!(summary["delete"], 0, "{}", run.stdout);
+    assert!(summary["create"].as_u64().unwrap() > 0, "{}", run.stdout);
     use aws_sdk_dynamodb::types::AttributeValue;
     aws.dynamodb
         .put_item()
@@ -604,4 +612,77 @@ fn bad_stage2_parameters_are_refused_before_any_aws_call() {
         run.stderr
     );
     no_aws.assert_untouched();
+}
+
+/// A table's stream view changed outside ftctl (drift): apply puts it back, turning the stream
+/// off and on again as DynamoDB requires. (A table with replicas cannot lose its stream; this
+/// one has none.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_changed_stream_view_is_put_back() {
+    require_emulators();
+    let aws = aws().await;
+    let env = unique_env("sv");
+    let vars = [NO_CACHE_SCALING, "tables.orders.replica_regions=[]"];
+    apply("stage2", &env, &vars).ok();
+    let table = format!("{env}-orders");
+    let view = |out: aws_sdk_dynamodb::operation::describe_table::DescribeTableOutput| {
+        out.table()
+            .and_then(|t| t.stream_specification())
+            .filter(|s| s.stream_enabled())
+            .and_then(|s| s.stream_view_type())
+            .map(|v| v.as_str().to_string())
+    };
+    use aws_sdk_dynamodb::types::{StreamSpecification, StreamViewType};
+    for spec in [
+        StreamSpecification::builder()
+            .stream_enabled(false)
+            .build()
+            .unwrap(),
+        StreamSpecification::builder()
+            .stream_enabled(true)
+            .stream_view_type(StreamViewType::KeysOnly)
+            .build()
+            .unwrap(),
+    ] {
+        aws.dynamodb
+            .update_table()
+            .table_name(&table)
+            .stream_specification(spec)
+            .send()
+            .await
+            .unwrap();
+    }
+    let drifted = aws
+        .dynamodb
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(view(drifted).as_deref(), Some("KEYS_ONLY"));
+    let changes = plan_changes("stage2", &env, &vars);
+    assert_eq!(
+        changes,
+        vec![("table.orders".to_string(), "update".to_string())]
+    );
+    apply("stage2", &env, &vars).ok();
+    let fixed = aws
+        .dynamodb
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(view(fixed).as_deref(), Some("NEW_AND_OLD_IMAGES"));
+    assert!(plan_changes("stage2", &env, &vars).is_empty());
+    ftctl(&[
+        "destroy",
+        "--env",
+        &env,
+        "--yes",
+        "--disable-deletion-protection",
+        "--skip-final-snapshot",
+    ])
+    .ok();
+    assert_eq!(leftovers(&aws, &env).await, Vec::<String>::new());
 }

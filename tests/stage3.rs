@@ -54,6 +54,9 @@ fn stage3_additions() -> BTreeSet<String> {
         "emr.analytics.service-role",
         "emr.analytics.node-role",
         "emr.analytics.profile",
+        "emr.analytics.master-sg",
+        "emr.analytics.core-sg",
+        "emr.analytics.service-sg",
         "alarm.emr.analytics.unhealthy-nodes",
     ]
     .into_iter()
@@ -314,6 +317,31 @@ async fn stage3_builds_on_stage2_and_comes_off_again() {
         emr.service_role(),
         Some(format!("{env}-analytics-emr-service").as_str())
     );
+    // EMR's managed security groups are the deployment's own (tagged, deleted with it), not
+    // ones EMR would make and leave behind.
+    let attrs = emr.ec2_instance_attributes().unwrap();
+    for (group, suffix) in [
+        (attrs.emr_managed_master_security_group(), "master"),
+        (attrs.emr_managed_slave_security_group(), "core"),
+        (attrs.service_access_security_group(), "service"),
+    ] {
+        let described = aws
+            .ec2
+            .describe_security_groups()
+            .group_ids(group.expect("a managed security group"))
+            .send()
+            .await
+            .unwrap();
+        let g = &described.security_groups()[0];
+        assert_eq!(
+            g.group_name(),
+            Some(format!("{env}-analytics-emr-{suffix}").as_str())
+        );
+        assert!(g
+            .tags()
+            .iter()
+            .any(|t| t.key() == Some("ftctl:deployment") && t.value() == Some(env.as_str())));
+    }
     let log_uri = emr.log_uri().unwrap();
     let bucket = log_uri
         .trim_start_matches("s3://")

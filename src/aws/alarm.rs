@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::resource::Val;
+use aws_sdk_cloudwatch::types::MetricAlarm;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
 use std::collections::BTreeMap;
 
@@ -72,8 +73,12 @@ impl Provider for MetricAlarmProvider {
             .try_collect()
             .await
             .map_err(|e| aws_error("listing alarms", e))?;
-        let mut found = Vec::new();
-        for a in alarms.iter().flat_map(|page| page.metric_alarms()) {
+        // Owned items: the futures must not borrow from a listing local to this call.
+        let alarms: Vec<MetricAlarm> = alarms
+            .into_iter()
+            .flat_map(|page| page.metric_alarms.unwrap_or_default())
+            .collect();
+        read_each(alarms, |a| async move {
             let arn = a.alarm_arn().unwrap_or_default();
             // Alarm listings carry no tags: one read per alarm whose name is ours.
             let tags = ctx
@@ -89,7 +94,7 @@ impl Provider for MetricAlarmProvider {
                     .iter()
                     .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default()))),
             ) else {
-                continue;
+                return Ok(None);
             };
             let name = a.alarm_name().unwrap_or_default();
             let dims: BTreeMap<String, Val> = a
@@ -137,9 +142,9 @@ impl Provider for MetricAlarmProvider {
                 );
             o.name = name.to_string();
             o.stack = stack;
-            found.push(o);
-        }
-        Ok(found)
+            Ok(Some(o))
+        })
+        .await
     }
 
     async fn create(&self, ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Observed> {

@@ -179,6 +179,12 @@ impl Provider for AutoScalingGroupProvider {
             if let Some(target) = cpu_target.get(name) {
                 o = o.prop("target_cpu_percent", Val::Float(*target));
             }
+            // X-Ray resources of the tier (see `xray`).
+            for traced in [xray::Traced::Group, xray::Traced::SamplingRule] {
+                if let Some(tag) = g.tags().iter().find(|t| t.key() == Some(traced.marker())) {
+                    o = o.output(traced.output(), tag.value().unwrap_or_default());
+                }
+            }
             o.name = name.to_string();
             o.stack = stack;
             found.push(o);
@@ -227,7 +233,12 @@ impl Provider for AutoScalingGroupProvider {
             .auto_scaling_group_names(name)
             .wait(Duration::from_secs(1200))
             .await
-            .map_err(|e| anyhow!("waiting for the instances of {name} to be in service: {e}"))?;
+            .map_err(|e| {
+                waiter_error(
+                    &format!("waiting for the instances of {name} to be in service"),
+                    e,
+                )
+            })?;
         Ok(observed_from_spec(spec, name).output("name", name))
     }
 
@@ -330,7 +341,7 @@ impl Provider for AutoScalingGroupProvider {
             .auto_scaling_group_names(name)
             .wait(Duration::from_secs(1200))
             .await
-            .map_err(|e| anyhow!("waiting for {name} to be deleted: {e}"))?;
+            .map_err(|e| waiter_error(&format!("waiting for {name} to be deleted"), e))?;
         Ok(())
     }
 }

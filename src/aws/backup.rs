@@ -13,10 +13,27 @@ fn seconds(t: Option<&aws_smithy_types::DateTime>) -> Option<i64> {
 
 /// Starts an on-demand backup of every database, cache and table in `observed`; returns them
 /// as AWS first reports them (usually still being created).
+/// When one fails, the error also names those already started (they go on regardless).
 pub async fn take(clients: &Clients, env: &str, observed: &[Observed]) -> Result<Vec<Backup>> {
-    let now = super::unix_now() as i64;
     let mut out = Vec::new();
     for o in observed {
+        if let Err(e) = take_one(clients, env, o, &mut out).await {
+            if out.is_empty() {
+                return Err(e);
+            }
+            let started: Vec<&str> = out.iter().map(|b| b.name.as_str()).collect();
+            anyhow::bail!(
+                "{e:#} (already started, and still being made: {})",
+                started.join(", ")
+            );
+        }
+    }
+    Ok(out)
+}
+
+async fn take_one(clients: &Clients, env: &str, o: &Observed, out: &mut Vec<Backup>) -> Result<()> {
+    let now = super::unix_now() as i64;
+    {
         let resource = o.physical_id.as_str();
         let name = manual_name(resource, now);
         match o.kind {
@@ -103,7 +120,7 @@ pub async fn take(clients: &Clients, env: &str, observed: &[Observed]) -> Result
             _ => {}
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Every backup of a data store named like the deployment's, live or deleted.

@@ -19,7 +19,7 @@ async fn wait_available(ctx: &Ctx<'_>, id: &str) -> Result<()> {
         .replication_group_id(id)
         .wait(Duration::from_secs(3600))
         .await
-        .map_err(|e| anyhow!("waiting for cache {id} to become available: {e}"))?;
+        .map_err(|e| waiter_error(&format!("waiting for cache {id} to become available"), e))?;
     Ok(())
 }
 
@@ -29,6 +29,16 @@ fn cluster_parameter_group(engine_version: &str) -> String {
         "6" => "default.redis6.x.cluster.on".to_string(),
         major => format!("default.redis{major}.cluster.on"),
     }
+}
+
+fn shard_ids(g: &ReplicationGroup) -> Vec<String> {
+    let mut ids: Vec<String> = g
+        .node_groups()
+        .iter()
+        .filter_map(|ng| ng.node_group_id().map(str::to_string))
+        .collect();
+    ids.sort();
+    ids
 }
 
 /// Replicas per shard as observed: the smallest shard decides (a shard short of replicas is
@@ -94,6 +104,8 @@ fn observed_group(g: &ReplicationGroup, id: &str) -> Observed {
             Val::Int(g.snapshot_retention_limit().unwrap_or(0).into()),
         )
         .output("zones", member_zones(g).join(","))
+        // The shards' real ids (AWS numbers them 0001.., but a resharded group may have gaps).
+        .output("shard_ids", shard_ids(g).join(","))
         .output("name", name)
         .output("arn", g.arn().unwrap_or_default())
         .output("resource_id", format!("replication-group/{name}"))
@@ -150,7 +162,14 @@ impl Provider for ReplicationGroupProvider {
                     .cache_cluster_id(member)
                     .send()
                     .await;
-                if let Some(node) = nodes.ok().and_then(|n| n.cache_clusters().first().cloned()) {
+                let nodes = match nodes {
+                    Ok(out) => out.cache_clusters().first().cloned(),
+                    // A member being replaced (failover, scaling) may be gone for a moment:
+                    // these attributes are then compared on the next read.
+                    Err(e) if error_code(&e).as_deref() == Some("CacheClusterNotFound") => None,
+                    Err(e) => return Err(aws_error(&format!("reading cache node {member}"), e)),
+                };
+                if let Some(node) = nodes {
                     if let Some(v) = node.engine_version() {
                         o = o.prop("engine_version", Val::str(v));
                     }
@@ -291,11 +310,6 @@ impl Provider for ReplicationGroupProvider {
             wait_available(ctx, id).await?;
         }
         if changed("shards") {
-            let have = current
-                .props
-                .get("shards")
-                .and_then(Val::as_i64)
-                .unwrap_or(0);
             let want = i(spec, "shards")?;
             let mut req = ctx
                 .clients
@@ -304,9 +318,15 @@ impl Provider for ReplicationGroupProvider {
                 .replication_group_id(id)
                 .node_group_count(want as i32)
                 .apply_immediately(true);
-            // Fewer shards: name the last ones; their slots move to the remaining shards.
-            for n in (want + 1)..=have {
-                req = req.node_groups_to_remove(format!("{n:04}"));
+            // Fewer shards: name the last ones (by their real ids); their slots move to the
+            // remaining shards.
+            let ids: Vec<&str> = current
+                .outputs
+                .get("shard_ids")
+                .map(|ids| ids.split(',').filter(|s| !s.is_empty()).collect())
+                .unwrap_or_default();
+            for id in ids.iter().skip(want.max(0) as usize) {
+                req = req.node_groups_to_remove(*id);
             }
             req.send()
                 .await
@@ -369,7 +389,7 @@ impl Provider for ReplicationGroupProvider {
                 .wait(Duration::from_secs(3600))
                 .await
                 .map(|_| ())
-                .map_err(|e| anyhow!("waiting for cache {id} to be deleted: {e}")),
+                .map_err(|e| waiter_error(&format!("waiting for cache {id} to be deleted"), e)),
             Err(e) if error_code(&e).as_deref() == Some("ReplicationGroupNotFoundFault") => Ok(()),
             // Deleting takes minutes; its subnet group and security group wait for it (they
             // stay in use until the nodes are gone).

@@ -15,7 +15,7 @@ async fn wait_available(ctx: &Ctx<'_>, id: &str) -> Result<()> {
         .db_instance_identifier(id)
         .wait(Duration::from_secs(3600))
         .await
-        .map_err(|e| anyhow!("waiting for database {id} to become available: {e}"))?;
+        .map_err(|e| waiter_error(&format!("waiting for database {id} to become available"), e))?;
     Ok(())
 }
 
@@ -262,7 +262,7 @@ impl Provider for DbInstanceProvider {
             .db_instance_identifier(id)
             .wait(Duration::from_secs(3600))
             .await
-            .map_err(|e| anyhow!("waiting for database {id} to be deleted: {e}"))?;
+            .map_err(|e| waiter_error(&format!("waiting for database {id} to be deleted"), e))?;
         Ok(())
     }
 }

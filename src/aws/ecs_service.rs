@@ -108,7 +108,12 @@ async fn wait_stable(ctx: &Ctx<'_>, cluster: &str, service: &str) -> Result<()> 
         .services(service)
         .wait(STABLE_WAIT)
         .await
-        .map_err(|e| anyhow!("waiting for service {service} to reach steady state: {e}"))?;
+        .map_err(|e| {
+            waiter_error(
+                &format!("waiting for service {service} to reach steady state"),
+                e,
+            )
+        })?;
     Ok(())
 }
 

@@ -115,6 +115,30 @@ impl Provider for EmrClusterProvider {
                     Val::str(c.service_role().unwrap_or_default()),
                 )
                 .prop(
+                    "master_security_group",
+                    Val::str(
+                        attrs
+                            .and_then(|a| a.emr_managed_master_security_group())
+                            .unwrap_or_default(),
+                    ),
+                )
+                .prop(
+                    "core_security_group",
+                    Val::str(
+                        attrs
+                            .and_then(|a| a.emr_managed_slave_security_group())
+                            .unwrap_or_default(),
+                    ),
+                )
+                .prop(
+                    "service_security_group",
+                    Val::str(
+                        attrs
+                            .and_then(|a| a.service_access_security_group())
+                            .unwrap_or_default(),
+                    ),
+                )
+                .prop(
                     "instance_profile",
                     Val::str(
                         attrs
@@ -188,6 +212,9 @@ impl Provider for EmrClusterProvider {
                 i(spec, "core_instance_count")? as i32,
             ))
             .ec2_subnet_id(s(spec, "subnet_id")?)
+            .emr_managed_master_security_group(s(spec, "master_security_group")?)
+            .emr_managed_slave_security_group(s(spec, "core_security_group")?)
+            .service_access_security_group(s(spec, "service_security_group")?)
             .keep_job_flow_alive_when_no_steps(true)
             .termination_protected(false)
             .build();
@@ -219,7 +246,12 @@ impl Provider for EmrClusterProvider {
             .cluster_id(&cid)
             .wait(CLUSTER_WAIT)
             .await
-            .map_err(|e| anyhow!("waiting for EMR cluster {name} ({cid}) to start: {e}"))?;
+            .map_err(|e| {
+                waiter_error(
+                    &format!("waiting for EMR cluster {name} ({cid}) to start"),
+                    e,
+                )
+            })?;
         Ok(observed_from_spec(spec, &cid).output("arn", out.cluster_arn().unwrap_or_default()))
     }
 
@@ -273,7 +305,7 @@ impl Provider for EmrClusterProvider {
             .cluster_id(cid)
             .wait(CLUSTER_WAIT)
             .await
-            .map_err(|e| anyhow!("waiting for EMR cluster {cid} to terminate: {e}"))?;
+            .map_err(|e| waiter_error(&format!("waiting for EMR cluster {cid} to terminate"), e))?;
         Ok(())
     }
 }

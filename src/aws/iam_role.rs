@@ -202,8 +202,7 @@ impl Provider for IamRoleProvider {
             .try_collect()
             .await
             .map_err(|e| aws_error("listing IAM roles", e))?;
-        let mut found = Vec::new();
-        for role in roles {
+        read_each(roles, |role| async move {
             let name = role.role_name();
             let tags = iam
                 .list_role_tags()
@@ -213,7 +212,7 @@ impl Provider for IamRoleProvider {
                 .map_err(|e| aws_error(&format!("reading tags of role {name}"), e))?;
             let Some((id, stack)) = ctx.owner(tags.tags().iter().map(|t| (t.key(), t.value())))
             else {
-                continue;
+                return Ok(None);
             };
             let trust = role
                 .assume_role_policy_document()
@@ -247,9 +246,9 @@ impl Provider for IamRoleProvider {
                 .output("arn", role.arn());
             o.name = name.to_string();
             o.stack = stack;
-            found.push(o);
-        }
-        Ok(found)
+            Ok(Some(o))
+        })
+        .await
     }
 
     async fn create(&self, ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Observed> {

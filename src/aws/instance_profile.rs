@@ -24,8 +24,7 @@ impl Provider for InstanceProfileProvider {
             .try_collect()
             .await
             .map_err(|e| aws_error("listing instance profiles", e))?;
-        let mut found = Vec::new();
-        for p in profiles {
+        read_each(profiles, |p| async move {
             let name = p.instance_profile_name();
             let tags = iam
                 .list_instance_profile_tags()
@@ -35,7 +34,7 @@ impl Provider for InstanceProfileProvider {
                 .map_err(|e| aws_error(&format!("reading tags of {name}"), e))?;
             let Some((id, stack)) = ctx.owner(tags.tags().iter().map(|t| (t.key(), t.value())))
             else {
-                continue;
+                return Ok(None);
             };
             let role = p.roles().first().map(|r| r.role_name()).unwrap_or_default();
             let mut o = Observed::new(&id, Kind::InstanceProfile, name)
@@ -44,9 +43,9 @@ impl Provider for InstanceProfileProvider {
                 .output("arn", p.arn());
             o.name = name.to_string();
             o.stack = stack;
-            found.push(o);
-        }
-        Ok(found)
+            Ok(Some(o))
+        })
+        .await
     }
 
     async fn create(&self, ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Observed> {

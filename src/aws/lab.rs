@@ -526,6 +526,27 @@ impl Lab for AwsLab {
                 Ok(())
             }
             Action::FailoverCache { group, shard, .. } => {
+                // ElastiCache runs one TestFailover per replication group at a time: another
+                // shard of the same group waits until the previous failover has finished (the
+                // group is available again).
+                let elasticache = &self.clients.elasticache;
+                super::wait_for(
+                    &format!("cache {group} to finish its previous failover"),
+                    super::RELEASE_WAIT,
+                    || async {
+                        let out = elasticache
+                            .describe_replication_groups()
+                            .replication_group_id(group)
+                            .send()
+                            .await
+                            .map_err(|e| aws_error(&format!("reading cache {group}"), e))?;
+                        Ok(out
+                            .replication_groups()
+                            .first()
+                            .is_some_and(|g| g.status() == Some("available")))
+                    },
+                )
+                .await?;
                 self.clients
                     .elasticache
                     .test_failover()

@@ -97,9 +97,9 @@ impl Provider for LoadBalancerProvider {
             .wait(Duration::from_secs(900))
             .await
             .map_err(|e| {
-                anyhow!(
-                    "waiting for load balancer {} to become active: {e}",
-                    spec.name
+                waiter_error(
+                    &format!("waiting for load balancer {} to become active", spec.name),
+                    e,
                 )
             })?;
         Ok(observed_from_spec(spec, &arn)
@@ -158,7 +158,9 @@ impl Provider for LoadBalancerProvider {
             .load_balancer_arns(arn)
             .wait(Duration::from_secs(900))
             .await
-            .map_err(|e| anyhow!("waiting for load balancer {arn} to be deleted: {e}"))?;
+            .map_err(|e| {
+                waiter_error(&format!("waiting for load balancer {arn} to be deleted"), e)
+            })?;
         Ok(())
     }
 }

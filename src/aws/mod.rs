@@ -44,6 +44,7 @@ mod task_definition;
 mod topic;
 mod trail;
 mod vpc;
+mod xray;
 
 use crate::cloud::Cloud;
 use crate::expand::Deployment;
@@ -65,6 +66,8 @@ pub const TAG_STACK: &str = "ftctl:stack";
 pub const TAG_LOGICAL_ID: &str = "ftctl:logical-id";
 /// Marks a resource whose size Application Auto Scaling manages (see `scaling`).
 pub const TAG_SCALED_BY: &str = "ftctl:scaled-by";
+/// Marks a DynamoDB table replica (value: the home table's region).
+pub const TAG_REPLICA_OF: &str = "ftctl:replica-of";
 
 /// Service clients, built once from one configuration.
 pub struct Clients {
@@ -87,6 +90,7 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub sts: aws_sdk_sts::Client,
     pub cloudtrail: aws_sdk_cloudtrail::Client,
+    pub xray: aws_sdk_xray::Client,
     /// The loaded configuration, for clients in other regions (global table replicas).
     config: aws_types::SdkConfig,
 }
@@ -131,6 +135,7 @@ impl Clients {
             s3: s3_client(&conf),
             sts: aws_sdk_sts::Client::new(&conf),
             cloudtrail: aws_sdk_cloudtrail::Client::new(&conf),
+            xray: aws_sdk_xray::Client::new(&conf),
             config: conf,
         })
     }
@@ -270,6 +275,8 @@ fn provider(kind: Kind) -> &'static dyn Provider {
         Kind::EmrCluster => &emr_cluster::EmrClusterProvider,
         Kind::Dashboard => &dashboard::DashboardProvider,
         Kind::Trail => &trail::TrailProvider,
+        Kind::TracingGroup => &xray::XrayProvider(xray::Traced::Group),
+        Kind::SamplingRule => &xray::XrayProvider(xray::Traced::SamplingRule),
     }
 }
 
@@ -286,10 +293,13 @@ fn observed_after(kind: Kind) -> bool {
             | Kind::EfsMountTarget
             | Kind::EfsAccessPoint
             | Kind::DnsRecord
+            | Kind::TracingGroup
+            | Kind::SamplingRule
     )
 }
 
 /// The real cloud.
+#[derive(Clone)]
 pub struct AwsCloud {
     pub clients: Arc<Clients>,
     pub delete_options: DeleteOptions,
@@ -363,14 +373,19 @@ impl Cloud for AwsCloud {
         )
         .await;
         let mut found = Vec::new();
+        let region = &self.clients.region;
         for (kind, result) in first {
-            found.extend(result.map_err(|e| e.context(format!("reading {kind}s")))?);
+            found.extend(
+                result.map_err(|e| {
+                    name_endpoint(kind, region, e.context(format!("reading {kind}s")))
+                })?,
+            );
         }
         for kind in Kind::ALL.iter().filter(|k| observed_after(**k)) {
             let more = provider(*kind)
                 .observe(&ctx, &found)
                 .await
-                .map_err(|e| e.context(format!("reading {kind}s")))?;
+                .map_err(|e| name_endpoint(*kind, region, e.context(format!("reading {kind}s"))))?;
             found.extend(more);
         }
         Ok(found)
@@ -378,7 +393,10 @@ impl Cloud for AwsCloud {
 
     async fn create(&self, deployment: &Deployment, spec: &ResourceSpec) -> Result<Observed> {
         let ctx = self.ctx(deployment);
-        let mut o = provider(spec.kind).create(&ctx, spec).await?;
+        let mut o = provider(spec.kind)
+            .create(&ctx, spec)
+            .await
+            .map_err(|e| name_endpoint(spec.kind, &self.clients.region, e))?;
         o.name = spec.name.clone();
         o.stack = deployment.stack.clone();
         Ok(o)
@@ -391,14 +409,46 @@ impl Cloud for AwsCloud {
         current: &Observed,
     ) -> Result<Observed> {
         let ctx = self.ctx(deployment);
-        provider(spec.kind).update(&ctx, spec, current).await
+        provider(spec.kind)
+            .update(&ctx, spec, current)
+            .await
+            .map_err(|e| name_endpoint(spec.kind, &self.clients.region, e))
     }
 
     async fn delete(&self, deployment: &Deployment, current: &Observed) -> Result<()> {
         let ctx = self.ctx(deployment);
-        provider(current.kind).delete(&ctx, current).await
+        provider(current.kind)
+            .delete(&ctx, current)
+            .await
+            .map_err(|e| name_endpoint(current.kind, &self.clients.region, e))
     }
 }
+
+/// How many per-resource reads (tags, policies: what a listing leaves out) one kind has in
+/// flight while reading a deployment: a plan waits for their latency, not their number.
+pub const READS_AT_ONCE: usize = 8;
+
+/// `read` for every item, `READS_AT_ONCE` at a time, results in the items' order; `None`s
+/// (not the deployment's) are left out.
+pub async fn read_each<T, R, F, Fut>(items: impl IntoIterator<Item = T>, read: F) -> Result<Vec<R>>
+where
+    F: Fn(T) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<R>>>,
+{
+    use futures::{StreamExt, TryStreamExt};
+    let read: Vec<Option<R>> = futures::stream::iter(items.into_iter().map(read))
+        .buffered(READS_AT_ONCE)
+        .try_collect()
+        .await?;
+    Ok(read.into_iter().flatten().collect())
+}
+
+/// An SDK call that got no AWS answer: nothing came back (the endpoint is down, unreachable or
+/// too slow) or something that is not AWS answered. The resource's endpoint is added where the
+/// kind is known (`AwsCloud`), so the message says where ftctl was sending requests.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct EndpointProblem(String);
 
 /// An error from an SDK call, as one line: what ftctl was doing, the AWS error code and message.
 pub fn aws_error<E>(doing: &str, err: SdkError<E, HttpResponse>) -> anyhow::Error
@@ -416,11 +466,100 @@ where
                 .bytes()
                 .map(|b| one_line(&String::from_utf8_lossy(b)))
                 .unwrap_or_default();
-            format!("HTTP {} from the endpoint: {body}", raw.status().as_u16())
+            return EndpointProblem(format!(
+                "{doing}: HTTP {} from the endpoint: {body}",
+                raw.status().as_u16()
+            ))
+            .into();
+        }
+        (None, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)) => {
+            // The innermost cause says it plainly ("connection refused", "connection closed
+            // before message completed"); the layers above it are the SDK's plumbing.
+            let mut cause: &dyn std::error::Error = &err;
+            while let Some(inner) = cause.source() {
+                cause = inner;
+            }
+            let what = if matches!(err, SdkError::TimeoutError(_)) {
+                "timed out".to_string()
+            } else {
+                cause.to_string()
+            };
+            return EndpointProblem(format!("{doing}: no answer from the endpoint: {what}")).into();
         }
         (None, _) => DisplayErrorContext(&err).to_string(),
     };
     anyhow!("{doing}: {detail}")
+}
+
+/// An error from an SDK waiter, as one line. A poll that failed is reported like any call (so
+/// an unreachable endpoint is named as such); the other outcomes say how the wait ended.
+pub fn waiter_error<O, E>(
+    doing: &str,
+    err: aws_smithy_runtime_api::client::waiters::error::WaiterError<O, E>,
+) -> anyhow::Error
+where
+    O: std::fmt::Debug + Send + Sync + 'static,
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+{
+    use aws_smithy_runtime_api::client::waiters::error::WaiterError;
+    match err {
+        WaiterError::OperationFailed(failed) => aws_error(doing, failed.into_error()),
+        WaiterError::ExceededMaxWait(waited) => anyhow!(
+            "{doing}: still not done after {} s ({} polls)",
+            waited.elapsed().as_secs(),
+            waited.poll_count()
+        ),
+        WaiterError::FailureState(_) => {
+            anyhow!("{doing}: AWS reports a state it cannot recover from")
+        }
+        other => anyhow!("{doing}: {}", DisplayErrorContext(&other)),
+    }
+}
+
+/// The endpoint variable (`AWS_ENDPOINT_URL_<SERVICE>`) of the service a kind is made with.
+fn endpoint_var(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Vpc
+        | Kind::Subnet
+        | Kind::InternetGateway
+        | Kind::ElasticIp
+        | Kind::NatGateway
+        | Kind::RouteTable
+        | Kind::SecurityGroup
+        | Kind::LaunchTemplate => "EC2",
+        Kind::TargetGroup | Kind::LoadBalancer | Kind::Listener | Kind::ListenerRule => {
+            "ELASTIC_LOAD_BALANCING_V2"
+        }
+        Kind::AutoScalingGroup => "AUTO_SCALING",
+        Kind::DbSubnetGroup | Kind::DbInstance => "RDS",
+        Kind::SnsTopic => "SNS",
+        Kind::MetricAlarm | Kind::Dashboard => "CLOUDWATCH",
+        Kind::CacheSubnetGroup | Kind::CacheReplicationGroup => "ELASTICACHE",
+        Kind::CacheScaling | Kind::ServiceScaling => "APPLICATION_AUTO_SCALING",
+        Kind::DynamoTable | Kind::TableReplica => "DYNAMODB",
+        Kind::IamRole | Kind::InstanceProfile => "IAM",
+        Kind::LogGroup => "CLOUDWATCH_LOGS",
+        Kind::EcsCluster | Kind::TaskDefinition | Kind::EcsService => "ECS",
+        Kind::EfsFileSystem | Kind::EfsMountTarget | Kind::EfsAccessPoint => "EFS",
+        Kind::HostedZone | Kind::DnsRecord | Kind::HealthCheck => "ROUTE_53",
+        Kind::S3Bucket => "S3",
+        Kind::EmrCluster => "EMR",
+        Kind::Trail => "CLOUDTRAIL",
+        Kind::TracingGroup | Kind::SamplingRule => "XRAY",
+    }
+}
+
+/// Adds the endpoint to an error that is about the endpoint (see `EndpointProblem`).
+fn name_endpoint(kind: Kind, region: &str, err: anyhow::Error) -> anyhow::Error {
+    if err.downcast_ref::<EndpointProblem>().is_none() {
+        return err;
+    }
+    let var = endpoint_var(kind);
+    let endpoint = match endpoint_for(var) {
+        url if url == "AWS" => format!("AWS in {region}"),
+        url => url,
+    };
+    anyhow!("{err:#} [endpoint {endpoint}, from AWS_ENDPOINT_URL_{var} or AWS_ENDPOINT_URL]")
 }
 
 /// A response body as one short line: markup dropped, whitespace collapsed, at most 200 chars.

@@ -74,7 +74,7 @@ impl Provider for NatGatewayProvider {
             .nat_gateway_ids(&id)
             .wait(Duration::from_secs(900))
             .await
-            .map_err(|e| anyhow!("waiting for NAT gateway {id}: {e}"))?;
+            .map_err(|e| waiter_error(&format!("waiting for NAT gateway {id}"), e))?;
         Ok(observed_from_spec(spec, &id))
     }
 
@@ -108,7 +108,7 @@ impl Provider for NatGatewayProvider {
             .nat_gateway_ids(id)
             .wait(Duration::from_secs(900))
             .await
-            .map_err(|e| anyhow!("waiting for NAT gateway {id} to be deleted: {e}"))?;
+            .map_err(|e| waiter_error(&format!("waiting for NAT gateway {id} to be deleted"), e))?;
         Ok(())
     }
 }

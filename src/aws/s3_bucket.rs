@@ -172,9 +172,25 @@ impl Provider for S3BucketProvider {
             let Some(name) = bucket.name().filter(|n| n.starts_with(&prefix)) else {
                 continue;
             };
+            // Buckets are listed from every region; the deployment's are in its own.
+            if bucket
+                .bucket_region()
+                .is_some_and(|r| r != ctx.clients.region)
+            {
+                continue;
+            }
             let tags = match s3.get_bucket_tagging().bucket(name).send().await {
                 Ok(t) => t.tag_set().to_vec(),
                 Err(e) if error_code(&e).as_deref() == Some("NoSuchTagSet") => continue,
+                // In another region (when the listing does not say where a bucket is).
+                Err(e)
+                    if matches!(
+                        error_code(&e).as_deref(),
+                        Some("PermanentRedirect" | "AuthorizationHeaderMalformed")
+                    ) =>
+                {
+                    continue
+                }
                 Err(e) => return Err(aws_error(&format!("reading tags of bucket {name}"), e)),
             };
             let Some((id, stack)) = ctx.owner(tags.iter().map(|t| (t.key(), t.value()))) else {

@@ -70,7 +70,7 @@ impl Scaled {
                 .await
                 .map(|_| ())
                 .map_err(|e| aws_error(&format!("tagging {arn}"), e)),
-            (Scaled::CacheReplicas, None) => ctx
+            (Scaled::CacheReplicas, None) => match ctx
                 .clients
                 .elasticache
                 .remove_tags_from_resource()
@@ -78,8 +78,12 @@ impl Scaled {
                 .tag_keys(TAG_SCALED_BY)
                 .send()
                 .await
-                .map(|_| ())
-                .map_err(|e| aws_error(&format!("untagging {arn}"), e)),
+            {
+                Ok(_) => Ok(()),
+                // Already off (a run that stopped between deregistering and untagging).
+                Err(e) if error_code(&e).as_deref() == Some("TagNotFound") => Ok(()),
+                Err(e) => Err(aws_error(&format!("untagging {arn}"), e)),
+            },
             (Scaled::ServiceTasks, Some(policy)) => ctx
                 .clients
                 .ecs

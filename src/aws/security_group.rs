@@ -139,6 +139,11 @@ impl Provider for SecurityGroupProvider {
         current: &Observed,
     ) -> Result<Observed> {
         let group = current.physical_id.as_str();
+        // A group whose rules another service keeps (EMR's managed groups) has no `ingress`
+        // in its spec: its rules are left alone.
+        if !spec.props.contains_key("ingress") {
+            return Ok(observed_from_spec(spec, group));
+        }
         let want = rules_of(spec.props.get("ingress"));
         let have = rules_of(current.props.get("ingress"));
         let revoke: Vec<IpPermission> = have
@@ -177,6 +182,7 @@ impl Provider for SecurityGroupProvider {
 
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
         let id = current.physical_id.clone();
+        revoke_group_references(ctx, &id).await?;
         // Network interfaces of deleted load balancers and databases keep the group in use for
         // a while after their owner is gone.
         delete_waiting(
@@ -195,4 +201,80 @@ impl Provider for SecurityGroupProvider {
         )
         .await
     }
+}
+
+/// Revokes the group's rules that name other groups. Groups whose rules name each other (as
+/// EMR's managed master, core and service-access groups do) cannot be deleted while those
+/// rules stand; deleting them one by one then converges.
+async fn revoke_group_references(ctx: &Ctx<'_>, id: &str) -> Result<()> {
+    let ec2 = &ctx.clients.ec2;
+    let out = match ec2.describe_security_groups().group_ids(id).send().await {
+        Ok(out) => out,
+        Err(e) if error_code(&e).as_deref() == Some("InvalidGroup.NotFound") => return Ok(()),
+        Err(e) => return Err(aws_error(&format!("reading security group {id}"), e)),
+    };
+    let Some(group) = out.security_groups().first() else {
+        return Ok(());
+    };
+    let naming_groups = |perms: &[IpPermission]| -> Vec<IpPermission> {
+        perms
+            .iter()
+            .filter(|p| !p.user_id_group_pairs().is_empty())
+            .map(|p| {
+                IpPermission::builder()
+                    .ip_protocol(p.ip_protocol().unwrap_or("-1"))
+                    .set_from_port(p.from_port())
+                    .set_to_port(p.to_port())
+                    .set_user_id_group_pairs(Some(
+                        p.user_id_group_pairs()
+                            .iter()
+                            .map(|g| {
+                                UserIdGroupPair::builder()
+                                    .set_group_id(g.group_id().map(str::to_string))
+                                    .build()
+                            })
+                            .collect(),
+                    ))
+                    .build()
+            })
+            .collect()
+    };
+    let ingress = naming_groups(group.ip_permissions());
+    if !ingress.is_empty() {
+        match ec2
+            .revoke_security_group_ingress()
+            .group_id(id)
+            .set_ip_permissions(Some(ingress))
+            .send()
+            .await
+        {
+            // A named group that is gone already blocks nothing.
+            Err(e) if error_code(&e).as_deref() != Some("InvalidGroup.NotFound") => {
+                return Err(aws_error(
+                    &format!("revoking rules of {id} that name other groups"),
+                    e,
+                ))
+            }
+            _ => {}
+        }
+    }
+    let egress = naming_groups(group.ip_permissions_egress());
+    if !egress.is_empty() {
+        match ec2
+            .revoke_security_group_egress()
+            .group_id(id)
+            .set_ip_permissions(Some(egress))
+            .send()
+            .await
+        {
+            Err(e) if error_code(&e).as_deref() != Some("InvalidGroup.NotFound") => {
+                return Err(aws_error(
+                    &format!("revoking rules of {id} that name other groups"),
+                    e,
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }

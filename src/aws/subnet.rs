@@ -84,7 +84,7 @@ impl Provider for SubnetProvider {
             .subnet_ids(&id)
             .wait(Duration::from_secs(300))
             .await
-            .map_err(|e| anyhow!("waiting for {id} to become available: {e}"))?;
+            .map_err(|e| waiter_error(&format!("waiting for {id} to become available"), e))?;
         if b(spec, "map_public_ip_on_launch")? {
             set_public_ip(ctx, &id, true).await?;
         }

@@ -26,7 +26,12 @@ pub async fn wait_active(
         .table_name(name)
         .wait(Duration::from_secs(3600))
         .await
-        .map_err(|e| anyhow!("waiting for table {name} in {region} to become active: {e}"))?;
+        .map_err(|e| {
+            waiter_error(
+                &format!("waiting for table {name} in {region} to become active"),
+                e,
+            )
+        })?;
     Ok(())
 }
 
@@ -36,22 +41,33 @@ pub async fn set_point_in_time_recovery(
     region: &str,
     enabled: bool,
 ) -> Result<()> {
-    client
-        .update_continuous_backups()
-        .table_name(name)
-        .point_in_time_recovery_specification(
-            PointInTimeRecoverySpecification::builder()
-                .point_in_time_recovery_enabled(enabled)
-                .build()?,
-        )
-        .send()
-        .await
-        .map_err(|e| {
-            aws_error(
-                &format!("setting point-in-time recovery on {name} in {region}"),
-                e,
-            )
-        })?;
+    // Right after a table (or replica) is created, DynamoDB may still refuse continuous
+    // backups for a few minutes (ContinuousBackupsUnavailableException): a state to wait out.
+    retry_while(
+        &["ContinuousBackupsUnavailableException"],
+        Duration::from_secs(600),
+        || async {
+            client
+                .update_continuous_backups()
+                .table_name(name)
+                .point_in_time_recovery_specification(
+                    PointInTimeRecoverySpecification::builder()
+                        .point_in_time_recovery_enabled(enabled)
+                        .build()
+                        .map_err(|e| (None, e.into()))?,
+                )
+                .send()
+                .await
+                .map_err(|e| {
+                    coded(
+                        &format!("setting point-in-time recovery on {name} in {region}"),
+                        e,
+                    )
+                })
+        },
+    )
+    .await
+    .map_err(|(_, e)| e)?;
     Ok(())
 }
 
@@ -179,6 +195,10 @@ impl Provider for TableProvider {
                 .send()
                 .await
                 .map_err(|e| aws_error(&format!("reading tags of {arn}"), e))?;
+            // A replica of a table homed in another region is that table's (TableReplica).
+            if tags.tags().iter().any(|t| t.key() == TAG_REPLICA_OF) {
+                continue;
+            }
             let Some((id, stack)) = ctx.owner(tags.tags().iter().map(|t| (t.key(), t.value())))
             else {
                 continue;
@@ -323,6 +343,29 @@ impl Provider for TableProvider {
             wait_active(client, name, region).await?;
         }
         if changed("stream_view_type") {
+            // DynamoDB changes a stream's view only by turning the stream off and on again (a
+            // table with replicas refuses the first step: its AWS error says so).
+            let had = current
+                .props
+                .get("stream_view_type")
+                .and_then(Val::as_str)
+                .unwrap_or_default();
+            if !had.is_empty() && !s(spec, "stream_view_type")?.is_empty() {
+                client
+                    .update_table()
+                    .table_name(name)
+                    .stream_specification(
+                        StreamSpecification::builder()
+                            .stream_enabled(false)
+                            .build()?,
+                    )
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        aws_error(&format!("turning off the stream of table {name}"), e)
+                    })?;
+                wait_active(client, name, region).await?;
+            }
             client
                 .update_table()
                 .table_name(name)
@@ -395,7 +438,7 @@ impl Provider for TableProvider {
             .table_name(&name)
             .wait(Duration::from_secs(3600))
             .await
-            .map_err(|e| anyhow!("waiting for table {name} to be deleted: {e}"))?;
+            .map_err(|e| waiter_error(&format!("waiting for table {name} to be deleted"), e))?;
         Ok(())
     }
 }

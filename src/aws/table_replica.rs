@@ -108,11 +108,19 @@ impl Provider for TableReplicaProvider {
             .and_then(|t| t.table_arn())
             .unwrap_or_default()
             .to_string();
-        // Tags are not copied to replicas: tag it so it is recognisable in its own region.
+        // Tags are not copied to replicas: tag it so it is recognisable in its own region, and
+        // as a replica, so a run in that region does not take it for a table of its own.
+        let mut tags = dynamodb_tags(ctx, spec)?;
+        tags.push(
+            aws_sdk_dynamodb::types::Tag::builder()
+                .key(TAG_REPLICA_OF)
+                .value(&ctx.clients.region)
+                .build()?,
+        );
         remote
             .tag_resource()
             .resource_arn(&arn)
-            .set_tags(Some(dynamodb_tags(ctx, spec)?))
+            .set_tags(Some(tags))
             .send()
             .await
             .map_err(|e| aws_error(&format!("tagging {arn}"), e))?;
@@ -180,7 +188,12 @@ impl Provider for TableReplicaProvider {
             .table_name(&name)
             .wait(REPLICA_CHANGE_WAIT)
             .await
-            .map_err(|e| anyhow!("waiting for the replica of {name} in {region} to go: {e}"))?;
+            .map_err(|e| {
+                waiter_error(
+                    &format!("waiting for the replica of {name} in {region} to go"),
+                    e,
+                )
+            })?;
         wait_active(home, &name, &ctx.clients.region).await
     }
 }

@@ -102,7 +102,7 @@ impl Provider for VpcProvider {
             .vpc_ids(&vpc_id)
             .wait(Duration::from_secs(300))
             .await
-            .map_err(|e| anyhow!("waiting for {vpc_id} to become available: {e}"))?;
+            .map_err(|e| waiter_error(&format!("waiting for {vpc_id} to become available"), e))?;
         set_dns(
             ctx,
             &vpc_id,

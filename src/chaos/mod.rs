@@ -138,7 +138,13 @@ impl Inventory {
                             .get("automatic_failover")
                             .and_then(|v| v.as_bool())
                             .unwrap_or(false),
-                        shards: (1..=shards).map(|n| format!("{n:04}")).collect(),
+                        shards: match o.outputs.get("shard_ids") {
+                            Some(ids) if !ids.is_empty() => {
+                                ids.split(',').map(str::to_string).collect()
+                            }
+                            // Not reported: AWS's own numbering.
+                            _ => (1..=shards).map(|n| format!("{n:04}")).collect(),
+                        },
                     });
                 }
                 Kind::EcsService => inv.services.push(Service {

@@ -99,6 +99,14 @@ async fn wait_complete(
     let started = Instant::now();
     loop {
         let now = backup::list(clients, env).await?;
+        let failed: Vec<String> = now
+            .iter()
+            .filter(|b| b.has_failed() && taken.iter().any(|t| t.store == b.store && t.id == b.id))
+            .map(|b| format!("{} ({})", b.name, b.status))
+            .collect();
+        if !failed.is_empty() {
+            bail!("backups failed: {}", failed.join(", "));
+        }
         let pending: Vec<&Backup> = taken
             .iter()
             .filter(|t| {

@@ -9,17 +9,20 @@ mod trail;
 
 use crate::apply::{self, ConsoleReporter};
 use crate::aws::{AwsCloud, DeleteOptions};
-use crate::cli::{Cli, Command, StackArgs};
+use crate::cli::{Cli, Command, LockArgs, StackArgs};
 use crate::cloud::Cloud;
 use crate::expand::{self, Deployment};
+use crate::lock;
 use crate::plan::{self, Plan};
 use crate::render::{self, Heading};
 use crate::resource::{Kind, Observed, ResourceSpec};
+use crate::saved;
 use crate::stack::{self, LoadedStack};
 use anyhow::{bail, Context, Result};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// A stack-file problem: reported as is, exit 1, before any AWS call.
@@ -34,8 +37,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             env,
             json,
             detailed_exitcode,
+            out,
+            refresh_only,
         } => {
             let input = resolve(&stack, &env.env)?;
+            if let Some(out) = &out {
+                check_out_path(out)?;
+            }
             let cloud = AwsCloud::connect(
                 input.stack.stack.region.as_deref(),
                 DeleteOptions::default(),
@@ -43,13 +51,48 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             .await?;
             check_region(&input, &cloud.clients.region)?;
             let (desired, observed, plan) = compute(&cloud, &input).await?;
-            let _ = (desired, observed);
             let heading = heading(&input, &cloud);
+            if refresh_only {
+                let drift = crate::check::drift_of(&plan);
+                let matching = plan.unchanged.len() + plan.changes.len() - drift.len();
+                if json {
+                    let doc = render::drift_json(&heading, &cloud.clients.region, &drift, matching);
+                    println!("{}", serde_json::to_string_pretty(&doc)?);
+                } else {
+                    print!("{}", render::drift_text(&heading, &drift, matching));
+                }
+                return Ok(if detailed_exitcode && !drift.is_empty() {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::SUCCESS
+                });
+            }
             if json {
                 let doc = render::plan_json(&heading, &cloud.clients.region, &plan);
                 println!("{}", serde_json::to_string_pretty(&doc)?);
             } else {
                 print!("{}", render::plan_text(&heading, &plan));
+            }
+            if let Some(out) = &out {
+                save_plan(
+                    out,
+                    &input,
+                    &stack.vars,
+                    &cloud.clients.region,
+                    &desired,
+                    &observed,
+                    &plan,
+                )?;
+                let said = format!(
+                    "\nSaved this plan to {0}. Apply exactly it with: ftctl apply {0}",
+                    out.display()
+                );
+                // --json keeps standard output one JSON document.
+                if json {
+                    eprintln!("{said}");
+                } else {
+                    println!("{said}");
+                }
             }
             Ok(if detailed_exitcode && !plan.is_empty() {
                 ExitCode::from(2)
@@ -63,7 +106,18 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             yes,
             parallelism,
             publish_metrics,
+            lock,
         } => {
+            if let Some(path) = saved_plan_path(&stack.stack)? {
+                if !stack.vars.is_empty() {
+                    return Err(InputError(format!(
+                        "{} is a saved plan: it is applied as planned, --var cannot change it (make a new plan instead)",
+                        path.display()
+                    ))
+                    .into());
+                }
+                return apply_saved(&path, &env.env, parallelism, publish_metrics, &lock).await;
+            }
             let input = resolve(&stack, &env.env)?;
             let cloud = AwsCloud::connect(
                 input.stack.stack.region.as_deref(),
@@ -71,50 +125,20 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             )
             .await?;
             check_region(&input, &cloud.clients.region)?;
-            let (desired, observed, plan) = compute(&cloud, &input).await?;
-            let heading = heading(&input, &cloud);
-            print!("{}", render::plan_text(&heading, &plan));
-            if plan.is_empty() {
-                print_endpoints(&observed);
-                return Ok(ExitCode::SUCCESS);
-            }
-            refuse_protected(
-                &plan,
-                &observed,
-                "set deletion_protection = false for them in the stack (or with --var) and apply that first",
-            )?;
-            confirm(yes, "apply")?;
-            let clients = cloud.clients.clone();
-            let started = std::time::Instant::now();
-            let cloud: Arc<dyn Cloud> = Arc::new(cloud);
-            let result = execute(
-                cloud.clone(),
-                &input.deployment,
-                &plan,
-                &desired,
-                &observed,
-                parallelism,
-                "apply",
-            )
-            .await;
-            if publish_metrics {
-                let seconds = started.elapsed().as_secs_f64();
-                if let Err(e) = crate::aws::lab::publish_apply(
-                    &clients,
-                    &input.deployment,
-                    seconds,
-                    plan.changes.len(),
-                    result.is_ok(),
-                )
-                .await
-                {
-                    eprintln!("warning: the run's metrics were not published: {e:#}");
-                }
-            }
-            result?;
-            let after = cloud.observe(&input.deployment).await?;
-            print_endpoints(&after);
-            Ok(ExitCode::SUCCESS)
+            let held = take_lock(&lock, &cloud, &input.deployment.env).await?;
+            holding(held, async {
+                let (desired, observed, plan) = compute(&cloud, &input).await?;
+                let heading = heading(&input, &cloud);
+                let how = Confirm::Ask(yes);
+                let work = Planned {
+                    deployment: &input.deployment,
+                    desired: &desired,
+                    observed: &observed,
+                    plan: &plan,
+                };
+                apply_planned(&cloud, &heading, work, how, parallelism, publish_metrics).await
+            })
+            .await
         }
         Command::Destroy {
             env,
@@ -123,6 +147,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             skip_final_snapshot,
             disable_deletion_protection,
             parallelism,
+            lock,
         } => {
             expand::validate_env(&env.env).map_err(InputError)?;
             let options = DeleteOptions {
@@ -130,53 +155,36 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 disable_deletion_protection,
             };
             let cloud = AwsCloud::connect(region.as_deref(), options).await?;
-            let observed = cloud
-                .observe(&Deployment {
-                    env: env.env.clone(),
-                    stack: String::new(),
-                })
-                .await?;
-            let stack_name = match crate::resource::stacks_label(&observed) {
-                s if s.is_empty() => "-".to_string(),
-                s => s,
-            };
-            let deployment = Deployment {
-                env: env.env.clone(),
-                stack: stack_name.clone(),
-            };
-            let plan = plan::diff(&[], &observed)?;
-            let heading = Heading {
-                deployment: &env.env,
-                stack: &stack_name,
-                target: cloud.target(),
-            };
-            if plan.is_empty() {
-                println!(
-                    "Deployment {} owns nothing in {}: nothing to destroy.",
-                    env.env, heading.target
-                );
-                return Ok(ExitCode::SUCCESS);
-            }
-            print!("{}", render::plan_text(&heading, &plan));
-            if !disable_deletion_protection {
-                refuse_protected(
-                    &plan,
-                    &observed,
-                    "destroy with --disable-deletion-protection to turn it off and delete them",
-                )?;
-            }
-            confirm(yes, "destroy")?;
-            execute(
-                Arc::new(cloud),
-                &deployment,
-                &plan,
-                &[],
-                &observed,
-                parallelism,
-                "destroy",
+            let held = take_lock(&lock, &cloud, &env.env).await?;
+            holding(
+                held,
+                destroy(
+                    cloud,
+                    &env.env,
+                    yes,
+                    disable_deletion_protection,
+                    parallelism,
+                ),
             )
-            .await?;
-            println!("Deployment {} destroyed.", env.env);
+            .await
+        }
+        Command::ForceUnlock {
+            env,
+            region,
+            lock,
+            lock_id,
+        } => {
+            expand::validate_env(&env.env).map_err(InputError)?;
+            let cloud = AwsCloud::connect(region.as_deref(), DeleteOptions::default()).await?;
+            let backend = lock_backend(&lock, &cloud)?;
+            let key = lock::Key {
+                env: env.env.clone(),
+                region: cloud.clients.region.clone(),
+            };
+            println!(
+                "{}",
+                lock::force_unlock(&backend, &key, lock_id.as_deref()).await?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Backup {
@@ -222,7 +230,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             live,
             json,
         } => run_check(stack, vars, &env.env, live, json).await,
-        Command::Graph { stack, out } => {
+        Command::Graph { stack, out, json } => {
             let input = resolve(&stack, "dev")?;
             let zones: Vec<String> = match &input.stack.network.availability_zones {
                 Some(zones) => zones.clone(),
@@ -230,10 +238,28 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                     .map(|i| format!("zone-{i}"))
                     .collect(),
             };
-            let specs = expand::expand(&input.stack, "dev", &zones)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", input.loaded.files[0].display()))?;
+            let specs = expand_input(&input, "dev", &zones)?;
             let title = format!("{} ({} resources)", input.stack.stack.name, specs.len());
-            let text = crate::diagram::mermaid(&title, &specs);
+            let text = if json {
+                let resources: Vec<serde_json::Value> = specs
+                    .iter()
+                    .map(|s| {
+                        serde_json::json!({
+                            "id": s.id,
+                            "kind": s.kind,
+                            "name": s.name,
+                            "depends_on": s.deps(),
+                        })
+                    })
+                    .collect();
+                let doc = serde_json::json!({
+                    "stack": input.stack.stack.name,
+                    "resources": resources,
+                });
+                format!("{}\n", serde_json::to_string_pretty(&doc)?)
+            } else {
+                crate::diagram::mermaid(&title, &specs)
+            };
             match out {
                 Some(path) => std::fs::write(&path, &text)
                     .with_context(|| format!("writing {}", path.display()))?,
@@ -243,6 +269,372 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Chaos { command } => Ok(chaos::run(command).await),
     }
+}
+
+async fn destroy(
+    cloud: AwsCloud,
+    env: &str,
+    yes: bool,
+    disable_deletion_protection: bool,
+    parallelism: u16,
+) -> Result<ExitCode> {
+    let observed = cloud
+        .observe(&Deployment {
+            env: env.to_string(),
+            stack: String::new(),
+        })
+        .await?;
+    let stack_name = match crate::resource::stacks_label(&observed) {
+        s if s.is_empty() => "-".to_string(),
+        s => s,
+    };
+    let deployment = Deployment {
+        env: env.to_string(),
+        stack: stack_name.clone(),
+    };
+    let plan = plan::diff(&[], &observed)?;
+    let heading = Heading {
+        deployment: env,
+        stack: &stack_name,
+        target: cloud.target(),
+    };
+    if plan.is_empty() {
+        println!(
+            "Deployment {env} owns nothing in {}: nothing to destroy.",
+            heading.target
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    print!("{}", render::plan_text(&heading, &plan));
+    if !disable_deletion_protection {
+        refuse_protected(
+            &plan,
+            &observed,
+            "destroy with --disable-deletion-protection to turn it off and delete them",
+        )?;
+    }
+    confirm(yes, "destroy")?;
+    execute(
+        Arc::new(cloud),
+        &deployment,
+        &plan,
+        &[],
+        &observed,
+        parallelism,
+        "destroy",
+    )
+    .await?;
+    println!("Deployment {env} destroyed.");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A plan and what it was computed from.
+struct Planned<'a> {
+    deployment: &'a Deployment,
+    desired: &'a [ResourceSpec],
+    observed: &'a [Observed],
+    plan: &'a Plan,
+}
+
+enum Confirm {
+    /// Ask unless --yes.
+    Ask(bool),
+    /// A saved plan: it was reviewed when it was made.
+    Reviewed,
+}
+
+async fn apply_planned(
+    cloud: &AwsCloud,
+    heading: &Heading<'_>,
+    work: Planned<'_>,
+    how: Confirm,
+    parallelism: u16,
+    publish_metrics: bool,
+) -> Result<ExitCode> {
+    let Planned {
+        deployment,
+        desired,
+        observed,
+        plan,
+    } = work;
+    print!("{}", render::plan_text(heading, plan));
+    if plan.is_empty() {
+        print_endpoints(observed);
+        return Ok(ExitCode::SUCCESS);
+    }
+    refuse_protected(
+        plan,
+        observed,
+        "set deletion_protection = false for them in the stack (or with --var) and apply that first",
+    )?;
+    if let Confirm::Ask(yes) = how {
+        confirm(yes, "apply")?;
+    }
+    let clients = cloud.clients.clone();
+    let started = std::time::Instant::now();
+    let shared: Arc<dyn Cloud> = Arc::new(cloud.clone());
+    let result = execute(
+        shared.clone(),
+        deployment,
+        plan,
+        desired,
+        observed,
+        parallelism,
+        "apply",
+    )
+    .await;
+    if publish_metrics {
+        let seconds = started.elapsed().as_secs_f64();
+        if let Err(e) = crate::aws::lab::publish_apply(
+            &clients,
+            deployment,
+            seconds,
+            plan.changes.len(),
+            result.is_ok(),
+        )
+        .await
+        {
+            eprintln!("warning: the run's metrics were not published: {e:#}");
+        }
+    }
+    result?;
+    let after = shared.observe(deployment).await?;
+    print_endpoints(&after);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `apply FILE.json`: the argument names a saved plan when it is a .json file. A missing one is
+/// an error rather than a stack name.
+fn saved_plan_path(arg: &str) -> Result<Option<std::path::PathBuf>> {
+    if !arg.ends_with(".json") {
+        return Ok(None);
+    }
+    let path = std::path::PathBuf::from(arg);
+    if !path.is_file() {
+        return Err(InputError(format!(
+            "{arg}: no such plan file (make one with ftctl plan STACK --out {arg})"
+        ))
+        .into());
+    }
+    Ok(Some(path))
+}
+
+/// Fails before any AWS call when the plan could not be written there.
+fn check_out_path(out: &Path) -> Result<()> {
+    let dir = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(InputError(format!(
+            "--out {}: directory {} does not exist",
+            out.display(),
+            dir.display()
+        ))
+        .into());
+    }
+    if out.is_dir() {
+        return Err(InputError(format!("--out {}: is a directory", out.display())).into());
+    }
+    Ok(())
+}
+
+fn save_plan(
+    out: &Path,
+    input: &Input,
+    vars: &[String],
+    region: &str,
+    desired: &[ResourceSpec],
+    observed: &[Observed],
+    plan: &Plan,
+) -> Result<()> {
+    let doc = saved::SavedPlan {
+        format: saved::FORMAT.into(),
+        version: saved::VERSION,
+        ftctl_version: env!("CARGO_PKG_VERSION").into(),
+        created: aws_smithy_types::DateTime::from(std::time::SystemTime::now())
+            .fmt(aws_smithy_types::date_time::Format::DateTime)
+            .unwrap_or_default(),
+        deployment: input.deployment.env.clone(),
+        stack: saved::SavedStack {
+            name: input.deployment.stack.clone(),
+            files: input
+                .loaded
+                .files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect(),
+        },
+        region: region.to_string(),
+        vars: vars.to_vec(),
+        desired: desired.iter().map(saved::SavedSpec::from_spec).collect(),
+        changes: serde_json::to_value(&plan.changes)?,
+        plan_digest: saved::plan_digest(plan),
+        observed: saved::fingerprint(desired, observed),
+    };
+    // Written beside the target and renamed over it: never a half-written plan.
+    let tmp = out.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_string_pretty(&doc)? + "\n")
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))?;
+    Ok(())
+}
+
+async fn apply_saved(
+    path: &Path,
+    env: &str,
+    parallelism: u16,
+    publish_metrics: bool,
+    lock: &LockArgs,
+) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| InputError(format!("{}: cannot read the plan: {e}", path.display())))?;
+    let (saved, desired) =
+        saved::parse(&text).map_err(|e| InputError(format!("{}: {e}", path.display())))?;
+    expand::validate_env(&saved.deployment)
+        .map_err(|e| InputError(format!("{}: deployment: {e}", path.display())))?;
+    // The plan names its deployment; an explicit other one is a mistake, not an override.
+    if env != saved.deployment && env != "dev" {
+        return Err(InputError(format!(
+            "{} is a plan for deployment {}, not {env} (--env / FTCTL_ENV)",
+            path.display(),
+            saved.deployment
+        ))
+        .into());
+    }
+    crate::graph::creation_order(&desired)
+        .map_err(|e| InputError(format!("{}: {e}", path.display())))?;
+    let cloud = AwsCloud::connect(Some(&saved.region), DeleteOptions::default()).await?;
+    let deployment = Deployment {
+        env: saved.deployment.clone(),
+        stack: saved.stack.name.clone(),
+    };
+    let held = take_lock(lock, &cloud, &deployment.env).await?;
+    holding(held, async {
+        let observed = cloud.observe(&deployment).await.with_context(|| {
+            format!("reading deployment {} from {}", deployment.env, cloud.target())
+        })?;
+        let now = saved::fingerprint(&desired, &observed);
+        if now != saved.observed {
+            let mut lines = saved::changed_since(&saved.observed, &now);
+            const SHOWN: usize = 20;
+            if lines.len() > SHOWN {
+                let more = lines.len() - SHOWN;
+                lines.truncate(SHOWN);
+                lines.push(format!("... and {more} more"));
+            }
+            let vars: String = saved.vars.iter().map(|v| format!(" --var {v}")).collect();
+            bail!(
+                "refusing to apply {}: deployment {} changed since the plan was made ({}):\n  {}\n\
+                 Nothing was changed. Make and review a new plan: ftctl plan {} --env {}{vars} --out {}",
+                path.display(),
+                deployment.env,
+                saved.created,
+                lines.join("\n  "),
+                saved.stack.files.first().map(String::as_str).unwrap_or("STACK"),
+                deployment.env,
+                path.display()
+            );
+        }
+        let plan = plan::diff(&desired, &observed)?;
+        if saved::plan_digest(&plan) != saved.plan_digest {
+            // Same observations, yet another plan: the file's resources were edited, or
+            // another ftctl made it and plans differently.
+            bail!(
+                "refusing to apply {}: the plan computed now from the resources in the file differs from the plan saved in it (was the file edited? it was made by ftctl {}, this is {}). Nothing was changed; make a new plan.",
+                path.display(),
+                saved.ftctl_version,
+                env!("CARGO_PKG_VERSION")
+            );
+        }
+        let heading = Heading {
+            deployment: &deployment.env,
+            stack: &deployment.stack,
+            target: cloud.target(),
+        };
+        println!(
+            "Applying the plan saved in {} ({}), unchanged since.",
+            path.display(),
+            saved.created
+        );
+        let work = Planned {
+            deployment: &deployment,
+            desired: &desired,
+            observed: &observed,
+            plan: &plan,
+        };
+        apply_planned(&cloud, &heading, work, Confirm::Reviewed, parallelism, publish_metrics).await
+    })
+    .await
+}
+
+fn lock_backend(args: &LockArgs, cloud: &AwsCloud) -> Result<lock::Backend> {
+    match args.lock_table.as_deref().filter(|t| !t.is_empty()) {
+        None => lock::Backend::local(),
+        Some(table) => {
+            // DynamoDB's rule for table names, checked before any call.
+            let valid = (3..=255).contains(&table.len())
+                && table
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            if !valid {
+                return Err(InputError(format!(
+                    "--lock-table {table}: a DynamoDB table name is 3-255 letters, digits, '_', '-' or '.'"
+                ))
+                .into());
+            }
+            Ok(lock::Backend::Table {
+                client: cloud.clients.dynamodb.clone(),
+                table: table.to_string(),
+            })
+        }
+    }
+}
+
+/// The command line as typed, for the lock's holder (never parsed again).
+fn command_line() -> String {
+    let mut words = vec!["ftctl".to_string()];
+    words.extend(
+        std::env::args_os()
+            .skip(1)
+            .map(|a| a.to_string_lossy().into_owned()),
+    );
+    words.join(" ")
+}
+
+async fn take_lock(args: &LockArgs, cloud: &AwsCloud, env: &str) -> Result<lock::Lock> {
+    let backend = lock_backend(args, cloud)?;
+    let key = lock::Key {
+        env: env.to_string(),
+        region: cloud.clients.region.clone(),
+    };
+    lock::Lock::acquire(backend, key, &command_line()).await
+}
+
+/// Set while the executor runs: it handles Ctrl-C itself (finish what is in progress).
+static EXECUTING: AtomicBool = AtomicBool::new(false);
+
+/// Runs `work` holding `held`, and releases it however `work` ends. Ctrl-C outside the
+/// executor (reading AWS, planning, at the prompt) ends the run at once, lock released.
+async fn holding(
+    held: lock::Lock,
+    work: impl std::future::Future<Output = Result<ExitCode>>,
+) -> Result<ExitCode> {
+    let guard = tokio::spawn(async {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if !EXECUTING.load(Ordering::SeqCst) {
+                eprintln!("\nInterrupted.");
+                lock::release_held().await;
+                std::process::exit(130);
+            }
+        }
+    });
+    let result = work.await;
+    guard.abort();
+    if let Err(e) = held.release().await {
+        eprintln!("warning: the deployment lock was not released: {e:#}");
+    }
+    result
 }
 
 async fn run_check(
@@ -307,8 +699,7 @@ async fn run_check(
                 .map(|i| format!("zone-{i}"))
                 .collect(),
         };
-        let specs = expand::expand(&input.stack, env, &zones)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", input.loaded.files[0].display()))?;
+        let specs = expand_input(&input, env, &zones)?;
         let subjects: Vec<Subject<'_>> = specs
             .iter()
             .map(|s| Subject {
@@ -378,6 +769,20 @@ fn heading<'a>(input: &'a Input, cloud: &AwsCloud) -> Heading<'a> {
     }
 }
 
+/// The stack's resources over `zones`; a stack that does not fit them (more zones than the
+/// region has) is an input error located like any other.
+fn expand_input(input: &Input, env: &str, zones: &[String]) -> Result<Vec<ResourceSpec>> {
+    expand::expand(&input.stack, env, zones).map_err(|p| {
+        InputError(
+            input
+                .loaded
+                .locate(vec![(p.field.to_string(), p.message)])
+                .to_string(),
+        )
+        .into()
+    })
+}
+
 /// Desired resources, observed resources and the plan between them.
 pub async fn compute(
     cloud: &dyn Cloud,
@@ -387,8 +792,7 @@ pub async fn compute(
         Some(zones) => zones.clone(),
         None => cloud.zones().await?,
     };
-    let desired = expand::expand(&input.stack, &input.deployment.env, &zones)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", input.loaded.files[0].display()))?;
+    let desired = expand_input(input, &input.deployment.env, &zones)?;
     let observed = cloud.observe(&input.deployment).await.with_context(|| {
         format!(
             "reading deployment {} from {}",
@@ -434,6 +838,7 @@ async fn execute(
             eprintln!("\nInterrupted: finishing the operations in progress, starting no new ones (Ctrl-C again to abort).");
             let _ = tx.send(true);
             if tokio::signal::ctrl_c().await.is_ok() {
+                lock::release_held().await;
                 std::process::exit(130);
             }
         }
@@ -445,7 +850,9 @@ async fn execute(
         desired,
         observed,
     };
+    EXECUTING.store(true, Ordering::SeqCst);
     let outcome = apply::execute(cloud, job, parallelism as usize, reporter.clone(), rx).await;
+    EXECUTING.store(false, Ordering::SeqCst);
     ctrl_c.abort();
     reporter.finish();
     let elapsed = started.elapsed().as_secs_f64();
@@ -542,5 +949,33 @@ fn print_endpoints(observed: &[Observed]) {
     if !lines.is_empty() {
         lines.sort();
         println!("\nEndpoints:\n{}", lines.join("\n"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// More zones than the region has is found only after asking AWS for its zones; the error
+    /// still points at the line and field (it named only the file before).
+    #[tokio::test]
+    async fn too_few_zones_in_the_region_is_located() {
+        let args = StackArgs {
+            stack: "stage1".into(),
+            vars: vec!["network.az_count=4".into(), "tracing.enabled=false".into()],
+        };
+        let input = resolve(&args, "dev").unwrap();
+        let err = compute(&crate::fake::FakeCloud::default(), &input)
+            .await
+            .err()
+            .unwrap();
+        let text = err
+            .downcast_ref::<InputError>()
+            .expect("an input error (exit 1, no more AWS calls)")
+            .to_string();
+        assert!(
+            text.contains("--var network.az_count=4: network.az_count: the region offers 3"),
+            "{text}"
+        );
     }
 }

@@ -24,10 +24,11 @@ pub fn parse_since(text: &str) -> Result<i64, String> {
         _ => return Err(format!("--since {text}: the unit is s, m, h or d")),
     };
     // CloudTrail keeps 90 days of management events.
-    if n <= 0 || n * factor > 90 * 86_400 {
-        return Err(format!("--since {text}: between 1 second and 90 days"));
+    // Checked: a long run of digits must be refused, not overflow (it panicked).
+    match n.checked_mul(factor) {
+        Some(seconds) if n > 0 && seconds <= 90 * 86_400 => Ok(seconds),
+        _ => Err(format!("--since {text}: between 1 second and 90 days")),
     }
-    Ok(n * factor)
 }
 
 /// Whether an event concerns deployment `env`: a resource it names, or its request, carries
@@ -147,6 +148,9 @@ mod tests {
         assert!(parse_since("100d").is_err());
         assert!(parse_since("1w").is_err());
         assert!(parse_since("soon").is_err());
+        // Overflowed (a panic in debug builds) before.
+        assert!(parse_since("106751991167301d").is_err());
+        assert!(parse_since("9223372036854775807m").is_err());
         assert!(concerns("shop", &["shop-web".into()], ""));
         assert!(concerns(
             "shop",

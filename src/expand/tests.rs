@@ -142,7 +142,8 @@ fn nat_per_az_adds_a_gateway_and_route_per_zone() {
 #[test]
 fn too_few_zones_is_an_error() {
     let err = expand(&stage1(&[]), "dev", &zones()[..1]).unwrap_err();
-    assert!(err.contains("offers 1 availability zones"), "{err}");
+    assert_eq!(err.field, "network.az_count");
+    assert!(err.message.contains("offers 1 availability zones"), "{err}");
 }
 
 #[test]
@@ -158,6 +159,12 @@ fn names_fit_aws_limits_and_stay_stable() {
         physical_name("a-very-long-deployment", "internal-balancer2", 32)
     );
     assert_eq!(physical_name("dev", "web", 32), "dev-web");
+    // Shortened between characters, never inside one (a fuzzing find: it panicked).
+    for n in 0..4 {
+        let suffix = format!("{}{}", "x".repeat(n), "é".repeat(40));
+        let name = physical_name("dev", &suffix, 32);
+        assert!(name.len() <= 32, "{name}");
+    }
 }
 
 #[test]
@@ -330,4 +337,35 @@ fn user_data_is_valid_bash_and_publishes_the_tier_metric() {
         lt.props["instance_profile"],
         Val::reference("tier.web.profile", "name")
     );
+}
+
+#[test]
+fn the_traced_tier_gets_an_xray_group_a_sampling_rule_and_write_access() {
+    let specs = expand(&stage1(&[]), "dev", &zones()).unwrap();
+    let group = find(&specs, "tier.app.xray-group");
+    assert_eq!(group.kind, Kind::TracingGroup);
+    assert_eq!(
+        group.props["filter_expression"].as_str(),
+        Some("service(\"dev-app\")")
+    );
+    assert_eq!(group.props["asg_name"].render(), "${tier.app.asg.name}");
+    let rule = find(&specs, "tier.app.xray-sampling");
+    assert_eq!(rule.props["service_name"].as_str(), Some("dev-app"));
+    assert_eq!(rule.props["fixed_rate"], Val::Float(0.05));
+    assert_eq!(rule.props["reservoir_size"], Val::Int(1));
+    let actions =
+        |tier: &str| find(&specs, &format!("tier.{tier}.role")).props["statements"].render();
+    assert!(actions("app").contains("xray:PutTraceSegments"));
+    // Only the traced tier.
+    assert!(!actions("web").contains("xray:"));
+    assert!(!specs.iter().any(|s| s.id.starts_with("tier.web.xray")));
+    crate::graph::creation_order(&specs).unwrap();
+
+    let off = expand(&stage1(&["tracing.enabled=false"]), "dev", &zones()).unwrap();
+    assert!(!off
+        .iter()
+        .any(|s| matches!(s.kind, Kind::TracingGroup | Kind::SamplingRule)));
+    assert!(!off
+        .iter()
+        .any(|s| s.id == "tier.app.role" && s.props["statements"].render().contains("xray:")));
 }

@@ -54,7 +54,9 @@ impl std::error::Error for StackErrors {}
 #[derive(Debug, Clone)]
 pub struct LoadedStack {
     pub stack: Stack,
-    /// The file named on the command line, then the ones it extends.
+    /// The file named on the command line, then the ones it extends. Errors name files through
+    /// origins, so only tests read this now.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub files: Vec<PathBuf>,
     /// Where each value came from, for errors found after loading.
     layered: Layered,
@@ -106,12 +108,13 @@ pub fn load(path: &Path, vars: &[String]) -> Result<LoadedStack, StackErrors> {
                 format!("`extends` makes a cycle through {}", file.display()),
             ));
         }
-        let text = std::fs::read_to_string(&file).map_err(|e| {
+        let bytes = std::fs::read(&file).map_err(|e| {
             one(
                 referenced_at.clone(),
                 format!("cannot read stack file {}: {e}", file.display()),
             )
         })?;
+        let text = source::decode_file(&file, bytes).map_err(|e| one(Some(e.origin), e.message))?;
         let parsed =
             source::parse_file(&file, &text).map_err(|e| one(Some(e.origin), e.message))?;
         if let Some(base) = parsed
@@ -131,6 +134,12 @@ pub fn load(path: &Path, vars: &[String]) -> Result<LoadedStack, StackErrors> {
     }
     let files: Vec<PathBuf> = chain.iter().map(|(p, _)| p.clone()).collect();
     let mut layered = Layered::new();
+    // A missing top-level section is the named file's problem: its first line.
+    layered.set_root_origin(Origin::File {
+        path: path.to_path_buf(),
+        line: 1,
+        column: 1,
+    });
     let n = chain.len();
     for (i, (_, mut parsed)) in chain.into_iter().rev().enumerate() {
         // `extends` belongs to the file that says it, not to the merged result.
@@ -160,9 +169,11 @@ pub fn load(path: &Path, vars: &[String]) -> Result<LoadedStack, StackErrors> {
             })
             .collect();
         let message = e.inner().to_string();
-        // For an unknown key, point at the key itself.
+        // For an unknown or missing key, name the key itself (a missing one is located at the
+        // table that lacks it, its closest ancestor with an origin).
         if let Some(key) = message
             .strip_prefix("unknown field `")
+            .or_else(|| message.strip_prefix("missing field `"))
             .and_then(|rest| rest.split('`').next())
         {
             if path.last().map(String::as_str) != Some(key) {
@@ -322,6 +333,22 @@ pub fn validate(stack: &Stack) -> Vec<(String, String)> {
         bad("network.az_count".into(), "at most 6 zones".into());
     }
     if let Some(zones) = &net.availability_zones {
+        for (i, zone) in zones.iter().enumerate() {
+            // Zone names go into AWS names and tags; anything else would only fail at apply.
+            let ok = (1..=32).contains(&zone.len())
+                && zone
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !ok {
+                bad(
+                    format!("network.availability_zones.{i}"),
+                    format!(
+                        "`{}` is not an availability zone name such as us-east-1a",
+                        zone.escape_debug()
+                    ),
+                );
+            }
+        }
         let distinct: BTreeSet<&String> = zones.iter().collect();
         if distinct.len() != zones.len() {
             bad(
@@ -739,6 +766,43 @@ pub fn validate(stack: &Stack) -> Vec<(String, String)> {
         check_policy(&mut bad, &format!("{at}.alarm"), table.alarm);
     }
 
+    // Tracing.
+    let tracing = &stack.tracing;
+    if tracing.enabled {
+        if tracing.tiers.is_empty() {
+            bad(
+                "tracing.tiers".into(),
+                "name the tiers to trace, e.g. [\"app\"] (or set enabled = false)".into(),
+            );
+        }
+        let mut seen = BTreeSet::new();
+        for (i, tier) in tracing.tiers.iter().enumerate() {
+            if !stack.tiers.contains_key(tier) {
+                bad(
+                    format!("tracing.tiers.{i}"),
+                    format!("no tier named `{tier}`"),
+                );
+            } else if !seen.insert(tier) {
+                bad(
+                    format!("tracing.tiers.{i}"),
+                    format!("`{tier}` is listed twice"),
+                );
+            }
+        }
+        if !(0.0..=100.0).contains(&tracing.sample_percent) || tracing.sample_percent.is_nan() {
+            bad(
+                "tracing.sample_percent".into(),
+                format!("is {}: a percentage from 0 to 100", tracing.sample_percent),
+            );
+        }
+        if tracing.reservoir_per_second > 10_000 {
+            bad(
+                "tracing.reservoir_per_second".into(),
+                "at most 10000 traced requests per second".into(),
+            );
+        }
+    }
+
     // Services.
     for (name, svc) in &stack.services {
         let at = format!("services.{name}");
@@ -933,14 +997,14 @@ pub fn validate(stack: &Stack) -> Vec<(String, String)> {
                     format!("{at}.managed_scaling.min_instances"),
                     "1 <= min_instances <= max_instances".into(),
                 );
-            } else if c.core_instance_count + 1 < m.min_instances
-                || c.core_instance_count + 1 > m.max_instances
+            } else if !(m.min_instances..=m.max_instances)
+                .contains(&c.core_instance_count.saturating_add(1))
             {
                 bad(
                     format!("{at}.core_instance_count"),
                     format!(
                         "the cluster starts with {} instances (master + core), outside managed scaling's {}..{}",
-                        c.core_instance_count + 1,
+                        u64::from(c.core_instance_count) + 1,
                         m.min_instances,
                         m.max_instances
                     ),
@@ -1057,3 +1121,6 @@ pub fn subnet_cidrs(network: &Network) -> Option<(Vec<String>, Vec<String>)> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod fuzz;

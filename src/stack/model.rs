@@ -30,6 +30,8 @@ pub struct Stack {
     #[serde(default)]
     pub audit: Audit,
     #[serde(default)]
+    pub tracing: Tracing,
+    #[serde(default)]
     pub notifications: Notifications,
 }
 
@@ -155,8 +157,9 @@ pub struct AlarmPolicy {
 }
 
 impl AlarmPolicy {
-    pub fn window_seconds(&self) -> u32 {
-        self.period_seconds * self.evaluation_periods
+    /// In u64: two u32 factors from the stack file must not overflow (found by fuzzing).
+    pub fn window_seconds(&self) -> u64 {
+        u64::from(self.period_seconds) * u64::from(self.evaluation_periods)
     }
 }
 
@@ -658,6 +661,44 @@ pub struct Audit {
     /// A multi-region CloudTrail trail with log-file validation into an encrypted bucket.
     #[serde(default = "yes")]
     pub trail: bool,
+}
+
+/// AWS X-Ray for the tiers that serve requests: per tier a group (the tier's traces, for the
+/// service map and Insights) and a sampling rule (how many requests are traced).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tracing {
+    /// On when the section is present; `--var tracing.enabled=false` turns it off.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The tiers traced; each gets X-Ray write access on its instance role.
+    #[serde(default)]
+    pub tiers: Vec<String>,
+    /// Share of requests traced beyond the reservoir.
+    #[serde(default = "default_sample_percent")]
+    pub sample_percent: f64,
+    /// Requests per second traced before the percentage applies (per instance, roughly).
+    #[serde(default = "default_reservoir")]
+    pub reservoir_per_second: u32,
+}
+
+fn default_sample_percent() -> f64 {
+    5.0
+}
+fn default_reservoir() -> u32 {
+    1
+}
+
+/// No section: no tracing.
+impl Default for Tracing {
+    fn default() -> Self {
+        Tracing {
+            enabled: false,
+            tiers: Vec::new(),
+            sample_percent: default_sample_percent(),
+            reservoir_per_second: default_reservoir(),
+        }
+    }
 }
 
 impl Default for Audit {

@@ -57,6 +57,11 @@ impl Layered {
             .find_map(|n| self.origins.get(&path[..n]))
     }
 
+    /// Where a problem with the document as a whole (a missing top-level section) is reported.
+    pub fn set_root_origin(&mut self, origin: Origin) {
+        self.origins.insert(Vec::new(), origin);
+    }
+
     /// Lays `layer` over what is there: tables merge key by key, anything else replaces.
     pub fn overlay(&mut self, layer: Parsed) {
         merge(&mut self.value, layer.value);
@@ -94,7 +99,12 @@ pub struct SyntaxError {
 }
 
 fn position(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
+    // A parser's offset inside a multi-byte character must not panic: count from its start.
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
     let line = before.matches('\n').count() + 1;
     let column = before
         .rfind('\n')
@@ -118,16 +128,35 @@ fn parse_with(text: &str, origin_for: &dyn Fn(usize) -> Origin) -> Result<Parsed
     Ok(Parsed { value, origins })
 }
 
-pub fn parse_file(path: &Path, text: &str) -> Result<Parsed, SyntaxError> {
-    let origin_for = |offset: usize| {
-        let (line, column) = position(text, offset);
-        Origin::File {
-            path: path.to_path_buf(),
-            line,
-            column,
+/// The origin of byte `offset` of `text`, read from `path`.
+pub fn file_origin(path: &Path, text: &str, offset: usize) -> Origin {
+    let (line, column) = position(text, offset);
+    Origin::File {
+        path: path.to_path_buf(),
+        line,
+        column,
+    }
+}
+
+/// Stack files are TOML, so UTF-8: the first byte that is not is located like any other error.
+pub fn decode_file(path: &Path, bytes: Vec<u8>) -> Result<String, SyntaxError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        // The valid prefix is text, so its lines and columns can be counted.
+        let prefix = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
+        SyntaxError {
+            origin: file_origin(path, prefix, valid),
+            message: format!(
+                "the file is not UTF-8 text (byte 0x{:02x} here)",
+                bytes[valid]
+            ),
         }
-    };
-    parse_with(text, &origin_for)
+    })
+}
+
+pub fn parse_file(path: &Path, text: &str) -> Result<Parsed, SyntaxError> {
+    parse_with(text, &|offset| file_origin(path, text, offset))
 }
 
 /// Parses `--var key=value` settings as one layer. A value that is not valid TOML is taken as a
@@ -320,6 +349,12 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.origin.to_string().starts_with("s.toml:2:"));
+    }
+
+    #[test]
+    fn positions_inside_a_character_do_not_panic() {
+        assert_eq!(position("a\nxé", 4), (2, 2));
+        assert_eq!(position("a\nxé", 99), (2, 3));
     }
 
     #[test]

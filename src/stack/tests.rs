@@ -335,3 +335,125 @@ fn stage3_parameters_are_checked() {
         "{errs:?}"
     );
 }
+
+#[test]
+fn tracing_names_tiers_that_exist_and_a_sane_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = stage1_text()
+        .replace("tiers = [\"app\"]", "tiers = [\"app\", \"api\"]")
+        .replace("sample_percent = 5.0", "sample_percent = 150.0");
+    let path = write(&dir, "s.toml", &text);
+    let errs = errors(load(&path, &[]));
+    let line = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    assert!(
+        errs.iter()
+            .any(|e| e.contains(&format!("s.toml:{}:", line("\"api\"")))
+                && e.contains("tracing.tiers.1")
+                && e.contains("no tier named `api`")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.contains(&format!("s.toml:{}:", line("150.0")))
+                && e.contains("tracing.sample_percent")),
+        "{errs:?}"
+    );
+    // Turned off, the same section is not checked further.
+    let off = load(&path, &["tracing.enabled=false".into()]);
+    assert!(off.is_ok(), "{:?}", off.err().map(|e| e.to_string()));
+}
+
+// Regressions found by the property tests in fuzz.rs.
+
+#[test]
+fn a_file_that_is_not_utf8_is_located_at_its_first_bad_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.toml");
+    std::fs::write(&path, b"[stack]\nname = \"a\xffb\"\n").unwrap();
+    let errs = errors(load(&path, &[]));
+    assert!(
+        errs[0].starts_with(&format!("{}:2:10: ", path.display())),
+        "{}",
+        errs[0]
+    );
+    assert!(errs[0].contains("not UTF-8"), "{}", errs[0]);
+}
+
+#[test]
+fn a_missing_field_is_named_and_located_at_its_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir, "empty.toml", "");
+    let errs = errors(load(&path, &[]));
+    assert!(
+        errs[0].starts_with(&format!("{}:1:1: stack: missing field", path.display())),
+        "{}",
+        errs[0]
+    );
+    let text = stage1_text().replacen("instance_type = \"t3.micro\"\n", "", 1);
+    let path = write(&dir, "s.toml", &text);
+    let errs = errors(load(&path, &[]));
+    let line = text.lines().position(|l| l == "[tiers.web]").unwrap() + 1;
+    assert!(
+        errs[0].contains(&format!("s.toml:{line}:"))
+            && errs[0].contains("tiers.web.instance_type: missing field"),
+        "{}",
+        errs[0]
+    );
+}
+
+#[test]
+fn an_alarm_window_beyond_u32_is_refused_not_overflowed() {
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage1.toml"));
+    for var in [
+        "tiers.web.capacity_alarm.evaluation_periods=71582789",
+        "tiers.web.capacity_alarm={ period_seconds = 4294967280, evaluation_periods = 2 }",
+    ] {
+        let errs = errors(load(&path, &[var.to_string()]));
+        assert!(
+            errs.iter().any(
+                |e| e.contains("tiers.web.capacity_alarm.evaluation_periods")
+                    && e.contains("at most one day")
+            ),
+            "{var}: {errs:?}"
+        );
+    }
+}
+
+#[test]
+fn the_largest_core_count_is_refused_not_overflowed() {
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage3.toml"));
+    let errs = errors(load(
+        &path,
+        &["clusters.analytics.core_instance_count=4294967295".to_string()],
+    ));
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("clusters.analytics.core_instance_count")
+                && e.contains("4294967296 instances")),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn availability_zones_must_be_zone_names() {
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage1.toml"));
+    let long = "é".repeat(200);
+    let errs = errors(load(
+        &path,
+        &[format!(
+            "network.availability_zones=[\"us-east-1a\", \"{long}\"]"
+        )],
+    ));
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with("--var network.availability_zones=")
+                && e.contains("network.availability_zones.1: ")
+                && e.contains("not an availability zone name")),
+        "{errs:?}"
+    );
+    let ok = load(
+        &path,
+        &["network.availability_zones=[\"us-east-1a\", \"us-west-2-lax-1a\"]".to_string()],
+    );
+    assert!(ok.is_ok(), "{:?}", ok.err().map(|e| e.to_string()));
+}

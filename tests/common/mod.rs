@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -54,12 +56,49 @@ pub fn ftctl(args: &[&str]) -> Run {
     ftctl_with(args, &[])
 }
 
+/// No emulator implements X-Ray (see ../shared/emulators.md and `localstack/`), so commands that
+/// read or build a deployment from a stack run with the stack's tracing off, unless the test
+/// says otherwise with its own `--var tracing.…`. tests/monitoring.rs covers tracing itself: the
+/// plan, and apply's refusal by the emulator.
+pub const NO_TRACING: &str = "tracing.enabled=false";
+
+fn without_tracing(args: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let reads_aws = match args.first().map(String::as_str) {
+        Some("plan") => true,
+        // A saved plan file is applied as it is.
+        Some("apply") => !args.iter().any(|a| a.ends_with(".json")),
+        Some("check") => args.iter().any(|a| a == "--live"),
+        _ => false,
+    };
+    if reads_aws && !args.iter().any(|a| a.starts_with("tracing.")) {
+        args.push("--var".into());
+        args.push(NO_TRACING.into());
+    }
+    args
+}
+
+/// The binary under test: `FTCTL_BIN` when set (a build directory shared between checkouts can
+/// be overwritten by another checkout's build while tests run), else cargo's.
+pub fn ftctl_bin() -> PathBuf {
+    std::env::var_os("FTCTL_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_ftctl")))
+}
+
+/// Where ftctl keeps local deployment locks during this test process.
+pub fn test_state_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("ftctl-test-state-{}", std::process::id()))
+}
+
 pub fn ftctl_with(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ftctl"));
-    cmd.args(args)
+    let mut cmd = Command::new(ftctl_bin());
+    cmd.args(without_tracing(args))
         .current_dir(repo())
         .stdin(Stdio::null())
-        .env("NO_COLOR", "1");
+        .env("NO_COLOR", "1")
+        // Deployment locks of this test process, not the user's (a test may pass its own).
+        .env("XDG_STATE_HOME", test_state_dir());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -600,4 +639,56 @@ pub fn plan_changes(stage: &str, env: &str, vars: &[&str]) -> Vec<(String, Strin
         );
     }
     changes
+}
+
+/// Targets the load balancer reports healthy in the target group of Auto Scaling group `group`.
+pub async fn healthy_targets(aws: &Aws, group: &str) -> usize {
+    let g = aws
+        .autoscaling
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(group)
+        .send()
+        .await
+        .unwrap();
+    let tg = g.auto_scaling_groups()[0].target_group_arns()[0].clone();
+    let h = aws
+        .elb
+        .describe_target_health()
+        .target_group_arn(tg)
+        .send()
+        .await
+        .unwrap();
+    h.target_health_descriptions()
+        .iter()
+        .filter(|d| {
+            d.target_health()
+                .and_then(|t| t.state())
+                .map(|s| s.as_str())
+                == Some("healthy")
+        })
+        .count()
+}
+
+/// Puts the deployment's alarms back to OK. ministack matches an alarm's metric by name only,
+/// so breaching data another test put in for its own deployment (tests/monitoring.rs) also
+/// fires this deployment's alarms; a test that needs steady state and runs after such a test
+/// undoes that first. (CloudWatch itself would keep them OK: their own metrics are healthy.)
+pub async fn calm_alarms(aws: &Aws, env: &str) {
+    let alarms = aws
+        .cloudwatch
+        .describe_alarms()
+        .alarm_name_prefix(format!("{env}-"))
+        .send()
+        .await
+        .unwrap();
+    for a in alarms.metric_alarms() {
+        aws.cloudwatch
+            .set_alarm_state()
+            .alarm_name(a.alarm_name().unwrap())
+            .state_value(aws_sdk_cloudwatch::types::StateValue::Ok)
+            .state_reason("reset by the test: another test's data fired it (see calm_alarms)")
+            .send()
+            .await
+            .unwrap();
+    }
 }

@@ -1,0 +1,589 @@
+//! The engine under fire: ftctl between the emulators and a fault-injecting proxy
+//! (tests/common/proxy.rs) that throttles, fails, drops, goes down, or lets a test kill ftctl at
+//! the k-th request.
+
+mod common;
+
+use common::proxy::{Faults, Proxy};
+use common::*;
+
+#[test]
+fn the_proxy_forwards_and_counts_requests() {
+    require_emulators();
+    let proxy = Proxy::in_front_of_the_emulators();
+    let env = unique_env("px");
+    let run = ftctl_with(&["plan", "stage1", "--env", &env], &proxy.env());
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let counts = proxy.counts();
+    eprintln!("{counts:#?}");
+    assert!(counts.keys().any(|k| k == "ec2:DescribeVpcs"), "{counts:?}");
+    assert_eq!(proxy.total(), counts.values().sum::<u64>());
+    let _ = Faults::default();
+}
+
+fn destroy_args(env: &str) -> Vec<&str> {
+    vec![
+        "destroy",
+        "--env",
+        env,
+        "--yes",
+        "--disable-deletion-protection",
+        "--skip-final-snapshot",
+    ]
+}
+
+/// With a fifth of all requests throttled, apply and destroy still complete: the SDK's retry
+/// configuration absorbs it (standard mode, 8 attempts). The same faults with the user's
+/// AWS_MAX_ATTEMPTS=1 make apply fail on a throttling error, which shows the retries are the
+/// SDK's (the configuration decides) and not a loop of ftctl's own.
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_and_destroy_complete_with_a_fifth_of_requests_throttled() {
+    require_emulators();
+    let _alone = EXCLUSIVE.lock().await;
+    let aws = aws().await;
+    let proxy = Proxy::in_front_of_the_emulators();
+    let env = unique_env("th");
+    proxy.set_faults(Faults {
+        throttle_percent: 20,
+        seed: 1,
+        ..Faults::default()
+    });
+    let run = ftctl_with(&["apply", "stage1", "--env", &env, "--yes"], &proxy.env());
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let during_apply = proxy.injected().throttled;
+    assert!(during_apply >= 10, "only {during_apply} throttled");
+    // Converged: a plan through the same faults has nothing to do.
+    let run = ftctl_with(
+        &["plan", "stage1", "--env", &env, "--detailed-exitcode"],
+        &proxy.env(),
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let run = ftctl_with(&destroy_args(&env), &proxy.env());
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(proxy.injected().throttled > during_apply);
+    assert_eq!(leftovers(&aws, &env).await, Vec::<String>::new());
+
+    // No retries allowed: the first throttled request ends the run, with the error named.
+    let mut env_vars = proxy.env();
+    env_vars.push(("AWS_MAX_ATTEMPTS", "1"));
+    let run = ftctl_with(&["apply", "stage1", "--env", &env, "--yes"], &env_vars);
+    assert_ne!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("Throttling") || run.stderr.contains("RequestLimitExceeded"),
+        "{}",
+        run.stderr
+    );
+    proxy.reset();
+    let run = ftctl_with(&destroy_args(&env), &proxy.env());
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(leftovers(&aws, &env).await, Vec::<String>::new());
+}
+
+/// The endpoint goes away in the middle of an apply: ftctl stops with an error that names the
+/// resource and the endpoint, exits non-zero, and once the endpoint is back the same command
+/// converges.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_outage_mid_apply_is_reported_and_a_rerun_converges() {
+    require_emulators();
+    let _alone = EXCLUSIVE.lock().await;
+    let aws = aws().await;
+    let proxy = Proxy::in_front_of_the_emulators();
+    let env = unique_env("ou");
+    // Reading the deployment takes ~31 requests; go down (every later request unanswered)
+    // well into the creations.
+    proxy.trip_at(60, || {});
+    let mut env_vars = proxy.env();
+    // Fewer attempts so the outage is declared in seconds, not after the full backoff.
+    env_vars.push(("AWS_MAX_ATTEMPTS", "2"));
+    let run = ftctl_with(&["apply", "stage1", "--env", &env, "--yes"], &env_vars);
+    assert!(proxy.tripped(), "the outage never came");
+    assert_ne!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    eprintln!("{}", run.stderr);
+    assert!(
+        run.stderr.contains("http://127.0.0.1:"),
+        "endpoint not named: {}",
+        run.stderr
+    );
+    proxy.reset();
+    let run = ftctl_with(&["apply", "stage1", "--env", &env, "--yes"], &proxy.env());
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let run = ftctl_with(
+        &["plan", "stage1", "--env", &env, "--detailed-exitcode"],
+        &proxy.env(),
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let run = ftctl_with(&destroy_args(&env), &proxy.env());
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(leftovers(&aws, &env).await, Vec::<String>::new());
+}
+
+/// Tests that count everything in the emulators must not overlap each other's resources.
+static EXCLUSIVE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// How many resources of each sort the emulators hold, whoever owns them: an untagged orphan
+/// (made but never tagged, so no later run can find it) shows up here and nowhere else.
+async fn everything(aws: &Aws) -> std::collections::BTreeMap<&'static str, usize> {
+    let mut n = std::collections::BTreeMap::new();
+    n.insert(
+        "vpc",
+        aws.ec2.describe_vpcs().send().await.unwrap().vpcs().len(),
+    );
+    n.insert(
+        "subnet",
+        aws.ec2
+            .describe_subnets()
+            .send()
+            .await
+            .unwrap()
+            .subnets()
+            .len(),
+    );
+    n.insert(
+        "security group",
+        aws.ec2
+            .describe_security_groups()
+            .send()
+            .await
+            .unwrap()
+            .security_groups()
+            .len(),
+    );
+    n.insert(
+        "internet gateway",
+        aws.ec2
+            .describe_internet_gateways()
+            .send()
+            .await
+            .unwrap()
+            .internet_gateways()
+            .len(),
+    );
+    n.insert(
+        "route table",
+        aws.ec2
+            .describe_route_tables()
+            .send()
+            .await
+            .unwrap()
+            .route_tables()
+            .len(),
+    );
+    n.insert(
+        "address",
+        aws.ec2
+            .describe_addresses()
+            .send()
+            .await
+            .unwrap()
+            .addresses()
+            .len(),
+    );
+    n.insert(
+        "launch template",
+        aws.ec2
+            .describe_launch_templates()
+            .send()
+            .await
+            .unwrap()
+            .launch_templates()
+            .len(),
+    );
+    n.insert(
+        "instance",
+        aws.ec2
+            .describe_instances()
+            .filters(filter("instance-state-name", "pending"))
+            .filters(filter("instance-state-name", "running"))
+            .send()
+            .await
+            .unwrap()
+            .reservations()
+            .iter()
+            .map(|r| r.instances().len())
+            .sum(),
+    );
+    n.insert(
+        "target group",
+        aws.elb
+            .describe_target_groups()
+            .send()
+            .await
+            .unwrap()
+            .target_groups()
+            .len(),
+    );
+    n.insert(
+        "load balancer",
+        aws.elb
+            .describe_load_balancers()
+            .send()
+            .await
+            .unwrap()
+            .load_balancers()
+            .len(),
+    );
+    n.insert(
+        "auto scaling group",
+        aws.autoscaling
+            .describe_auto_scaling_groups()
+            .send()
+            .await
+            .unwrap()
+            .auto_scaling_groups()
+            .len(),
+    );
+    n.insert(
+        "db instance",
+        aws.rds
+            .describe_db_instances()
+            .send()
+            .await
+            .unwrap()
+            .db_instances()
+            .len(),
+    );
+    n.insert(
+        "db subnet group",
+        aws.rds
+            .describe_db_subnet_groups()
+            .send()
+            .await
+            .unwrap()
+            .db_subnet_groups()
+            .len(),
+    );
+    n.insert(
+        "topic",
+        aws.sns.list_topics().send().await.unwrap().topics().len(),
+    );
+    n.insert(
+        "alarm",
+        aws.cloudwatch
+            .describe_alarms()
+            .send()
+            .await
+            .unwrap()
+            .metric_alarms()
+            .len(),
+    );
+    // (Dashboards: ministack's ListDashboards timestamps do not parse; the deployment's one
+    // dashboard is found by name in `leftovers`.)
+    n.insert(
+        "role",
+        aws.iam.list_roles().send().await.unwrap().roles().len(),
+    );
+    n.insert(
+        "instance profile",
+        aws.iam
+            .list_instance_profiles()
+            .send()
+            .await
+            .unwrap()
+            .instance_profiles()
+            .len(),
+    );
+    n.insert(
+        "bucket",
+        aws.s3.list_buckets().send().await.unwrap().buckets().len(),
+    );
+    n.insert(
+        "trail",
+        aws.cloudtrail
+            .describe_trails()
+            .send()
+            .await
+            .unwrap()
+            .trail_list()
+            .len(),
+    );
+    n.insert(
+        "cache",
+        aws.elasticache
+            .describe_replication_groups()
+            .send()
+            .await
+            .unwrap()
+            .replication_groups()
+            .len(),
+    );
+    n.insert(
+        "table",
+        aws.dynamodb
+            .list_tables()
+            .send()
+            .await
+            .unwrap()
+            .table_names()
+            .len(),
+    );
+    n.insert(
+        "table (replica region)",
+        aws.dynamodb_west
+            .list_tables()
+            .send()
+            .await
+            .unwrap()
+            .table_names()
+            .len(),
+    );
+    n.insert(
+        "log group",
+        aws.logs
+            .describe_log_groups()
+            .send()
+            .await
+            .unwrap()
+            .log_groups()
+            .len(),
+    );
+    n.insert(
+        "ecs cluster",
+        aws.ecs
+            .list_clusters()
+            .send()
+            .await
+            .unwrap()
+            .cluster_arns()
+            .len(),
+    );
+    n.insert(
+        "file system",
+        aws.efs
+            .describe_file_systems()
+            .send()
+            .await
+            .unwrap()
+            .file_systems()
+            .len(),
+    );
+    n.insert(
+        "hosted zone",
+        aws.route53
+            .list_hosted_zones()
+            .send()
+            .await
+            .unwrap()
+            .hosted_zones()
+            .len(),
+    );
+    n.insert(
+        "health check",
+        aws.route53
+            .list_health_checks()
+            .send()
+            .await
+            .unwrap()
+            .health_checks()
+            .len(),
+    );
+    n.insert(
+        "emr cluster",
+        aws.emr
+            .list_clusters()
+            .cluster_states(aws_sdk_emr::types::ClusterState::Starting)
+            .cluster_states(aws_sdk_emr::types::ClusterState::Running)
+            .cluster_states(aws_sdk_emr::types::ClusterState::Waiting)
+            .send()
+            .await
+            .unwrap()
+            .clusters()
+            .len(),
+    );
+    n
+}
+
+fn filter(name: &str, value: &str) -> aws_sdk_ec2::types::Filter {
+    aws_sdk_ec2::types::Filter::builder()
+        .name(name)
+        .values(value)
+        .build()
+}
+
+/// The deployment's resources by sort ("vpc", "subnet", ...), from `leftovers`.
+async fn inventory(aws: &Aws, env: &str) -> std::collections::BTreeMap<String, usize> {
+    let mut n = std::collections::BTreeMap::new();
+    for line in leftovers(aws, env).await {
+        let sort = line.split(' ').next().unwrap_or_default().to_string();
+        *n.entry(sort).or_default() += 1;
+    }
+    n
+}
+
+/// Runs ftctl through the proxy and kills it (SIGKILL, by PID) when the proxy sees request
+/// `k`. Returns whether it was killed (false: the run made fewer than k requests and ended).
+fn killed_at(proxy: &Proxy, k: u64, args: &[&str]) -> bool {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    proxy.reset();
+    let pid = std::sync::Arc::new(AtomicU32::new(0));
+    let target = pid.clone();
+    proxy.trip_at(k, move || {
+        // The child's PID is stored right after spawning, long before its k-th request; wait
+        // for it rather than race.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while target.load(Ordering::SeqCst) == 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let pid = target.load(Ordering::SeqCst).to_string();
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &pid])
+            .status();
+    });
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ftctl"));
+    cmd.args(args)
+        .args(["--var", NO_TRACING])
+        .current_dir(repo())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .env("NO_COLOR", "1");
+    for (k, v) in proxy.env() {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("ftctl starts");
+    pid.store(child.id(), Ordering::SeqCst);
+    let status = child.wait().expect("ftctl ends");
+    let killed = proxy.tripped();
+    assert_eq!(
+        killed,
+        status.code().is_none(),
+        "k={k}: killed by the proxy but {status}, or not killed and no exit code"
+    );
+    killed
+}
+
+/// The points to crash at: about `spread` of them (the first, the last, and evenly between,
+/// offset so successive runs of the suite do not always pick the same requests); with
+/// FTCTL_CRASH_EVERY_K=1 (`make test-crash`) every request, or about `long_spread` of them
+/// where every request would take too long.
+fn crash_points(total: u64, spread: u64, long_spread: Option<u64>) -> Vec<u64> {
+    let spread = if std::env::var("FTCTL_CRASH_EVERY_K").is_ok_and(|v| v == "1") {
+        match long_spread {
+            None => return (1..=total).collect(),
+            Some(n) => n,
+        }
+    } else {
+        spread
+    };
+    let step = (total / spread).max(1);
+    let offset = u64::from(std::process::id()) % step;
+    let mut points: Vec<u64> = (1..=total).filter(|k| k % step == offset).collect();
+    points.extend([1, total]);
+    points.sort();
+    points.dedup();
+    points
+}
+
+/// Kill -9 at the k-th AWS request of `apply STAGE` (and, separately, of `destroy`), then run
+/// the same command again: it converges to what an uninterrupted run makes — the same
+/// resources of every sort, none duplicated, nothing untagged left behind anywhere.
+async fn killed_runs_converge(
+    tag: &str,
+    stage: &str,
+    vars: &[&str],
+    spread: u64,
+    long_spread: Option<u64>,
+) {
+    require_emulators();
+    let _alone = EXCLUSIVE.lock().await;
+    let aws = aws().await;
+    let proxy = Proxy::in_front_of_the_emulators();
+    let base = unique_env(tag);
+    let apply_args = |env: &str| -> Vec<String> {
+        let mut args: Vec<String> = ["apply", stage, "--env", env, "--yes"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        for v in vars {
+            args.extend(["--var".to_string(), v.to_string()]);
+        }
+        args
+    };
+    let run = |args: &[String]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ftctl_with(&args, &proxy.env())
+    };
+    let before = everything(&aws).await;
+
+    // The uninterrupted run: what to converge to, and how many requests each command makes.
+    proxy.reset();
+    run(&apply_args(&base)).ok();
+    let apply_requests = proxy.total();
+    let want = inventory(&aws, &base).await;
+    let applied = everything(&aws).await;
+    proxy.reset();
+    ftctl_with(&destroy_args(&base), &proxy.env()).ok();
+    let destroy_requests = proxy.total();
+    assert_eq!(everything(&aws).await, before);
+    eprintln!("{stage}: apply {apply_requests} requests, destroy {destroy_requests}");
+
+    // A deployment name per crash point: moto keeps a database's automated snapshot named
+    // after the database and the minute, so one name cannot be made twice in a minute.
+    for k in crash_points(apply_requests, spread, long_spread) {
+        let env = format!("{base}a{k}");
+        let apply = apply_args(&env);
+        let apply_strs: Vec<&str> = apply.iter().map(String::as_str).collect();
+        let killed = killed_at(&proxy, k, &apply_strs);
+        proxy.reset();
+        let done = run(&apply);
+        assert_eq!(done.code, 0, "k={k}: {}\n{}", done.stdout, done.stderr);
+        assert_eq!(
+            inventory(&aws, &env).await,
+            want,
+            "apply killed at request {k}"
+        );
+        assert_eq!(
+            everything(&aws).await,
+            applied,
+            "apply killed at request {k}"
+        );
+        if !killed {
+            eprintln!("apply ended before request {k}");
+        }
+        ftctl_with(&destroy_args(&env), &proxy.env()).ok();
+        assert_eq!(everything(&aws).await, before, "after apply killed at {k}");
+    }
+
+    for k in crash_points(destroy_requests, spread, long_spread) {
+        let env = format!("{base}d{k}");
+        let destroy = destroy_args(&env);
+        proxy.reset();
+        run(&apply_args(&env)).ok();
+        killed_at(&proxy, k, &destroy);
+        proxy.reset();
+        let done = ftctl_with(&destroy, &proxy.env());
+        assert_eq!(done.code, 0, "k={k}: {}\n{}", done.stdout, done.stderr);
+        assert_eq!(
+            leftovers(&aws, &env).await,
+            Vec::<String>::new(),
+            "destroy killed at {k}"
+        );
+        assert_eq!(
+            everything(&aws).await,
+            before,
+            "destroy killed at request {k}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stage1_runs_killed_at_any_request_converge_when_run_again() {
+    killed_runs_converge("k1", "stage1", &[], 8, None).await;
+}
+
+/// Stage 3 has every kind (stage 1 and 2 included); auto scaling of the cache and the service
+/// is off because the emulators lack Application Auto Scaling for them.
+#[tokio::test(flavor = "multi_thread")]
+async fn stage3_runs_killed_at_any_request_converge_when_run_again() {
+    killed_runs_converge(
+        "k3",
+        "stage3",
+        &[
+            "caches.session.autoscaling.enabled=false",
+            "services.api.autoscaling.enabled=false",
+        ],
+        3,
+        // Every request of stage 3 would take over an hour on the emulators.
+        Some(40),
+    )
+    .await;
+}
