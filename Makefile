@@ -58,9 +58,10 @@ test:
 
 # The long variants of the crash tests. `make test` kills ftctl at about 8 requests of each of
 # stage 1's `apply` and `destroy` and 3 of stage 3's; `test-crash` (run by CI after `make
-# test`, about 20 minutes) at about 64 and 20, offset by the process id so successive runs
+# test`, about 17 minutes) at about 40 and 10, offset by the process id so successive runs
 # cover different requests; `test-crash-all` at every one of them (stage 1: 330 requests,
-# about 25 minutes; stage 3: 615, about 1.5 hours), too long for CI.
+# stage 3: 615; several hours on the emulators, which slow as they accumulate state), too long
+# for CI.
 CRASH_TEST = trap 'localstack/down' EXIT; \
   localstack/up || exit 1; \
   source localstack/endpoints.env; \

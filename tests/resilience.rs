@@ -564,7 +564,7 @@ async fn killed_runs_converge(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stage1_runs_killed_at_any_request_converge_when_run_again() {
-    killed_runs_converge("k1", "stage1", &[], 8, 64).await;
+    killed_runs_converge("k1", "stage1", &[], 8, 40).await;
 }
 
 /// Stage 3 has every kind (stage 1 and 2 included); auto scaling of the cache and the service
@@ -579,7 +579,7 @@ async fn stage3_runs_killed_at_any_request_converge_when_run_again() {
             "services.api.autoscaling.enabled=false",
         ],
         3,
-        20,
+        10,
     )
     .await;
 }
