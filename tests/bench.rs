@@ -635,7 +635,9 @@ async fn chaos_precision() {
         results.push((interval, median(detect), median(mttr_err)));
     }
     destroy(&env, &[]);
-    let (per_probe, once) = least_squares(&runs);
+    let (slope, once) = least_squares(&runs);
+    // To a tenth: the fit of whole request counts is exact only up to float noise.
+    let per_probe = (slope * 10.0).round() / 10.0;
     let rows: Vec<String> = results
         .iter()
         .map(|&(interval, d, e)| {
@@ -662,7 +664,9 @@ async fn chaos_precision() {
          target group, the database, the alarms in one. At the default interval (1 s) that \
          is {:.0} a minute, over the target; an interval of {:.0} s or more keeps to 60, and \
          detection and MTTR are then known to that interval, as the last row shows. Target \
-         health has no batch read, so the count grows by one per target group.\n",
+         health has no batch read, so the count grows by one per target group. At 0.5 s a \
+         probe's requests take a good part of the interval on the emulators (moto answers one \
+         request at a time), so the MTTR error there varies most between runs.\n",
         repair_after.as_secs(),
         rows.join("\n"),
         runs.len(),
