@@ -259,16 +259,7 @@ async fn check_reads_the_live_deployment_and_finds_drift() {
         .unwrap()
         .contains("max_size"));
 
-    ftctl(&[
-        "destroy",
-        "--env",
-        &env,
-        "--yes",
-        "--disable-deletion-protection",
-        "--skip-final-snapshot",
-    ])
-    .ok();
-    assert_eq!(leftovers(&aws, &env).await, Vec::<String>::new());
+    destroy_leaving_nothing(&aws, &env).await;
 }
 
 /// ministack evaluates alarms when metric data arrives: breaching data drives the web tier's
@@ -584,14 +575,5 @@ async fn tracing_is_planned_and_an_endpoint_without_xray_is_refused_clearly() {
         "{rest:?}"
     );
 
-    ftctl(&[
-        "destroy",
-        "--env",
-        &env,
-        "--yes",
-        "--disable-deletion-protection",
-        "--skip-final-snapshot",
-    ])
-    .ok();
-    assert_eq!(leftovers(&aws, &env).await, Vec::<String>::new());
+    destroy_leaving_nothing(&aws, &env).await;
 }

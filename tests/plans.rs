@@ -27,18 +27,6 @@ async fn set_web_max_size(aws: &Aws, env: &str, max: i32) {
         .unwrap();
 }
 
-fn destroy(env: &str) {
-    ftctl(&[
-        "destroy",
-        "--env",
-        env,
-        "--yes",
-        "--disable-deletion-protection",
-        "--skip-final-snapshot",
-    ])
-    .ok();
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_saved_plan_is_applied_as_planned_or_refused_when_the_deployment_changed() {
     require_emulators();
@@ -204,8 +192,7 @@ async fn a_saved_plan_is_applied_as_planned_or_refused_when_the_deployment_chang
     assert!(run.stdout.contains("0 added, 1 changed"), "{}", run.stdout);
     assert_eq!(web_max_size(&aws, &env).await, Some(7));
 
-    destroy(&env);
-    assert_eq!(leftovers(&aws, &env).await, Vec::<String>::new());
+    destroy_leaving_nothing(&aws, &env).await;
 }
 
 #[test]
@@ -350,6 +337,5 @@ async fn refresh_only_reports_drift_and_proposes_nothing() {
         "refresh-only changed it"
     );
 
-    destroy(&env);
-    assert_eq!(leftovers(&aws, &env).await, Vec::<String>::new());
+    destroy_leaving_nothing(&aws, &env).await;
 }

@@ -675,14 +675,5 @@ async fn a_changed_stream_view_is_put_back() {
         .unwrap();
     assert_eq!(view(fixed).as_deref(), Some("NEW_AND_OLD_IMAGES"));
     assert!(plan_changes("stage2", &env, &vars).is_empty());
-    ftctl(&[
-        "destroy",
-        "--env",
-        &env,
-        "--yes",
-        "--disable-deletion-protection",
-        "--skip-final-snapshot",
-    ])
-    .ok();
-    assert_eq!(leftovers(&aws, &env).await, Vec::<String>::new());
+    destroy_leaving_nothing(&aws, &env).await;
 }

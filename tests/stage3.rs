@@ -440,16 +440,7 @@ async fn stage3_builds_on_stage2_and_comes_off_again() {
     assert!(!still_active, "the service survived the return to stage 2");
     assert!(plan_changes("stage2", &env, &NO_SCALING[..1]).is_empty());
 
-    ftctl(&[
-        "destroy",
-        "--env",
-        &env,
-        "--yes",
-        "--disable-deletion-protection",
-        "--skip-final-snapshot",
-    ])
-    .ok();
-    assert_eq!(leftovers(&aws, &env).await, Vec::<String>::new());
+    destroy_leaving_nothing(&aws, &env).await;
 }
 
 /// Route 53 may answer an alias target with a trailing dot and a `dualstack.` prefix.

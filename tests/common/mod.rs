@@ -195,6 +195,21 @@ pub fn tag_filter(env: &str) -> aws_sdk_ec2::types::Filter {
         .build()
 }
 
+/// Destroys the deployment with everything it protects (no final snapshots) and checks that
+/// nothing tagged for it is left.
+pub async fn destroy_leaving_nothing(aws: &Aws, env: &str) {
+    ftctl(&[
+        "destroy",
+        "--env",
+        env,
+        "--yes",
+        "--disable-deletion-protection",
+        "--skip-final-snapshot",
+    ])
+    .ok();
+    assert_eq!(leftovers(aws, env).await, Vec::<String>::new());
+}
+
 /// Everything the emulators hold that is tagged for (or named after) deployment `env`,
 /// as "kind id" lines. Empty means nothing is left.
 pub async fn leftovers(aws: &Aws, env: &str) -> Vec<String> {
