@@ -203,6 +203,20 @@ impl Provider for SecurityGroupProvider {
     }
 }
 
+/// A revocation's error, unless it is that a named group is gone already: that blocks nothing.
+fn unless_group_gone<T, E>(revoked: Result<T, SdkError<E, HttpResponse>>, id: &str) -> Result<()>
+where
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+{
+    match revoked {
+        Err(e) if error_code(&e).as_deref() != Some("InvalidGroup.NotFound") => Err(aws_error(
+            &format!("revoking rules of {id} that name other groups"),
+            e,
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Revokes the group's rules that name other groups. Groups whose rules name each other (as
 /// EMR's managed master, core and service-access groups do) cannot be deleted while those
 /// rules stand; deleting them one by one then converges.
@@ -241,40 +255,23 @@ async fn revoke_group_references(ctx: &Ctx<'_>, id: &str) -> Result<()> {
     };
     let ingress = naming_groups(group.ip_permissions());
     if !ingress.is_empty() {
-        match ec2
+        let revoked = ec2
             .revoke_security_group_ingress()
             .group_id(id)
             .set_ip_permissions(Some(ingress))
             .send()
-            .await
-        {
-            // A named group that is gone already blocks nothing.
-            Err(e) if error_code(&e).as_deref() != Some("InvalidGroup.NotFound") => {
-                return Err(aws_error(
-                    &format!("revoking rules of {id} that name other groups"),
-                    e,
-                ))
-            }
-            _ => {}
-        }
+            .await;
+        unless_group_gone(revoked, id)?;
     }
     let egress = naming_groups(group.ip_permissions_egress());
     if !egress.is_empty() {
-        match ec2
+        let revoked = ec2
             .revoke_security_group_egress()
             .group_id(id)
             .set_ip_permissions(Some(egress))
             .send()
-            .await
-        {
-            Err(e) if error_code(&e).as_deref() != Some("InvalidGroup.NotFound") => {
-                return Err(aws_error(
-                    &format!("revoking rules of {id} that name other groups"),
-                    e,
-                ))
-            }
-            _ => {}
-        }
+            .await;
+        unless_group_gone(revoked, id)?;
     }
     Ok(())
 }
