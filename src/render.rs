@@ -83,15 +83,18 @@ fn change_text(out: &mut String, c: &Change) {
     }
 }
 
-pub fn plan_text(heading: &Heading<'_>, plan: &Plan) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Deployment {} (stack {}), {}",
+/// "Deployment NAME (stack STACK), TARGET": the first line of a plan and of a drift report.
+fn heading_line(heading: &Heading<'_>) -> String {
+    format!(
+        "Deployment {} (stack {}), {}\n",
         style(heading.deployment).bold(),
         heading.stack,
         heading.target
-    );
+    )
+}
+
+pub fn plan_text(heading: &Heading<'_>, plan: &Plan) -> String {
+    let mut out = heading_line(heading);
     if plan.is_empty() {
         let _ = writeln!(
             out,
@@ -125,14 +128,7 @@ pub fn plan_json(heading: &Heading<'_>, region: &str, plan: &Plan) -> serde_json
 
 /// `plan --refresh-only`: what differs from the stack, attribute by attribute; no proposal.
 pub fn drift_text(heading: &Heading<'_>, drift: &[Drift], matching: usize) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Deployment {} (stack {}), {}",
-        style(heading.deployment).bold(),
-        heading.stack,
-        heading.target
-    );
+    let mut out = heading_line(heading);
     if drift.is_empty() {
         let _ = writeln!(
             out,
