@@ -537,7 +537,7 @@ mod tests {
         ));
         let vars: Vec<String> = vars.iter().map(|s| s.to_string()).collect();
         let stack = load(&path, &vars).unwrap().stack;
-        expand(&stack, "dev", &["az-1".into(), "az-2".into()]).unwrap()
+        expand(&stack, "dev", "us-east-1", &["az-1".into(), "az-2".into()]).unwrap()
     }
 
     fn run(specs: &[ResourceSpec]) -> Vec<Finding> {

@@ -10,6 +10,9 @@ pub trait Cloud: Send + Sync {
     /// Human-readable description of where requests go (region, endpoint), for messages.
     fn target(&self) -> String;
 
+    /// The region the deployment lives in.
+    fn region(&self) -> String;
+
     /// Availability zones of the region that are available, in name order.
     async fn zones(&self) -> anyhow::Result<Vec<String>>;
 

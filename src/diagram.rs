@@ -99,7 +99,7 @@ mod tests {
     fn stage(name: &str) -> Vec<ResourceSpec> {
         let path = PathBuf::from(format!("{}/stacks/{name}.toml", env!("CARGO_MANIFEST_DIR")));
         let stack = load(&path, &[]).unwrap().stack;
-        expand(&stack, "dev", &["az-1".into(), "az-2".into()]).unwrap()
+        expand(&stack, "dev", "us-east-1", &["az-1".into(), "az-2".into()]).unwrap()
     }
 
     /// The README shows `ftctl graph stage3`; it must be exactly what the command prints now.

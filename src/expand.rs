@@ -184,7 +184,14 @@ impl std::fmt::Display for Problem {
 }
 
 /// Expands `stack` for deployment `env` over `zones` (at least `network.az_count` of them).
-pub fn expand(stack: &Stack, env: &str, zones: &[String]) -> Result<Vec<ResourceSpec>, Problem> {
+/// `region` is where the deployment lives: dashboards name it in every metric widget and
+/// resources of global services (IAM, Route 53) carry it in their names.
+pub fn expand(
+    stack: &Stack,
+    env: &str,
+    region: &str,
+    zones: &[String],
+) -> Result<Vec<ResourceSpec>, Problem> {
     let net = &stack.network;
     let n = net.az_count as usize;
     if zones.len() < n {
@@ -304,6 +311,73 @@ pub fn expand(stack: &Stack, env: &str, zones: &[String]) -> Result<Vec<Resource
             .with("vpc_id", Val::reference("network.vpc", "id"))
             .with("routes", routes)
             .with("subnet_ids", Val::list([Val::reference(private_id, "id")])),
+        );
+    }
+
+    // VPC endpoints. S3's gateway endpoint is free and always made: EMR must reach S3 from its
+    // private subnet (EMR Management Guide, "private subnets"), and so do image layers pulled
+    // from ECR. Interface endpoints (billed per zone-hour) only as the stack names them.
+    let private_routes: Vec<String> = (0..n)
+        .map(|i| format!("network.private.{i}.routes"))
+        .collect();
+    out.push(
+        ResourceSpec::new(
+            "network.endpoint.s3",
+            Kind::VpcEndpoint,
+            physical_name(env, "s3", 255),
+        )
+        .with("type", Val::str("Gateway"))
+        .with("vpc_id", Val::reference("network.vpc", "id"))
+        .with(
+            "service_name",
+            Val::str(format!("com.amazonaws.{region}.s3")),
+        )
+        .with(
+            "route_table_ids",
+            Val::list(private_routes.iter().map(|id| Val::reference(id, "id"))),
+        ),
+    );
+    if !net.endpoints.is_empty() {
+        out.push(
+            ResourceSpec::new(
+                "network.endpoints.sg",
+                Kind::SecurityGroup,
+                physical_name(env, "endpoints", 255),
+            )
+            .with("vpc_id", Val::reference("network.vpc", "id"))
+            .with(
+                "description",
+                Val::str(format!(
+                    "ftctl {env}: HTTPS to the VPC's interface endpoints"
+                )),
+            )
+            .with("ingress", Val::list([tcp_rule_from_cidr(443, &net.cidr)])),
+        );
+    }
+    for service in &net.endpoints {
+        out.push(
+            ResourceSpec::new(
+                format!("network.endpoint.{service}"),
+                Kind::VpcEndpoint,
+                physical_name(env, service, 255),
+            )
+            .with("type", Val::str("Interface"))
+            .with("vpc_id", Val::reference("network.vpc", "id"))
+            .with(
+                "service_name",
+                Val::str(format!("com.amazonaws.{region}.{service}")),
+            )
+            .with(
+                "subnet_ids",
+                Val::list(private_ids.iter().map(|id| Val::reference(id, "id"))),
+            )
+            .with(
+                "security_group_ids",
+                Val::list([Val::reference("network.endpoints.sg", "id")]),
+            )
+            // The service's usual name resolves to the endpoint inside the VPC, so the SDKs
+            // and the AWS CLI on the instances need no endpoint setting.
+            .with("private_dns_enabled", Val::Bool(true)),
         );
     }
 
@@ -512,7 +586,17 @@ pub fn expand(stack: &Stack, env: &str, zones: &[String]) -> Result<Vec<Resource
                 .with("launch_template_id", Val::reference(&lt, "id"))
                 .with("min_size", Val::Int(tier.min_size.into()))
                 .with("max_size", Val::Int(tier.max_size.into()))
-                .with("desired_capacity", Val::Int(tier.desired_capacity.into()))
+                // The group's target-tracking policy moves its desired capacity between min and
+                // max: the stack owns that range, not a number, so a scaled-out group is not
+                // drift and an apply never resets it. The stack's number is where it starts.
+                .with(
+                    "desired_capacity",
+                    Val::map([
+                        ("min", Val::Int(tier.min_size.into())),
+                        ("max", Val::Int(tier.max_size.into())),
+                    ]),
+                )
+                .with("initial_capacity", Val::Int(tier.desired_capacity.into()))
                 .with(
                     "subnet_ids",
                     Val::list(private_ids.iter().map(|id| Val::reference(id, "id"))),
@@ -539,15 +623,16 @@ pub fn expand(stack: &Stack, env: &str, zones: &[String]) -> Result<Vec<Resource
                 id: format!("alarm.tier.{name}.capacity"),
                 name_suffix: format!("{name}-in-service"),
                 description: format!(
-                    "Tier {name}: fewer in-service instances than the {} it should run",
-                    tier.desired_capacity
+                    "Tier {name}: fewer in-service instances than its minimum of {}",
+                    tier.min_size
                 ),
                 namespace: "AWS/AutoScaling",
                 metric: "GroupInServiceInstances",
                 statistic: "Minimum",
                 dimensions: vec![("AutoScalingGroupName", Val::reference(&asg, "name"))],
                 comparison: "LessThanThreshold",
-                threshold: tier.desired_capacity as f64,
+                // The minimum, not the desired capacity: scaling in to the minimum is normal.
+                threshold: tier.min_size as f64,
                 policy: tier.capacity_alarm,
                 missing: "missing",
             },
@@ -771,7 +856,7 @@ pub fn expand(stack: &Stack, env: &str, zones: &[String]) -> Result<Vec<Resource
                 .with("logging", Val::Bool(true)),
         );
     }
-    let dashboard = dashboard(env, &out);
+    let dashboard = dashboard(env, region, &out);
     out.push(dashboard);
     Ok(out)
 }
@@ -792,7 +877,11 @@ type Chart<'a> = (&'a str, Vec<Val>, &'a str);
 /// The deployment's CloudWatch dashboard, generated from its resources: a row per component
 /// (balancers, tiers, database, cache, table, service, file system, EMR cluster, DNS), then the
 /// state of every alarm. It grows with the stage because it is derived from what the stage has.
-fn dashboard(env: &str, specs: &[ResourceSpec]) -> ResourceSpec {
+///
+/// Every metric widget names `region`: PutDashboard refuses a metric widget without it
+/// ("Should have required property 'region'"; CloudWatch API reference, Dashboard Body Structure
+/// and Syntax), although the emulators store any body.
+fn dashboard(env: &str, region: &str, specs: &[ResourceSpec]) -> ResourceSpec {
     let mut rows: Vec<(String, Vec<Chart<'static>>)> = Vec::new();
     for s in specs {
         let r = |attr: &str| Val::reference(&s.id, attr);
@@ -1052,6 +1141,7 @@ fn dashboard(env: &str, specs: &[ResourceSpec]) -> ResourceSpec {
                     "properties",
                     Val::map([
                         ("title", Val::str(format!("{title}: {name}"))),
+                        ("region", Val::str(region)),
                         ("metrics", Val::List(metrics)),
                         ("stat", Val::str(stat)),
                         ("period", Val::Int(60)),
@@ -1147,11 +1237,7 @@ fn expand_emr(
         .with("service_security_group", Val::reference(&service_sg, "id"))
         .with("service_role", Val::reference(&service_role, "name"))
         .with("instance_profile", Val::reference(&profile, "name"))
-        .with("log_uri", Val::reference(&logs, "uri"))
-        .with(
-            "idle_timeout_seconds",
-            Val::Int(c.idle_timeout_seconds.into()),
-        );
+        .with("log_uri", Val::reference(&logs, "uri"));
     if let Some(m) = c.managed_scaling {
         cluster = cluster
             .with("managed_min", Val::Int(m.min_instances.into()))
@@ -1234,7 +1320,7 @@ fn expand_dns(env: &str, topic: &str, dns: &crate::stack::Dns) -> Vec<ResourceSp
         zone_spec = zone_spec.with("vpc_id", Val::reference("network.vpc", "id"));
     }
     let record = format!("dns.record.{}", dns.record);
-    vec![
+    let mut specs = vec![
         zone_spec,
         ResourceSpec::new(&record, Kind::DnsRecord, format!("{}.{zone}", dns.record))
             .with("zone_id", Val::reference("dns.zone", "id"))
@@ -1242,6 +1328,14 @@ fn expand_dns(env: &str, topic: &str, dns: &crate::stack::Dns) -> Vec<ResourceSp
             .with("alias_dns_name", Val::reference(&lb, "dns_name"))
             .with("alias_zone_id", Val::reference(&lb, "zone_id"))
             .with("evaluate_target_health", Val::Bool(true)),
+    ];
+    if dns.private {
+        // Route 53's health checkers are on the internet and cannot reach addresses inside a
+        // VPC, so a health check of a private zone's target would fail for ever (Route 53
+        // Developer Guide, "Health checking resources in a private hosted zone").
+        return specs;
+    }
+    specs.extend([
         ResourceSpec::new(
             "dns.health",
             Kind::HealthCheck,
@@ -1274,7 +1368,8 @@ fn expand_dns(env: &str, topic: &str, dns: &crate::stack::Dns) -> Vec<ResourceSp
                 missing: "breaching",
             },
         ),
-    ]
+    ]);
+    specs
 }
 
 /// An IAM policy statement as the providers write it: actions on resources (text or references).

@@ -49,6 +49,10 @@ impl Cloud for FakeCloud {
         "memory".into()
     }
 
+    fn region(&self) -> String {
+        "memory-1".into()
+    }
+
     async fn zones(&self) -> anyhow::Result<Vec<String>> {
         Ok(vec!["zone-a".into(), "zone-b".into(), "zone-c".into()])
     }

@@ -17,6 +17,7 @@ pub enum Kind {
     ElasticIp,
     NatGateway,
     RouteTable,
+    VpcEndpoint,
     SecurityGroup,
     LaunchTemplate,
     TargetGroup,
@@ -55,13 +56,14 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 41] = [
+    pub const ALL: [Kind; 42] = [
         Kind::Vpc,
         Kind::Subnet,
         Kind::InternetGateway,
         Kind::ElasticIp,
         Kind::NatGateway,
         Kind::RouteTable,
+        Kind::VpcEndpoint,
         Kind::SecurityGroup,
         Kind::LaunchTemplate,
         Kind::TargetGroup,
@@ -108,6 +110,7 @@ impl Kind {
             Kind::ElasticIp => "ec2 elastic ip",
             Kind::NatGateway => "ec2 nat gateway",
             Kind::RouteTable => "ec2 route table",
+            Kind::VpcEndpoint => "ec2 vpc endpoint",
             Kind::SecurityGroup => "ec2 security group",
             Kind::LaunchTemplate => "ec2 launch template",
             Kind::TargetGroup => "elbv2 target group",
@@ -156,6 +159,7 @@ impl Kind {
             Kind::ElasticIp => &[],
             Kind::NatGateway => &["subnet_id", "allocation_id"],
             Kind::RouteTable => &["vpc_id"],
+            Kind::VpcEndpoint => &["type", "vpc_id", "service_name"],
             Kind::SecurityGroup => &["vpc_id", "description"],
             Kind::LaunchTemplate => &[],
             Kind::TargetGroup => &["vpc_id", "port", "protocol", "target_type"],
@@ -233,6 +237,7 @@ impl Kind {
                 "zones",
             ],
             Kind::EcsService => &["initial_count"],
+            Kind::AutoScalingGroup => &["initial_capacity"],
             // Route 53 lists a private zone's VPCs only in GetHostedZone.
             Kind::HostedZone => &["vpc_id"],
             // EMR reports instance groups, scaling and idle policies through separate calls
@@ -241,7 +246,6 @@ impl Kind {
                 "master_instance_type",
                 "core_instance_type",
                 "core_instance_count",
-                "idle_timeout_seconds",
                 "managed_min",
                 "managed_max",
             ],

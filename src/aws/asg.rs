@@ -214,7 +214,7 @@ impl Provider for AutoScalingGroupProvider {
             .launch_template(launch_template(spec)?)
             .min_size(i(spec, "min_size")? as i32)
             .max_size(i(spec, "max_size")? as i32)
-            .desired_capacity(i(spec, "desired_capacity")? as i32)
+            .desired_capacity(i(spec, "initial_capacity")? as i32)
             .vpc_zone_identifier(strs(spec, "subnet_ids").join(","))
             .set_target_group_arns(Some(strs(spec, "target_group_arns")))
             .health_check_type(s(spec, "health_check_type")?)
@@ -249,6 +249,14 @@ impl Provider for AutoScalingGroupProvider {
         current: &Observed,
     ) -> Result<Observed> {
         let name = current.physical_id.as_str();
+        // DesiredCapacity only when the current one falls outside the new range: the scaling
+        // policy owns it inside (UpdateAutoScalingGroup leaves it alone when it is not sent).
+        let have = current
+            .props
+            .get("desired_capacity")
+            .and_then(Val::as_i64)
+            .unwrap_or(0);
+        let want = count_within(spec, "desired_capacity", have)?;
         ctx.clients
             .autoscaling
             .update_auto_scaling_group()
@@ -256,7 +264,7 @@ impl Provider for AutoScalingGroupProvider {
             .launch_template(launch_template(spec)?)
             .min_size(i(spec, "min_size")? as i32)
             .max_size(i(spec, "max_size")? as i32)
-            .desired_capacity(i(spec, "desired_capacity")? as i32)
+            .set_desired_capacity((want != have).then_some(want as i32))
             .vpc_zone_identifier(strs(spec, "subnet_ids").join(","))
             .health_check_type(s(spec, "health_check_type")?)
             .health_check_grace_period(i(spec, "health_check_grace_period")? as i32)

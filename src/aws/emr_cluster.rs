@@ -1,21 +1,40 @@
-//! EMR clusters: in a private subnet, logs to the cluster's encrypted bucket, terminated by
-//! EMR itself after an idle period, sized by managed scaling. IAM roles made in the same run take
-//! seconds to reach EMR, so creation waits out the "invalid role / instance profile" answers
-//! instead of failing on them.
+//! EMR clusters: in a private subnet, logs to the cluster's encrypted bucket, sized by managed
+//! scaling, running until the deployment is destroyed. No auto-termination: a cluster that ended
+//! itself when idle would be missing from every later plan and re-created (and waited for) by
+//! every apply. IAM roles made in the same run take seconds to reach EMR, so creation waits out
+//! exactly EMR's "invalid instance profile" answers; a cluster that fails to start is reported
+//! with EMR's own reason.
 
 use super::*;
 use crate::resource::Val;
 use aws_sdk_emr::client::Waiters;
 use aws_sdk_emr::types::{
-    Application, AutoTerminationPolicy, ClusterState, ComputeLimits, ComputeLimitsUnitType,
-    InstanceGroupConfig, InstanceRoleType, JobFlowInstancesConfig, ManagedScalingPolicy,
-    MarketType, Tag,
+    Application, ClusterState, ComputeLimits, ComputeLimitsUnitType, InstanceGroupConfig,
+    InstanceRoleType, JobFlowInstancesConfig, ManagedScalingPolicy, MarketType, Tag,
 };
 
 pub struct EmrClusterProvider;
 
-/// How long a new role may take to be usable by EMR.
-const IAM_PROPAGATION: Duration = Duration::from_secs(180);
+/// EMR's code and message for why a cluster stopped, when it has stopped.
+async fn why_ended(ctx: &Ctx<'_>, cid: &str) -> Option<String> {
+    let out = ctx
+        .clients
+        .emr
+        .describe_cluster()
+        .cluster_id(cid)
+        .send()
+        .await
+        .ok()?;
+    let status = out.cluster()?.status()?;
+    let reason = status.state_change_reason()?;
+    let code = reason.code().map(|c| c.as_str()).unwrap_or("no code");
+    Some(format!(
+        "{} ({code}): {}",
+        status.state().map(|s| s.as_str()).unwrap_or("ended"),
+        reason.message().unwrap_or("EMR gave no message")
+    ))
+}
+
 /// Provisioning and bootstrapping take about ten minutes; termination a few.
 const CLUSTER_WAIT: Duration = Duration::from_secs(3600);
 
@@ -218,7 +237,7 @@ impl Provider for EmrClusterProvider {
             .keep_job_flow_alive_when_no_steps(true)
             .termination_protected(false)
             .build();
-        let out = retry_while(&["ValidationException"], IAM_PROPAGATION, || async {
+        let out = retry_propagation(INSTANCE_PROFILE_PROPAGATING, IAM_PROPAGATION, || async {
             emr.run_job_flow()
                 .name(name)
                 .release_label(s(spec, "release_label").map_err(|e| (None, e))?)
@@ -227,11 +246,6 @@ impl Provider for EmrClusterProvider {
                 .instances(instances.clone())
                 .service_role(s(spec, "service_role").map_err(|e| (None, e))?)
                 .job_flow_role(s(spec, "instance_profile").map_err(|e| (None, e))?)
-                .auto_termination_policy(
-                    AutoTerminationPolicy::builder()
-                        .idle_timeout(i(spec, "idle_timeout_seconds").map_err(|e| (None, e))?)
-                        .build(),
-                )
                 .set_managed_scaling_policy(scaling(spec).map_err(|e| (None, e))?)
                 .visible_to_all_users(true)
                 .set_tags(Some(tags.clone()))
@@ -242,16 +256,20 @@ impl Provider for EmrClusterProvider {
         .await
         .map_err(|(_, e)| e)?;
         let cid = out.job_flow_id().unwrap_or_default().to_string();
-        emr.wait_until_cluster_running()
+        let doing = format!("waiting for EMR cluster {name} ({cid}) to start");
+        if let Err(e) = emr
+            .wait_until_cluster_running()
             .cluster_id(&cid)
             .wait(CLUSTER_WAIT)
             .await
-            .map_err(|e| {
-                waiter_error(
-                    &format!("waiting for EMR cluster {name} ({cid}) to start"),
-                    e,
-                )
-            })?;
+        {
+            // The waiter only knows the state; EMR's StateChangeReason says why (a role it
+            // cannot use, a bootstrap failure, no capacity).
+            return Err(match why_ended(ctx, &cid).await {
+                Some(reason) => anyhow!("{doing}: the cluster ended: {reason}"),
+                None => waiter_error(&doing, e),
+            });
+        }
         Ok(observed_from_spec(spec, &cid).output("arn", out.cluster_arn().unwrap_or_default()))
     }
 
@@ -263,16 +281,14 @@ impl Provider for EmrClusterProvider {
     ) -> Result<Observed> {
         let cid = current.physical_id.as_str();
         let emr = &ctx.clients.emr;
-        emr.put_auto_termination_policy()
-            .cluster_id(cid)
-            .auto_termination_policy(
-                AutoTerminationPolicy::builder()
-                    .idle_timeout(i(spec, "idle_timeout_seconds")?)
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| aws_error(&format!("setting the idle policy of {cid}"), e))?;
+        if current.props.contains_key("idle_timeout_seconds") {
+            // Set outside ftctl (or by an older version): it would end the cluster when idle.
+            emr.remove_auto_termination_policy()
+                .cluster_id(cid)
+                .send()
+                .await
+                .map_err(|e| aws_error(&format!("removing the idle policy of {cid}"), e))?;
+        }
         match scaling(spec)? {
             Some(policy) => {
                 emr.put_managed_scaling_policy()

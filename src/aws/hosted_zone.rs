@@ -37,6 +37,22 @@ pub(super) fn owner_of_comment(ctx: &Ctx<'_>, comment: &str) -> Option<(String, 
     Some((id?, stack))
 }
 
+/// The name servers Route 53 gave a public zone (GetHostedZone's DelegationSet), comma-separated.
+async fn name_servers(ctx: &Ctx<'_>, zid: &str) -> Result<String> {
+    let out = ctx
+        .clients
+        .route53
+        .get_hosted_zone()
+        .id(zid)
+        .send()
+        .await
+        .map_err(|e| aws_error(&format!("reading hosted zone {zid}"), e))?;
+    Ok(out
+        .delegation_set()
+        .map(|d| d.name_servers().join(","))
+        .unwrap_or_default())
+}
+
 pub(super) fn zone_id(raw: &str) -> String {
     raw.trim_start_matches("/hostedzone/").to_string()
 }
@@ -67,13 +83,17 @@ impl Provider for HostedZoneProvider {
                     continue;
                 };
                 let zid = zone_id(z.id());
+                let private = config.is_some_and(|c| c.private_zone());
+                let name_servers = if private {
+                    String::new()
+                } else {
+                    name_servers(ctx, &zid).await?
+                };
                 let mut o = Observed::new(&id, Kind::HostedZone, &zid)
                     .prop("zone_name", Val::str(z.name()))
-                    .prop(
-                        "private",
-                        Val::Bool(config.is_some_and(|c| c.private_zone())),
-                    )
-                    .output("name", z.name());
+                    .prop("private", Val::Bool(private))
+                    .output("name", z.name())
+                    .output("name_servers", name_servers);
                 o.name = z.name().trim_end_matches('.').to_string();
                 o.stack = stack;
                 found.push(o);
@@ -114,6 +134,11 @@ impl Provider for HostedZoneProvider {
             .await
             .map_err(|e| aws_error(&format!("creating hosted zone {name}"), e))?;
         let zid = zone_id(out.hosted_zone().map(|z| z.id()).unwrap_or_default());
+        // A public zone answers only once its parent delegates to these (printed after apply).
+        let servers = out
+            .delegation_set()
+            .map(|d| d.name_servers().join(","))
+            .unwrap_or_default();
         let tags: Vec<Tag> = ctx
             .tags(spec)
             .into_iter()
@@ -128,7 +153,9 @@ impl Provider for HostedZoneProvider {
             .send()
             .await
             .map_err(|e| aws_error(&format!("tagging hosted zone {name}"), e))?;
-        Ok(observed_from_spec(spec, &zid).output("name", name))
+        Ok(observed_from_spec(spec, &zid)
+            .output("name", name)
+            .output("name_servers", servers))
     }
 
     async fn update(

@@ -44,6 +44,7 @@ mod task_definition;
 mod topic;
 mod trail;
 mod vpc;
+mod vpc_endpoint;
 mod xray;
 
 use crate::cloud::Cloud;
@@ -242,6 +243,7 @@ fn provider(kind: Kind) -> &'static dyn Provider {
         Kind::ElasticIp => &eip::ElasticIpProvider,
         Kind::NatGateway => &nat::NatGatewayProvider,
         Kind::RouteTable => &route_table::RouteTableProvider,
+        Kind::VpcEndpoint => &vpc_endpoint::VpcEndpointProvider,
         Kind::SecurityGroup => &security_group::SecurityGroupProvider,
         Kind::LaunchTemplate => &launch_template::LaunchTemplateProvider,
         Kind::TargetGroup => &target_group::TargetGroupProvider,
@@ -342,6 +344,10 @@ impl Cloud for AwsCloud {
                 self.clients.region
             )
         }
+    }
+
+    fn region(&self) -> String {
+        self.clients.region.clone()
     }
 
     async fn zones(&self) -> Result<Vec<String>> {
@@ -525,6 +531,7 @@ fn endpoint_var(kind: Kind) -> &'static str {
         | Kind::ElasticIp
         | Kind::NatGateway
         | Kind::RouteTable
+        | Kind::VpcEndpoint
         | Kind::SecurityGroup
         | Kind::LaunchTemplate => "EC2",
         Kind::TargetGroup | Kind::LoadBalancer | Kind::Listener | Kind::ListenerRule => {
@@ -654,6 +661,62 @@ where
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(20));
                 let _ = err;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// An answer AWS gives while something created moments ago has not reached every service yet:
+/// an error code and a fragment of its message. Matched exactly, so any other error (a typo in
+/// an instance type, a quota) fails at once instead of being waited on.
+pub type Propagating = (&'static str, &'static str);
+
+/// IAM is eventually consistent: a role or instance profile just created is refused by other
+/// services for a few seconds. The answers, as AWS words them (the same strings
+/// terraform-provider-aws retries on: PRs #5633, #40088 for Auto Scaling, #3027 for EMR):
+pub const INSTANCE_PROFILE_PROPAGATING: &[Propagating] = &[
+    // CreateAutoScalingGroup / UpdateAutoScalingGroup with a launch template naming the profile.
+    ("ValidationError", "Invalid IAM Instance Profile"),
+    // RunInstances.
+    ("InvalidParameterValue", "Invalid IAM Instance Profile"),
+    // EMR RunJobFlow: the job-flow role's profile, and its role not yet assumable.
+    ("ValidationException", "Invalid InstanceProfile"),
+    (
+        "AccessDeniedException",
+        "Failed to authorize instance profile",
+    ),
+];
+
+/// How long a just-created role may take to be accepted everywhere (AWS: "usually within a few
+/// seconds"; terraform-provider-aws waits up to two minutes).
+pub const IAM_PROPAGATION: Duration = Duration::from_secs(120);
+
+/// Runs `attempt` until it succeeds or fails with something other than `propagating`, backing
+/// off for at most `limit`.
+pub async fn retry_propagation<T, F, Fut>(
+    propagating: &[Propagating],
+    limit: Duration,
+    mut attempt: F,
+) -> Result<T, (Option<String>, anyhow::Error)>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, (Option<String>, anyhow::Error)>>,
+{
+    let start = std::time::Instant::now();
+    let mut pause = Duration::from_secs(1);
+    loop {
+        match attempt().await {
+            Ok(v) => return Ok(v),
+            Err((Some(code), err))
+                if start.elapsed() + pause < limit
+                    && propagating.iter().any(|(c, fragment)| {
+                        *c == code && format!("{err:#}").contains(fragment)
+                    }) =>
+            {
+                tracing::info!("{err:#}; not yet visible everywhere, retrying in {pause:?}");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(15));
             }
             Err(e) => return Err(e),
         }

@@ -238,7 +238,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                     .map(|i| format!("zone-{i}"))
                     .collect(),
             };
-            let specs = expand_input(&input, "dev", &zones)?;
+            let specs = expand_input(&input, "dev", planned_region(&input), &zones)?;
             let title = format!("{} ({} resources)", input.stack.stack.name, specs.len());
             let text = if json {
                 let resources: Vec<serde_json::Value> = specs
@@ -699,7 +699,7 @@ async fn run_check(
                 .map(|i| format!("zone-{i}"))
                 .collect(),
         };
-        let specs = expand_input(&input, env, &zones)?;
+        let specs = expand_input(&input, env, planned_region(&input), &zones)?;
         let subjects: Vec<Subject<'_>> = specs
             .iter()
             .map(|s| Subject {
@@ -771,8 +771,13 @@ fn heading<'a>(input: &'a Input, cloud: &AwsCloud) -> Heading<'a> {
 
 /// The stack's resources over `zones`; a stack that does not fit them (more zones than the
 /// region has) is an input error located like any other.
-fn expand_input(input: &Input, env: &str, zones: &[String]) -> Result<Vec<ResourceSpec>> {
-    expand::expand(&input.stack, env, zones).map_err(|p| {
+fn expand_input(
+    input: &Input,
+    env: &str,
+    region: &str,
+    zones: &[String],
+) -> Result<Vec<ResourceSpec>> {
+    expand::expand(&input.stack, env, region, zones).map_err(|p| {
         InputError(
             input
                 .loaded
@@ -781,6 +786,12 @@ fn expand_input(input: &Input, env: &str, zones: &[String]) -> Result<Vec<Resour
         )
         .into()
     })
+}
+
+/// The region a stack is drawn or checked for without asking AWS: the stack's own, else a
+/// placeholder (nothing region-specific is judged without AWS).
+fn planned_region(input: &Input) -> &str {
+    input.stack.stack.region.as_deref().unwrap_or("region")
 }
 
 /// Desired resources, observed resources and the plan between them.
@@ -792,7 +803,7 @@ pub async fn compute(
         Some(zones) => zones.clone(),
         None => cloud.zones().await?,
     };
-    let desired = expand_input(input, &input.deployment.env, &zones)?;
+    let desired = expand_input(input, &input.deployment.env, &cloud.region(), &zones)?;
     let observed = cloud.observe(&input.deployment).await.with_context(|| {
         format!(
             "reading deployment {} from {}",
@@ -910,6 +921,7 @@ fn refuse_protected(plan: &Plan, observed: &[Observed], how: &str) -> Result<()>
 
 fn print_endpoints(observed: &[Observed]) {
     let mut lines = Vec::new();
+    let mut delegation = Vec::new();
     for o in observed {
         match o.kind {
             Kind::LoadBalancer => {
@@ -934,6 +946,19 @@ fn print_endpoints(observed: &[Observed]) {
             Kind::DnsRecord => {
                 lines.push(format!("  {:<22} http://{}", o.id, o.name));
             }
+            Kind::HostedZone => match o.outputs.get("name_servers").filter(|n| !n.is_empty()) {
+                Some(servers) => delegation.push(format!(
+                    "Zone {} answers only once its parent zone delegates to it: add these NS \
+                     records for {} at your registrar or in the parent zone:\n    {}",
+                    o.name,
+                    o.name,
+                    servers.replace(',', "\n    ")
+                )),
+                None => lines.push(format!(
+                    "  {:<22} private zone {} (answers inside the VPC only)",
+                    o.id, o.name
+                )),
+            },
             Kind::DynamoTable => {
                 let replicas = o
                     .outputs
@@ -949,6 +974,9 @@ fn print_endpoints(observed: &[Observed]) {
     if !lines.is_empty() {
         lines.sort();
         println!("\nEndpoints:\n{}", lines.join("\n"));
+    }
+    for d in delegation {
+        println!("\n{d}");
     }
 }
 

@@ -26,7 +26,7 @@ fn find<'a>(specs: &'a [ResourceSpec], id: &str) -> &'a ResourceSpec {
 
 #[test]
 fn stage1_has_the_seed_architecture() {
-    let specs = expand(&stage1(&[]), "dev", &zones()).unwrap();
+    let specs = expand(&stage1(&[]), "dev", "us-east-1", &zones()).unwrap();
     let count = |k: Kind| specs.iter().filter(|s| s.kind == k).count();
     assert_eq!(count(Kind::Vpc), 1);
     assert_eq!(count(Kind::Subnet), 4);
@@ -42,7 +42,7 @@ fn stage1_has_the_seed_architecture() {
 
 #[test]
 fn security_groups_form_a_chain() {
-    let specs = expand(&stage1(&[]), "dev", &zones()).unwrap();
+    let specs = expand(&stage1(&[]), "dev", "us-east-1", &zones()).unwrap();
     let sources = |id: &str| -> Vec<String> {
         find(&specs, id).props["ingress"]
             .as_list()
@@ -59,7 +59,13 @@ fn security_groups_form_a_chain() {
 
 #[test]
 fn groups_span_every_private_subnet_with_elb_checks() {
-    let specs = expand(&stage1(&["network.az_count=3"]), "dev", &zones()).unwrap();
+    let specs = expand(
+        &stage1(&["network.az_count=3"]),
+        "dev",
+        "us-east-1",
+        &zones(),
+    )
+    .unwrap();
     for tier in ["web", "app"] {
         let asg = find(&specs, &format!("tier.{tier}.asg"));
         assert_eq!(asg.props["subnet_ids"].as_list().len(), 3);
@@ -78,7 +84,7 @@ fn groups_span_every_private_subnet_with_elb_checks() {
 
 #[test]
 fn creation_waits_for_what_aws_requires() {
-    let specs = expand(&stage1(&[]), "dev", &zones()).unwrap();
+    let specs = expand(&stage1(&[]), "dev", "us-east-1", &zones()).unwrap();
     let order = crate::graph::creation_order(&specs).unwrap();
     let pos = |id: &str| order.iter().position(|x| x == id).unwrap();
     assert!(pos("network.igw") < pos("lb.public"));
@@ -89,7 +95,7 @@ fn creation_waits_for_what_aws_requires() {
 
 #[test]
 fn launch_templates_require_imdsv2_and_encrypt() {
-    let specs = expand(&stage1(&[]), "dev", &zones()).unwrap();
+    let specs = expand(&stage1(&[]), "dev", "us-east-1", &zones()).unwrap();
     let lt = find(&specs, "tier.web.lt");
     assert_eq!(lt.props["http_tokens"], Val::str("required"));
     assert_eq!(lt.props["volume_encrypted"], Val::Bool(true));
@@ -98,7 +104,7 @@ fn launch_templates_require_imdsv2_and_encrypt() {
 
 #[test]
 fn database_is_private_encrypted_multi_az() {
-    let specs = expand(&stage1(&[]), "dev", &zones()).unwrap();
+    let specs = expand(&stage1(&[]), "dev", "us-east-1", &zones()).unwrap();
     let db = find(&specs, "db.main");
     assert_eq!(db.props["multi_az"], Val::Bool(true));
     assert_eq!(db.props["storage_encrypted"], Val::Bool(true));
@@ -110,7 +116,7 @@ fn database_is_private_encrypted_multi_az() {
 
 #[test]
 fn every_alarm_notifies_the_topic() {
-    let specs = expand(&stage1(&[]), "dev", &zones()).unwrap();
+    let specs = expand(&stage1(&[]), "dev", "us-east-1", &zones()).unwrap();
     for alarm in specs.iter().filter(|s| s.kind == Kind::MetricAlarm) {
         assert_eq!(
             alarm.props["alarm_actions"],
@@ -126,7 +132,13 @@ fn every_alarm_notifies_the_topic() {
 
 #[test]
 fn nat_per_az_adds_a_gateway_and_route_per_zone() {
-    let specs = expand(&stage1(&["network.nat=\"per-az\""]), "dev", &zones()).unwrap();
+    let specs = expand(
+        &stage1(&["network.nat=\"per-az\""]),
+        "dev",
+        "us-east-1",
+        &zones(),
+    )
+    .unwrap();
     assert_eq!(
         specs.iter().filter(|s| s.kind == Kind::NatGateway).count(),
         2
@@ -141,7 +153,7 @@ fn nat_per_az_adds_a_gateway_and_route_per_zone() {
 
 #[test]
 fn too_few_zones_is_an_error() {
-    let err = expand(&stage1(&[]), "dev", &zones()[..1]).unwrap_err();
+    let err = expand(&stage1(&[]), "dev", "us-east-1", &zones()[..1]).unwrap_err();
     assert_eq!(err.field, "network.az_count");
     assert!(err.message.contains("offers 1 availability zones"), "{err}");
 }
@@ -185,8 +197,8 @@ fn stage2(vars: &[&str]) -> Stack {
 
 #[test]
 fn stage2_is_stage1_plus_cache_and_global_table() {
-    let one = expand(&stage1(&[]), "dev", &zones()).unwrap();
-    let two = expand(&stage2(&[]), "dev", &zones()).unwrap();
+    let one = expand(&stage1(&[]), "dev", "us-east-1", &zones()).unwrap();
+    let two = expand(&stage2(&[]), "dev", "us-east-1", &zones()).unwrap();
     // Every stage1 resource is there unchanged (the dashboard grows with the stage).
     for spec in one.iter().filter(|s| s.kind != Kind::Dashboard) {
         let same = find(&two, &spec.id);
@@ -266,6 +278,7 @@ fn every_cache_primary_has_a_replica_in_another_zone() {
     let fixed = expand(
         &stage2(&["caches.session.autoscaling.enabled=false"]),
         "dev",
+        "us-east-1",
         &zones(),
     )
     .unwrap();
@@ -280,7 +293,7 @@ fn every_cache_primary_has_a_replica_in_another_zone() {
 fn stage3_physical_names_never_collide() {
     let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage3.toml"));
     let stack = load(&path, &[]).unwrap().stack;
-    let specs = expand(&stack, "dev", &zones()).unwrap();
+    let specs = expand(&stack, "dev", "us-east-1", &zones()).unwrap();
     // Deletions are ordered by physical id: two resources may not share a name unless AWS
     // gives them distinct identifiers (ids, ARNs) instead.
     let named_by_name = [
@@ -305,7 +318,7 @@ fn stage3_physical_names_never_collide() {
 
 #[test]
 fn user_data_is_valid_bash_and_publishes_the_tier_metric() {
-    let specs = expand(&stage1(&[]), "dev", &zones()).unwrap();
+    let specs = expand(&stage1(&[]), "dev", "us-east-1", &zones()).unwrap();
     let lt = find(&specs, "tier.web.lt");
     let script = lt.props["user_data"].as_str().unwrap();
     assert!(script.contains("put-metric-data"), "{script}");
@@ -341,7 +354,7 @@ fn user_data_is_valid_bash_and_publishes_the_tier_metric() {
 
 #[test]
 fn the_traced_tier_gets_an_xray_group_a_sampling_rule_and_write_access() {
-    let specs = expand(&stage1(&[]), "dev", &zones()).unwrap();
+    let specs = expand(&stage1(&[]), "dev", "us-east-1", &zones()).unwrap();
     let group = find(&specs, "tier.app.xray-group");
     assert_eq!(group.kind, Kind::TracingGroup);
     assert_eq!(
@@ -361,11 +374,42 @@ fn the_traced_tier_gets_an_xray_group_a_sampling_rule_and_write_access() {
     assert!(!specs.iter().any(|s| s.id.starts_with("tier.web.xray")));
     crate::graph::creation_order(&specs).unwrap();
 
-    let off = expand(&stage1(&["tracing.enabled=false"]), "dev", &zones()).unwrap();
+    let off = expand(
+        &stage1(&["tracing.enabled=false"]),
+        "dev",
+        "us-east-1",
+        &zones(),
+    )
+    .unwrap();
     assert!(!off
         .iter()
         .any(|s| matches!(s.kind, Kind::TracingGroup | Kind::SamplingRule)));
     assert!(!off
         .iter()
         .any(|s| s.id == "tier.app.role" && s.props["statements"].render().contains("xray:")));
+}
+
+#[test]
+fn every_dashboard_metric_widget_names_the_deployment_region() {
+    let specs = expand(&stage1(&[]), "dev", "eu-west-1", &zones()).unwrap();
+    let Val::Map(body) = &find(&specs, "monitoring.dashboard").props["body"] else {
+        panic!("the dashboard body is a map");
+    };
+    let Val::List(widgets) = &body["widgets"] else {
+        panic!("widgets is a list");
+    };
+    let mut metric_widgets = 0;
+    for widget in widgets {
+        let Val::Map(w) = widget else {
+            panic!("a widget is a map")
+        };
+        if w["type"] == Val::str("metric") {
+            metric_widgets += 1;
+            let Val::Map(p) = &w["properties"] else {
+                panic!("properties")
+            };
+            assert_eq!(p.get("region"), Some(&Val::str("eu-west-1")), "{widget:?}");
+        }
+    }
+    assert!(metric_widgets > 5, "only {metric_widgets} metric widgets");
 }

@@ -83,7 +83,7 @@ fn after_load(loaded: &LoadedStack) -> Result<(), TestCaseError> {
             .collect(),
     };
     // A validated stack always expands: an error here would reach the user unlocated.
-    let specs = crate::expand::expand(stack, "fuzz", &zones);
+    let specs = crate::expand::expand(stack, "fuzz", "us-east-1", &zones);
     prop_assert!(specs.is_ok(), "expand: {:?}", specs.err());
     let specs = specs.unwrap();
     let order = crate::graph::creation_order(&specs);

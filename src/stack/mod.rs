@@ -985,10 +985,13 @@ pub fn validate(stack: &Stack) -> Vec<(String, String)> {
                 "at least 1 core node (HDFS lives there)".into(),
             );
         }
-        if !(60..=604_800).contains(&c.idle_timeout_seconds) {
+        if c.idle_timeout_seconds.is_some() {
             bad(
                 format!("{at}.idle_timeout_seconds"),
-                "between 60 seconds and 7 days".into(),
+                "ftctl keeps EMR clusters running until destroy: a cluster that ended itself \
+                 when idle would be re-created by every later apply. Remove this line (and \
+                 destroy, or scale in with managed_scaling, to stop paying)"
+                    .into(),
             );
         }
         if let Some(m) = c.managed_scaling {
@@ -997,16 +1000,14 @@ pub fn validate(stack: &Stack) -> Vec<(String, String)> {
                     format!("{at}.managed_scaling.min_instances"),
                     "1 <= min_instances <= max_instances".into(),
                 );
-            } else if !(m.min_instances..=m.max_instances)
-                .contains(&c.core_instance_count.saturating_add(1))
-            {
+            } else if !(m.min_instances..=m.max_instances).contains(&c.core_instance_count) {
+                // Managed scaling counts core and task nodes only, never the master.
                 bad(
                     format!("{at}.core_instance_count"),
                     format!(
-                        "the cluster starts with {} instances (master + core), outside managed scaling's {}..{}",
-                        u64::from(c.core_instance_count) + 1,
-                        m.min_instances,
-                        m.max_instances
+                        "the cluster starts with {} core nodes, outside managed scaling's {}..{} \
+                         (which counts core and task nodes, not the master)",
+                        c.core_instance_count, m.min_instances, m.max_instances
                     ),
                 );
             }
@@ -1032,7 +1033,17 @@ pub fn validate(stack: &Stack) -> Vec<(String, String)> {
             bad(
                 "dns.zone".into(),
                 format!(
-                    "`{}` is not a domain name such as shop.example.com",
+                    "`{}` is not a domain name such as shop.mycompany.com",
+                    dns.zone
+                ),
+            );
+        } else if let Some(reserved) = reserved_domain(zone) {
+            bad(
+                "dns.zone".into(),
+                format!(
+                    "`{}` is under {reserved}, which is reserved for documentation and testing \
+                     (RFC 2606, RFC 6761) and refused by Route 53: use a domain you own, or a \
+                     private zone such as shop.internal",
                     dns.zone
                 ),
             );
@@ -1089,16 +1100,141 @@ pub fn validate(stack: &Stack) -> Vec<(String, String)> {
             );
         }
     }
+    out.extend(check_egress(stack));
     out
 }
 
+/// Interface endpoints a stack may ask for: the services its instances, tasks and clusters
+/// call, and those an operator commonly adds (Session Manager, secrets, keys, queues).
+const KNOWN_ENDPOINTS: [&str; 16] = [
+    "monitoring",
+    "xray",
+    "logs",
+    "ecr.api",
+    "ecr.dkr",
+    "ecs",
+    "ecs-agent",
+    "ecs-telemetry",
+    "elasticmapreduce",
+    "ssm",
+    "ssmmessages",
+    "ec2messages",
+    "sts",
+    "secretsmanager",
+    "kms",
+    "sqs",
+];
+
+/// What a private subnet must reach for each component to work on AWS, checked before any call:
+/// with `nat = "none"` only the VPC endpoints lead out, and a component whose service has none
+/// fails on AWS long after apply started (a Fargate task that cannot pull its image, an EMR
+/// cluster that cannot bootstrap) although every emulator accepts it.
+fn check_egress(stack: &Stack) -> Vec<(String, String)> {
+    let net = &stack.network;
+    let mut out = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, e) in net.endpoints.iter().enumerate() {
+        if !KNOWN_ENDPOINTS.contains(&e.as_str()) {
+            out.push((
+                format!("network.endpoints.{i}"),
+                format!(
+                    "`{e}` is not an interface endpoint ftctl knows; known: {} (S3's gateway \
+                     endpoint is always made)",
+                    KNOWN_ENDPOINTS.join(", ")
+                ),
+            ));
+        } else if !seen.insert(e.as_str()) {
+            out.push((
+                format!("network.endpoints.{i}"),
+                format!("`{e}` is listed twice"),
+            ));
+        }
+    }
+    if net.nat != NatMode::None {
+        return out;
+    }
+    let missing = |needed: &[&str]| -> Vec<String> {
+        needed
+            .iter()
+            .filter(|n| !net.endpoints.iter().any(|e| e == *n))
+            .map(|n| format!("\"{n}\""))
+            .collect()
+    };
+    let mut needs: Vec<(String, String)> = Vec::new();
+    let mut need = |what: String, needed: &[&str]| {
+        let missing = missing(needed);
+        if !missing.is_empty() {
+            needs.push((
+                "network.nat".into(),
+                format!(
+                    "{what}, but with nat = \"none\" the private subnets reach no AWS service but \
+                     S3: set nat = \"per-az\" (or \"single\"), or add {} to network.endpoints",
+                    missing.join(", ")
+                ),
+            ));
+        }
+    };
+    // Every tier's user data publishes its requests per minute to CloudWatch.
+    if let Some(tier) = stack.tiers.keys().next() {
+        need(
+            format!("tier {tier}'s instances publish metrics to CloudWatch"),
+            &["monitoring"],
+        );
+    }
+    if stack.tracing.enabled {
+        if let Some(tier) = stack.tracing.tiers.first() {
+            need(
+                format!("tier {tier}'s instances send traces to X-Ray"),
+                &["xray"],
+            );
+        }
+    }
+    for (name, svc) in &stack.services {
+        if is_private_ecr(&svc.image) {
+            // Fargate pulls from private ECR through ecr.api and ecr.dkr (layers come from S3
+            // through the gateway endpoint) and ships logs through logs (Amazon ECR User
+            // Guide, "Amazon ECR interface VPC endpoints").
+            need(
+                format!("service {name}'s tasks pull from ECR and log to CloudWatch Logs"),
+                &["ecr.api", "ecr.dkr", "logs"],
+            );
+        } else {
+            out.push((
+                format!("services.{name}.image"),
+                format!(
+                    "`{}` is pulled from outside AWS's private registry, which has no VPC endpoint, \
+                     and with nat = \"none\" the tasks cannot reach it: set network.nat = \
+                     \"per-az\" (or \"single\"), or use an image in your account's ECR \
+                     (ACCOUNT.dkr.ecr.REGION.amazonaws.com/...) with network.endpoints \
+                     \"ecr.api\", \"ecr.dkr\" and \"logs\"",
+                    svc.image
+                ),
+            ));
+        }
+    }
+    out.extend(needs);
+    out
+}
+
+/// An image in an account's private ECR registry (`ACCOUNT.dkr.ecr.REGION.amazonaws.com/...`).
+fn is_private_ecr(image: &str) -> bool {
+    image
+        .split('/')
+        .next()
+        .is_some_and(|host| host.contains(".dkr.ecr.") && host.ends_with(".amazonaws.com"))
+}
+
 fn check_policy(bad: &mut impl FnMut(String, String), at: &str, policy: AlarmPolicy) {
-    // CloudWatch accepts 10, 30 or any multiple of 60 seconds.
+    // PutMetricAlarm accepts 10 and 30 s periods only for high-resolution metrics; every alarm
+    // ftctl makes watches an AWS/* metric, published once a minute, so a shorter period never
+    // sees a data point (INSUFFICIENT_DATA, or ALARM where missing data breaches).
     let p = policy.period_seconds;
-    if !(p == 10 || p == 30 || (p > 0 && p % 60 == 0)) {
+    if p == 0 || p % 60 != 0 {
         bad(
             format!("{at}.period_seconds"),
-            "must be 10, 30 or a multiple of 60".into(),
+            "must be a multiple of 60: AWS publishes these metrics once a minute, so a shorter \
+             period would never have a data point"
+                .into(),
         );
     }
     if policy.evaluation_periods == 0 || policy.window_seconds() > 86_400 {
@@ -1107,6 +1243,26 @@ fn check_policy(bad: &mut impl FnMut(String, String), at: &str, policy: AlarmPol
             "must be at least 1, and the window at most one day".into(),
         );
     }
+}
+
+/// The reserved name a zone is under, if any: names for documentation (RFC 2606: example.com,
+/// example.net, example.org) and special-use top-level names (RFC 6761: .test, .invalid,
+/// .localhost, .example). Route 53 refuses the example domains ("InvalidDomainName ... is
+/// reserved by AWS"); the others can never be delegated.
+pub fn reserved_domain(zone: &str) -> Option<&'static str> {
+    const RESERVED: [&str; 7] = [
+        "example.com",
+        "example.net",
+        "example.org",
+        "example",
+        "test",
+        "invalid",
+        "localhost",
+    ];
+    let zone = zone.trim_end_matches('.').to_ascii_lowercase();
+    RESERVED
+        .into_iter()
+        .find(|r| zone == *r || zone.ends_with(&format!(".{r}")))
 }
 
 /// The VPC address plan: public subnets first, then private ones, one per AZ each.

@@ -73,6 +73,11 @@ pub struct Network {
     /// Prefix length of every subnet carved from `cidr`.
     #[serde(default = "default_subnet_prefix")]
     pub subnet_prefix: u8,
+    /// Interface VPC endpoints in the private subnets, by service (`monitoring`, `xray`,
+    /// `logs`, `ecr.api`, `ecr.dkr`, `elasticmapreduce`, `ssm`, ...): how instances, tasks and
+    /// clusters reach those AWS services without NAT. S3's gateway endpoint (free) is always made.
+    #[serde(default)]
+    pub endpoints: Vec<String>,
 }
 
 fn default_nat() -> NatMode {
@@ -620,7 +625,7 @@ pub struct Dns {
     pub health_alarm: AlarmPolicy,
 }
 
-/// An EMR cluster in a private subnet, logging to an encrypted bucket, ending itself when idle.
+/// An EMR cluster in a private subnet, logging to an encrypted bucket, running until destroyed.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmrCluster {
@@ -630,10 +635,12 @@ pub struct EmrCluster {
     pub master_instance_type: String,
     pub core_instance_type: String,
     pub core_instance_count: u32,
-    /// Idle this long (no steps running), the cluster terminates itself.
-    #[serde(default = "default_idle")]
-    pub idle_timeout_seconds: u32,
-    /// EMR managed scaling between these instance counts (core + task).
+    /// Refused: ftctl's clusters run until destroyed (see the EMR section of the README). Kept
+    /// as a field so a stack naming it gets the reason, not only "unknown field".
+    #[serde(default)]
+    pub idle_timeout_seconds: Option<u32>,
+    /// EMR managed scaling between these counts of core and task nodes (the master is not
+    /// counted: ComputeLimits "only applies to the core and task nodes", EMR API reference).
     #[serde(default)]
     pub managed_scaling: Option<ManagedScaling>,
     #[serde(default = "default_db_policy")]
@@ -649,9 +656,6 @@ pub struct ManagedScaling {
 
 fn default_emr_apps() -> Vec<String> {
     vec!["Hadoop".into(), "Spark".into()]
-}
-fn default_idle() -> u32 {
-    3600
 }
 
 /// The deployment's audit trail.

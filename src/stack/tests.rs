@@ -272,7 +272,7 @@ fn stage3_parameters_are_checked() {
         loaded.stack.services["api"].file_system.as_deref(),
         Some("shared")
     );
-    let cases: [(&[&str], &str, &str); 7] = [
+    let cases: &[(&[&str], &str, &str)] = &[
         (
             &["services.api.memory=3000"],
             "services.api.memory",
@@ -294,7 +294,7 @@ fn stage3_parameters_are_checked() {
             "outside autoscaling's 2..6",
         ),
         (
-            &["dns.load_balancer=\"internal\""],
+            &["dns.load_balancer=\"internal\"", "dns.private=false"],
             "dns.private",
             "publish a private address",
         ),
@@ -306,7 +306,51 @@ fn stage3_parameters_are_checked() {
         (
             &["clusters.analytics.core_instance_count=9"],
             "clusters.analytics.core_instance_count",
-            "outside managed scaling's 3..8",
+            "outside managed scaling's 2..8",
+        ),
+        (
+            &["clusters.analytics.idle_timeout_seconds=3600"],
+            "clusters.analytics.idle_timeout_seconds",
+            "re-created by every later apply",
+        ),
+        // What only AWS would refuse, refused before any call.
+        (
+            &["dns.zone=\"shop.example.com\"", "dns.private=false"],
+            "dns.zone",
+            "reserved for documentation",
+        ),
+        (
+            &["dns.zone=\"shop.test\""],
+            "dns.zone",
+            "refused by Route 53",
+        ),
+        (
+            &["network.nat=\"none\""],
+            "services.api.image",
+            "has no VPC endpoint",
+        ),
+        (
+            &[
+                "network.nat=\"none\"",
+                "services.api.image=\"123456789012.dkr.ecr.us-east-1.amazonaws.com/api:1\"",
+            ],
+            "network.nat",
+            "add \"ecr.api\", \"ecr.dkr\", \"logs\" to network.endpoints",
+        ),
+        (
+            &["network.nat=\"none\"", "network.endpoints=[\"xray\"]"],
+            "network.nat",
+            "publish metrics to CloudWatch",
+        ),
+        (
+            &["network.endpoints=[\"monitoring\", \"cloudwatch\"]"],
+            "network.endpoints.1",
+            "not an interface endpoint ftctl knows",
+        ),
+        (
+            &["tiers.web.capacity_alarm.period_seconds=30"],
+            "tiers.web.capacity_alarm.period_seconds",
+            "must be a multiple of 60",
         ),
     ];
     for (vars, field, message) in cases {
@@ -429,7 +473,7 @@ fn the_largest_core_count_is_refused_not_overflowed() {
     assert!(
         errs.iter()
             .any(|e| e.contains("clusters.analytics.core_instance_count")
-                && e.contains("4294967296 instances")),
+                && e.contains("4294967295 core nodes")),
         "{errs:?}"
     );
 }
