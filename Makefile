@@ -21,21 +21,17 @@ emulators-down:
 	localstack/down
 
 # Apply stage3 (the whole architecture: tiers, database, cache, global table, ECS service, EFS,
-# EMR, DNS) to the local emulators and say what to try next. Neither emulator implements
-# Application Auto Scaling for ElastiCache or ECS, nor X-Ray, so these are off for the demo
-# (DEMO_VARS). The
+# EMR, DNS) to the local emulators, exactly as a user types it, and say what to try next. The
 # emulators keep running so the deployment can be explored; `make demo-destroy` removes it,
 # `make emulators-down` stops them.
-DEMO_VARS ?= --var caches.session.autoscaling.enabled=false --var services.api.autoscaling.enabled=false \
-  --var tracing.enabled=false
 demo: build emulators-up
 	source localstack/endpoints.env && \
-	  $(FTCTL) apply stage3 --env $(DEMO_ENV) --yes $(DEMO_VARS)
+	  $(FTCTL) apply stage3 --env $(DEMO_ENV) --yes
 	@echo
 	@echo "The stage3 deployment '$(DEMO_ENV)' runs on the local emulators. Try:"
 	@echo "  source localstack/endpoints.env"
-	@echo "  $(FTCTL) plan stage3 --env $(DEMO_ENV) $(DEMO_VARS)   # no changes"
-	@echo "  $(FTCTL) plan stage1 --env $(DEMO_ENV) --var tracing.enabled=false   # what going back to stage 1 removes"
+	@echo "  $(FTCTL) plan stage3 --env $(DEMO_ENV)   # no changes"
+	@echo "  $(FTCTL) plan stage1 --env $(DEMO_ENV)   # what going back to stage 1 removes"
 	@echo "  $(FTCTL) graph stage3                    # the architecture, as Mermaid"
 	@echo "  $(FTCTL) chaos list --env $(DEMO_ENV)"
 	@echo "  $(FTCTL) chaos kill-az --env $(DEMO_ENV) --dry-run"

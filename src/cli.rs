@@ -25,8 +25,18 @@ pub struct Cli {
 pub struct EnvArg {
     /// The deployment: goes into resource names and ownership tags, so several deployments can
     /// share an account.
-    #[arg(long = "env", env = "FTCTL_ENV", default_value = "dev", global = true)]
-    pub env: String,
+    #[arg(long = "env", env = "FTCTL_ENV", global = true)]
+    pub given: Option<String>,
+}
+
+impl EnvArg {
+    /// The deployment when none is given.
+    pub const DEFAULT: &'static str = "dev";
+
+    /// The deployment named, or `dev`.
+    pub fn name(&self) -> &str {
+        self.given.as_deref().unwrap_or(Self::DEFAULT)
+    }
 }
 
 #[derive(Debug, Args, Clone)]

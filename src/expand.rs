@@ -50,7 +50,23 @@ pub fn physical_name(env: &str, suffix: &str, max: usize) -> String {
     format!("{}-{hash}", full[..keep].trim_end_matches('-'))
 }
 
+/// A name for a resource of a global service (IAM): unique per account, not per region, so it
+/// carries the region. The same deployment name in two regions is two deployments, and
+/// destroying one never touches the other's roles.
+pub fn global_name(env: &str, region: &str, suffix: &str, max: usize) -> String {
+    physical_name(env, &format!("{suffix}-{region}"), max)
+}
+
+/// The deployment's CloudTrail trail, found by this name: it carries the region because a
+/// multi-region trail shows (as a shadow trail) in every region under its one name.
+pub fn trail_name(env: &str, region: &str) -> String {
+    physical_name(env, &format!("{region}-trail"), 128)
+}
+
 const ALB_NAME_MAX: usize = 32;
+/// S3 bucket names are at most 63 characters and global: the provider appends the account id
+/// (12) and the region (at most 14, ap-southeast-2), each after a hyphen.
+pub const BUCKET_NAME_MAX: usize = 63 - 13 - 15;
 
 /// The user data every tier's instances run: a tiny health-checked HTTP service using only what
 /// Amazon Linux ships (no package downloads, so it works in private subnets without NAT).
@@ -533,7 +549,7 @@ pub fn expand(
             ResourceSpec::new(
                 &role,
                 Kind::IamRole,
-                physical_name(env, &format!("{name}-instance"), 64),
+                global_name(env, region, &format!("{name}-instance"), 64),
             )
             .with("trust_service", Val::str("ec2.amazonaws.com"))
             .with("managed_policies", Val::List(Vec::new()))
@@ -543,7 +559,7 @@ pub fn expand(
             ResourceSpec::new(
                 &profile,
                 Kind::InstanceProfile,
-                physical_name(env, &format!("{name}-profile"), 128),
+                global_name(env, region, &format!("{name}-profile"), 128),
             )
             .with("role_name", Val::reference(&role, "name")),
         );
@@ -718,6 +734,14 @@ pub fn expand(
                             .unwrap_or_else(|| db.engine.default_version().to_string()),
                     ),
                 )
+                .with(
+                    "engine_lifecycle_support",
+                    Val::str(if db.extended_support {
+                        "open-source-rds-extended-support"
+                    } else {
+                        "open-source-rds-extended-support-disabled"
+                    }),
+                )
                 .with("instance_class", Val::str(&db.instance_class))
                 .with(
                     "allocated_storage_gb",
@@ -820,6 +844,7 @@ pub fn expand(
     for (name, svc) in &stack.services {
         out.extend(expand_service(
             env,
+            region,
             topic,
             name,
             svc,
@@ -829,7 +854,7 @@ pub fn expand(
         priority += 10;
     }
     for (name, cluster) in &stack.clusters {
-        out.extend(expand_emr(env, topic, name, cluster, &private_ids));
+        out.extend(expand_emr(env, region, topic, name, cluster, &private_ids));
     }
     if let Some(dns) = &stack.dns {
         out.extend(expand_dns(env, topic, dns));
@@ -841,14 +866,16 @@ pub fn expand(
             ResourceSpec::new(
                 "audit.logs",
                 Kind::S3Bucket,
-                physical_name(env, "audit-logs", 40),
+                physical_name(env, "audit-logs", BUCKET_NAME_MAX),
             )
             .with("kms_encrypted", Val::Bool(false))
             .with("public_access_blocked", Val::Bool(true))
-            .with("writer_service", Val::str("cloudtrail.amazonaws.com")),
+            .with("writer_service", Val::str("cloudtrail.amazonaws.com"))
+            // The bucket policy lets only this trail write (aws:SourceArn).
+            .with("writer_trail", Val::str(trail_name(env, region))),
         );
         out.push(
-            ResourceSpec::new("audit.trail", Kind::Trail, physical_name(env, "trail", 128))
+            ResourceSpec::new("audit.trail", Kind::Trail, trail_name(env, region))
                 .with("bucket", Val::reference("audit.logs", "name"))
                 .with("multi_region", Val::Bool(true))
                 .with("log_file_validation", Val::Bool(true))
@@ -1183,6 +1210,7 @@ const EMR_SERVICE_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonEla
 
 fn expand_emr(
     env: &str,
+    region: &str,
     topic: &str,
     name: &str,
     c: &crate::stack::EmrCluster,
@@ -1248,14 +1276,14 @@ fn expand_emr(
         ResourceSpec::new(
             &logs,
             Kind::S3Bucket,
-            physical_name(env, &format!("{name}-emr-logs"), 40),
+            physical_name(env, &format!("{name}-emr-logs"), BUCKET_NAME_MAX),
         )
         .with("kms_encrypted", Val::Bool(true))
         .with("public_access_blocked", Val::Bool(true)),
         ResourceSpec::new(
             &service_role,
             Kind::IamRole,
-            physical_name(env, &format!("{name}-emr-service"), 64),
+            global_name(env, region, &format!("{name}-emr-service"), 64),
         )
         .with("trust_service", Val::str("elasticmapreduce.amazonaws.com"))
         .with(
@@ -1267,7 +1295,7 @@ fn expand_emr(
         ResourceSpec::new(
             &node_role,
             Kind::IamRole,
-            physical_name(env, &format!("{name}-emr-node"), 64),
+            global_name(env, region, &format!("{name}-emr-node"), 64),
         )
         .with("trust_service", Val::str("ec2.amazonaws.com"))
         .with("managed_policies", Val::List(Vec::new()))
@@ -1285,7 +1313,7 @@ fn expand_emr(
         ResourceSpec::new(
             &profile,
             Kind::InstanceProfile,
-            physical_name(env, &format!("{name}-emr-profile"), 128),
+            global_name(env, region, &format!("{name}-emr-profile"), 128),
         )
         .with("role_name", Val::reference(&node_role, "name")),
         cluster,
@@ -1499,6 +1527,7 @@ fn expand_file_system(
 
 fn expand_service(
     env: &str,
+    region: &str,
     topic: &str,
     name: &str,
     svc: &crate::stack::Service,
@@ -1565,7 +1594,7 @@ fn expand_service(
         ResourceSpec::new(
             &exec_role,
             Kind::IamRole,
-            physical_name(env, &format!("{name}-exec"), 64),
+            global_name(env, region, &format!("{name}-exec"), 64),
         )
         .with("trust_service", Val::str("ecs-tasks.amazonaws.com"))
         .with("managed_policies", Val::List(Vec::new()))
@@ -1603,7 +1632,7 @@ fn expand_service(
         ResourceSpec::new(
             &task_role,
             Kind::IamRole,
-            physical_name(env, &format!("{name}-task"), 64),
+            global_name(env, region, &format!("{name}-task"), 64),
         )
         .with("trust_service", Val::str("ecs-tasks.amazonaws.com"))
         .with("managed_policies", Val::List(Vec::new()))

@@ -51,6 +51,8 @@ pub fn creation_order(specs: &[ResourceSpec]) -> Result<Vec<String>, GraphError>
 pub fn observed_dependencies(observed: &[Observed]) -> HashMap<String, BTreeSet<String>> {
     let mut owner_of: HashMap<&str, &str> = HashMap::new();
     for o in observed {
+        // Physical ids are identifiers too (an Auto Scaling group is known by its name).
+        owner_of.insert(o.physical_id.as_str(), o.physical_id.as_str());
         for (key, value) in &o.outputs {
             if key == "id" || key == "arn" || key == "allocation_id" {
                 owner_of.insert(value.as_str(), o.physical_id.as_str());
@@ -173,6 +175,22 @@ mod tests {
         assert!(deps["web"].contains("subnet-1"));
         assert!(deps["subnet-1"].contains("vpc-1"));
         assert!(deps["vpc-1"].is_empty());
+    }
+
+    #[test]
+    fn what_names_a_group_by_its_name_goes_before_it() {
+        // The X-Ray group of a tier marks the tier's Auto Scaling group (known by its name): it
+        // must be deleted first, not at the same time as the group it marks.
+        let asg = Observed::new("tier.app.asg", Kind::AutoScalingGroup, "dev-app");
+        let xray = Observed::new(
+            "tier.app.xray-group",
+            Kind::TracingGroup,
+            "arn:xray:dev-app",
+        )
+        .prop("asg_name", Val::str("dev-app"));
+        let deps = observed_dependencies(&[asg, xray]);
+        assert!(deps["arn:xray:dev-app"].contains("dev-app"), "{deps:?}");
+        assert!(deps["dev-app"].is_empty(), "{deps:?}");
     }
 
     #[test]

@@ -195,6 +195,19 @@ pub fn diff(desired: &[ResourceSpec], observed: &[Observed]) -> Result<Plan, Gra
         if action == Action::Replace {
             pending.insert(id.clone());
         }
+        let reason = replaced_dep
+            .filter(|_| action == Action::Replace)
+            .map(|d| format!("depends on {d}, which is replaced"))
+            .or_else(|| {
+                attributes.iter().find_map(|a| {
+                    crate::resource::update_note(
+                        spec.kind,
+                        &a.name,
+                        a.before.as_ref(),
+                        a.after.as_ref()?,
+                    )
+                })
+            });
         changes.push(Change {
             id: id.clone(),
             kind: spec.kind,
@@ -202,9 +215,7 @@ pub fn diff(desired: &[ResourceSpec], observed: &[Observed]) -> Result<Plan, Gra
             action,
             physical_id: Some(obs.physical_id.clone()),
             attributes,
-            reason: replaced_dep
-                .filter(|_| action == Action::Replace)
-                .map(|d| format!("depends on {d}, which is replaced")),
+            reason,
         });
     }
     changes.sort_by(|a, b| a.id.cmp(&b.id).then(a.action.cmp(&b.action)));

@@ -238,6 +238,8 @@ impl Kind {
             ],
             Kind::EcsService => &["initial_count"],
             Kind::AutoScalingGroup => &["initial_capacity"],
+            // Chosen at creation; ModifyDBInstance cannot change it.
+            Kind::DbInstance => &["engine_lifecycle_support"],
             // Route 53 lists a private zone's VPCs only in GetHostedZone.
             Kind::HostedZone => &["vpc_id"],
             // EMR reports instance groups, scaling and idle policies through separate calls
@@ -281,6 +283,33 @@ impl Kind {
             _ => want.same_as(have),
         }
     }
+}
+
+/// The major version of a database engine version: `8.0` of MySQL's `8.0.39`, `16` of
+/// PostgreSQL's `16.3` (PostgreSQL counts majors in the first number from 10 on).
+pub fn major_version(version: &str) -> String {
+    let parts: Vec<&str> = version.split('.').collect();
+    let first_is_major = parts[0].parse::<u32>().is_ok_and(|n| n >= 10);
+    let n = if first_is_major { 1 } else { 2 };
+    parts[..n.min(parts.len())].join(".")
+}
+
+/// What a plan should say about an in-place change beyond its attributes: a database engine
+/// major version upgrade (RDS refuses it without AllowMajorVersionUpgrade, restarts the
+/// database, and cannot undo it).
+pub fn update_note(kind: Kind, attr: &str, before: Option<&Val>, after: &Val) -> Option<String> {
+    let (Kind::DbInstance, "engine_version", Some(Val::Str(from)), Val::Str(to)) =
+        (kind, attr, before, after)
+    else {
+        return None;
+    };
+    let (old, new) = (major_version(from), major_version(to));
+    (old != new).then(|| {
+        format!(
+            "a major version upgrade ({old} -> {new}): the database restarts on the new version \
+             and cannot be downgraded; snapshot it first (ftctl backup)"
+        )
+    })
 }
 
 impl fmt::Display for Kind {

@@ -16,11 +16,6 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-const NO_APP_SCALING: [&str; 2] = [
-    "caches.session.autoscaling.enabled=false",
-    "services.api.autoscaling.enabled=false",
-];
-
 /// The benchmarks share the emulators and the machine: one at a time.
 static ALONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -85,9 +80,7 @@ fn destroy(env: &str, proxy_env: &[(&str, &str)]) {
 
 /// Distinct resource kinds a stack expands to (from `ftctl graph --json`, no AWS).
 fn kinds_of(stage: &str, vars: &[&str]) -> (usize, usize) {
-    // As deployed on the emulators: without X-Ray (see tests/common).
-    let mut args = args_with_vars(&["graph", stage, "--json"], vars);
-    args.extend(["--var", NO_TRACING]);
+    let args = args_with_vars(&["graph", stage, "--json"], vars);
     let run = ftctl(&args).ok();
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     let resources = doc["resources"].as_array().unwrap();
@@ -107,13 +100,9 @@ async fn refresh_cost() {
     let env = unique_env("br");
     let mut rows = Vec::new();
     let mut stage3_ops = BTreeMap::new();
-    for (stage, extra) in [
-        ("stage1", vec![]),
-        ("stage2", vec![NO_APP_SCALING[0]]),
-        ("stage3", NO_APP_SCALING.to_vec()),
-    ] {
+    for stage in ["stage1", "stage2", "stage3"] {
         for scale in [1u32, 10] {
-            let mut vars: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+            let mut vars: Vec<String> = Vec::new();
             if scale > 1 {
                 for tier in ["web", "app"] {
                     vars.push(format!("tiers.{tier}.desired_capacity={}", 2 * scale));
@@ -243,7 +232,7 @@ async fn parallel_apply() {
     require_emulators();
     let _alone = ALONE.lock().await;
     let proxy = Proxy::in_front_of_the_emulators();
-    let vars = NO_APP_SCALING;
+    let vars: [&str; 0] = [];
     let latency = Duration::from_millis(50);
     let run_apply = |env: &str, parallelism: &str| -> (f64, u64, BTreeMap<String, f64>) {
         proxy.reset();
@@ -503,7 +492,7 @@ async fn cli() {
     let start = Instant::now();
     ftctl(&args_with_vars(
         &["apply", "stage3", "--env", &env, "--yes"],
-        &NO_APP_SCALING,
+        &[],
     ))
     .ok();
     let apply_time = start.elapsed().as_secs_f64();

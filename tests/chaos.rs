@@ -1,18 +1,14 @@
 //! `ftctl chaos` against the local emulators, on a deployed stage 1: runs where the groups heal
-//! (exit 0), a run where they cannot (exit 1) that still rolls back, dry runs that change
-//! nothing, an instance outside the deployment that is never touched, and a stop condition that
-//! aborts.
+//! (exit 0), a run where they cannot within the budget (exit 1) that still rolls back, dry runs
+//! that change nothing, an instance outside the deployment that is never touched, and a stop
+//! condition that aborts.
 //!
-//! What moto cannot model, and how these tests deal with it (see ../shared/emulators.md):
-//! - moto replaces a terminated group instance inside the terminate call but, unlike AWS, never
-//!   registers the replacement with the group's target groups, so it never becomes "serving".
-//!   Where a test needs the group to heal, `AsgRegistration` plays that one AWS step: once the
-//!   fault has been visible for a moment it calls SetDesiredCapacity with the group's current
-//!   value, which moto answers by registering the group's instances. ftctl itself is unchanged.
-//! - moto never replaces a stopped instance (it stays InService in its group); that is the run
-//!   that cannot recover.
-//! - RDS failover is accepted but nothing moves, so only the action and the status are checked.
-//! - Time is not modelled: recovery takes as long as the registration step above waits.
+//! The emulator layer (localstack/moto_patches) models the AWS behaviour these runs depend on:
+//! a group notices a member terminated or stopped outside it, replaces it after a short delay
+//! (FTCTL_ASG_REPLACE_SECONDS, 2 s) and registers the replacement with its target groups, where
+//! it is `initial` before `healthy`; a cache fails over with TestFailover. The tests play no AWS
+//! step themselves. What is still not modelled: RDS failover is accepted but nothing moves, so
+//! only the action and the status are checked.
 
 mod common;
 
@@ -21,8 +17,6 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// A stage 1 deployment that is destroyed when the test ends, however it ends.
@@ -202,65 +196,6 @@ async fn terminate(aws: &Aws, id: &str) {
         .unwrap();
 }
 
-/// Plays the one step of AWS that moto skips: registering a group's replacement instances with
-/// its target groups. Waits until some group has fewer healthy targets than it wants (the fault
-/// is visible) and lets ftctl observe that for `delay`, then keeps the groups' targets
-/// registered until stopped.
-struct AsgRegistration {
-    stop: Arc<AtomicBool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl AsgRegistration {
-    fn start(groups: Vec<String>, delay: Duration) -> AsgRegistration {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let task = tokio::spawn(async move {
-            let aws = aws().await;
-            loop {
-                if flag.load(Ordering::Relaxed) {
-                    return;
-                }
-                let mut degraded = false;
-                for g in &groups {
-                    degraded |= healthy_targets(&aws, g).await < 2;
-                }
-                if degraded {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            tokio::time::sleep(delay).await;
-            while !flag.load(Ordering::Relaxed) {
-                for g in &groups {
-                    let out = aws
-                        .autoscaling
-                        .describe_auto_scaling_groups()
-                        .auto_scaling_group_names(g)
-                        .send()
-                        .await
-                        .unwrap();
-                    let desired = out.auto_scaling_groups()[0].desired_capacity().unwrap();
-                    aws.autoscaling
-                        .set_desired_capacity()
-                        .auto_scaling_group_name(g)
-                        .desired_capacity(desired)
-                        .send()
-                        .await
-                        .unwrap();
-                }
-                tokio::time::sleep(Duration::from_millis(300)).await;
-            }
-        });
-        AsgRegistration { stop, task }
-    }
-
-    async fn stop(self) {
-        self.stop.store(true, Ordering::Relaxed);
-        self.task.await.unwrap();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_instance_heals_within_budget() {
     let d = Deployed::new("ki");
@@ -269,7 +204,6 @@ async fn kill_instance_heals_within_budget() {
     let dir = reports.path().join("run");
     let before = instance_states(&aws, &d.env).await;
 
-    let registration = AsgRegistration::start(vec![d.group("web")], Duration::from_millis(1500));
     let child = spawn_ftctl(&[
         "chaos",
         "kill-instance",
@@ -288,7 +222,6 @@ async fn kill_instance_heals_within_budget() {
         dir.to_str().unwrap(),
     ]);
     let run = finish(child).await;
-    registration.stop().await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("RECOVERED"), "{}", run.stdout);
 
@@ -345,7 +278,6 @@ async fn kill_az_rebuilds_in_the_surviving_zone_and_puts_zone_lists_back() {
     let reports = tempfile::tempdir().unwrap();
     let dir = reports.path().join("az");
 
-    let registration = AsgRegistration::start(groups.clone(), Duration::from_millis(1500));
     let child = spawn_ftctl(&[
         "chaos",
         "kill-az",
@@ -362,7 +294,6 @@ async fn kill_az_rebuilds_in_the_surviving_zone_and_puts_zone_lists_back() {
         dir.to_str().unwrap(),
     ]);
     let run = finish(child).await;
-    registration.stop().await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let j: Value = serde_json::from_str(&run.stdout).expect("--json prints the journal");
     assert_eq!(j["outcome"], "recovered");
@@ -423,7 +354,9 @@ async fn power_loss_that_cannot_heal_fails_and_still_rolls_back() {
     let reports = tempfile::tempdir().unwrap();
     let dir = reports.path().join("stop");
 
-    // moto never replaces a stopped instance: nothing can recover within the budget.
+    // The groups replace the stopped instances after their health check (2 s on the
+    // emulator, minutes on AWS) and the replacements serve a second later: a budget of half a
+    // second cannot be met.
     let run = ftctl(&[
         "chaos",
         "kill-az",
@@ -436,7 +369,7 @@ async fn power_loss_that_cannot_heal_fails_and_still_rolls_back() {
         "--settle",
         "0.5",
         "--budget",
-        "2",
+        "0.5",
         "--after-timeout",
         "2",
         "--report-dir",
@@ -449,7 +382,8 @@ async fn power_loss_that_cannot_heal_fails_and_still_rolls_back() {
     assert!(j["verdict"]["recovered_after"].is_null());
     assert!(j["verdict"]["detected_after"].as_f64().is_some());
 
-    // Rolled back: the stopped instances run again and the zone lists are as they were.
+    // Rolled back: each stopped instance runs again, or (as AWS does with a stopped member)
+    // its group has replaced it; the zone lists are as they were.
     let stopped: Vec<String> = j["design"]["actions"]
         .as_array()
         .unwrap()
@@ -463,13 +397,17 @@ async fn power_loss_that_cannot_heal_fails_and_still_rolls_back() {
         .collect();
     assert_eq!(stopped.len(), 4);
     for id in &stopped {
-        assert_eq!(state_of(&aws, id).await, "running", "{id} started again");
+        let state = state_of(&aws, id).await;
+        assert!(
+            state == "running" || state == "terminated",
+            "{id} is {state}: neither started again nor replaced"
+        );
     }
     assert_eq!(zone_lists(&aws, &groups).await, zones_before);
     assert!(j["pending_undo"].as_array().unwrap().is_empty());
     let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(report.contains("**NOT RECOVERED**"), "{report}");
-    assert!(report.contains("| rollback | start "), "{report}");
+    assert!(report.contains("| rollback |"), "{report}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -612,7 +550,7 @@ async fn dry_runs_and_refusals_change_nothing() {
     .ok();
     let t: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(
-        t["targets"]["zone-instances"]["resourceTags"]["ftctl:deployment"],
+        t["targets"]["web-zone-instances"]["resourceTags"]["ftctl:deployment"],
         d.env
     );
     assert_eq!(t["stopConditions"].as_array().unwrap().len(), 4);
@@ -674,7 +612,14 @@ async fn a_stop_condition_aborts_and_rolls_back() {
     );
     assert_eq!(zone_lists(&aws, &groups).await, zones_before);
 
-    // With the alarm still firing, the deployment is not steady: the next experiment is refused.
+    // The groups replace what the zone lost (a couple of seconds on the emulator); with the
+    // alarm still firing, the deployment is not steady: the next experiment is refused.
+    let mut waited = 0;
+    while healthy_targets(&aws, &d.group("web")).await < 2 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        waited += 1;
+        assert!(waited < 100, "the web tier was never replaced");
+    }
     let run = ftctl(&["chaos", "kill-instance", "--env", &d.env, "--group", "web"]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("not in steady state"), "{}", run.stderr);
@@ -689,18 +634,21 @@ async fn a_stop_condition_aborts_and_rolls_back() {
         .unwrap();
 }
 
-/// Neither emulator models ElastiCache TestFailover (moto answers 500 "not implemented",
-/// ministack has no such action), so a cache failover cannot be watched here. What ftctl
-/// decides and reports can: the experiment is offered for a stage2 deployment, designed from
-/// the cache (its shard, a budget from the cache's own alarms), a dry run changes nothing, and
-/// an injection the endpoint refuses aborts with exit 2, names the call, and leaves the cache
-/// as it was.
+/// A cache failover, designed from the cache (its shard, a budget from the cache's own alarms),
+/// offered for a stage2 deployment, changing nothing in a dry run, and then run for real:
+/// TestFailover promotes the replica (the emulator layer models it as the ElastiCache API
+/// reference describes, see localstack/moto_patches), and the verdict is recovered.
 #[tokio::test(flavor = "multi_thread")]
-async fn cache_failover_is_designed_from_the_cache_and_a_refused_injection_aborts() {
+async fn cache_failover_is_designed_from_the_cache_and_promotes_the_replica() {
+    // Without cluster mode, where ElastiCache reports which member is primary (with cluster
+    // mode it reports no roles), so the test can see the promotion.
     let d = Deployed::of(
         "stage2",
         "cf",
-        &["caches.session.autoscaling.enabled=false"],
+        &[
+            "caches.session.cluster_mode=false",
+            "caches.session.autoscaling.enabled=false",
+        ],
     );
     let aws = aws().await;
     let group = format!("{}-session", d.env);
@@ -754,42 +702,46 @@ async fn cache_failover_is_designed_from_the_cache_and_a_refused_injection_abort
         refused.stderr
     );
 
-    // The real run: one attempt, so moto's 500 is not retried for half a minute.
+    let primary = |groups: &aws_sdk_elasticache::operation::describe_replication_groups::DescribeReplicationGroupsOutput| {
+        groups.replication_groups()[0].node_groups()[0]
+            .node_group_members()
+            .iter()
+            .find(|m| m.current_role() == Some("primary"))
+            .and_then(|m| m.cache_cluster_id())
+            .map(str::to_string)
+    };
+    let describe = || async {
+        aws.elasticache
+            .describe_replication_groups()
+            .replication_group_id(&group)
+            .send()
+            .await
+            .unwrap()
+    };
+    let before = primary(&describe().await).expect("a primary before");
+
+    // The real run: ftctl chaos cache-failover --env cf-… --report-dir DIR
     let dir = tempfile::tempdir().unwrap();
-    let run = ftctl_with(
-        &[
-            "chaos",
-            "cache-failover",
-            "--env",
-            &d.env,
-            "--report-dir",
-            dir.path().to_str().unwrap(),
-        ],
-        &[("AWS_MAX_ATTEMPTS", "1")],
-    );
-    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let run = ftctl(&[
+        "chaos",
+        "cache-failover",
+        "--env",
+        &d.env,
+        "--report-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let j = journal(dir.path());
-    assert_eq!(j["outcome"], "aborted", "{j}");
+    assert_eq!(j["outcome"], "recovered", "{j}");
     let inject = &j["events"][0];
     assert_eq!(inject["kind"], "inject");
-    assert_eq!(inject["ok"], false);
-    assert!(
-        inject["detail"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("failing over cache {group} shard 0001")),
-        "{inject}"
-    );
-    let groups = aws
-        .elasticache
-        .describe_replication_groups()
-        .replication_group_id(&group)
-        .send()
-        .await
-        .unwrap();
-    let g = &groups.replication_groups()[0];
+    assert_eq!(inject["ok"], true, "{inject}");
+    let after = describe().await;
+    let g = &after.replication_groups()[0];
     assert_eq!(g.status(), Some("available"));
     assert_eq!(g.node_groups()[0].node_group_members().len(), 2);
+    let now = primary(&after).expect("a primary after");
+    assert_ne!(now, before, "the replica was promoted");
 }
 
 /// ministack runs a service's tasks but, unlike ECS, never starts a replacement for a stopped
@@ -798,14 +750,7 @@ async fn cache_failover_is_designed_from_the_cache_and_a_refused_injection_abort
 /// scheduler starts a new task within seconds and the same run recovers.
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_task_stops_a_task_and_judges_the_service_by_its_running_count() {
-    let d = Deployed::of(
-        "stage3",
-        "kt",
-        &[
-            "caches.session.autoscaling.enabled=false",
-            "services.api.autoscaling.enabled=false",
-        ],
-    );
+    let d = Deployed::of("stage3", "kt", &[]);
     let aws = aws().await;
     let cluster = format!("{}-cluster", d.env);
     let service = format!("{}-api", d.env);

@@ -21,10 +21,7 @@ struct Holder {
 
 impl Holder {
     fn start(env: &str, vars: &[(&str, &str)]) -> Holder {
-        let command = format!(
-            "'{}' apply stage1 --env {env} --var {NO_TRACING}",
-            ftctl_bin().display()
-        );
+        let command = format!("'{}' apply stage1 --env {env}", ftctl_bin().display());
         let mut cmd = Command::new("script");
         cmd.args(["-qfec", &command, "/dev/null"])
             .current_dir(repo())
@@ -117,7 +114,7 @@ fn assert_refused_while_held(env: &str, vars: &[(&str, &str)], holder: &Value, e
                 holder["host"].as_str().unwrap(),
                 holder["since"].as_str().unwrap()
             ),
-            format!("  running: ftctl apply stage1 --env {env} --var {NO_TRACING}\n"),
+            format!("  running: ftctl apply stage1 --env {env}\n"),
             format!("lock id {}", holder["id"].as_str().unwrap()),
             "Wait for that run to finish".to_string(),
         ] {
@@ -159,7 +156,7 @@ async fn a_local_lock_excludes_other_runs_until_its_holder_ends_or_is_unlocked()
     holder.pid = Some(lock["pid"].as_u64().unwrap() as u32);
     assert_eq!(
         lock["command"],
-        format!("ftctl apply stage1 --env {env} --var {NO_TRACING}").as_str()
+        format!("ftctl apply stage1 --env {env}").as_str()
     );
     let file = format!("(lock file {}, lock id", path.display());
     assert_refused_while_held(&env, vars, &lock, &file);
@@ -179,7 +176,7 @@ async fn a_local_lock_excludes_other_runs_until_its_holder_ends_or_is_unlocked()
     assert!(!path.exists());
 
     let run = ftctl(&["apply", "stage1", "--env", &env, "--yes"]).ok();
-    assert!(run.stdout.contains("42 added"), "{}", run.stdout);
+    assert!(run.stdout.contains("46 added"), "{}", run.stdout);
     assert!(!path.exists(), "apply kept its lock");
     // A run that fails releases its lock too.
     let run = ftctl(&["destroy", "--env", &env, "--yes"]);
@@ -255,7 +252,7 @@ async fn a_dynamodb_lock_table_is_created_and_excludes_other_runs() {
     assert_eq!(lock_item(&aws, &table, &env).await, None);
 
     let run = ftctl_with(&["apply", "stage1", "--env", &env, "--yes"], vars).ok();
-    assert!(run.stdout.contains("42 added"), "{}", run.stdout);
+    assert!(run.stdout.contains("46 added"), "{}", run.stdout);
     assert_eq!(
         lock_item(&aws, &table, &env).await,
         None,

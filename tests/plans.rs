@@ -56,7 +56,7 @@ async fn a_saved_plan_is_applied_as_planned_or_refused_when_the_deployment_chang
         ],
     )
     .ok();
-    assert!(run.stdout.contains("Plan: 42 to add"), "{}", run.stdout);
+    assert!(run.stdout.contains("Plan: 46 to add"), "{}", run.stdout);
     assert!(
         run.stdout
             .contains(&format!("Apply exactly it with: ftctl apply {first}")),
@@ -67,6 +67,19 @@ async fn a_saved_plan_is_applied_as_planned_or_refused_when_the_deployment_chang
     assert!(!text.contains(canary), "a credential in the plan file");
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
     assert!(!text.contains(&endpoint), "an endpoint in the plan file");
+    // An explicit --env other than the plan's is refused before any AWS call, also `dev`,
+    // the default (ftctl apply PLAN --env dev).
+    for other in ["dev", "someone-else"] {
+        let wrong = ftctl(&["apply", first, "--env", other]);
+        assert_ne!(wrong.code, 0, "{}", wrong.stdout);
+        assert!(
+            wrong
+                .stderr
+                .contains(&format!("is a plan for deployment {env}, not {other}")),
+            "{}",
+            wrong.stderr
+        );
+    }
     let doc: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(doc["format"], "ftctl-plan");
     assert_eq!(doc["version"], 1);
@@ -78,8 +91,8 @@ async fn a_saved_plan_is_applied_as_planned_or_refused_when_the_deployment_chang
         .as_array()
         .unwrap()
         .contains(&Value::from("tiers.web.max_size=8")));
-    assert_eq!(doc["desired"].as_array().unwrap().len(), 42);
-    assert_eq!(doc["changes"].as_array().unwrap().len(), 42);
+    assert_eq!(doc["desired"].as_array().unwrap().len(), 46);
+    assert_eq!(doc["changes"].as_array().unwrap().len(), 46);
     assert_eq!(doc["observed"]["resources"].as_array().unwrap().len(), 0);
     assert_eq!(
         web_max_size(&aws, &env).await,
@@ -95,7 +108,7 @@ async fn a_saved_plan_is_applied_as_planned_or_refused_when_the_deployment_chang
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("42 added"), "{}", run.stdout);
+    assert!(run.stdout.contains("46 added"), "{}", run.stdout);
     assert_eq!(web_max_size(&aws, &env).await, Some(8));
 
     // A saved plan is good once: the deployment it was planned against is gone.
@@ -145,8 +158,7 @@ async fn a_saved_plan_is_applied_as_planned_or_refused_when_the_deployment_chang
     );
     assert!(run.stderr.contains("Nothing was changed"), "{}", run.stderr);
     assert!(
-        run.stderr
-            .contains("--var tiers.web.max_size=7 --var tracing.enabled=false --out"),
+        run.stderr.contains("--var tiers.web.max_size=7 --out"),
         "the hint repeats the plan's settings:\n{}",
         run.stderr
     );
@@ -312,7 +324,7 @@ async fn refresh_only_reports_drift_and_proposes_nothing() {
     let run = ftctl(&["plan", "stage1", "--env", &env, "--refresh-only", "--json"]).ok();
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(doc["refresh_only"], true);
-    assert_eq!(doc["matching"], 41);
+    assert_eq!(doc["matching"], 45);
     let drift = doc["drift"].as_array().unwrap();
     assert_eq!(drift.len(), 1, "{}", run.stdout);
     assert_eq!(drift[0]["id"], "tier.web.asg");

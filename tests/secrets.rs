@@ -47,7 +47,12 @@ impl Session {
 
     /// Runs ftctl with the marked credentials and trace logging; returns the exit code.
     fn run(&mut self, args: &[&str], trace: bool) -> Run {
+        self.run_env(args, trace, &[])
+    }
+
+    fn run_env(&mut self, args: &[&str], trace: bool, env: &[(&str, &str)]) -> Run {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ftctl"));
+        cmd.envs(env.iter().copied());
         cmd.args(args)
             .current_dir(self.path("work"))
             .stdin(Stdio::null())
@@ -280,14 +285,17 @@ async fn no_secret_reaches_output_logs_reports_or_files() {
     for file in ["journal.json", "report.md", "timeline.svg"] {
         assert!(reports_run.join(file).is_file(), "{file} written");
     }
-    // An error from AWS: no emulator has X-Ray, so apply with tracing on fails there.
-    let run = s.run(&["apply", "stage1", "--env", &env, "--yes"], true);
-    assert_eq!(
-        run.code,
-        1,
-        "X-Ray is refused by the emulators: {}",
-        said(&run)
+    // A failed apply: with tracing on, X-Ray's endpoint answers nothing (a closed loopback
+    // port), so the error path, with trace logs, is taken too.
+    let run = s.run_env(
+        &["apply", "stage1", "--env", &env, "--yes"],
+        true,
+        &[
+            ("AWS_ENDPOINT_URL_XRAY", "http://127.0.0.1:9"),
+            ("AWS_MAX_ATTEMPTS", "1"),
+        ],
     );
+    assert_eq!(run.code, 1, "X-Ray unreachable: {}", said(&run));
     // A refused --var: the input error path.
     let run = s.run(
         &[

@@ -14,14 +14,14 @@ use common::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-const NO_CACHE_SCALING: &str = "caches.session.autoscaling.enabled=false";
-
 /// The logical ids stage2 adds to stage1 (with replica auto scaling off).
 fn stage2_additions() -> BTreeSet<String> {
     let mut ids: BTreeSet<String> = [
         "cache.session",
         "cache.session.sg",
         "cache.session.subnets",
+        // Replica auto scaling is on in the shipped stack.
+        "cache.session.scaling",
         "table.orders",
         "table.orders.replica.us-west-2",
         "alarm.table.orders.read-throttles",
@@ -55,40 +55,45 @@ async fn stage2_builds_on_stage1_and_comes_off_again() {
     apply("stage1", &env, &[]).ok();
 
     // stage1 → stage2: only additions, exactly the stage2 parts.
-    let changes = plan_changes("stage2", &env, &[NO_CACHE_SCALING]);
+    let changes = plan_changes("stage2", &env, &[]);
     assert!(
         changes.iter().all(|(_, action)| action == "create"),
         "{changes:?}"
     );
     let ids: BTreeSet<String> = changes.into_iter().map(|(id, _)| id).collect();
     assert_eq!(ids, stage2_additions());
-    // With auto scaling on (the shipped default) the scaling target is planned as well.
-    let with_scaling = plan_changes("stage2", &env, &[]);
-    assert!(with_scaling.contains(&("cache.session.scaling".into(), "create".into())));
-
-    // Neither emulator serves Application Auto Scaling for ElastiCache: the apply must stop
-    // on that resource and say why, and a run without it must then converge.
-    let run = apply("stage2", &env, &[]);
-    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
-    assert!(
-        run.stderr.contains(&format!(
-            "cache.session.scaling: registering replication-group/{env}-session for auto scaling"
-        )),
-        "{}",
-        run.stderr
+    // ftctl apply stage2: the cache, the table, and the cache's replica auto scaling (the
+    // emulator layer serves Application Auto Scaling as its API reference describes).
+    let run = apply("stage2", &env, &[]).ok();
+    assert!(run.stdout.contains("Apply complete"), "{}", run.stdout);
+    let targets = aws
+        .autoscaling_apps
+        .describe_scalable_targets()
+        .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Elasticache)
+        .resource_ids(format!("replication-group/{env}-session"))
+        .send()
+        .await
+        .unwrap();
+    let target = targets
+        .scalable_targets()
+        .first()
+        .expect("the cache's scalable target");
+    assert_eq!(
+        (target.min_capacity(), target.max_capacity()),
+        (1, 3),
+        "replicas between the stack's bounds"
     );
-    // What that run made stays (it is tagged); a run without auto scaling completes the rest.
-    let run = apply("stage2", &env, &[NO_CACHE_SCALING]).ok();
-    assert!(
-        run.stdout.contains("Apply complete") || run.stdout.contains("No changes"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        !run.stdout.contains("cache.session.scaling"),
-        "{}",
-        run.stdout
-    );
+    let policies = aws
+        .autoscaling_apps
+        .describe_scaling_policies()
+        .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Elasticache)
+        .resource_id(format!("replication-group/{env}-session"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(policies.scaling_policies().len(), 1, "{policies:?}");
+    let again = ftctl(&["plan", "stage2", "--env", &env, "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
 
     // The cache: cluster mode, failover and Multi-AZ on, encrypted both ways, snapshots kept,
     // the replica in another zone than its primary, in the private subnets, open to the app tier.
@@ -302,15 +307,7 @@ async fn stage2_builds_on_stage1_and_comes_off_again() {
     assert!(dims.contains(&("TableName".into(), table_name.clone())));
 
     // A second apply plans nothing.
-    let run = ftctl(&[
-        "plan",
-        "stage2",
-        "--env",
-        &env,
-        "--var",
-        NO_CACHE_SCALING,
-        "--detailed-exitcode",
-    ]);
+    let run = ftctl(&["plan", "stage2", "--env", &env, "--detailed-exitcode"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("No changes"), "{}", run.stdout);
 
@@ -338,21 +335,12 @@ async fn stage2_builds_on_stage1_and_comes_off_again() {
         plan_changes("stage1", &env, &[]).len(),
         stage2_additions().len()
     );
-    let changes = plan_changes(
-        "stage2",
-        &env,
-        &[NO_CACHE_SCALING, "tables.orders.deletion_protection=false"],
-    );
+    let changes = plan_changes("stage2", &env, &["tables.orders.deletion_protection=false"]);
     assert_eq!(
         changes,
         vec![("table.orders".to_string(), "update".to_string())]
     );
-    apply(
-        "stage2",
-        &env,
-        &[NO_CACHE_SCALING, "tables.orders.deletion_protection=false"],
-    )
-    .ok();
+    apply("stage2", &env, &["tables.orders.deletion_protection=false"]).ok();
     apply("stage1", &env, &[]).ok();
     let changes = plan_changes("stage1", &env, &[]);
     assert!(changes.is_empty(), "{changes:?}");
@@ -379,6 +367,9 @@ async fn stage2_builds_on_stage1_and_comes_off_again() {
         "{:?}",
         backups.backup_summaries()
     );
+
+    // The deployment's own trail is opt-in; with it, its bucket outlives the deployment.
+    apply("stage1", &env, &["audit.trail=true"]).ok();
 
     // Destroy without --skip-final-snapshot keeps the database's final snapshot.
     ftctl(&[
@@ -425,7 +416,7 @@ async fn stage2_destroy_removes_both_regions() {
     require_emulators();
     let env = unique_env("sd");
     let aws = aws().await;
-    apply("stage2", &env, &[NO_CACHE_SCALING]).ok();
+    apply("stage2", &env, &[]).ok();
     let table_name = format!("{env}-orders");
     aws.dynamodb_west
         .describe_table()
@@ -622,7 +613,7 @@ async fn a_changed_stream_view_is_put_back() {
     require_emulators();
     let aws = aws().await;
     let env = unique_env("sv");
-    let vars = [NO_CACHE_SCALING, "tables.orders.replica_regions=[]"];
+    let vars = ["tables.orders.replica_regions=[]"];
     apply("stage2", &env, &vars).ok();
     let table = format!("{env}-orders");
     let view = |out: aws_sdk_dynamodb::operation::describe_table::DescribeTableOutput| {

@@ -1,21 +1,16 @@
-//! Stage 3 end to end against the local emulators: stage2 → stage3 adds only the service, its
-//! file system and the DNS name, all described back; a second apply plans nothing; stage3 →
-//! stage2 removes exactly those; destroy leaves nothing.
+//! Stage 3 end to end against the local emulators, as shipped: stage2 → stage3 adds the
+//! service (with its task auto scaling), its file system, the private DNS name, the EMR cluster
+//! and a NAT gateway per zone (the private route tables change to use them), all described
+//! back; a second apply plans nothing; stage3 → stage2 removes exactly those; destroy leaves
+//! nothing.
 //!
 //! What the emulators cannot show (see ../shared/emulators.md and localstack/README.md):
-//! Application Auto Scaling is missing for ECS here too (ministack does not serve it; moto
-//! checks the service against its own ECS), so runs turn task and replica auto scaling off with
-//! `--var`; ministack's ECS does not register tasks in the (moto) target group.
+//! ministack's ECS does not register tasks in the (moto) target group.
 
 mod common;
 
 use common::*;
 use std::collections::BTreeSet;
-
-const NO_SCALING: [&str; 2] = [
-    "caches.session.autoscaling.enabled=false",
-    "services.api.autoscaling.enabled=false",
-];
 
 fn with_vars<'a>(mut args: Vec<&'a str>, vars: &[&'a str]) -> Vec<&'a str> {
     for v in vars {
@@ -24,11 +19,16 @@ fn with_vars<'a>(mut args: Vec<&'a str>, vars: &[&'a str]) -> Vec<&'a str> {
     args
 }
 
-/// The logical ids stage3 adds to stage2 (auto scaling off).
+/// The logical ids stage3 adds to stage2.
 fn stage3_additions() -> BTreeSet<String> {
     [
+        "network.nat.0",
+        "network.nat.0.ip",
+        "network.nat.1",
+        "network.nat.1.ip",
         "ecs.cluster",
         "svc.api",
+        "svc.api.scaling",
         "svc.api.sg",
         "svc.api.tg",
         "svc.api.rule",
@@ -47,8 +47,6 @@ fn stage3_additions() -> BTreeSet<String> {
         "alarm.fs.shared.io-limit",
         "dns.zone",
         "dns.record.www",
-        "dns.health",
-        "alarm.dns.health",
         "emr.analytics",
         "emr.analytics.logs",
         "emr.analytics.service-role",
@@ -64,6 +62,22 @@ fn stage3_additions() -> BTreeSet<String> {
     .collect()
 }
 
+/// The private route tables: stage 3's NAT gateways give them a default route.
+fn route_tables() -> BTreeSet<String> {
+    ["network.private.0.routes", "network.private.1.routes"]
+        .into_iter()
+        .map(String::from)
+        .collect()
+}
+
+fn only(action: &str, changes: &[(String, String)]) -> BTreeSet<String> {
+    changes
+        .iter()
+        .filter(|(_, a)| a == action)
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn stage3_builds_on_stage2_and_comes_off_again() {
     require_emulators();
@@ -71,21 +85,22 @@ async fn stage3_builds_on_stage2_and_comes_off_again() {
     let aws = aws().await;
     ftctl(&with_vars(
         vec!["apply", "stage2", "--env", &env, "--yes"],
-        &NO_SCALING[..1],
+        &[],
     ))
     .ok();
 
-    let changes = plan_changes("stage3", &env, &NO_SCALING);
-    assert!(changes.iter().all(|(_, a)| a == "create"), "{changes:?}");
-    let ids: BTreeSet<String> = changes.into_iter().map(|(id, _)| id).collect();
-    assert_eq!(ids, stage3_additions());
+    let changes = plan_changes("stage3", &env, &[]);
+    assert_eq!(only("create", &changes), stage3_additions());
+    assert_eq!(only("update", &changes), route_tables(), "{changes:?}");
+    assert_eq!(changes.len(), stage3_additions().len() + 2, "{changes:?}");
     // The shipped default scales the service's tasks too.
-    assert!(plan_changes("stage3", &env, &NO_SCALING[..1])
-        .contains(&("svc.api.scaling".into(), "create".into())));
+    assert!(
+        plan_changes("stage3", &env, &[]).contains(&("svc.api.scaling".into(), "create".into()))
+    );
 
     ftctl(&with_vars(
         vec!["apply", "stage3", "--env", &env, "--yes"],
-        &NO_SCALING,
+        &[],
     ))
     .ok();
 
@@ -243,7 +258,8 @@ async fn stage3_builds_on_stage2_and_comes_off_again() {
         .unwrap();
     assert_eq!(groups.log_groups()[0].retention_in_days(), Some(30));
 
-    // DNS: the zone, its alias to the public balancer, a health check on /health.
+    // DNS: the shipped zone is private to the VPC, with its alias to the public balancer, and
+    // no Route 53 health check (Route 53's checkers cannot reach inside a VPC).
     let zones = aws.route53.list_hosted_zones().send().await.unwrap();
     let zone = zones
         .hosted_zones()
@@ -254,7 +270,8 @@ async fn stage3_builds_on_stage2_and_comes_off_again() {
                 .is_some_and(|c| c.contains(&format!("deployment={env} ")))
         })
         .expect("the hosted zone");
-    assert_eq!(zone.name(), "shop.example.com.");
+    assert_eq!(zone.name(), "shop.internal.");
+    assert!(zone.config().is_some_and(|c| c.private_zone()));
     let records = aws
         .route53
         .list_resource_record_sets()
@@ -265,21 +282,19 @@ async fn stage3_builds_on_stage2_and_comes_off_again() {
     let www = records
         .resource_record_sets()
         .iter()
-        .find(|r| r.name() == "www.shop.example.com.")
+        .find(|r| r.name() == "www.shop.internal.")
         .expect("the www record");
     assert!(ftctl_dns_matches(
         www.alias_target().unwrap().dns_name(),
         lb.dns_name().unwrap()
     ));
     let checks = aws.route53.list_health_checks().send().await.unwrap();
-    let check = checks
-        .health_checks()
-        .iter()
-        .find(|h| h.caller_reference().starts_with(&format!("ftctl/{env}/")))
-        .expect("the health check");
-    assert_eq!(
-        check.health_check_config().and_then(|c| c.resource_path()),
-        Some("/health")
+    assert!(
+        !checks
+            .health_checks()
+            .iter()
+            .any(|h| h.caller_reference().starts_with(&format!("ftctl/{env}/"))),
+        "a health check for a private zone"
     );
 
     // EMR: in a private subnet, logging to its encrypted, non-public bucket, with its roles.
@@ -315,7 +330,7 @@ async fn stage3_builds_on_stage2_and_comes_off_again() {
     );
     assert_eq!(
         emr.service_role(),
-        Some(format!("{env}-analytics-emr-service").as_str())
+        Some(format!("{env}-analytics-emr-service-us-east-1").as_str())
     );
     // EMR's managed security groups are the deployment's own (tagged, deleted with it), not
     // ones EMR would make and leave behind.
@@ -384,11 +399,8 @@ async fn stage3_builds_on_stage2_and_comes_off_again() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        idle.auto_termination_policy()
-            .and_then(|p| p.idle_timeout()),
-        Some(3600)
-    );
+    // Long-running: no auto-termination, so no later apply finds it gone and re-creates it.
+    assert_eq!(idle.auto_termination_policy(), None, "{idle:?}");
 
     // The dashboard grew with the stage.
     let dashboard = aws
@@ -413,18 +425,18 @@ async fn stage3_builds_on_stage2_and_comes_off_again() {
     // A second run plans nothing.
     let run = ftctl(&with_vars(
         vec!["plan", "stage3", "--env", &env, "--detailed-exitcode"],
-        &NO_SCALING,
+        &[],
     ));
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
 
     // stage3 → stage2: exactly the stage3 parts go.
-    let changes = plan_changes("stage2", &env, &NO_SCALING[..1]);
-    assert!(changes.iter().all(|(_, a)| a == "delete"), "{changes:?}");
-    let ids: BTreeSet<String> = changes.into_iter().map(|(id, _)| id).collect();
-    assert_eq!(ids, stage3_additions());
+    let changes = plan_changes("stage2", &env, &[]);
+    assert_eq!(only("delete", &changes), stage3_additions());
+    assert_eq!(only("update", &changes), route_tables(), "{changes:?}");
+    assert_eq!(changes.len(), stage3_additions().len() + 2, "{changes:?}");
     ftctl(&with_vars(
         vec!["apply", "stage2", "--env", &env, "--yes"],
-        &NO_SCALING[..1],
+        &[],
     ))
     .ok();
     let left = aws
@@ -438,7 +450,7 @@ async fn stage3_builds_on_stage2_and_comes_off_again() {
         .map(|l| l.services().iter().any(|s| s.status() == Some("ACTIVE")))
         .unwrap_or(false);
     assert!(!still_active, "the service survived the return to stage 2");
-    assert!(plan_changes("stage2", &env, &NO_SCALING[..1]).is_empty());
+    assert!(plan_changes("stage2", &env, &[]).is_empty());
 
     destroy_leaving_nothing(&aws, &env).await;
 }

@@ -207,7 +207,8 @@ impl Provider for AutoScalingGroupProvider {
                     .build()
             })
             .collect();
-        ctx.clients
+        let request = ctx
+            .clients
             .autoscaling
             .create_auto_scaling_group()
             .auto_scaling_group_name(name)
@@ -219,10 +220,18 @@ impl Provider for AutoScalingGroupProvider {
             .set_target_group_arns(Some(strs(spec, "target_group_arns")))
             .health_check_type(s(spec, "health_check_type")?)
             .health_check_grace_period(i(spec, "health_check_grace_period")? as i32)
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(|e| aws_error(&format!("creating auto scaling group {name}"), e))?;
+            .set_tags(Some(tags));
+        // The launch template names the tier's instance profile, made moments ago: Auto Scaling
+        // refuses it until IAM has propagated it.
+        retry_propagation(INSTANCE_PROFILE_PROPAGATING, IAM_PROPAGATION, || async {
+            request
+                .clone()
+                .send()
+                .await
+                .map_err(|e| coded(&format!("creating auto scaling group {name}"), e))
+        })
+        .await
+        .map_err(|(_, e)| e)?;
         if b(spec, "metrics_collection")? {
             set_metrics(ctx, name, true).await?;
         }
@@ -257,7 +266,8 @@ impl Provider for AutoScalingGroupProvider {
             .and_then(Val::as_i64)
             .unwrap_or(0);
         let want = count_within(spec, "desired_capacity", have)?;
-        ctx.clients
+        let request = ctx
+            .clients
             .autoscaling
             .update_auto_scaling_group()
             .auto_scaling_group_name(name)
@@ -267,10 +277,17 @@ impl Provider for AutoScalingGroupProvider {
             .set_desired_capacity((want != have).then_some(want as i32))
             .vpc_zone_identifier(strs(spec, "subnet_ids").join(","))
             .health_check_type(s(spec, "health_check_type")?)
-            .health_check_grace_period(i(spec, "health_check_grace_period")? as i32)
-            .send()
-            .await
-            .map_err(|e| aws_error(&format!("updating auto scaling group {name}"), e))?;
+            .health_check_grace_period(i(spec, "health_check_grace_period")? as i32);
+        // A new launch template version may name a profile made in this run.
+        retry_propagation(INSTANCE_PROFILE_PROPAGATING, IAM_PROPAGATION, || async {
+            request
+                .clone()
+                .send()
+                .await
+                .map_err(|e| coded(&format!("updating auto scaling group {name}"), e))
+        })
+        .await
+        .map_err(|(_, e)| e)?;
         let want_tgs = strs(spec, "target_group_arns");
         let have_tgs: Vec<String> = current
             .props

@@ -147,6 +147,9 @@ impl Provider for DbInstanceProvider {
             .set_vpc_security_group_ids(Some(strs(spec, "security_group_ids")))
             .copy_tags_to_snapshot(true)
             .auto_minor_version_upgrade(true)
+            // Said explicitly: RDS's default enrols a major version past its end of standard
+            // support in paid Extended Support (RDS API reference, EngineLifecycleSupport).
+            .engine_lifecycle_support(s(spec, "engine_lifecycle_support")?)
             .set_tags(Some(rds_tags(ctx, spec)))
             .send()
             .await
@@ -178,7 +181,19 @@ impl Provider for DbInstanceProvider {
             .db_instance_identifier(id)
             .apply_immediately(true);
         if changed("engine_version") {
-            req = req.engine_version(s(spec, "engine_version")?);
+            let want = s(spec, "engine_version")?;
+            let have = current
+                .props
+                .get("engine_version")
+                .and_then(Val::as_str)
+                .unwrap_or_default();
+            // RDS refuses a new major version without this flag ("The AllowMajorVersionUpgrade
+            // flag must be present when upgrading to a new major version"); the plan said so.
+            let major =
+                crate::resource::major_version(want) != crate::resource::major_version(have);
+            req = req
+                .engine_version(want)
+                .set_allow_major_version_upgrade(major.then_some(true));
         }
         if changed("instance_class") {
             req = req.db_instance_class(s(spec, "instance_class")?);

@@ -1,5 +1,5 @@
 //! Route 53 health checks on the application's health endpoint through its load balancer. Found
-//! by their caller reference (`ftctl/<deployment>/<logical id>/<time>`), which listing returns;
+//! by their caller reference (`ftctl/<deployment>/<region>/<logical id>/<time>`), which listing returns;
 //! tagged as well.
 
 use super::*;
@@ -26,7 +26,9 @@ impl Provider for HealthCheckProvider {
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {
-        let prefix = format!("ftctl/{}/", ctx.env());
+        // Route 53 is global: the region in the reference keeps another region's deployment
+        // of the same name apart.
+        let prefix = format!("ftctl/{}/{}/", ctx.env(), ctx.clients.region);
         let mut marker: Option<String> = None;
         let mut found = Vec::new();
         loop {
@@ -90,7 +92,13 @@ impl Provider for HealthCheckProvider {
             .clients
             .route53
             .create_health_check()
-            .caller_reference(format!("ftctl/{}/{}/{}", ctx.env(), spec.id, unix_now()))
+            .caller_reference(format!(
+                "ftctl/{}/{}/{}/{}",
+                ctx.env(),
+                ctx.clients.region,
+                spec.id,
+                unix_now()
+            ))
             .health_check_config(config(spec)?)
             .send()
             .await

@@ -8,10 +8,12 @@ use aws_sdk_route53::types::{HostedZoneConfig, Tag, TagResourceType, Vpc, VpcReg
 
 pub struct HostedZoneProvider;
 
+/// Route 53 is global: the region keeps two regions' deployments of one name apart.
 fn comment(ctx: &Ctx<'_>, spec_id: &str) -> String {
     format!(
-        "ftctl deployment={} id={spec_id} stack={}",
+        "ftctl deployment={} region={} id={spec_id} stack={}",
         ctx.env(),
+        ctx.clients.region,
         ctx.deployment.stack
     )
 }
@@ -23,17 +25,19 @@ pub(super) fn owner_of_comment(ctx: &Ctx<'_>, comment: &str) -> Option<(String, 
         .split(' ')
         .filter_map(|kv| kv.split_once('='));
     let mut env = None;
+    let mut region = None;
     let mut id = None;
     let mut stack = String::new();
     for (k, v) in fields.by_ref() {
         match k {
             "deployment" => env = Some(v),
+            "region" => region = Some(v),
             "id" => id = Some(v.to_string()),
             "stack" => stack = v.to_string(),
             _ => {}
         }
     }
-    (env? == ctx.env()).then_some(())?;
+    (env? == ctx.env() && region? == ctx.clients.region).then_some(())?;
     Some((id?, stack))
 }
 

@@ -1,6 +1,6 @@
 //! IAM roles for ftctl's services: a trust policy for one AWS service and one inline policy of
 //! exactly the permissions the stack lists (least privilege, no managed policies). Roles live
-//! under the path `/ftctl/<deployment>/`, which is also how they are found.
+//! under the path `/ftctl/<deployment>/<region>/`, which is also how they are found.
 
 use super::*;
 use crate::resource::Val;
@@ -12,7 +12,7 @@ pub struct IamRoleProvider;
 const POLICY: &str = "ftctl";
 
 fn path(ctx: &Ctx<'_>) -> String {
-    format!("/ftctl/{}/", ctx.env())
+    ctx.iam_path()
 }
 
 /// IAM returns policy documents URL-encoded (RFC 3986); emulators sometimes do not.

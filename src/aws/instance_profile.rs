@@ -17,7 +17,7 @@ impl Provider for InstanceProfileProvider {
         let iam = &ctx.clients.iam;
         let profiles: Vec<_> = iam
             .list_instance_profiles()
-            .path_prefix(format!("/ftctl/{}/", ctx.env()))
+            .path_prefix(ctx.iam_path())
             .into_paginator()
             .items()
             .send()
@@ -55,7 +55,7 @@ impl Provider for InstanceProfileProvider {
         let out = iam
             .create_instance_profile()
             .instance_profile_name(name)
-            .path(format!("/ftctl/{}/", ctx.env()))
+            .path(ctx.iam_path())
             .set_tags(Some(tags))
             .send()
             .await

@@ -42,7 +42,7 @@ mod table_replica;
 mod target_group;
 mod task_definition;
 mod topic;
-mod trail;
+pub mod trail;
 mod vpc;
 mod vpc_endpoint;
 mod xray;
@@ -206,6 +206,12 @@ impl Ctx<'_> {
         let id = tags.get(TAG_LOGICAL_ID)?.to_string();
         let stack = tags.get(TAG_STACK).copied().unwrap_or_default().to_string();
         Some((id, stack))
+    }
+
+    /// The IAM path of the deployment's roles and instance profiles: IAM is global, so the
+    /// region is part of it, and listing by it finds only this region's deployment.
+    pub fn iam_path(&self) -> String {
+        format!("/ftctl/{}/{}/", self.deployment.env, self.clients.region)
     }
 
     /// The prefix of every name this deployment gives.

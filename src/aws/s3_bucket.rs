@@ -77,8 +77,14 @@ async fn public_access_blocked(ctx: &Ctx<'_>, name: &str) -> Result<bool> {
 }
 
 /// The bucket policy letting `service` (CloudTrail) check the bucket and write under
-/// `AWSLogs/`, and nothing else.
-fn service_write_policy(service: &str, name: &str) -> String {
+/// `AWSLogs/<account>/`, and nothing else, for the one `source_arn` (the trail) of `account`:
+/// the conditions CloudTrail's documented bucket policy carries against confused deputies
+/// (CloudTrail User Guide, "Amazon S3 bucket policy for CloudTrail").
+fn service_write_policy(service: &str, name: &str, source_arn: &str, account: &str) -> String {
+    let source = serde_json::json!({
+        "aws:SourceArn": source_arn,
+        "aws:SourceAccount": account,
+    });
     serde_json::json!({
         "Version": "2012-10-17",
         "Statement": [
@@ -87,27 +93,49 @@ fn service_write_policy(service: &str, name: &str) -> String {
                 "Effect": "Allow",
                 "Principal": { "Service": service },
                 "Action": "s3:GetBucketAcl",
-                "Resource": format!("arn:aws:s3:::{name}")
+                "Resource": format!("arn:aws:s3:::{name}"),
+                "Condition": { "StringEquals": source }
             },
             {
                 "Sid": "ServiceWritesLogs",
                 "Effect": "Allow",
                 "Principal": { "Service": service },
                 "Action": "s3:PutObject",
-                "Resource": format!("arn:aws:s3:::{name}/AWSLogs/*"),
-                "Condition": { "StringEquals": { "s3:x-amz-acl": "bucket-owner-full-control" } }
+                "Resource": format!("arn:aws:s3:::{name}/AWSLogs/{account}/*"),
+                "Condition": { "StringEquals": {
+                    "s3:x-amz-acl": "bucket-owner-full-control",
+                    "aws:SourceArn": source_arn,
+                    "aws:SourceAccount": account,
+                } }
             }
         ]
     })
     .to_string()
 }
 
+async fn account_id(ctx: &Ctx<'_>) -> Result<String> {
+    Ok(ctx
+        .clients
+        .sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| aws_error("reading the account id", e))?
+        .account()
+        .unwrap_or_default()
+        .to_string())
+}
+
 async fn configure(ctx: &Ctx<'_>, spec: &ResourceSpec, name: &str) -> Result<()> {
     let s3 = &ctx.clients.s3;
     if let Some(service) = spec.props.get("writer_service").and_then(Val::as_str) {
+        let account = account_id(ctx).await?;
+        let region = &ctx.clients.region;
+        let trail = s(spec, "writer_trail")?;
+        let source_arn = format!("arn:aws:cloudtrail:{region}:{account}:trail/{trail}");
         s3.put_bucket_policy()
             .bucket(name)
-            .policy(service_write_policy(service, name))
+            .policy(service_write_policy(service, name, &source_arn, &account))
             .send()
             .await
             .map_err(|e| aws_error(&format!("writing the policy of bucket {name}"), e))?;
@@ -196,14 +224,19 @@ impl Provider for S3BucketProvider {
             let Some((id, stack)) = ctx.owner(tags.iter().map(|t| (t.key(), t.value()))) else {
                 continue;
             };
+            // (the service that may write, the trail named by the policy's aws:SourceArn)
             let writer = match s3.get_bucket_policy().bucket(name).send().await {
                 Ok(p) => p
                     .policy()
                     .and_then(|doc| serde_json::from_str::<serde_json::Value>(doc).ok())
                     .and_then(|doc| {
-                        doc["Statement"][0]["Principal"]["Service"]
+                        let first = &doc["Statement"][0];
+                        let service = first["Principal"]["Service"].as_str()?.to_string();
+                        let trail = first["Condition"]["StringEquals"]["aws:SourceArn"]
                             .as_str()
-                            .map(str::to_string)
+                            .and_then(|arn| arn.rsplit_once(":trail/"))
+                            .map(|(_, t)| t.to_string());
+                        Some((service, trail))
                     }),
                 Err(e) if error_code(&e).as_deref() == Some("NoSuchBucketPolicy") => None,
                 Err(e) => {
@@ -219,8 +252,11 @@ impl Provider for S3BucketProvider {
                     "public_access_blocked",
                     Val::Bool(public_access_blocked(ctx, name).await?),
                 );
-            if let Some(service) = writer {
+            if let Some((service, trail)) = writer {
                 o = o.prop("writer_service", Val::Str(service));
+                if let Some(trail) = trail {
+                    o = o.prop("writer_trail", Val::Str(trail));
+                }
             }
             o.name = name.to_string();
             o.stack = stack;
@@ -230,17 +266,10 @@ impl Provider for S3BucketProvider {
     }
 
     async fn create(&self, ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Observed> {
-        let account = ctx
-            .clients
-            .sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| aws_error("reading the account id", e))?
-            .account()
-            .unwrap_or_default()
-            .to_string();
-        let name = format!("{}-{account}", spec.name);
+        let account = account_id(ctx).await?;
+        // Bucket names are global: the account and the region make the same deployment name
+        // in two regions (or two accounts) two buckets, never one bucket shared.
+        let name = format!("{}-{account}-{}", spec.name, ctx.clients.region);
         let s3 = &ctx.clients.s3;
         let mut req = s3.create_bucket().bucket(&name);
         // us-east-1 is the default location and must not be named.

@@ -3,7 +3,7 @@
 //! `<deployment>-trail`, which is how it is found (trail listings carry no tags).
 
 use super::*;
-use crate::expand::physical_name;
+use crate::expand::trail_name;
 use crate::resource::Val;
 
 pub struct TrailProvider;
@@ -16,18 +16,20 @@ impl Provider for TrailProvider {
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {
         let ct = &ctx.clients.cloudtrail;
-        let name = physical_name(ctx.env(), "trail", 128);
+        let name = trail_name(ctx.env(), &ctx.clients.region);
+        // Only trails whose home is this region: another region's multi-region trail shows
+        // here as a shadow trail that can be neither updated nor deleted from here.
         let out = ct
             .describe_trails()
             .trail_name_list(&name)
+            .include_shadow_trails(false)
             .send()
             .await
             .map_err(|e| aws_error("listing trails", e))?;
-        let Some(trail) = out
-            .trail_list()
-            .iter()
-            .find(|t| t.name() == Some(name.as_str()))
-        else {
+        let Some(trail) = out.trail_list().iter().find(|t| {
+            t.name() == Some(name.as_str())
+                && t.home_region().is_none_or(|r| r == ctx.clients.region)
+        }) else {
             return Ok(Vec::new());
         };
         let logging = ct
@@ -143,4 +145,34 @@ impl Provider for TrailProvider {
             Err(e) => Err(aws_error(&format!("deleting trail {name}"), e)),
         }
     }
+}
+
+/// The account's trails that record this region's management events now (multi-region trails
+/// homed anywhere, and this region's own), as "name (home region)": what `check --live` reports
+/// for a deployment without a trail of its own.
+pub async fn recording_here(clients: &Clients) -> Result<Vec<String>> {
+    let ct = &clients.cloudtrail;
+    let out = ct
+        .describe_trails()
+        .include_shadow_trails(true)
+        .send()
+        .await
+        .map_err(|e| aws_error("listing the account's trails", e))?;
+    let mut found = Vec::new();
+    for t in out.trail_list() {
+        let home = t.home_region().unwrap_or_default();
+        if !(t.is_multi_region_trail().unwrap_or(false) || home == clients.region) {
+            continue;
+        }
+        // A trail homed elsewhere is asked about by ARN (a name only finds this region's).
+        let id = t.trail_arn().or(t.name()).unwrap_or_default();
+        let logging = match ct.get_trail_status().name(id).send().await {
+            Ok(status) => status.is_logging().unwrap_or(false),
+            Err(_) => false,
+        };
+        if logging {
+            found.push(format!("{} ({home})", t.name().unwrap_or_default()));
+        }
+    }
+    Ok(found)
 }

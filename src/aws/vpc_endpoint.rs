@@ -13,14 +13,22 @@ pub struct VpcEndpointProvider;
 /// release a network interface per subnet, which takes a minute or two.
 const ENDPOINT_WAIT: Duration = Duration::from_secs(600);
 
+/// An endpoint's state in lower case. EC2 answers `available`, `pending`, `deleted`, ... while
+/// the SDK's enum spells its variants `Available`, `Pending`, ...: compare names, not variants.
+fn state_name(state: Option<&State>) -> String {
+    state
+        .map(|s| s.as_str().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
 fn gone(state: Option<&State>) -> bool {
     matches!(
-        state,
-        Some(State::Deleted) | Some(State::Deleting) | Some(State::Rejected) | Some(State::Failed)
+        state_name(state).as_str(),
+        "deleted" | "deleting" | "rejected" | "failed" | "expired"
     )
 }
 
-async fn state_of(ctx: &Ctx<'_>, id: &str) -> Result<Option<State>> {
+async fn state_of(ctx: &Ctx<'_>, id: &str) -> Result<Option<String>> {
     match ctx
         .clients
         .ec2
@@ -29,7 +37,7 @@ async fn state_of(ctx: &Ctx<'_>, id: &str) -> Result<Option<State>> {
         .send()
         .await
     {
-        Ok(out) => Ok(out.vpc_endpoints().first().and_then(|e| e.state().cloned())),
+        Ok(out) => Ok(out.vpc_endpoints().first().map(|e| state_name(e.state()))),
         Err(e) if error_code(&e).as_deref() == Some("InvalidVpcEndpointId.NotFound") => Ok(None),
         Err(e) => Err(aws_error(&format!("reading VPC endpoint {id}"), e)),
     }
@@ -145,10 +153,10 @@ impl Provider for VpcEndpointProvider {
             &format!("waiting for VPC endpoint {id} to be available"),
             ENDPOINT_WAIT,
             || async {
-                match state_of(ctx, &id).await? {
-                    Some(State::Available) => Ok(true),
-                    Some(s @ (State::Failed | State::Rejected)) => {
-                        anyhow::bail!("VPC endpoint {id} ended {}", s.as_str())
+                match state_of(ctx, &id).await?.as_deref() {
+                    Some("available") => Ok(true),
+                    Some(s @ ("failed" | "rejected" | "expired")) => {
+                        anyhow::bail!("VPC endpoint {id} ended {s}")
                     }
                     _ => Ok(false),
                 }
@@ -219,8 +227,8 @@ impl Provider for VpcEndpointProvider {
             ENDPOINT_WAIT,
             || async {
                 Ok(matches!(
-                    state_of(ctx, id).await?,
-                    None | Some(State::Deleted)
+                    state_of(ctx, id).await?.as_deref(),
+                    None | Some("deleted")
                 ))
             },
         )

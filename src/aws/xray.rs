@@ -212,7 +212,8 @@ impl Provider for XrayProvider {
                     let Some((id, stack)) = owner(ctx, arn).await? else {
                         continue;
                     };
-                    let mut o = Observed::new(&id, Kind::TracingGroup, name)
+                    // Known by ARN: the name is the tier's group's name too.
+                    let mut o = Observed::new(&id, Kind::TracingGroup, arn)
                         .prop(
                             "filter_expression",
                             Val::str(group.filter_expression().unwrap_or_default()),
@@ -257,7 +258,7 @@ impl Provider for XrayProvider {
                     let Some((id, stack)) = owner(ctx, arn).await? else {
                         continue;
                     };
-                    let mut o = Observed::new(&id, Kind::SamplingRule, name)
+                    let mut o = Observed::new(&id, Kind::SamplingRule, arn)
                         .prop("service_name", Val::str(rule.service_name()))
                         .prop("fixed_rate", Val::Float(rule.fixed_rate()))
                         .prop("reservoir_size", Val::Int(rule.reservoir_size().into()))
@@ -293,7 +294,7 @@ impl Provider for XrayProvider {
                 return Err(e);
             }
         };
-        Ok(observed_from_spec(spec, &spec.name)
+        Ok(observed_from_spec(spec, &arn)
             .output("name", &spec.name)
             .output("arn", &arn))
     }
@@ -320,7 +321,7 @@ impl Provider for XrayProvider {
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
         let traced = self.0;
         let xray = &ctx.clients.xray;
-        let name = current.physical_id.as_str();
+        let name = current.name.as_str();
         let doing = format!("deleting {} {name}", traced.kind());
         // InvalidRequestException: gone already (deleted by a run that stopped before unmarking).
         let gone = Some("InvalidRequestException");

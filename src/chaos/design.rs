@@ -529,13 +529,32 @@ fn kill_az(
             ));
         }
     }
-    let mut victims: Vec<String> = baseline
+    let in_zone: Vec<&crate::chaos::Instance> = baseline
         .instances
         .iter()
         .filter(|i| i.zone == zone && matches!(i.state.as_str(), "running" | "pending"))
+        .collect();
+    // Only members of the deployment's Auto Scaling groups: other instances carrying the
+    // deployment's tag (EMR propagates its cluster's tags to its nodes, EMR Management Guide,
+    // "Tag clusters") have nothing that rebuilds them, so losing them is not part of a test.
+    let mut victims: Vec<String> = in_zone
+        .iter()
+        .filter(|i| !i.tier.is_empty())
         .map(|i| i.id.clone())
         .collect();
     victims.sort();
+    let spared: Vec<&str> = in_zone
+        .iter()
+        .filter(|i| i.tier.is_empty())
+        .map(|i| i.id.as_str())
+        .collect();
+    if !spared.is_empty() {
+        warnings.push(format!(
+            "left alone in {zone}: {} (the deployment's, but in none of its Auto Scaling groups, \
+             such as EMR nodes: nothing would rebuild them)",
+            spared.join(", ")
+        ));
+    }
     if !victims.is_empty() {
         actions.push(match mode {
             AzMode::Terminate => Action::TerminateInstances {

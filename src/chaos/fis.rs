@@ -57,18 +57,28 @@ pub fn template(
         }
         Fault::KillAz { mode, .. } => {
             let zone = design.zone.clone().unwrap_or_default();
-            targets.insert(
-                "zone-instances".into(),
-                json!({
-                    "resourceType": "aws:ec2:instance",
-                    "resourceTags": { TAG_DEPLOYMENT: inv.env },
-                    "filters": [
-                        { "path": "State.Name", "values": ["running"] },
-                        { "path": "Placement.AvailabilityZone", "values": [zone] },
-                    ],
-                    "selectionMode": "ALL",
-                }),
-            );
+            // One target per group: only group members are lost (like the design), never
+            // other instances carrying the deployment's tag (EMR nodes).
+            let mut zone_targets = Vec::new();
+            for group in &inv.groups {
+                let name = format!("{}-zone-instances", group.tier);
+                targets.insert(
+                    name.clone(),
+                    json!({
+                        "resourceType": "aws:ec2:instance",
+                        "resourceTags": {
+                            TAG_DEPLOYMENT: inv.env,
+                            "aws:autoscaling:groupName": group.name,
+                        },
+                        "filters": [
+                            { "path": "State.Name", "values": ["running"] },
+                            { "path": "Placement.AvailabilityZone", "values": [zone] },
+                        ],
+                        "selectionMode": "ALL",
+                    }),
+                );
+                zone_targets.push((group.tier.clone(), name));
+            }
             targets.insert(
                 "zone-subnets".into(),
                 json!({
@@ -78,20 +88,22 @@ pub fn template(
                     "selectionMode": "ALL",
                 }),
             );
-            let instance_action = match mode {
-                AzMode::Terminate => json!({
-                    "actionId": "aws:ec2:terminate-instances",
-                    "description": format!("Terminate every instance of the deployment in {zone}"),
-                    "targets": { "Instances": "zone-instances" },
-                }),
-                AzMode::Stop => json!({
-                    "actionId": "aws:ec2:stop-instances",
-                    "description": format!("Power off every instance of the deployment in {zone}"),
-                    "parameters": { "startInstancesAfterDuration": iso_duration(duration) },
-                    "targets": { "Instances": "zone-instances" },
-                }),
-            };
-            actions.insert("lose-instances".into(), instance_action);
+            for (tier, target) in zone_targets {
+                let instance_action = match mode {
+                    AzMode::Terminate => json!({
+                        "actionId": "aws:ec2:terminate-instances",
+                        "description": format!("Terminate tier {tier}'s instances in {zone}"),
+                        "targets": { "Instances": target },
+                    }),
+                    AzMode::Stop => json!({
+                        "actionId": "aws:ec2:stop-instances",
+                        "description": format!("Power off tier {tier}'s instances in {zone}"),
+                        "parameters": { "startInstancesAfterDuration": iso_duration(duration) },
+                        "targets": { "Instances": target },
+                    }),
+                };
+                actions.insert(format!("lose-{tier}-instances"), instance_action);
+            }
             // FIS cannot edit a group's zone list; cutting the zone's subnets off the network
             // is how an AZ outage is expressed there.
             actions.insert(

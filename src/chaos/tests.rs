@@ -774,15 +774,28 @@ fn fis_template_targets_by_tag_and_stops_on_the_guarding_alarms() {
     };
     let d = design::design(&fault, &inv, &base, None).unwrap();
     let t = fis::template(&fault, &d, &inv, "arn:aws:iam::1:role/fis", 120.0, &[]);
-    let instances = &t["targets"]["zone-instances"];
+    // One target per group, selecting only that group's members in the zone (never EMR nodes
+    // or other instances that merely carry the deployment's tag).
+    let instances = &t["targets"]["web-zone-instances"];
     assert_eq!(instances["resourceTags"]["ftctl:deployment"], "t");
-    assert_eq!(instances["filters"][1]["values"][0], "az-a");
     assert_eq!(
-        t["actions"]["lose-instances"]["actionId"],
+        instances["resourceTags"]["aws:autoscaling:groupName"],
+        inv.groups
+            .iter()
+            .find(|g| g.tier == "web")
+            .unwrap()
+            .name
+            .as_str()
+    );
+    assert_eq!(instances["filters"][1]["values"][0], "az-a");
+    assert!(t["targets"]["app-zone-instances"].is_object(), "{t}");
+    assert!(t["targets"]["zone-instances"].is_null(), "{t}");
+    assert_eq!(
+        t["actions"]["lose-web-instances"]["actionId"],
         "aws:ec2:stop-instances"
     );
     assert_eq!(
-        t["actions"]["lose-instances"]["parameters"]["startInstancesAfterDuration"],
+        t["actions"]["lose-web-instances"]["parameters"]["startInstancesAfterDuration"],
         "PT120S"
     );
     assert_eq!(
@@ -1174,4 +1187,35 @@ fn the_report_and_timeline_render_a_run() {
     ] {
         assert!(svg.contains(label), "missing {label}");
     }
+}
+
+#[test]
+fn kill_az_loses_only_group_members_and_names_what_it_leaves_alone() {
+    let inv = inventory();
+    let mut fleet = healthy_fleet();
+    // An EMR node: the deployment's tag (EMR propagates it), but in no Auto Scaling group.
+    fleet.push(instance("i-emr1", "", "az-a", "running"));
+    let base = observation(fleet, "az-b", &[]);
+    let fault = Fault::KillAz {
+        zone: Some("az-a".into()),
+        mode: AzMode::Terminate,
+    };
+    let d = design::design(&fault, &inv, &base, None).unwrap();
+    let lost: Vec<&String> = d
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::TerminateInstances { instances } => Some(instances),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(lost, ["i-a1", "i-w1", "i-w2"]);
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.contains("left alone in az-a: i-emr1")),
+        "{:?}",
+        d.warnings
+    );
 }

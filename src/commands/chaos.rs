@@ -93,20 +93,20 @@ fn cache_fault(a: &CacheArgs) -> Fault {
 
 /// Reads what the deployment owns; refuses when it owns nothing.
 async fn inventory(target: &TargetArgs) -> Result<(AwsCloud, Inventory)> {
-    expand::validate_env(&target.env.env).map_err(|e| anyhow!(e))?;
+    expand::validate_env(target.env.name()).map_err(|e| anyhow!(e))?;
     let cloud = AwsCloud::connect(target.region.as_deref(), DeleteOptions::default()).await?;
     let observed = cloud
         .observe(&Deployment {
-            env: target.env.env.clone(),
+            env: target.env.name().to_string(),
             stack: String::new(),
         })
         .await
-        .with_context(|| format!("reading deployment {}", target.env.env))?;
-    let inv = Inventory::from_observed(&target.env.env, &observed);
+        .with_context(|| format!("reading deployment {}", target.env.name()))?;
+    let inv = Inventory::from_observed(target.env.name(), &observed);
     if inv.is_empty() {
         bail!(
             "deployment {} has no group, database or cache in {}: nothing to experiment on",
-            target.env.env,
+            target.env.name(),
             cloud.target()
         );
     }

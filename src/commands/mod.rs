@@ -40,7 +40,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             out,
             refresh_only,
         } => {
-            let input = resolve(&stack, &env.env)?;
+            let input = resolve(&stack, env.name())?;
             if let Some(out) = &out {
                 check_out_path(out)?;
             }
@@ -116,9 +116,16 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                     ))
                     .into());
                 }
-                return apply_saved(&path, &env.env, parallelism, publish_metrics, &lock).await;
+                return apply_saved(
+                    &path,
+                    env.given.as_deref(),
+                    parallelism,
+                    publish_metrics,
+                    &lock,
+                )
+                .await;
             }
-            let input = resolve(&stack, &env.env)?;
+            let input = resolve(&stack, env.name())?;
             let cloud = AwsCloud::connect(
                 input.stack.stack.region.as_deref(),
                 DeleteOptions::default(),
@@ -149,18 +156,18 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             parallelism,
             lock,
         } => {
-            expand::validate_env(&env.env).map_err(InputError)?;
+            expand::validate_env(env.name()).map_err(InputError)?;
             let options = DeleteOptions {
                 skip_final_snapshot,
                 disable_deletion_protection,
             };
             let cloud = AwsCloud::connect(region.as_deref(), options).await?;
-            let held = take_lock(&lock, &cloud, &env.env).await?;
+            let held = take_lock(&lock, &cloud, env.name()).await?;
             holding(
                 held,
                 destroy(
                     cloud,
-                    &env.env,
+                    env.name(),
                     yes,
                     disable_deletion_protection,
                     parallelism,
@@ -174,11 +181,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             lock,
             lock_id,
         } => {
-            expand::validate_env(&env.env).map_err(InputError)?;
+            expand::validate_env(env.name()).map_err(InputError)?;
             let cloud = AwsCloud::connect(region.as_deref(), DeleteOptions::default()).await?;
             let backend = lock_backend(&lock, &cloud)?;
             let key = lock::Key {
-                env: env.env.clone(),
+                env: env.name().to_string(),
                 region: cloud.clients.region.clone(),
             };
             println!(
@@ -193,14 +200,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             list,
             wait,
             json,
-        } => backup::run(&env.env, region.as_deref(), list, wait, json).await,
+        } => backup::run(env.name(), region.as_deref(), list, wait, json).await,
         Command::Status {
             env,
             region,
             watch,
             interval,
             json,
-        } => status::run(&env.env, region.as_deref(), watch, interval, json).await,
+        } => status::run(env.name(), region.as_deref(), watch, interval, json).await,
         Command::Isolate {
             instance,
             env,
@@ -209,7 +216,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             suggest,
         } => {
             isolate::run(
-                &env.env,
+                env.name(),
                 region.as_deref(),
                 instance.as_deref(),
                 release,
@@ -222,14 +229,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             region,
             since,
             json,
-        } => trail::run(&env.env, region.as_deref(), &since, json).await,
+        } => trail::run(env.name(), region.as_deref(), &since, json).await,
         Command::Check {
             stack,
             vars,
             env,
             live,
             json,
-        } => run_check(stack, vars, &env.env, live, json).await,
+        } => run_check(stack, vars, env.name(), live, json).await,
         Command::Graph { stack, out, json } => {
             let input = resolve(&stack, "dev")?;
             let zones: Vec<String> = match &input.stack.network.availability_zones {
@@ -482,7 +489,7 @@ fn save_plan(
 
 async fn apply_saved(
     path: &Path,
-    env: &str,
+    env: Option<&str>,
     parallelism: u16,
     publish_metrics: bool,
     lock: &LockArgs,
@@ -493,8 +500,9 @@ async fn apply_saved(
         saved::parse(&text).map_err(|e| InputError(format!("{}: {e}", path.display())))?;
     expand::validate_env(&saved.deployment)
         .map_err(|e| InputError(format!("{}: deployment: {e}", path.display())))?;
-    // The plan names its deployment; an explicit other one is a mistake, not an override.
-    if env != saved.deployment && env != "dev" {
+    // The plan names its deployment; any explicit other one (even `dev`) is a mistake, not an
+    // override.
+    if let Some(env) = env.filter(|e| *e != saved.deployment) {
         return Err(InputError(format!(
             "{} is a plan for deployment {}, not {env} (--env / FTCTL_ENV)",
             path.display(),
@@ -685,6 +693,9 @@ async fn run_check(
             })
             .collect();
         let mut findings = check(&subjects);
+        if !observed.iter().any(|o| o.kind == Kind::Trail) {
+            findings.push(account_trail_finding(&cloud).await?);
+        }
         if let Some(input) = &input {
             check_region(input, &cloud.clients.region)?;
             let (_, _, plan) = compute(&cloud, input).await?;
@@ -728,6 +739,41 @@ async fn run_check(
         );
     }
     Ok(ExitCode::from(Severity::exit_code(worst)))
+}
+
+/// Without a trail of its own (the default: see `audit.trail`), a deployment relies on the
+/// account's: say which records this region, or that none does.
+async fn account_trail_finding(cloud: &AwsCloud) -> Result<crate::check::Finding> {
+    use crate::check::{Finding, Severity};
+    let trails = crate::aws::trail::recording_here(&cloud.clients).await?;
+    let why = "without a trail, who changed what in the deployment is known only from the last \
+               90 days of CloudTrail event history, with no log-file validation";
+    Ok(if trails.is_empty() {
+        Finding {
+            severity: Severity::Warning,
+            rule: "audit-trail",
+            resource: "audit".into(),
+            finding: format!(
+                "no CloudTrail trail of the account records {}",
+                cloud.clients.region
+            ),
+            why,
+            fix: "turn on the account's (or organization's) trail, or set audit.trail = true"
+                .into(),
+        }
+    } else {
+        Finding {
+            severity: Severity::Info,
+            rule: "audit-trail",
+            resource: "audit".into(),
+            finding: format!(
+                "API calls are recorded by the account's trail {}",
+                trails.join(", ")
+            ),
+            why,
+            fix: "nothing to do".into(),
+        }
+    })
 }
 
 /// Everything the user gave, checked, before any AWS call.

@@ -413,3 +413,66 @@ fn every_dashboard_metric_widget_names_the_deployment_region() {
     }
     assert!(metric_widgets > 5, "only {metric_widgets} metric widgets");
 }
+
+/// AWS's documented name limits, per kind (API references: CreateLoadBalancer and
+/// CreateTargetGroup 32, CreateDBInstance 63, CreateReplicationGroup 40, CreateRole 64,
+/// CreateInstanceProfile 128, CreateGroup/CreateSamplingRule (X-Ray) 32, CreateTrail 128,
+/// CreateBucket 63 (with the account and region ftctl appends), the rest 255 or more).
+fn name_limit(kind: Kind) -> usize {
+    match kind {
+        Kind::LoadBalancer | Kind::TargetGroup => 32,
+        Kind::DbInstance => 63,
+        Kind::CacheReplicationGroup => 40,
+        Kind::IamRole => 64,
+        Kind::InstanceProfile | Kind::Trail => 128,
+        Kind::TracingGroup | Kind::SamplingRule => 32,
+        Kind::S3Bucket => BUCKET_NAME_MAX,
+        Kind::SnsTopic => 256,
+        _ => 255,
+    }
+}
+
+#[test]
+fn the_longest_names_fit_aws_limits_in_the_longest_region() {
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage3.toml"));
+    let stack = load(&path, &[]).unwrap().stack;
+    // The longest deployment name validate_env allows, and a region name of the longest kind.
+    let env = "a234567890123456";
+    assert!(validate_env(env).is_ok());
+    let region = "ap-southeast-2";
+    let zones: Vec<String> = ["a", "b", "c"]
+        .iter()
+        .map(|z| format!("{region}{z}"))
+        .collect();
+    let specs = expand(&stack, env, region, &zones).unwrap();
+    for s in &specs {
+        assert!(
+            s.name.len() <= name_limit(s.kind),
+            "{} ({}) is named {} ({} characters, AWS allows {})",
+            s.id,
+            s.kind,
+            s.name,
+            s.name.len(),
+            name_limit(s.kind)
+        );
+    }
+    // S3: the provider appends "-<12-digit account>-<region>".
+    for s in specs.iter().filter(|s| s.kind == Kind::S3Bucket) {
+        let full = format!("{}-123456789012-{region}", s.name);
+        assert!(full.len() <= 63, "{full}");
+    }
+    // Route 53 health checks are found by a caller reference of at most 64 characters.
+    let with_health = load(
+        &path,
+        &[
+            "dns.private=false".to_string(),
+            "dns.zone=\"shop.mycompany.net\"".to_string(),
+        ],
+    )
+    .unwrap()
+    .stack;
+    let specs = expand(&with_health, env, region, &zones).unwrap();
+    let check = specs.iter().find(|s| s.kind == Kind::HealthCheck).unwrap();
+    let reference = format!("ftctl/{env}/{region}/{}/{}", check.id, u32::MAX);
+    assert!(reference.len() <= 64, "{reference}");
+}

@@ -736,6 +736,18 @@ pub fn validate(stack: &Stack) -> Vec<(String, String)> {
                         );
                     }
                 }
+                // DynamoDB refuses a replica of a provisioned table whose write capacity is not
+                // auto scaled ("Table write capacity should either be Pay-Per-Request or
+                // AutoScaled"), and ftctl does not auto scale table capacity.
+                if !table.replica_regions.is_empty() {
+                    bad(
+                        format!("{at}.billing_mode"),
+                        "a global table (replica_regions) needs billing_mode = \"on-demand\": \
+                         DynamoDB accepts replicas of a provisioned table only with write \
+                         capacity auto scaling, which ftctl does not manage"
+                            .into(),
+                    );
+                }
             }
         }
         let mut seen = BTreeSet::new();

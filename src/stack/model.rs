@@ -241,7 +241,9 @@ impl Engine {
     }
     pub fn default_version(self) -> &'static str {
         match self {
-            Engine::Mysql => "8.0",
+            // MySQL 8.0 left RDS standard support on 2026-07-31 (later creations are billed
+            // Extended Support); 8.4 is the current long-term release.
+            Engine::Mysql => "8.4",
             Engine::Postgres => "16",
         }
     }
@@ -261,6 +263,10 @@ pub struct Database {
     pub backup_retention_days: u32,
     #[serde(default = "yes")]
     pub deletion_protection: bool,
+    /// Let RDS keep running a major version past its end of standard support, billed as RDS
+    /// Extended Support. Off: creating such a database fails instead of costing more.
+    #[serde(default)]
+    pub extended_support: bool,
     #[serde(default = "default_master_user")]
     pub master_username: String,
     /// Tiers allowed to connect.
@@ -662,8 +668,12 @@ fn default_emr_apps() -> Vec<String> {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Audit {
-    /// A multi-region CloudTrail trail with log-file validation into an encrypted bucket.
-    #[serde(default = "yes")]
+    /// A multi-region CloudTrail trail of the deployment's own, with log-file validation into an
+    /// encrypted bucket. Off by default: a trail records the whole account's calls, CloudTrail
+    /// allows five per region, and every trail after the account's first is billed ($2.00 per
+    /// 100,000 management events; AWS CloudTrail pricing and quotas). Most accounts already
+    /// have one (an organization trail): `ftctl check --live` says which covers the region.
+    #[serde(default)]
     pub trail: bool,
 }
 
@@ -707,6 +717,6 @@ impl Default for Tracing {
 
 impl Default for Audit {
     fn default() -> Self {
-        Audit { trail: true }
+        Audit { trail: false }
     }
 }

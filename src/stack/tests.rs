@@ -210,7 +210,16 @@ fn shipped_stage2_extends_stage1() {
 
 #[test]
 fn stage2_parameters_that_break_failover_are_refused() {
-    let cases: [(&[&str], &str, &str); 6] = [
+    let cases: [(&[&str], &str, &str); 7] = [
+        (
+            &[
+                "tables.orders.billing_mode=\"provisioned\"",
+                "tables.orders.read_capacity=5",
+                "tables.orders.write_capacity=5",
+            ],
+            "tables.orders.billing_mode",
+            "a global table (replica_regions) needs billing_mode = \"on-demand\"",
+        ),
         (
             &["caches.session.replicas_per_shard=0"],
             "caches.session.replicas_per_shard",

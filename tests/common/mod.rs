@@ -56,28 +56,6 @@ pub fn ftctl(args: &[&str]) -> Run {
     ftctl_with(args, &[])
 }
 
-/// No emulator implements X-Ray (see ../shared/emulators.md and `localstack/`), so commands that
-/// read or build a deployment from a stack run with the stack's tracing off, unless the test
-/// says otherwise with its own `--var tracing.…`. tests/monitoring.rs covers tracing itself: the
-/// plan, and apply's refusal by the emulator.
-pub const NO_TRACING: &str = "tracing.enabled=false";
-
-fn without_tracing(args: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let reads_aws = match args.first().map(String::as_str) {
-        Some("plan") => true,
-        // A saved plan file is applied as it is.
-        Some("apply") => !args.iter().any(|a| a.ends_with(".json")),
-        Some("check") => args.iter().any(|a| a == "--live"),
-        _ => false,
-    };
-    if reads_aws && !args.iter().any(|a| a.starts_with("tracing.")) {
-        args.push("--var".into());
-        args.push(NO_TRACING.into());
-    }
-    args
-}
-
 /// The binary under test: `FTCTL_BIN` when set (a build directory shared between checkouts can
 /// be overwritten by another checkout's build while tests run), else cargo's.
 pub fn ftctl_bin() -> PathBuf {
@@ -91,9 +69,24 @@ pub fn test_state_dir() -> PathBuf {
     std::env::temp_dir().join(format!("ftctl-test-state-{}", std::process::id()))
 }
 
+/// The proxy every ftctl a test runs goes through (when the emulators are configured): it
+/// enforces what AWS would refuse and the emulators accept (proxy.rs, `aws_refusal`), so an
+/// integration test fails where AWS would.
+pub fn aws_like() -> Option<&'static proxy::Proxy> {
+    static PROXY: std::sync::OnceLock<Option<proxy::Proxy>> = std::sync::OnceLock::new();
+    PROXY
+        .get_or_init(|| {
+            std::env::var_os("AWS_ENDPOINT_URL").map(|_| proxy::Proxy::in_front_of_the_emulators())
+        })
+        .as_ref()
+}
+
 pub fn ftctl_with(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(ftctl_bin());
-    cmd.args(without_tracing(args))
+    if let Some(proxy) = aws_like() {
+        cmd.envs(proxy.env());
+    }
+    cmd.args(args)
         .current_dir(repo())
         .stdin(Stdio::null())
         .env("NO_COLOR", "1")
@@ -132,6 +125,8 @@ pub struct Aws {
     pub emr: aws_sdk_emr::Client,
     pub s3: aws_sdk_s3::Client,
     pub cloudtrail: aws_sdk_cloudtrail::Client,
+    pub xray: aws_sdk_xray::Client,
+    pub autoscaling_apps: aws_sdk_applicationautoscaling::Client,
 }
 
 /// The second region stage2 replicates its table to.
@@ -162,6 +157,8 @@ pub async fn aws() -> Aws {
         route53: aws_sdk_route53::Client::new(&conf),
         emr: aws_sdk_emr::Client::new(&conf),
         cloudtrail: aws_sdk_cloudtrail::Client::new(&conf),
+        xray: aws_sdk_xray::Client::new(&conf),
+        autoscaling_apps: aws_sdk_applicationautoscaling::Client::new(&conf),
         // The emulators serve S3 path-style (endpoint/bucket), as ftctl's client does.
         s3: aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&conf)
@@ -435,6 +432,41 @@ pub async fn leftovers(aws: &Aws, env: &str) -> Vec<String> {
                     g.cache_subnet_group_name().unwrap_or_default()
                 )
             }),
+    );
+    let endpoints = aws
+        .ec2
+        .describe_vpc_endpoints()
+        .filters(f())
+        .send()
+        .await
+        .unwrap();
+    left.extend(
+        endpoints
+            .vpc_endpoints()
+            .iter()
+            // EC2 answers lower-case states; the SDK's variants are capitalised.
+            .filter(|e| {
+                let state = e.state().map(|s| s.as_str().to_ascii_lowercase());
+                !matches!(state.as_deref(), Some("deleted" | "deleting"))
+            })
+            .map(|e| format!("vpc-endpoint {}", e.vpc_endpoint_id().unwrap_or_default())),
+    );
+    let traces = aws.xray.get_groups().send().await.unwrap();
+    left.extend(
+        traces
+            .groups()
+            .iter()
+            .filter(|g| g.group_name().unwrap_or_default().starts_with(&prefix))
+            .map(|g| format!("xray-group {}", g.group_name().unwrap_or_default())),
+    );
+    let rules = aws.xray.get_sampling_rules().send().await.unwrap();
+    left.extend(
+        rules
+            .sampling_rule_records()
+            .iter()
+            .filter_map(|r| r.sampling_rule()?.rule_name())
+            .filter(|n| n.starts_with(&prefix))
+            .map(|n| format!("xray-sampling-rule {n}")),
     );
     let clusters = aws.ecs.list_clusters().send().await.unwrap();
     left.extend(

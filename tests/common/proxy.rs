@@ -4,6 +4,11 @@
 //! or an HTTP 500, drop connections, go down altogether, count requests per service and
 //! operation, and run an action when the k-th request arrives (a test kills ftctl there).
 //!
+//! It also enforces, by default, AWS behaviours the emulators lack (`aws_refusal`): IAM's
+//! eventual consistency (a just-created instance profile refused once by Auto Scaling and EMR),
+//! PutDashboard's validation of the dashboard body, and Route 53's reserved domain names, each
+//! answered with AWS's own error code and message.
+//!
 //! It runs on its own thread and runtime, so blocking tests (which wait for the ftctl process)
 //! and async tests can both use it.
 
@@ -55,6 +60,12 @@ struct State {
     injected: Mutex<Injected>,
     tripwire: Mutex<Option<(u64, Action)>>,
     tripped: AtomicU64,
+    /// The AWS behaviours are on unless switched off.
+    aws_rules_off: std::sync::atomic::AtomicBool,
+    /// What the AWS behaviours refused, per `service:Operation`.
+    refused: Mutex<BTreeMap<String, u64>>,
+    /// Resources whose first request was refused as not yet propagated.
+    propagated: Mutex<std::collections::BTreeSet<String>>,
 }
 
 pub struct Proxy {
@@ -191,6 +202,17 @@ impl Proxy {
 
     pub fn injected(&self) -> Injected {
         self.state.injected.lock().unwrap().clone()
+    }
+
+    /// Requests the AWS behaviours refused, per `service:Operation`.
+    pub fn refused(&self) -> BTreeMap<String, u64> {
+        self.state.refused.lock().unwrap().clone()
+    }
+
+    /// Forwards everything the emulators accept (for measuring the emulators themselves).
+    pub fn without_aws_rules(self) -> Proxy {
+        self.state.aws_rules_off.store(true, Ordering::SeqCst);
+        self
     }
 }
 
@@ -430,6 +452,18 @@ async fn handle(
         return Err(closed());
     }
 
+    if !state.aws_rules_off.load(Ordering::SeqCst) {
+        if let Some(refusal) = aws_refusal(&state, &service, &op, protocol, &body) {
+            *state
+                .refused
+                .lock()
+                .unwrap()
+                .entry(format!("{service}:{op}"))
+                .or_default() += 1;
+            return Ok(refusal);
+        }
+    }
+
     let uri = format!(
         "{}{}",
         upstream.trim_end_matches('/'),
@@ -463,4 +497,229 @@ async fn handle(
     Ok(back
         .body(Full::new(body))
         .unwrap_or_else(|_| respond(StatusCode::BAD_GATEWAY.as_u16(), &[], "")))
+}
+
+/// A form field of a Query request (`Name=value`, URL-encoded).
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let raw = text.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == name).then_some(v)
+    })?;
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = raw
+            .get(i + 1..i + 3)
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    Some(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// The first time `key` is seen: the request that AWS would refuse while IAM propagates.
+fn first_time(state: &State, key: String) -> bool {
+    state.propagated.lock().unwrap().insert(key)
+}
+
+/// A CBOR map of text strings, for rpc-v2-cbor error bodies.
+fn cbor_text_map(entries: &[(&str, &str)]) -> Vec<u8> {
+    fn text(out: &mut Vec<u8>, s: &str) {
+        let n = s.len();
+        match n {
+            0..=23 => out.push(0x60 | n as u8),
+            24..=255 => out.extend([0x78, n as u8]),
+            256..=65535 => out.extend([0x79, (n >> 8) as u8, n as u8]),
+            _ => {
+                out.push(0x7A);
+                out.extend((n as u32).to_be_bytes());
+            }
+        }
+        out.extend_from_slice(s.as_bytes());
+    }
+    let mut out = vec![0xA0 | entries.len() as u8];
+    for (k, v) in entries {
+        text(&mut out, k);
+        text(&mut out, v);
+    }
+    out
+}
+
+/// What AWS would answer instead of the emulator, when AWS refuses the request.
+fn aws_refusal(
+    state: &State,
+    service: &str,
+    op: &str,
+    protocol: Protocol,
+    body: &[u8],
+) -> Option<Response<Full<Bytes>>> {
+    match (service, op) {
+        // IAM is eventually consistent: the group's launch template names an instance profile
+        // created moments before, which Auto Scaling refuses at first (terraform-provider-aws
+        // PR #5633 quotes this answer).
+        ("autoscaling", "CreateAutoScalingGroup") => {
+            let name = form_field(body, "AutoScalingGroupName")?;
+            first_time(state, format!("asg:{name}")).then(|| {
+                respond(
+                    400,
+                    &[("content-type", "text/xml")],
+                    format!(
+                        "<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>You must use a valid fully-formed launch template. Value ({name}-profile) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name</Message></Error><RequestId>proxy</RequestId></ErrorResponse>"
+                    ),
+                )
+            })
+        }
+        // The same for EMR's job-flow role (terraform-provider-aws PR #3027).
+        ("elasticmapreduce", "RunJobFlow") => {
+            let doc: serde_json::Value = serde_json::from_slice(body).ok()?;
+            let name = doc["Name"].as_str()?.to_string();
+            let profile = doc["JobFlowRole"].as_str().unwrap_or_default().to_string();
+            first_time(state, format!("emr:{name}")).then(|| {
+                respond(
+                    400,
+                    &[("content-type", "application/x-amz-json-1.1")],
+                    serde_json::json!({
+                        "__type": "ValidationException",
+                        "message": format!("Invalid InstanceProfile: {profile}."),
+                    })
+                    .to_string(),
+                )
+            })
+        }
+        ("monitoring", "PutDashboard") => {
+            let problems = dashboard_body_problems(body);
+            (!problems.is_empty()).then(|| {
+                let message = format!(
+                    "The dashboard body is invalid, there are {} validation errors: [{}]",
+                    problems.len(),
+                    problems.join(",")
+                );
+                let body = if protocol == Protocol::Cbor {
+                    cbor_text_map(&[("__type", "InvalidParameterInput"), ("message", &message)])
+                } else {
+                    format!(
+                        "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameterInput</Code><Message>{message}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>"
+                    )
+                    .into_bytes()
+                };
+                let headers: &[(&str, &str)] = if protocol == Protocol::Cbor {
+                    &[
+                        ("content-type", "application/cbor"),
+                        ("smithy-protocol", "rpc-v2-cbor"),
+                    ]
+                } else {
+                    &[("content-type", "text/xml")]
+                };
+                respond(400, headers, body)
+            })
+        }
+        // Route 53 refuses the documentation domains ("InvalidDomainName ... is reserved by
+        // AWS!", as reported from CreateHostedZone).
+        ("route53", "POST /2013-04-01/*") => {
+            let text = String::from_utf8_lossy(body);
+            let name = text
+                .split("<Name>")
+                .nth(1)?
+                .split("</Name>")
+                .next()?
+                .to_string();
+            let bare = name.trim_end_matches('.').to_ascii_lowercase();
+            let reserved = ["example.com", "example.net", "example.org"]
+                .iter()
+                .any(|r| bare == *r || bare.ends_with(&format!(".{r}")));
+            reserved.then(|| {
+                respond(
+                    400,
+                    &[("content-type", "text/xml")],
+                    format!(
+                        "<ErrorResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><Error><Type>Sender</Type><Code>InvalidDomainName</Code><Message>{bare} is reserved by AWS!</Message></Error><RequestId>proxy</RequestId></ErrorResponse>"
+                    ),
+                )
+            })
+        }
+        _ => None,
+    }
+}
+
+/// What PutDashboard's validation says about a dashboard body, in its own words (CloudWatch API
+/// reference, "Dashboard Body Structure and Syntax"): every widget has a type and properties,
+/// x and y come together, a metric widget names its region and its metrics, a text widget its
+/// markdown, an alarm widget 1 to 100 alarms.
+pub fn dashboard_body_problems(body: &[u8]) -> Vec<String> {
+    // The body is one text field of the request (JSON inside CBOR or a form): find it.
+    let Some(start) = body.windows(11).position(|w| w == b"{\"widgets\":") else {
+        return vec![
+            r#"{"dataPath":"","message":"Should have required property 'widgets'"}"#.into(),
+        ];
+    };
+    let mut stream =
+        serde_json::Deserializer::from_slice(&body[start..]).into_iter::<serde_json::Value>();
+    let Some(Ok(doc)) = stream.next() else {
+        return vec![r#"{"dataPath":"","message":"Should be valid JSON"}"#.into()];
+    };
+    let mut problems = Vec::new();
+    let mut say = |path: String, message: &str| {
+        problems.push(format!(r#"{{"dataPath":"{path}","message":"{message}"}}"#));
+    };
+    let Some(widgets) = doc["widgets"].as_array() else {
+        say(String::new(), "Should have required property 'widgets'");
+        return problems;
+    };
+    for (i, w) in widgets.iter().enumerate() {
+        let at = format!("/widgets/{i}");
+        let Some(kind) = w["type"].as_str() else {
+            say(at, "Should have required property 'type'");
+            continue;
+        };
+        if w["x"].is_null() != w["y"].is_null() {
+            say(at.clone(), "Should have property 'x' and 'y' together");
+        }
+        let p = &w["properties"];
+        if !p.is_object() {
+            say(at, "Should have required property 'properties'");
+            continue;
+        }
+        let at = format!("{at}/properties");
+        match kind {
+            "metric" => {
+                if !p["region"].is_string() {
+                    say(at.clone(), "Should have required property 'region'");
+                }
+                if !p["metrics"].is_array() && p["annotations"]["alarms"].is_null() {
+                    say(at, "Should have required property 'metrics'");
+                }
+            }
+            "text" => {
+                if !p["markdown"].is_string() {
+                    say(at, "Should have required property 'markdown'");
+                }
+            }
+            "alarm" => match p["alarms"].as_array() {
+                Some(a) if (1..=100).contains(&a.len()) => {}
+                Some(_) => say(at, "Should NOT have fewer than 1 or more than 100 items"),
+                None => say(at, "Should have required property 'alarms'"),
+            },
+            "log" => {
+                if !p["region"].is_string() || !p["query"].is_string() {
+                    say(at, "Should have required properties 'region' and 'query'");
+                }
+            }
+            _ => {}
+        }
+    }
+    problems
 }
