@@ -7,7 +7,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 FTCTL := $(TARGET_DIR)/debug/ftctl
 DEMO_ENV ?= demo
 
-.PHONY: all build demo demo-destroy test test-crash test-crash-all bench unit lint emulators-up emulators-down clean
+.PHONY: all build demo demo-destroy test test-crash test-crash-all bench iam-policies unit lint emulators-up emulators-down clean
 
 all: build
 
@@ -79,6 +79,15 @@ bench:
 	  FTCTL_BENCH_DIR=$(BENCH_DIR) $(CARGO) test --test bench -- --ignored --nocapture --test-threads 1; \
 	  bench/report $(BENCH_DIR) > BENCHMARKS.md
 	@echo "BENCHMARKS.md written."
+
+# The least-privilege IAM policy of each stage (docs/iam/<stage>.json), from the requests ftctl
+# makes for plan, apply, status, check, chaos list and destroy through the test proxy. `make
+# test` checks that stage 1's policy still allows every call its apply and destroy make.
+iam-policies:
+	localstack/up
+	trap 'localstack/down' EXIT; \
+	  source localstack/endpoints.env; \
+	  $(CARGO) test --test resilience iam_policies -- --ignored --nocapture
 
 # Unit tests only: no emulators needed.
 unit:

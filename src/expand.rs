@@ -64,6 +64,13 @@ pub fn trail_name(env: &str, region: &str) -> String {
 }
 
 const ALB_NAME_MAX: usize = 32;
+
+/// Where Route 53 publishes its health-check metrics, and so where their alarms must live
+/// (Route 53 Developer Guide, "Monitoring health checks using CloudWatch": the metrics are
+/// "not available if you select any other region"). A CloudWatch alarm notifies only a topic
+/// of its own region, so a deployment elsewhere gets a second topic there, with the same
+/// subscriptions (SNS cannot subscribe one topic to another).
+pub const ROUTE53_METRICS_REGION: &str = "us-east-1";
 /// S3 bucket names are at most 63 characters and global: the provider appends the account id
 /// (12) and the region (at most 14, ap-southeast-2), each after a hyphen.
 pub const BUCKET_NAME_MAX: usize = 63 - 13 - 15;
@@ -411,6 +418,18 @@ pub fn expand(
                 ("endpoint", Val::str(endpoint)),
             ]));
         }
+    }
+    let public_health_check = stack.dns.as_ref().is_some_and(|d| !d.private);
+    if public_health_check && region != ROUTE53_METRICS_REGION {
+        out.push(
+            ResourceSpec::new(
+                ROUTE53_TOPIC,
+                Kind::SnsTopic,
+                physical_name(env, &format!("{region}-alerts"), 256),
+            )
+            .with("region", Val::str(ROUTE53_METRICS_REGION))
+            .with("subscriptions", Val::List(subscriptions.clone())),
+        );
     }
     out.push(
         ResourceSpec::new(topic, Kind::SnsTopic, physical_name(env, "alerts", 256))
@@ -857,7 +876,7 @@ pub fn expand(
         out.extend(expand_emr(env, region, topic, name, cluster, &private_ids));
     }
     if let Some(dns) = &stack.dns {
-        out.extend(expand_dns(env, topic, dns));
+        out.extend(expand_dns(env, region, topic, dns));
     }
     if stack.audit.trail {
         // SSE-S3, not KMS: CloudTrail cannot write into a bucket whose default key is the AWS
@@ -909,7 +928,8 @@ type Chart<'a> = (&'a str, Vec<Val>, &'a str);
 /// ("Should have required property 'region'"; CloudWatch API reference, Dashboard Body Structure
 /// and Syntax), although the emulators store any body.
 fn dashboard(env: &str, region: &str, specs: &[ResourceSpec]) -> ResourceSpec {
-    let mut rows: Vec<(String, Vec<Chart<'static>>)> = Vec::new();
+    // (title, charts, the region their metrics are in)
+    let mut rows: Vec<(String, Vec<Chart<'static>>, &str)> = Vec::new();
     for s in specs {
         let r = |attr: &str| Val::reference(&s.id, attr);
         let (title, widgets): (String, Vec<Chart<'static>>) = match s.kind {
@@ -1139,11 +1159,16 @@ fn dashboard(env: &str, region: &str, specs: &[ResourceSpec]) -> ResourceSpec {
             }
             _ => continue,
         };
-        rows.push((title, widgets));
+        let metrics_region = if s.kind == Kind::HealthCheck {
+            ROUTE53_METRICS_REGION
+        } else {
+            region
+        };
+        rows.push((title, widgets, metrics_region));
     }
     let mut widgets = Vec::new();
     let mut y = 0;
-    for (title, row) in rows {
+    for (title, row, metrics_region) in rows {
         widgets.push(Val::map([
             ("type", Val::str("text")),
             ("x", Val::Int(0)),
@@ -1168,7 +1193,7 @@ fn dashboard(env: &str, region: &str, specs: &[ResourceSpec]) -> ResourceSpec {
                     "properties",
                     Val::map([
                         ("title", Val::str(format!("{title}: {name}"))),
-                        ("region", Val::str(region)),
+                        ("region", Val::str(metrics_region)),
                         ("metrics", Val::List(metrics)),
                         ("stat", Val::str(stat)),
                         ("period", Val::Int(60)),
@@ -1338,7 +1363,10 @@ fn expand_emr(
     specs
 }
 
-fn expand_dns(env: &str, topic: &str, dns: &crate::stack::Dns) -> Vec<ResourceSpec> {
+/// The topic the Route 53 health-check alarm notifies when it lives away from the deployment.
+const ROUTE53_TOPIC: &str = "notifications.topic.us-east-1";
+
+fn expand_dns(env: &str, region: &str, topic: &str, dns: &crate::stack::Dns) -> Vec<ResourceSpec> {
     let zone = dns.zone.trim_end_matches('.').to_lowercase();
     let lb = format!("lb.{}", dns.load_balancer);
     let mut zone_spec = ResourceSpec::new("dns.zone", Kind::HostedZone, &zone)
@@ -1375,27 +1403,43 @@ fn expand_dns(env: &str, topic: &str, dns: &crate::stack::Dns) -> Vec<ResourceSp
         .with("port", Val::Int(80))
         .with("request_interval", Val::Int(30))
         .with("failure_threshold", Val::Int(3)),
-        alarm(
-            env,
-            topic,
-            AlarmDef {
-                id: "alarm.dns.health".into(),
-                name_suffix: format!("{}-health-check", dns.record),
-                description: format!(
-                    "{}.{zone}: Route 53 health checks of {} fail",
-                    dns.record, dns.health_check_path
-                ),
-                // Route 53 publishes health check metrics in us-east-1 only.
-                namespace: "AWS/Route53",
-                metric: "HealthCheckStatus",
-                statistic: "Minimum",
-                dimensions: vec![("HealthCheckId", Val::reference("dns.health", "id"))],
-                comparison: "LessThanThreshold",
-                threshold: 1.0,
-                policy: dns.health_alarm,
-                missing: "breaching",
-            },
-        ),
+        {
+            let away = region != ROUTE53_METRICS_REGION;
+            let (topic, name_suffix) = if away {
+                (
+                    ROUTE53_TOPIC,
+                    format!("{region}-{}-health-check", dns.record),
+                )
+            } else {
+                (topic, format!("{}-health-check", dns.record))
+            };
+            let spec = alarm(
+                env,
+                topic,
+                AlarmDef {
+                    id: "alarm.dns.health".into(),
+                    name_suffix,
+                    description: format!(
+                        "{}.{zone}: Route 53 health checks of {} fail",
+                        dns.record, dns.health_check_path
+                    ),
+                    // Route 53 publishes health check metrics in us-east-1 only.
+                    namespace: "AWS/Route53",
+                    metric: "HealthCheckStatus",
+                    statistic: "Minimum",
+                    dimensions: vec![("HealthCheckId", Val::reference("dns.health", "id"))],
+                    comparison: "LessThanThreshold",
+                    threshold: 1.0,
+                    policy: dns.health_alarm,
+                    missing: "breaching",
+                },
+            );
+            if away {
+                spec.with("region", Val::str(ROUTE53_METRICS_REGION))
+            } else {
+                spec
+            }
+        },
     ]);
     specs
 }

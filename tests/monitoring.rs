@@ -558,3 +558,115 @@ async fn tracing_makes_the_app_tiers_group_and_sampling_rule() {
 
     destroy_leaving_nothing(&aws, &env).await;
 }
+
+/// Route 53 publishes health-check metrics in us-east-1 only, and an alarm notifies only a topic
+/// of its own region: a deployment in eu-west-1 with a public zone gets its health-check alarm,
+/// and a topic with the same subscriptions, in us-east-1; everything else stays home. The same
+/// deployment name living in us-east-1 is another deployment: neither counts the other's
+/// resources as its own, and destroying one leaves the other whole.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_public_zone_outside_us_east_1_is_watched_from_us_east_1() {
+    require_emulators();
+    let env = unique_env("r5");
+    // Both deployments go whatever happens (destroying one that does not exist is a no-op).
+    let _cleanup = (
+        DestroyOnDrop {
+            env: env.clone(),
+            region: Some("eu-west-1"),
+        },
+        DestroyOnDrop {
+            env: env.clone(),
+            region: None,
+        },
+    );
+    let home = aws_in(Some("eu-west-1")).await;
+    let virginia = aws_in(Some("us-east-1")).await;
+    let public = [
+        "--var",
+        "dns.private=false",
+        "--var",
+        "dns.zone=\"shop.mycompany.net\"",
+    ];
+    let in_region = |region: &'static str| {
+        let mut args: Vec<String> = public.iter().map(|s| s.to_string()).collect();
+        args.extend(["--var".into(), format!("stack.region=\"{region}\"")]);
+        args
+    };
+    let run_in = |verb: &str, region: &'static str| {
+        let mut args = vec![
+            verb.to_string(),
+            "stage3".into(),
+            "--env".into(),
+            env.clone(),
+        ];
+        if verb == "apply" {
+            args.push("--yes".into());
+        }
+        args.extend(in_region(region));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ftctl(&args)
+    };
+    // ftctl apply stage3 --env r5… --var stack.region="eu-west-1" --var dns.private=false ...
+    let run = run_in("apply", "eu-west-1").ok();
+    assert!(
+        run.stdout
+            .contains("add these NS records for shop.mycompany.net"),
+        "{}",
+        run.stdout
+    );
+    let alarm_name = format!("{env}-eu-west-1-www-health-check");
+    let alarms = virginia
+        .cloudwatch
+        .describe_alarms()
+        .alarm_names(&alarm_name)
+        .send()
+        .await
+        .unwrap();
+    let alarm = alarms
+        .metric_alarms()
+        .first()
+        .expect("the alarm in us-east-1");
+    let action = alarm.alarm_actions().first().expect("an alarm action");
+    assert!(
+        action.starts_with("arn:aws:sns:us-east-1:")
+            && action.ends_with(&format!(":{env}-eu-west-1-alerts")),
+        "{action}"
+    );
+    let at_home = home
+        .cloudwatch
+        .describe_alarms()
+        .alarm_name_prefix(format!("{env}-"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !at_home
+            .metric_alarms()
+            .iter()
+            .any(|a| a.metric_name() == Some("HealthCheckStatus")),
+        "a health-check alarm at home"
+    );
+    assert!(!at_home.metric_alarms().is_empty());
+    let again = run_in("plan", "eu-west-1");
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+    assert!(again.stdout.contains("No changes"), "{}", again.stdout);
+
+    // The same name in us-east-1, beside it: its own resources only.
+    let run = ftctl(&["plan", "stage1", "--env", &env, "--json"]).ok();
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let actions: Vec<&str> = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["action"].as_str())
+        .collect();
+    assert!(
+        actions.iter().all(|a| *a == "create"),
+        "us-east-1 sees eu-west-1's resources as its own: {actions:?}"
+    );
+
+    // Destroyed from eu-west-1: nothing left in either region.
+    drop(_cleanup);
+    assert_eq!(leftovers(&home, &env).await, Vec::<String>::new());
+    assert_eq!(leftovers(&virginia, &env).await, Vec::<String>::new());
+}

@@ -28,6 +28,8 @@ fn the_proxy_forwards_and_counts_requests() {
 #[tokio::test(flavor = "multi_thread")]
 async fn what_aws_refuses_is_refused_and_ftctl_gets_through_iam_propagation() {
     require_emulators();
+    // Not beside the crash tests, which count everything the emulators hold.
+    let _alone = EXCLUSIVE.lock().await;
     let aws = aws().await;
     let proxy = Proxy::in_front_of_the_emulators();
     let env = unique_env("ar");
@@ -44,6 +46,7 @@ async fn what_aws_refuses_is_refused_and_ftctl_gets_through_iam_propagation() {
         !refused.contains_key("monitoring:PutDashboard"),
         "{refused:?}"
     );
+    let mut calls = proxy.counts();
 
     // The same requests straight from an SDK client, through the proxy.
     let endpoint = |var: &str| {
@@ -93,9 +96,31 @@ async fn what_aws_refuses_is_refused_and_ftctl_gets_through_iam_propagation() {
         "{text}"
     );
 
+    proxy.reset();
     let run = ftctl_with(&destroy_args(&env), &proxy.env());
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(leftovers(&aws, &env).await, Vec::<String>::new());
+    calls.extend(proxy.counts());
+
+    // The shipped IAM policy of stage 1 allows every call this apply and destroy made.
+    let made = common::iam::actions(&calls)
+        .unwrap_or_else(|unknown| panic!("requests with no IAM action known: {unknown:?}"));
+    let text = std::fs::read_to_string(repo().join("docs/iam/stage1.json")).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let allowed: std::collections::BTreeSet<&str> = doc["Statement"][0]["Action"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    let missing: Vec<&String> = made
+        .iter()
+        .filter(|a| !allowed.contains(a.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/iam/stage1.json lacks {missing:?}: run make iam-policies"
+    );
 }
 
 fn destroy_args(env: &str) -> Vec<&str> {
@@ -677,4 +702,45 @@ async fn stage1_runs_killed_at_any_request_converge_when_run_again() {
 #[tokio::test(flavor = "multi_thread")]
 async fn stage3_runs_killed_at_any_request_converge_when_run_again() {
     killed_runs_converge("k3", "stage3", &[], 3, 10).await;
+}
+
+/// The least-privilege IAM policy of each stage, from the requests ftctl really makes through
+/// the proxy (plan, apply, a no-op plan, status, check --live, chaos list, destroy): rewrites
+/// docs/iam/<stage>.json. Run with `make iam-policies`.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "writes docs/iam: make iam-policies"]
+async fn iam_policies_are_written_from_the_calls_ftctl_makes() {
+    require_emulators();
+    let _alone = EXCLUSIVE.lock().await;
+    let proxy = Proxy::in_front_of_the_emulators();
+    for (n, stage) in ["stage1", "stage2", "stage3"].into_iter().enumerate() {
+        // A name per stage: moto names a database's automated snapshot after it and the minute.
+        let env = format!("{}s{n}", unique_env("iam"));
+        proxy.reset();
+        let runs: [&[&str]; 7] = [
+            &["plan", stage, "--env", &env],
+            &["apply", stage, "--env", &env, "--yes"],
+            &["plan", stage, "--env", &env, "--detailed-exitcode"],
+            &["status", "--env", &env, "--json"],
+            &["check", stage, "--live", "--env", &env, "--json"],
+            &["chaos", "list", "--env", &env],
+            &destroy_args(&env),
+        ];
+        for args in runs {
+            let run = ftctl_with(args, &proxy.env());
+            assert!(
+                run.code == 0 || args[0] == "check",
+                "{args:?}: {}\n{}",
+                run.stdout,
+                run.stderr
+            );
+        }
+        let actions = common::iam::actions(&proxy.counts())
+            .unwrap_or_else(|unknown| panic!("requests with no IAM action known: {unknown:?}"));
+        let doc = common::iam::policy(stage, &actions);
+        let path = repo().join(format!("docs/iam/{stage}.json"));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap() + "\n").unwrap();
+        eprintln!("{}: {} actions", path.display(), actions.len());
+    }
 }

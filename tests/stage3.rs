@@ -415,7 +415,6 @@ async fn stage3_builds_on_stage2_and_comes_off_again() {
         "## Service api",
         "## File system shared",
         "## EMR cluster analytics",
-        "## DNS",
         "## Cache session",
         "## Table orders",
     ] {

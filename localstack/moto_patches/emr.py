@@ -6,9 +6,13 @@ which the Rust SDK cannot read).
   implemented". Here they are kept on the cluster.
 - Terminating a cluster terminates its EC2 instances, as EMR does (moto left them running,
   untagged, for ever).
+- EMR is regional: a cluster made in eu-west-1 is not listed in us-east-1. moto reads the region
+  only from an AWS host name (`elasticmapreduce.REGION.amazonaws.com`), so behind an endpoint
+  override every cluster landed in the default region. Here the region falls back to the
+  request's SigV4 credential scope, as moto's other services read it.
 """
 
-from moto.core.responses import ActionResult, EmptyResult
+from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 from moto.emr.exceptions import InvalidRequestException
 from moto.emr.models import Cluster
 from moto.emr.responses import ElasticMapReduceResponse
@@ -85,3 +89,14 @@ def terminate_cluster_and_its_instances(self) -> None:
 
 
 Cluster.terminate = terminate_cluster_and_its_instances
+
+
+def region_from_host_or_signature(self, request, full_url):
+    for regex in ElasticMapReduceResponse.emr_region_regex:
+        match = regex.search(self.parsed_url.netloc)
+        if match:
+            return match.group(1)
+    return BaseResponse.get_region_from_url(self, request, full_url)
+
+
+ElasticMapReduceResponse.get_region_from_url = region_from_host_or_signature

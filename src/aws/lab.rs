@@ -22,6 +22,58 @@ pub struct AwsLab {
     pub inventory: Inventory,
     /// Alarm names whose state each probe reads: the deployment's and the stop conditions.
     pub alarm_names: Vec<String>,
+    /// Where each alarm is read.
+    pub alarm_places: AlarmPlaces,
+}
+
+/// Where a deployment's alarms live: its own region, or for the Route 53 health check's alarm
+/// of a deployment outside us-east-1, us-east-1 (the region its ARN names).
+#[derive(Clone)]
+pub struct AlarmPlaces {
+    home: Arc<Clients>,
+    remote: Option<Arc<Clients>>,
+    remote_names: BTreeSet<String>,
+}
+
+impl AlarmPlaces {
+    pub fn new(cloud: &super::AwsCloud, inventory: &Inventory) -> AlarmPlaces {
+        let remote_names = match &cloud.remote {
+            Some(remote) => inventory
+                .alarms
+                .iter()
+                .filter(|a| a.arn.split(':').nth(3) == Some(remote.region.as_str()))
+                .map(|a| a.name.clone())
+                .collect(),
+            None => BTreeSet::new(),
+        };
+        AlarmPlaces {
+            home: cloud.clients.clone(),
+            remote: cloud.remote.clone(),
+            remote_names,
+        }
+    }
+
+    /// `names` in batches of at most 100 (DescribeAlarms' limit), each with the client of the
+    /// region its alarms live in.
+    fn batches<'a>(
+        &'a self,
+        names: &[String],
+    ) -> Vec<(&'a aws_sdk_cloudwatch::Client, Vec<String>)> {
+        let (far, near): (Vec<String>, Vec<String>) = names
+            .iter()
+            .cloned()
+            .partition(|n| self.remote.is_some() && self.remote_names.contains(n));
+        let mut out = Vec::new();
+        for chunk in near.chunks(100) {
+            out.push((&self.home.cloudwatch, chunk.to_vec()));
+        }
+        if let Some(remote) = &self.remote {
+            for chunk in far.chunks(100) {
+                out.push((&remote.cloudwatch, chunk.to_vec()));
+            }
+        }
+        out
+    }
 }
 
 struct GroupView {
@@ -296,12 +348,10 @@ impl AwsLab {
 
     async fn alarms_firing(&self) -> Result<Vec<String>> {
         let mut firing = Vec::new();
-        for chunk in self.alarm_names.chunks(100) {
-            let out = self
-                .clients
-                .cloudwatch
+        for (cloudwatch, chunk) in self.alarm_places.batches(&self.alarm_names) {
+            let out = cloudwatch
                 .describe_alarms()
-                .set_alarm_names(Some(chunk.to_vec()))
+                .set_alarm_names(Some(chunk))
                 .state_value(StateValue::Alarm)
                 .send()
                 .await
@@ -320,12 +370,10 @@ impl AwsLab {
     /// The ARN of each alarm among `names` that exists, by name.
     pub async fn alarm_arns(&self, names: &[String]) -> Result<BTreeMap<String, String>> {
         let mut found = BTreeMap::new();
-        for chunk in names.chunks(100) {
-            let out = self
-                .clients
-                .cloudwatch
+        for (cloudwatch, chunk) in self.alarm_places.batches(names) {
+            let out = cloudwatch
                 .describe_alarms()
-                .set_alarm_names(Some(chunk.to_vec()))
+                .set_alarm_names(Some(chunk))
                 .send()
                 .await
                 .map_err(|e| aws_error("reading alarms", e))?;
@@ -630,13 +678,12 @@ pub struct FiringAlarm {
 }
 
 /// The alarms among `names` that are in ALARM now.
-pub async fn firing(clients: &Clients, names: &[String]) -> Result<Vec<FiringAlarm>> {
+pub async fn firing(places: &AlarmPlaces, names: &[String]) -> Result<Vec<FiringAlarm>> {
     let mut out = Vec::new();
-    for chunk in names.chunks(100) {
-        let page = clients
-            .cloudwatch
+    for (cloudwatch, chunk) in places.batches(names) {
+        let page = cloudwatch
             .describe_alarms()
-            .set_alarm_names(Some(chunk.to_vec()))
+            .set_alarm_names(Some(chunk))
             .state_value(StateValue::Alarm)
             .send()
             .await
@@ -666,20 +713,30 @@ pub struct AlarmChange {
 
 /// The latest state changes of the alarms among `names`, newest first.
 pub async fn alarm_history(
-    clients: &Clients,
+    places: &AlarmPlaces,
     names: &[String],
     limit: usize,
 ) -> Result<Vec<AlarmChange>> {
-    let page = clients
-        .cloudwatch
-        .describe_alarm_history()
-        .history_item_type(aws_sdk_cloudwatch::types::HistoryItemType::StateUpdate)
-        .max_records(100)
-        .send()
-        .await
-        .map_err(|e| aws_error("reading alarm history", e))?;
-    let mut out: Vec<AlarmChange> = page
-        .alarm_history_items()
+    let mut items = Vec::new();
+    let mut regions = vec![&places.home];
+    regions.extend(
+        places
+            .remote
+            .iter()
+            .filter(|_| !places.remote_names.is_empty()),
+    );
+    for clients in regions {
+        let page = clients
+            .cloudwatch
+            .describe_alarm_history()
+            .history_item_type(aws_sdk_cloudwatch::types::HistoryItemType::StateUpdate)
+            .max_records(100)
+            .send()
+            .await
+            .map_err(|e| aws_error("reading alarm history", e))?;
+        items.extend(page.alarm_history_items().to_vec());
+    }
+    let mut out: Vec<AlarmChange> = items
         .iter()
         .filter(|h| h.alarm_name().is_some_and(|n| names.iter().any(|m| m == n)))
         // An update to the same state is an evaluation, not a change (some endpoints record

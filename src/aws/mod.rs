@@ -49,7 +49,7 @@ mod xray;
 
 use crate::cloud::Cloud;
 use crate::expand::Deployment;
-use crate::resource::{Kind, Observed, ResourceSpec};
+use crate::resource::{Kind, Observed, ResourceSpec, Val};
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use aws_config::retry::RetryConfig;
@@ -69,6 +69,11 @@ pub const TAG_LOGICAL_ID: &str = "ftctl:logical-id";
 pub const TAG_SCALED_BY: &str = "ftctl:scaled-by";
 /// Marks a DynamoDB table replica (value: the home table's region).
 pub const TAG_REPLICA_OF: &str = "ftctl:replica-of";
+/// On a resource made outside the deployment's region (the Route 53 health check's alarm and
+/// its topic, in us-east-1): the deployment's own region, so the same deployment name living in
+/// that other region never counts it as its own.
+pub const TAG_HOME_REGION: &str = "ftctl:region";
+pub use crate::expand::ROUTE53_METRICS_REGION;
 
 /// Service clients, built once from one configuration.
 pub struct Clients {
@@ -116,7 +121,21 @@ impl Clients {
         let region = conf.region().map(|r| r.to_string()).ok_or_else(|| {
             anyhow!("no AWS region: set stack.region, AWS_REGION, or a profile with a region")
         })?;
-        Ok(Clients {
+        Ok(Clients::from_conf(region, conf))
+    }
+
+    /// The same credentials, endpoints and retries, in `region`.
+    pub fn in_region(&self, region: &str) -> Clients {
+        let conf = self
+            .config
+            .to_builder()
+            .region(aws_config::Region::new(region.to_string()))
+            .build();
+        Clients::from_conf(region.to_string(), conf)
+    }
+
+    fn from_conf(region: String, conf: aws_types::SdkConfig) -> Clients {
+        Clients {
             region,
             ec2: aws_sdk_ec2::Client::new(&conf),
             autoscaling: aws_sdk_autoscaling::Client::new(&conf),
@@ -138,7 +157,7 @@ impl Clients {
             cloudtrail: aws_sdk_cloudtrail::Client::new(&conf),
             xray: aws_sdk_xray::Client::new(&conf),
             config: conf,
-        })
+        }
     }
 
     /// A DynamoDB client for another region, with the same credentials and endpoints.
@@ -174,9 +193,13 @@ pub struct DeleteOptions {
 
 /// What a provider call needs.
 pub struct Ctx<'a> {
+    /// Clients for the region the call is for: the deployment's, or another one for the few
+    /// resources that must live elsewhere.
     pub clients: &'a Clients,
     pub deployment: &'a Deployment,
     pub delete: &'a DeleteOptions,
+    /// The deployment's own region.
+    pub home_region: &'a str,
 }
 
 impl Ctx<'_> {
@@ -186,12 +209,16 @@ impl Ctx<'_> {
 
     /// The ownership tags (plus `Name`) every resource of `spec` carries.
     pub fn tags(&self, spec: &ResourceSpec) -> Vec<(String, String)> {
-        vec![
+        let mut tags = vec![
             ("Name".into(), spec.name.clone()),
             (TAG_DEPLOYMENT.into(), self.deployment.env.clone()),
             (TAG_STACK.into(), self.deployment.stack.clone()),
             (TAG_LOGICAL_ID.into(), spec.id.clone()),
-        ]
+        ];
+        if self.clients.region != self.home_region {
+            tags.push((TAG_HOME_REGION.into(), self.home_region.to_string()));
+        }
+        tags
     }
 
     /// The logical id and stack of a resource, if its tags say this deployment owns it.
@@ -201,6 +228,14 @@ impl Ctx<'_> {
     ) -> Option<(String, String)> {
         let tags: HashMap<&str, &str> = tags.into_iter().collect();
         if tags.get(TAG_DEPLOYMENT) != Some(&self.deployment.env.as_str()) {
+            return None;
+        }
+        // Made here for a deployment of the same name in another region.
+        let home = tags
+            .get(TAG_HOME_REGION)
+            .copied()
+            .unwrap_or(&self.clients.region);
+        if home != self.home_region {
             return None;
         }
         let id = tags.get(TAG_LOGICAL_ID)?.to_string();
@@ -310,13 +345,22 @@ fn observed_after(kind: Kind) -> bool {
 #[derive(Clone)]
 pub struct AwsCloud {
     pub clients: Arc<Clients>,
+    /// us-east-1, for a deployment elsewhere: where Route 53 health-check alarms must live.
+    pub remote: Option<Arc<Clients>>,
     pub delete_options: DeleteOptions,
 }
 
+/// Kinds that may live in `ROUTE53_METRICS_REGION` for a deployment elsewhere.
+const REMOTE_KINDS: [Kind; 2] = [Kind::SnsTopic, Kind::MetricAlarm];
+
 impl AwsCloud {
     pub async fn connect(region: Option<&str>, delete_options: DeleteOptions) -> Result<Self> {
+        let clients = Clients::load(region).await?;
+        let remote = (clients.region != ROUTE53_METRICS_REGION)
+            .then(|| Arc::new(clients.in_region(ROUTE53_METRICS_REGION)));
         Ok(AwsCloud {
-            clients: Arc::new(Clients::load(region).await?),
+            clients: Arc::new(clients),
+            remote,
             delete_options,
         })
     }
@@ -326,7 +370,25 @@ impl AwsCloud {
             clients: &self.clients,
             deployment,
             delete: &self.delete_options,
+            home_region: &self.clients.region,
         }
+    }
+
+    /// The context for a resource whose attributes name another region (`region`), else the
+    /// deployment's own.
+    fn ctx_for<'a>(
+        &'a self,
+        deployment: &'a Deployment,
+        props: &crate::resource::Props,
+    ) -> Ctx<'a> {
+        let mut ctx = self.ctx(deployment);
+        if let Some(remote) = &self.remote {
+            let wanted = props.get("region").and_then(|v| v.as_str());
+            if wanted == Some(remote.region.as_str()) {
+                ctx.clients = remote;
+            }
+        }
+        ctx
     }
 }
 
@@ -400,11 +462,27 @@ impl Cloud for AwsCloud {
                 .map_err(|e| name_endpoint(*kind, region, e.context(format!("reading {kind}s"))))?;
             found.extend(more);
         }
+        if let Some(remote) = &self.remote {
+            let far = Ctx {
+                clients: remote,
+                ..self.ctx(deployment)
+            };
+            for kind in REMOTE_KINDS {
+                let more = provider(kind).observe(&far, &[]).await.map_err(|e| {
+                    name_endpoint(kind, &remote.region, e.context(format!("reading {kind}s")))
+                })?;
+                // Only what carries the home-region mark is this deployment's over there.
+                found.extend(
+                    more.into_iter()
+                        .map(|o| o.prop("region", Val::str(&remote.region))),
+                );
+            }
+        }
         Ok(found)
     }
 
     async fn create(&self, deployment: &Deployment, spec: &ResourceSpec) -> Result<Observed> {
-        let ctx = self.ctx(deployment);
+        let ctx = self.ctx_for(deployment, &spec.props);
         let mut o = provider(spec.kind)
             .create(&ctx, spec)
             .await
@@ -420,7 +498,7 @@ impl Cloud for AwsCloud {
         spec: &ResourceSpec,
         current: &Observed,
     ) -> Result<Observed> {
-        let ctx = self.ctx(deployment);
+        let ctx = self.ctx_for(deployment, &spec.props);
         provider(spec.kind)
             .update(&ctx, spec, current)
             .await
@@ -428,7 +506,7 @@ impl Cloud for AwsCloud {
     }
 
     async fn delete(&self, deployment: &Deployment, current: &Observed) -> Result<()> {
-        let ctx = self.ctx(deployment);
+        let ctx = self.ctx_for(deployment, &current.props);
         provider(current.kind)
             .delete(&ctx, current)
             .await

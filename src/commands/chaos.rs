@@ -223,6 +223,7 @@ async fn experiment(run: &RunArgs, fault: Fault, duration: Option<f64>) -> Resul
     let mut lab = AwsLab {
         clients: cloud.clients.clone(),
         alarm_names: inv.alarms.iter().map(|a| a.name.clone()).collect(),
+        alarm_places: crate::aws::lab::AlarmPlaces::new(&cloud, &inv),
         inventory: inv.clone(),
     };
     let stop_on: Vec<String> = stop_conditions(&lab, &run.stop_on)
@@ -533,6 +534,7 @@ async fn export_fis(experiment: FisExperiment) -> Result<ExitCode> {
     let lab = AwsLab {
         clients: cloud.clients.clone(),
         alarm_names: inv.alarms.iter().map(|a| a.name.clone()).collect(),
+        alarm_places: crate::aws::lab::AlarmPlaces::new(&cloud, &inv),
         inventory: inv.clone(),
     };
     let baseline = crate::chaos::run::Lab::probe(&lab).await?;

@@ -50,17 +50,19 @@ pub async fn run(
         bail!("deployment {env} owns nothing in {}", cloud.target());
     }
     let names: Vec<String> = inv.alarms.iter().map(|a| a.name.clone()).collect();
+    let places = crate::aws::lab::AlarmPlaces::new(&cloud, &inv);
     let lab = AwsLab {
         clients: cloud.clients.clone(),
         inventory: inv.clone(),
         alarm_names: names.clone(),
+        alarm_places: places.clone(),
     };
     let term = console::Term::stdout();
     loop {
         let (obs, alarms, history) = tokio::try_join!(
             lab.probe(),
-            firing(&cloud.clients, &names),
-            alarm_history(&cloud.clients, &names, 10),
+            firing(&places, &names),
+            alarm_history(&places, &names, 10),
         )?;
         let now = crate::aws::unix_now() as i64;
         let problems = obs.snapshot.problems(&names);

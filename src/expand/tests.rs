@@ -476,3 +476,51 @@ fn the_longest_names_fit_aws_limits_in_the_longest_region() {
     let reference = format!("ftctl/{env}/{region}/{}/{}", check.id, u32::MAX);
     assert!(reference.len() <= 64, "{reference}");
 }
+
+#[test]
+fn the_health_check_alarm_lives_in_us_east_1_with_a_topic_there() {
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage3.toml"));
+    let vars = [
+        "dns.private=false".to_string(),
+        "dns.zone=\"shop.mycompany.net\"".to_string(),
+        "notifications.emails=[\"oncall@mycompany.net\"]".to_string(),
+    ];
+    let stack = load(&path, &vars).unwrap().stack;
+    let zones: Vec<String> = ["a", "b"].iter().map(|z| format!("eu-west-1{z}")).collect();
+    let specs = expand(&stack, "dev", "eu-west-1", &zones).unwrap();
+    let alarm = find(&specs, "alarm.dns.health");
+    assert_eq!(alarm.props["region"], Val::str("us-east-1"));
+    assert_eq!(alarm.name, "dev-eu-west-1-www-health-check");
+    assert_eq!(
+        alarm.props["alarm_actions"],
+        Val::list([Val::reference("notifications.topic.us-east-1", "arn")])
+    );
+    let far = find(&specs, "notifications.topic.us-east-1");
+    let home = find(&specs, "notifications.topic");
+    assert_eq!(far.props["region"], Val::str("us-east-1"));
+    assert_eq!(far.props["subscriptions"], home.props["subscriptions"]);
+    assert!(!home.props.contains_key("region"));
+    // Every other alarm stays home and notifies the deployment's topic.
+    for a in specs
+        .iter()
+        .filter(|s| s.kind == Kind::MetricAlarm && s.id != "alarm.dns.health")
+    {
+        assert!(!a.props.contains_key("region"), "{}", a.id);
+    }
+    // The dashboard charts the health check where its metric is.
+    let body = find(&specs, "monitoring.dashboard").props["body"].render();
+    assert!(
+        body.contains("us-east-1") && body.contains("eu-west-1"),
+        "{body}"
+    );
+
+    // In us-east-1 itself: one topic, the alarm at home.
+    let zones: Vec<String> = ["a", "b"].iter().map(|z| format!("us-east-1{z}")).collect();
+    let specs = expand(&stack, "dev", "us-east-1", &zones).unwrap();
+    assert!(!specs
+        .iter()
+        .any(|s| s.id == "notifications.topic.us-east-1"));
+    assert!(!find(&specs, "alarm.dns.health")
+        .props
+        .contains_key("region"));
+}

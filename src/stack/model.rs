@@ -665,7 +665,7 @@ fn default_emr_apps() -> Vec<String> {
 }
 
 /// The deployment's audit trail.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Audit {
     /// A multi-region CloudTrail trail of the deployment's own, with log-file validation into an
@@ -712,11 +712,5 @@ impl Default for Tracing {
             sample_percent: default_sample_percent(),
             reservoir_per_second: default_reservoir(),
         }
-    }
-}
-
-impl Default for Audit {
-    fn default() -> Self {
-        Audit { trail: false }
     }
 }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod iam;
 pub mod proxy;
 
 use std::path::{Path, PathBuf};
@@ -133,9 +134,16 @@ pub struct Aws {
 pub const REPLICA_REGION: &str = "us-west-2";
 
 pub async fn aws() -> Aws {
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
+    aws_in(None).await
+}
+
+/// Clients for `region` (the environment's when `None`).
+pub async fn aws_in(region: Option<&str>) -> Aws {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(region) = region {
+        loader = loader.region(aws_config::Region::new(region.to_string()));
+    }
+    let conf = loader.load().await;
     let west = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(REPLICA_REGION))
         .load()
@@ -737,5 +745,35 @@ pub async fn calm_alarms(aws: &Aws, env: &str) {
             .send()
             .await
             .unwrap();
+    }
+}
+
+/// Destroys deployment `env` (in `region`, or the environment's) when dropped, so a test that
+/// fails half-way leaves nothing behind; a destroy that fails while the test passes fails it.
+pub struct DestroyOnDrop {
+    pub env: String,
+    pub region: Option<&'static str>,
+}
+
+impl Drop for DestroyOnDrop {
+    fn drop(&mut self) {
+        let mut args = vec![
+            "destroy",
+            "--env",
+            &self.env,
+            "--yes",
+            "--disable-deletion-protection",
+            "--skip-final-snapshot",
+        ];
+        if let Some(region) = self.region {
+            args.extend(["--region", region]);
+        }
+        let run = ftctl(&args);
+        if run.code != 0 && !std::thread::panicking() {
+            panic!(
+                "destroy of {} failed: {}\n{}",
+                self.env, run.stdout, run.stderr
+            );
+        }
     }
 }

@@ -288,20 +288,48 @@ fn identify(req: &hyper::http::request::Parts, body: &[u8]) -> (String, String, 
         };
         return (service, op, protocol);
     }
-    // REST: the method and the path's shape (names and ids vary per deployment).
+    // REST: the method and the path's shape: names and ids vary per deployment, so only the
+    // API version (first segment) and literal words (`hostedzone`, `rrset`, `file-systems`)
+    // are kept, plus the query's keys (S3 says what it does with them: `?tagging`); an
+    // `x-id` query names the operation itself.
+    let query = req.uri.query().unwrap_or_default();
+    if let Some(op) = query.split('&').find_map(|kv| kv.strip_prefix("x-id=")) {
+        return (service.clone(), op.to_string(), rest_protocol(&service));
+    }
+    let word = |s: &str| s.chars().all(|c| c.is_ascii_lowercase() || c == '-');
     let shape: Vec<&str> = path
         .split('/')
         .filter(|s| !s.is_empty())
         .enumerate()
-        .map(|(i, s)| if i == 0 && service != "s3" { s } else { "*" })
+        .map(|(i, s)| {
+            if (i == 0 && service != "s3") || (i > 0 && service != "s3" && word(s)) {
+                s
+            } else {
+                "*"
+            }
+        })
         .collect();
-    let op = format!("{} /{}", req.method, shape.join("/"));
-    let protocol = match service.as_str() {
+    let mut keys: Vec<&str> = query
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| kv.split('=').next().unwrap_or_default())
+        .collect();
+    keys.sort();
+    let suffix = if keys.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", keys.join("&"))
+    };
+    let op = format!("{} /{}{suffix}", req.method, shape.join("/"));
+    (service.clone(), op, rest_protocol(&service))
+}
+
+fn rest_protocol(service: &str) -> Protocol {
+    match service {
         "s3" => Protocol::S3,
         "route53" | "cloudfront" => Protocol::RestXml,
         _ => Protocol::RestJson,
-    };
-    (service, op, protocol)
+    }
 }
 
 fn respond(status: u16, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Response<Full<Bytes>> {
@@ -629,7 +657,7 @@ fn aws_refusal(
         }
         // Route 53 refuses the documentation domains ("InvalidDomainName ... is reserved by
         // AWS!", as reported from CreateHostedZone).
-        ("route53", "POST /2013-04-01/*") => {
+        ("route53", "POST /2013-04-01/hostedzone") => {
             let text = String::from_utf8_lossy(body);
             let name = text
                 .split("<Name>")
@@ -703,20 +731,16 @@ pub fn dashboard_body_problems(body: &[u8]) -> Vec<String> {
                     say(at, "Should have required property 'metrics'");
                 }
             }
-            "text" => {
-                if !p["markdown"].is_string() {
-                    say(at, "Should have required property 'markdown'");
-                }
+            "text" if !p["markdown"].is_string() => {
+                say(at, "Should have required property 'markdown'");
             }
             "alarm" => match p["alarms"].as_array() {
                 Some(a) if (1..=100).contains(&a.len()) => {}
                 Some(_) => say(at, "Should NOT have fewer than 1 or more than 100 items"),
                 None => say(at, "Should have required property 'alarms'"),
             },
-            "log" => {
-                if !p["region"].is_string() || !p["query"].is_string() {
-                    say(at, "Should have required properties 'region' and 'query'");
-                }
+            "log" if !p["region"].is_string() || !p["query"].is_string() => {
+                say(at, "Should have required properties 'region' and 'query'");
             }
             _ => {}
         }

@@ -1,0 +1,230 @@
+//! IAM actions from the requests a run made (the proxy's `service:Operation` counts), and the
+//! least-privilege policy document of a stage built from them: docs/iam/<stage>.json.
+
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The IAM prefix of a signing service (the SigV4 scope's service).
+fn prefix(service: &str) -> &str {
+    match service {
+        "monitoring" => "cloudwatch",
+        other => other,
+    }
+}
+
+/// REST operations, identified by the proxy as method and path shape, as IAM actions.
+fn rest_action(service: &str, op: &str) -> Option<&'static [&'static str]> {
+    let actions: &[&str] = match (service, op) {
+        ("s3", "PUT /*") => &["s3:CreateBucket"],
+        ("s3", "DELETE /*") => &["s3:DeleteBucket"],
+        ("s3", "HEAD /*") => &["s3:ListBucket"],
+        ("s3", "GET /") | ("s3", "ListBuckets") => &["s3:ListAllMyBuckets"],
+        ("s3", "PUT /*?tagging") => &["s3:PutBucketTagging"],
+        ("s3", "GET /*?tagging") => &["s3:GetBucketTagging"],
+        ("s3", "DELETE /*?tagging") => &["s3:PutBucketTagging"],
+        ("s3", "PUT /*?policy") => &["s3:PutBucketPolicy"],
+        ("s3", "GET /*?policy") => &["s3:GetBucketPolicy"],
+        ("s3", "DELETE /*?policy") => &["s3:DeleteBucketPolicy"],
+        ("s3", "PUT /*?publicAccessBlock") => &["s3:PutBucketPublicAccessBlock"],
+        ("s3", "GET /*?publicAccessBlock") => &["s3:GetBucketPublicAccessBlock"],
+        ("s3", "PUT /*?encryption") => &["s3:PutEncryptionConfiguration"],
+        ("s3", "GET /*?encryption") => &["s3:GetEncryptionConfiguration"],
+        ("s3", "GET /*?location") => &["s3:GetBucketLocation"],
+        ("s3", "GET /*?versions") => &["s3:ListBucketVersions"],
+        ("s3", "GET /*?list-type") => &["s3:ListBucket"],
+        ("s3", "POST /*?delete") | ("s3", "DeleteObjects") => {
+            &["s3:DeleteObject", "s3:DeleteObjectVersion"]
+        }
+        ("route53", "POST /2013-04-01/hostedzone") => &["route53:CreateHostedZone"],
+        ("route53", "GET /2013-04-01/hostedzone") => &["route53:ListHostedZones"],
+        ("route53", "GET /2013-04-01/hostedzone/*") => &["route53:GetHostedZone"],
+        ("route53", "DELETE /2013-04-01/hostedzone/*") => &["route53:DeleteHostedZone"],
+        ("route53", "POST /2013-04-01/hostedzone/*/rrset") => &["route53:ChangeResourceRecordSets"],
+        ("route53", "GET /2013-04-01/hostedzone/*/rrset") => &["route53:ListResourceRecordSets"],
+        ("route53", "POST /2013-04-01/healthcheck") => &["route53:CreateHealthCheck"],
+        ("route53", "GET /2013-04-01/healthcheck") => &["route53:ListHealthChecks"],
+        ("route53", "GET /2013-04-01/healthcheck/*") => &["route53:GetHealthCheck"],
+        ("route53", "POST /2013-04-01/healthcheck/*") => &["route53:UpdateHealthCheck"],
+        ("route53", "DELETE /2013-04-01/healthcheck/*") => &["route53:DeleteHealthCheck"],
+        ("route53", "POST /2013-04-01/tags/hostedzone/*")
+        | ("route53", "POST /2013-04-01/tags/healthcheck/*") => &["route53:ChangeTagsForResource"],
+        ("route53", "GET /2013-04-01/tags/hostedzone/*")
+        | ("route53", "GET /2013-04-01/tags/healthcheck/*") => &["route53:ListTagsForResource"],
+        ("route53", "GET /2013-04-01/change/*") => &["route53:GetChange"],
+        _ => return None,
+    };
+    Some(actions)
+}
+
+/// EFS (REST): the path's literal words decide the resource, the method what is done to it.
+fn efs_action(op: &str) -> Option<String> {
+    let (method, path) = op.split_once(' ')?;
+    let path = path.split('?').next().unwrap_or_default();
+    let words: Vec<&str> = path
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != "*")
+        .collect();
+    let action = match (method, words.get(1..).unwrap_or_default()) {
+        ("POST", ["file-systems"]) => "CreateFileSystem",
+        ("GET", ["file-systems"]) => "DescribeFileSystems",
+        ("PUT", ["file-systems"]) => "UpdateFileSystem",
+        ("DELETE", ["file-systems"]) => "DeleteFileSystem",
+        ("PUT", ["file-systems", "backup-policy"]) => "PutBackupPolicy",
+        ("GET", ["file-systems", "backup-policy"]) => "DescribeBackupPolicy",
+        ("PUT", ["file-systems", "lifecycle-configuration"]) => "PutLifecycleConfiguration",
+        ("GET", ["file-systems", "lifecycle-configuration"]) => "DescribeLifecycleConfiguration",
+        ("POST", ["mount-targets"]) => "CreateMountTarget",
+        ("GET", ["mount-targets"]) => "DescribeMountTargets",
+        ("DELETE", ["mount-targets"]) => "DeleteMountTarget",
+        ("GET", ["mount-targets", "security-groups"]) => "DescribeMountTargetSecurityGroups",
+        ("PUT", ["mount-targets", "security-groups"]) => "ModifyMountTargetSecurityGroups",
+        ("POST", ["access-points"]) => "CreateAccessPoint",
+        ("GET", ["access-points"]) => "DescribeAccessPoints",
+        ("DELETE", ["access-points"]) => "DeleteAccessPoint",
+        ("POST", ["resource-tags"]) => "TagResource",
+        ("GET", ["resource-tags"]) => "ListTagsForResource",
+        ("DELETE", ["resource-tags"]) => "UntagResource",
+        _ => return None,
+    };
+    Some(format!("elasticfilesystem:{action}"))
+}
+
+/// The IAM actions the counted requests need; `Err` lists requests this table cannot name.
+pub fn actions(counts: &BTreeMap<String, u64>) -> Result<BTreeSet<String>, Vec<String>> {
+    let mut out = BTreeSet::new();
+    let mut unknown = Vec::new();
+    for key in counts.keys() {
+        let Some((service, op)) = key.split_once(':') else {
+            continue;
+        };
+        if let Some(actions) = rest_action(service, op) {
+            out.extend(actions.iter().map(|a| a.to_string()));
+        } else if service == "elasticfilesystem" {
+            match efs_action(op) {
+                Some(a) => {
+                    out.insert(a);
+                }
+                None => unknown.push(key.clone()),
+            }
+        } else if service == "xray" {
+            // X-Ray's REST paths are its operations: POST /CreateGroup, POST /Groups (GetGroups).
+            let name = op.rsplit('/').next().unwrap_or_default();
+            let name = match name {
+                "Groups" => "GetGroups",
+                "GetGroup" => "GetGroup",
+                other => other,
+            };
+            out.insert(format!("xray:{name}"));
+        } else if op.contains(' ') || op.is_empty() || op == "unknown" {
+            unknown.push(key.clone());
+        } else if service == "sts" && op == "GetCallerIdentity" {
+            // Needs no permission.
+        } else {
+            out.insert(format!("{}:{op}", prefix(service)));
+        }
+    }
+    if unknown.is_empty() {
+        Ok(out)
+    } else {
+        Err(unknown)
+    }
+}
+
+/// What a run's calls do not show but AWS checks: passing ftctl's roles to the services that
+/// use them (Auto Scaling through the launch template's instance profile, EMR, ECS), launching
+/// the instances a launch template describes, the service-linked roles services create on
+/// first use, and the replica operations UpdateTable performs for a global table.
+pub fn implied(actions: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    if actions.contains("autoscaling:CreateAutoScalingGroup") {
+        out.extend(["ec2:RunInstances".to_string(), "ec2:CreateTags".to_string()]);
+    }
+    if actions.contains("dynamodb:UpdateTable") {
+        out.extend(
+            ["dynamodb:CreateTableReplica", "dynamodb:DeleteTableReplica"]
+                .iter()
+                .map(|s| s.to_string()),
+        );
+    }
+    out
+}
+
+/// The service-linked roles the services ftctl creates things with make on first use in an
+/// account (each service's "Using service-linked roles" page).
+fn linked_services(actions: &BTreeSet<String>) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    for (action, service) in [
+        (
+            "autoscaling:CreateAutoScalingGroup",
+            "autoscaling.amazonaws.com",
+        ),
+        (
+            "elasticloadbalancing:CreateLoadBalancer",
+            "elasticloadbalancing.amazonaws.com",
+        ),
+        ("rds:CreateDBInstance", "rds.amazonaws.com"),
+        (
+            "elasticache:CreateReplicationGroup",
+            "elasticache.amazonaws.com",
+        ),
+        ("ecs:CreateService", "ecs.amazonaws.com"),
+        (
+            "elasticmapreduce:RunJobFlow",
+            "elasticmapreduce.amazonaws.com",
+        ),
+        (
+            "elasticfilesystem:CreateFileSystem",
+            "elasticfilesystem.amazonaws.com",
+        ),
+        ("dynamodb:UpdateTable", "replication.dynamodb.amazonaws.com"),
+    ] {
+        if actions.contains(action) {
+            out.push(service);
+        }
+    }
+    if actions.contains("application-autoscaling:RegisterScalableTarget") {
+        if actions.contains("elasticache:CreateReplicationGroup") {
+            out.push("elasticache.application-autoscaling.amazonaws.com");
+        }
+        if actions.contains("ecs:CreateService") {
+            out.push("ecs.application-autoscaling.amazonaws.com");
+        }
+    }
+    out
+}
+
+/// The policy document: the actions on any resource (ftctl finds its resources by tag, and
+/// most of these actions take no resource-level condition), passing only ftctl's own roles
+/// (path /ftctl/), creating only the service-linked roles its services need.
+pub fn policy(stage: &str, counted: &BTreeSet<String>) -> Value {
+    let mut all = counted.clone();
+    all.extend(implied(counted));
+    let mut statements = vec![json!({
+        "Sid": "FtctlCalls",
+        "Effect": "Allow",
+        "Action": all.iter().collect::<Vec<_>>(),
+        "Resource": "*",
+    })];
+    if all.iter().any(|a| a.starts_with("iam:CreateRole")) {
+        statements.push(json!({
+            "Sid": "PassFtctlRoles",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": "arn:aws:iam::*:role/ftctl/*",
+        }));
+    }
+    statements.push(json!({
+        "Sid": "ServiceLinkedRoles",
+        "Effect": "Allow",
+        "Action": "iam:CreateServiceLinkedRole",
+        "Resource": "*",
+        "Condition": { "StringEquals": { "iam:AWSServiceName": linked_services(&all) } },
+    }));
+    json!({
+        "Version": "2012-10-17",
+        "Id": format!("ftctl-{stage}"),
+        "Statement": statements,
+    })
+}
