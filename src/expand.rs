@@ -24,13 +24,22 @@ pub fn validate_env(env: &str) -> Result<(), String> {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !env.ends_with('-')
         && !env.contains("--");
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
+    if !ok {
+        return Err(format!(
             "deployment name `{env}` must be 1-16 lowercase letters, digits or single hyphens, starting with a letter"
-        ))
+        ));
     }
+    // Names start with the deployment's: AWS reserves these starts (CreateLoadBalancer: not
+    // `internal-`; CreateSecurityGroup: not `sg-`; S3 bucket naming rules: not `sthree-`,
+    // `amzn-s3-demo-`).
+    for reserved in ["internal", "sg", "sthree", "amzn-s3-demo"] {
+        if env == reserved || env.starts_with(&format!("{reserved}-")) {
+            return Err(format!(
+                "deployment name `{env}` would start AWS names with `{reserved}-`, which AWS reserves"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// An AWS name for a resource, at most `max` characters. Long names keep their start and get a

@@ -727,6 +727,32 @@ pub fn ec2_name(tags: &[aws_sdk_ec2::types::Tag]) -> String {
 pub async fn retry_while<T, F, Fut>(
     codes: &[&str],
     limit: Duration,
+    attempt: F,
+) -> Result<T, (Option<String>, anyhow::Error)>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, (Option<String>, anyhow::Error)>>,
+{
+    let backoff = Backoff {
+        first: Duration::from_secs(2),
+        most: Duration::from_secs(20),
+        limit,
+    };
+    retry_on(backoff, |code, _| codes.contains(&code), attempt).await
+}
+
+/// Pauses between attempts: doubling from `first` up to `most`, for at most `limit` in all.
+struct Backoff {
+    first: Duration,
+    most: Duration,
+    limit: Duration,
+}
+
+/// Runs `attempt` again after a pause while it fails with an error `retryable` accepts (by
+/// code and error), within the backoff's limit; any other outcome is returned.
+async fn retry_on<T, F, Fut>(
+    backoff: Backoff,
+    retryable: impl Fn(&str, &anyhow::Error) -> bool,
     mut attempt: F,
 ) -> Result<T, (Option<String>, anyhow::Error)>
 where
@@ -734,17 +760,16 @@ where
     Fut: std::future::Future<Output = Result<T, (Option<String>, anyhow::Error)>>,
 {
     let start = std::time::Instant::now();
-    let mut pause = Duration::from_secs(2);
+    let mut pause = backoff.first;
     loop {
         match attempt().await {
             Ok(v) => return Ok(v),
             Err((Some(code), err))
-                if codes.contains(&code.as_str()) && start.elapsed() + pause < limit =>
+                if start.elapsed() + pause < backoff.limit && retryable(&code, &err) =>
             {
-                tracing::debug!("{err:#}; retrying in {pause:?}");
+                tracing::info!("{err:#}; retrying in {pause:?}");
                 tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(20));
-                let _ = err;
+                pause = (pause * 2).min(backoff.most);
             }
             Err(e) => return Err(e),
         }
@@ -781,30 +806,24 @@ pub const IAM_PROPAGATION: Duration = Duration::from_secs(120);
 pub async fn retry_propagation<T, F, Fut>(
     propagating: &[Propagating],
     limit: Duration,
-    mut attempt: F,
+    attempt: F,
 ) -> Result<T, (Option<String>, anyhow::Error)>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, (Option<String>, anyhow::Error)>>,
 {
-    let start = std::time::Instant::now();
-    let mut pause = Duration::from_secs(1);
-    loop {
-        match attempt().await {
-            Ok(v) => return Ok(v),
-            Err((Some(code), err))
-                if start.elapsed() + pause < limit
-                    && propagating.iter().any(|(c, fragment)| {
-                        *c == code && format!("{err:#}").contains(fragment)
-                    }) =>
-            {
-                tracing::info!("{err:#}; not yet visible everywhere, retrying in {pause:?}");
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(15));
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    let backoff = Backoff {
+        first: Duration::from_secs(1),
+        most: Duration::from_secs(15),
+        limit,
+    };
+    let propagating = |code: &str, err: &anyhow::Error| {
+        let text = format!("{err:#}");
+        propagating
+            .iter()
+            .any(|(c, fragment)| *c == code && text.contains(fragment))
+    };
+    retry_on(backoff, propagating, attempt).await
 }
 
 /// Polls `done` every few seconds until it says yes, for services whose SDK has no waiter for

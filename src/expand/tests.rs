@@ -187,6 +187,13 @@ fn deployment_names_are_checked() {
     assert!(validate_env("-x").is_err());
     assert!(validate_env("").is_err());
     assert!(validate_env("a-very-long-name-indeed").is_err());
+    // Starts AWS reserves for load balancer, security group and bucket names.
+    for reserved in ["internal", "sg", "sthree", "sg-blue", "amzn-s3-demo"] {
+        let err = validate_env(reserved).unwrap_err();
+        assert!(err.contains("which AWS reserves"), "{err}");
+    }
+    assert!(validate_env("internals").is_ok());
+    assert!(validate_env("sgx").is_ok());
 }
 
 fn stage2(vars: &[&str]) -> Stack {
