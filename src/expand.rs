@@ -1213,9 +1213,12 @@ fn dashboard(env: &str, region: &str, specs: &[ResourceSpec]) -> ResourceSpec {
         }
         y += 6;
     }
+    // The alarm widget lists alarm ARNs of the dashboard's own region; the dashboard body
+    // reference documents no region for them, so an alarm living elsewhere (the Route 53
+    // health check's, in us-east-1) is shown by its metric row only.
     let alarms: Vec<Val> = specs
         .iter()
-        .filter(|s| s.kind == Kind::MetricAlarm)
+        .filter(|s| s.kind == Kind::MetricAlarm && !s.props.contains_key("region"))
         .map(|s| Val::reference(&s.id, "arn"))
         .collect();
     widgets.push(Val::map([

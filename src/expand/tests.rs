@@ -516,6 +516,11 @@ fn the_health_check_alarm_lives_in_us_east_1_with_a_topic_there() {
     }
     // The dashboard charts the health check where its metric is.
     let body = find(&specs, "monitoring.dashboard").props["body"].render();
+    assert!(body.contains("alarm.db.main.cpu"), "{body}");
+    assert!(
+        !body.contains("alarm.dns.health"),
+        "a far alarm in the alarm widget: {body}"
+    );
     assert!(
         body.contains("us-east-1") && body.contains("eu-west-1"),
         "{body}"
