@@ -445,7 +445,21 @@ pub fn expand(
             .with("subscriptions", Val::List(subscriptions)),
     );
 
-    // Load balancers: security group, balancer, listener.
+    // Load balancers: security group, balancer, listener; their access logs in one bucket.
+    if stack.load_balancers.values().any(|lb| lb.access_logs) {
+        out.push(
+            ResourceSpec::new(
+                LB_LOGS,
+                Kind::S3Bucket,
+                physical_name(env, "lb-logs", BUCKET_NAME_MAX),
+            )
+            // Elastic Load Balancing writes access logs only into buckets encrypted with
+            // S3-managed keys (ELB User Guide, "Access logs for your Application Load Balancer").
+            .with("kms_encrypted", Val::Bool(false))
+            .with("public_access_blocked", Val::Bool(true))
+            .with("writer_service", Val::str(ELB_LOG_DELIVERY)),
+        );
+    }
     for (name, lb) in &stack.load_balancers {
         let sg = format!("lb.{name}.sg");
         let mut rules: Vec<Val> = lb
@@ -493,7 +507,17 @@ pub fn expand(
                     "subnet_ids",
                     Val::list(subnets.iter().map(|id| Val::reference(id, "id"))),
                 )
-                .with("security_group_ids", Val::list([Val::reference(&sg, "id")])),
+                .with("security_group_ids", Val::list([Val::reference(&sg, "id")]))
+                .with("drop_invalid_header_fields", Val::Bool(true))
+                .with("deletion_protection", Val::Bool(lb.deletion_protection))
+                .with_all(if lb.access_logs {
+                    vec![
+                        ("access_logs_bucket", Val::reference(LB_LOGS, "name")),
+                        ("access_logs_prefix", Val::str(format!("lb/{name}"))),
+                    ]
+                } else {
+                    Vec::new()
+                }),
         );
         let served_by = stack
             .tiers
@@ -750,6 +774,49 @@ pub fn expand(
                 Val::list(private_ids.iter().map(|id| Val::reference(id, "id"))),
             ),
         );
+        let version = db
+            .engine_version
+            .clone()
+            .unwrap_or_else(|| db.engine.default_version().to_string());
+        let family = db.engine.parameter_family(&version);
+        let mut exports = db.log_exports();
+        exports.sort();
+        // TLS required of every client (Security Hub RDS.38/RDS.39), and the logs exported
+        // actually written: MySQL writes its general and slow query logs only when asked to, to
+        // a file for RDS to ship (RDS User Guide, "Publishing MySQL logs to CloudWatch Logs").
+        let mut parameters: Vec<(&str, Val)> = Vec::new();
+        match db.engine {
+            crate::stack::Engine::Mysql => {
+                parameters.push(("require_secure_transport", Val::str("1")));
+                if exports.iter().any(|e| e == "slowquery") {
+                    parameters.push(("slow_query_log", Val::str("1")));
+                }
+                if exports.iter().any(|e| e == "general") {
+                    parameters.push(("general_log", Val::str("1")));
+                }
+                if exports.iter().any(|e| e == "slowquery" || e == "general") {
+                    parameters.push(("log_output", Val::str("FILE")));
+                }
+            }
+            crate::stack::Engine::Postgres => parameters.push(("rds.force_ssl", Val::str("1"))),
+        }
+        // The family is part of the id and the name: a major version upgrade needs a group of
+        // the new family (RDS refuses to upgrade a database on a custom group of the old one),
+        // so it makes a new group and the old one goes once the database has moved.
+        let params = format!("db.{name}.params.{}", family.replace('.', "-"));
+        out.push(
+            ResourceSpec::new(
+                &params,
+                Kind::DbParameterGroup,
+                physical_name(env, &format!("{name}-{}", family.replace('.', "-")), 255),
+            )
+            .with("family", Val::str(&family))
+            .with(
+                "description",
+                Val::str(format!("ftctl {env}: database {name} ({family})")),
+            )
+            .with("parameters", Val::map(parameters)),
+        );
         let id = format!("db.{name}");
         out.push(
             ResourceSpec::new(&id, Kind::DbInstance, physical_name(env, name, 63))
@@ -790,7 +857,10 @@ pub fn expand(
                     "db_subnet_group_name",
                     Val::reference(&subnet_group, "name"),
                 )
-                .with("security_group_ids", Val::list([Val::reference(&sg, "id")])),
+                .with("security_group_ids", Val::list([Val::reference(&sg, "id")]))
+                .with("parameter_group_name", Val::reference(&params, "name"))
+                .with("iam_auth", Val::Bool(db.iam_auth))
+                .with("log_exports", Val::list(exports.iter().map(Val::str))),
         );
         out.push(alarm(
             env,
@@ -1376,6 +1446,10 @@ fn expand_emr(
 }
 
 /// The topic the Route 53 health-check alarm notifies when it lives away from the deployment.
+/// The bucket of the load balancers' access logs, and the service that writes them.
+const LB_LOGS: &str = "logs.balancers";
+pub const ELB_LOG_DELIVERY: &str = "logdelivery.elasticloadbalancing.amazonaws.com";
+
 const ROUTE53_TOPIC: &str = "notifications.topic.us-east-1";
 
 fn expand_dns(env: &str, region: &str, topic: &str, dns: &crate::stack::Dns) -> Vec<ResourceSpec> {

@@ -25,6 +25,7 @@ pub enum Kind {
     Listener,
     AutoScalingGroup,
     DbSubnetGroup,
+    DbParameterGroup,
     DbInstance,
     SnsTopic,
     MetricAlarm,
@@ -56,7 +57,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 42] = [
+    pub const ALL: [Kind; 43] = [
         Kind::Vpc,
         Kind::Subnet,
         Kind::InternetGateway,
@@ -71,6 +72,7 @@ impl Kind {
         Kind::Listener,
         Kind::AutoScalingGroup,
         Kind::DbSubnetGroup,
+        Kind::DbParameterGroup,
         Kind::DbInstance,
         Kind::SnsTopic,
         Kind::MetricAlarm,
@@ -118,6 +120,7 @@ impl Kind {
             Kind::Listener => "elbv2 listener",
             Kind::AutoScalingGroup => "autoscaling group",
             Kind::DbSubnetGroup => "rds db subnet group",
+            Kind::DbParameterGroup => "rds db parameter group",
             Kind::DbInstance => "rds db instance",
             Kind::SnsTopic => "sns topic",
             Kind::MetricAlarm => "cloudwatch alarm",
@@ -167,6 +170,8 @@ impl Kind {
             Kind::Listener => &["load_balancer_arn"],
             Kind::AutoScalingGroup => &[],
             Kind::DbSubnetGroup => &[],
+            // Neither can be changed after creation (RDS API reference, ModifyDBParameterGroup).
+            Kind::DbParameterGroup => &["family", "description"],
             Kind::DbInstance => &[
                 "engine",
                 "storage_encrypted",
@@ -298,6 +303,15 @@ pub fn major_version(version: &str) -> String {
 /// major version upgrade (RDS refuses it without AllowMajorVersionUpgrade, restarts the
 /// database, and cannot undo it).
 pub fn update_note(kind: Kind, attr: &str, before: Option<&Val>, after: &Val) -> Option<String> {
+    if (kind, attr) == (Kind::DbInstance, "parameter_group_name") {
+        // RDS API reference, ModifyDBInstance (DBParameterGroupName): "the DB instance isn't
+        // rebooted automatically"; the new group is pending-reboot until then.
+        return Some(
+            "a new parameter group takes effect at the database's next reboot, which ftctl does \
+             not make: reboot it in a quiet hour (aws rds reboot-db-instance)"
+                .into(),
+        );
+    }
     let (Kind::DbInstance, "engine_version", Some(Val::Str(from)), Val::Str(to)) =
         (kind, attr, before, after)
     else {
@@ -542,6 +556,14 @@ impl ResourceSpec {
 
     pub fn with(mut self, key: &str, value: Val) -> Self {
         self.props.insert(key.to_string(), value);
+        self
+    }
+
+    /// Several props at once (those a setting turns on or off together).
+    pub fn with_all(mut self, props: Vec<(&str, Val)>) -> Self {
+        for (k, v) in props {
+            self.props.insert(k.to_string(), v);
+        }
         self
     }
 

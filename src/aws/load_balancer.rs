@@ -1,12 +1,122 @@
-//! Application Load Balancers.
+//! Application Load Balancers, with the attributes Security Hub checks: invalid header fields
+//! dropped (ELB.4), access logs to the deployment's bucket (ELB.5), deletion protection (ELB.6).
 
 use super::target_group::{elb_owner, elb_tag_list, elb_tags};
 use super::*;
 use crate::resource::Val;
 use aws_sdk_elasticloadbalancingv2::client::Waiters;
-use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerSchemeEnum, LoadBalancerTypeEnum};
+use aws_sdk_elasticloadbalancingv2::types::{
+    LoadBalancerAttribute, LoadBalancerSchemeEnum, LoadBalancerTypeEnum,
+};
 
 pub struct LoadBalancerProvider;
+
+const DROP_INVALID_HEADERS: &str = "routing.http.drop_invalid_header_fields.enabled";
+const DELETION_PROTECTION: &str = "deletion_protection.enabled";
+const LOGS_ENABLED: &str = "access_logs.s3.enabled";
+const LOGS_BUCKET: &str = "access_logs.s3.bucket";
+const LOGS_PREFIX: &str = "access_logs.s3.prefix";
+
+/// Turning access logs on makes Elastic Load Balancing write a test object into the bucket; a
+/// bucket policy written moments before may not be in force yet (S3 policies are eventually
+/// consistent), and the answer is then this one.
+const BUCKET_POLICY_PROPAGATING: &[Propagating] =
+    &[("InvalidConfigurationRequest", "Access Denied for bucket")];
+
+fn attribute(key: &str, value: impl Into<String>) -> LoadBalancerAttribute {
+    LoadBalancerAttribute::builder()
+        .key(key)
+        .value(value)
+        .build()
+}
+
+/// The attributes a spec sets (Elastic Load Balancing User Guide, "Load balancer attributes").
+fn wanted_attributes(spec: &ResourceSpec) -> Result<Vec<LoadBalancerAttribute>> {
+    let mut out = vec![
+        attribute(
+            DROP_INVALID_HEADERS,
+            b(spec, "drop_invalid_header_fields")?.to_string(),
+        ),
+        attribute(
+            DELETION_PROTECTION,
+            b(spec, "deletion_protection")?.to_string(),
+        ),
+    ];
+    match spec.props.get("access_logs_bucket").and_then(Val::as_str) {
+        Some(bucket) => out.extend([
+            attribute(LOGS_ENABLED, "true"),
+            attribute(LOGS_BUCKET, bucket),
+            attribute(LOGS_PREFIX, s(spec, "access_logs_prefix")?),
+        ]),
+        None => out.push(attribute(LOGS_ENABLED, "false")),
+    }
+    Ok(out)
+}
+
+async fn set_attributes(
+    ctx: &Ctx<'_>,
+    arn: &str,
+    name: &str,
+    attrs: Vec<LoadBalancerAttribute>,
+) -> Result<()> {
+    retry_propagation(
+        BUCKET_POLICY_PROPAGATING,
+        Duration::from_secs(60),
+        || async {
+            ctx.clients
+                .elb
+                .modify_load_balancer_attributes()
+                .load_balancer_arn(arn)
+                .set_attributes(Some(attrs.clone()))
+                .send()
+                .await
+                .map_err(|e| {
+                    coded(
+                        &format!("setting the attributes of load balancer {name}"),
+                        e,
+                    )
+                })
+        },
+    )
+    .await
+    .map_err(|(_, e)| e)?;
+    Ok(())
+}
+
+/// The attributes as props, the way a spec states them.
+async fn observed_attributes(ctx: &Ctx<'_>, arn: &str, mut o: Observed) -> Result<Observed> {
+    let out = ctx
+        .clients
+        .elb
+        .describe_load_balancer_attributes()
+        .load_balancer_arn(arn)
+        .send()
+        .await
+        .map_err(|e| aws_error(&format!("reading the attributes of load balancer {arn}"), e))?;
+    let get = |key: &str| {
+        out.attributes()
+            .iter()
+            .find(|a| a.key() == Some(key))
+            .and_then(|a| a.value())
+            .unwrap_or_default()
+            .to_string()
+    };
+    o = o
+        .prop(
+            "drop_invalid_header_fields",
+            Val::Bool(get(DROP_INVALID_HEADERS) == "true"),
+        )
+        .prop(
+            "deletion_protection",
+            Val::Bool(get(DELETION_PROTECTION) == "true"),
+        );
+    if get(LOGS_ENABLED) == "true" {
+        o = o
+            .prop("access_logs_bucket", Val::str(get(LOGS_BUCKET)))
+            .prop("access_logs_prefix", Val::str(get(LOGS_PREFIX)));
+    }
+    Ok(o)
+}
 
 #[async_trait]
 impl Provider for LoadBalancerProvider {
@@ -66,7 +176,7 @@ impl Provider for LoadBalancerProvider {
                 .output("name", l.load_balancer_name().unwrap_or_default());
             o.name = l.load_balancer_name().unwrap_or_default().to_string();
             o.stack = stack;
-            found.push(o);
+            found.push(observed_attributes(ctx, arn, o).await?);
         }
         Ok(found)
     }
@@ -102,6 +212,7 @@ impl Provider for LoadBalancerProvider {
                     e,
                 )
             })?;
+        set_attributes(ctx, &arn, &spec.name, wanted_attributes(spec)?).await?;
         Ok(observed_from_spec(spec, &arn)
             .output("arn", &arn)
             .output("arn_suffix", arn_suffix(&arn))
@@ -133,6 +244,7 @@ impl Provider for LoadBalancerProvider {
             .send()
             .await
             .map_err(|e| aws_error(&format!("setting security groups of {}", spec.name), e))?;
+        set_attributes(ctx, arn, &spec.name, wanted_attributes(spec)?).await?;
         let mut o = observed_from_spec(spec, arn);
         o.outputs = current.outputs.clone();
         Ok(o)
@@ -140,6 +252,22 @@ impl Provider for LoadBalancerProvider {
 
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
         let arn = current.physical_id.as_str();
+        if current.props.get("deletion_protection") == Some(&Val::Bool(true)) {
+            if !ctx.delete.disable_deletion_protection {
+                anyhow::bail!(
+                    "load balancer {} has deletion protection on; set deletion_protection = \
+                     false in its stack and apply, or destroy with --disable-deletion-protection",
+                    current.name
+                );
+            }
+            set_attributes(
+                ctx,
+                arn,
+                &current.name,
+                vec![attribute(DELETION_PROTECTION, "false")],
+            )
+            .await?;
+        }
         match ctx
             .clients
             .elb

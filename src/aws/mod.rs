@@ -10,6 +10,7 @@ mod cache;
 mod cache_subnet_group;
 mod dashboard;
 mod db_instance;
+mod db_parameter_group;
 mod db_subnet_group;
 mod dns_record;
 pub use dns_record::same_alias_target;
@@ -292,6 +293,7 @@ fn provider(kind: Kind) -> &'static dyn Provider {
         Kind::Listener => &listener::ListenerProvider,
         Kind::AutoScalingGroup => &asg::AutoScalingGroupProvider,
         Kind::DbSubnetGroup => &db_subnet_group::DbSubnetGroupProvider,
+        Kind::DbParameterGroup => &db_parameter_group::DbParameterGroupProvider,
         Kind::DbInstance => &db_instance::DbInstanceProvider,
         Kind::SnsTopic => &topic::SnsTopicProvider,
         Kind::MetricAlarm => &alarm::MetricAlarmProvider,
@@ -622,7 +624,7 @@ fn endpoint_var(kind: Kind) -> &'static str {
             "ELASTIC_LOAD_BALANCING_V2"
         }
         Kind::AutoScalingGroup => "AUTO_SCALING",
-        Kind::DbSubnetGroup | Kind::DbInstance => "RDS",
+        Kind::DbSubnetGroup | Kind::DbParameterGroup | Kind::DbInstance => "RDS",
         Kind::SnsTopic => "SNS",
         Kind::MetricAlarm | Kind::Dashboard => "CLOUDWATCH",
         Kind::CacheSubnetGroup | Kind::CacheReplicationGroup => "ELASTICACHE",

@@ -113,6 +113,62 @@ fn service_write_policy(service: &str, name: &str, source_arn: &str, account: &s
     .to_string()
 }
 
+/// Elastic Load Balancing's own account in the regions that opened before August 2022: there
+/// the bucket policy must name it; regions opened since accept only the log-delivery service
+/// principal (ELB User Guide, "Access logs for your Application Load Balancer", step 2; the
+/// same table terraform-provider-aws's aws_elb_service_account data source holds).
+fn elb_account(region: &str) -> Option<&'static str> {
+    Some(match region {
+        "us-east-1" => "127311923021",
+        "us-east-2" => "033677994240",
+        "us-west-1" => "027434742980",
+        "us-west-2" => "797873946194",
+        "af-south-1" => "098369216593",
+        "ap-east-1" => "754344448648",
+        "ap-south-1" => "718504428378",
+        "ap-northeast-1" => "582318560864",
+        "ap-northeast-2" => "600734575887",
+        "ap-northeast-3" => "383597477331",
+        "ap-southeast-1" => "114774131450",
+        "ap-southeast-2" => "783225319266",
+        "ap-southeast-3" => "589379963580",
+        "ca-central-1" => "985666609251",
+        "eu-central-1" => "054676820928",
+        "eu-west-1" => "156460612806",
+        "eu-west-2" => "652711504416",
+        "eu-west-3" => "009996457667",
+        "eu-south-1" => "635631232127",
+        "eu-north-1" => "897822967062",
+        "me-south-1" => "076674570225",
+        "sa-east-1" => "507241528517",
+        _ => return None,
+    })
+}
+
+/// The bucket policy letting Elastic Load Balancing write access logs under
+/// `<prefix>/AWSLogs/<account>/`: the log-delivery service principal (first, which is how
+/// `observe` reads the writer back) and, where the region has one, ELB's own account.
+fn elb_write_policy(name: &str, account: &str, region: &str) -> String {
+    let resource = format!("arn:aws:s3:::{name}/*/AWSLogs/{account}/*");
+    let mut statements = vec![serde_json::json!({
+        "Sid": "ServiceWritesLogs",
+        "Effect": "Allow",
+        "Principal": { "Service": crate::expand::ELB_LOG_DELIVERY },
+        "Action": "s3:PutObject",
+        "Resource": resource,
+    })];
+    if let Some(elb) = elb_account(region) {
+        statements.push(serde_json::json!({
+            "Sid": "RegionalElbWritesLogs",
+            "Effect": "Allow",
+            "Principal": { "AWS": format!("arn:aws:iam::{elb}:root") },
+            "Action": "s3:PutObject",
+            "Resource": resource,
+        }));
+    }
+    serde_json::json!({ "Version": "2012-10-17", "Statement": statements }).to_string()
+}
+
 async fn account_id(ctx: &Ctx<'_>) -> Result<String> {
     Ok(ctx
         .clients
@@ -131,11 +187,16 @@ async fn configure(ctx: &Ctx<'_>, spec: &ResourceSpec, name: &str) -> Result<()>
     if let Some(service) = spec.props.get("writer_service").and_then(Val::as_str) {
         let account = account_id(ctx).await?;
         let region = &ctx.clients.region;
-        let trail = s(spec, "writer_trail")?;
-        let source_arn = format!("arn:aws:cloudtrail:{region}:{account}:trail/{trail}");
+        let policy = if service == crate::expand::ELB_LOG_DELIVERY {
+            elb_write_policy(name, &account, region)
+        } else {
+            let trail = s(spec, "writer_trail")?;
+            let source_arn = format!("arn:aws:cloudtrail:{region}:{account}:trail/{trail}");
+            service_write_policy(service, name, &source_arn, &account)
+        };
         s3.put_bucket_policy()
             .bucket(name)
-            .policy(service_write_policy(service, name, &source_arn, &account))
+            .policy(policy)
             .send()
             .await
             .map_err(|e| aws_error(&format!("writing the policy of bucket {name}"), e))?;

@@ -652,7 +652,9 @@ async fn run_check(
     live: bool,
     json: bool,
 ) -> Result<ExitCode> {
-    use crate::check::{check, drift, render, Severity, Subject};
+    use crate::check::{
+        apply_opt_outs, by_control, check, drift, render, worst, Severity, Subject,
+    };
     let input = match &stack {
         Some(s) => Some(resolve(
             &StackArgs {
@@ -672,7 +674,12 @@ async fn run_check(
             .into())
         }
     };
-    let (what, findings) = if live {
+    // Without the stack a live check cannot know what the stack opts out of.
+    let opt_outs = input
+        .as_ref()
+        .map(|i| i.stack.opt_out.clone())
+        .unwrap_or_default();
+    let (what, findings, results) = if live {
         let region = input.as_ref().and_then(|i| i.stack.stack.region.clone());
         let cloud = AwsCloud::connect(region.as_deref(), DeleteOptions::default()).await?;
         let deployment = Deployment {
@@ -701,7 +708,13 @@ async fn run_check(
             let (_, _, plan) = compute(&cloud, input).await?;
             findings.extend(drift(&plan));
         }
-        (format!("deployment {env} in {}", cloud.target()), findings)
+        apply_opt_outs(&mut findings, &opt_outs);
+        let results = by_control(&subjects, &findings);
+        (
+            format!("deployment {env} in {}", cloud.target()),
+            findings,
+            results,
+        )
     } else {
         let input = input.expect("a stack when not live");
         let zones: Vec<String> = match &input.stack.network.availability_zones {
@@ -720,22 +733,39 @@ async fn run_check(
                 physical_id: None,
             })
             .collect();
+        let mut findings = check(&subjects);
+        apply_opt_outs(&mut findings, &opt_outs);
+        let results = by_control(&subjects, &findings);
         (
             format!("stack {} as planned", input.stack.stack.name),
-            check(&subjects),
+            findings,
+            results,
         )
     };
-    let worst = findings.iter().map(|f| f.severity).max();
+    let worst = worst(&findings);
+    let failed = findings.iter().filter(|f| f.counts()).count();
     if json {
-        let doc = serde_json::json!({ "checked": what, "worst": worst, "findings": findings });
+        let doc = serde_json::json!({
+            "checked": what,
+            "worst": worst,
+            "controls": results,
+            "findings": findings,
+        });
         println!("{}", serde_json::to_string_pretty(&doc)?);
-    } else if findings.is_empty() {
-        println!("Checked {what}: no findings.");
     } else {
+        let applied = results
+            .iter()
+            .filter(|r| r.outcome != crate::check::Outcome::NotApplicable)
+            .count();
+        let opted = findings.len() - failed;
         println!(
-            "Checked {what}: {} finding(s)\n{}",
-            findings.len(),
-            render(&findings)
+            "Checked {what}: {applied} control(s) applied, {failed} finding(s){}\n{}",
+            if opted > 0 {
+                format!(", {opted} opted out by the stack")
+            } else {
+                String::new()
+            },
+            render(&results, &findings)
         );
     }
     Ok(ExitCode::from(Severity::exit_code(worst)))
@@ -748,31 +778,34 @@ async fn account_trail_finding(cloud: &AwsCloud) -> Result<crate::check::Finding
     let trails = crate::aws::trail::recording_here(&cloud.clients).await?;
     let why = "without a trail, who changed what in the deployment is known only from the last \
                90 days of CloudTrail event history, with no log-file validation";
-    Ok(if trails.is_empty() {
-        Finding {
-            severity: Severity::Warning,
-            rule: "audit-trail",
-            resource: "audit".into(),
-            finding: format!(
+    let (severity, finding, fix) = if trails.is_empty() {
+        (
+            Severity::High,
+            format!(
                 "no CloudTrail trail of the account records {}",
                 cloud.clients.region
             ),
-            why,
-            fix: "turn on the account's (or organization's) trail, or set audit.trail = true"
-                .into(),
-        }
+            "turn on the account's (or organization's) trail, or set audit.trail = true",
+        )
     } else {
-        Finding {
-            severity: Severity::Info,
-            rule: "audit-trail",
-            resource: "audit".into(),
-            finding: format!(
+        (
+            Severity::Informational,
+            format!(
                 "API calls are recorded by the account's trail {}",
                 trails.join(", ")
             ),
-            why,
-            fix: "nothing to do".into(),
-        }
+            "nothing to do",
+        )
+    };
+    Ok(Finding {
+        control: "CloudTrail.1",
+        cis: Some("3.1"),
+        severity,
+        resource: "audit".into(),
+        finding,
+        why,
+        fix: fix.into(),
+        opted_out: None,
     })
 }
 

@@ -480,6 +480,26 @@ pub fn validate(stack: &Stack) -> Vec<(String, String)> {
                 "names must be 1-12 lowercase letters or digits, starting with a letter".into(),
             );
         }
+        for (i, e) in db.log_exports().iter().enumerate() {
+            let types = db.engine.log_types();
+            if e == "audit" {
+                bad(
+                    format!("{at}.log_exports.{i}"),
+                    "MySQL's audit log needs an option group with the MariaDB audit plugin, which \
+                     ftctl does not make: RDS would export an empty log"
+                        .into(),
+                );
+            } else if !types.contains(&e.as_str()) {
+                bad(
+                    format!("{at}.log_exports.{i}"),
+                    format!(
+                        "`{e}` is not a log RDS exports for {}; known: {}",
+                        db.engine.as_aws(),
+                        types.join(", ")
+                    ),
+                );
+            }
+        }
         if !db.instance_class.starts_with("db.") {
             bad(
                 format!("{at}.instance_class"),
@@ -1113,6 +1133,7 @@ pub fn validate(stack: &Stack) -> Vec<(String, String)> {
         }
     }
     out.extend(check_egress(stack));
+    out.extend(check_opt_outs(stack));
     out
 }
 
@@ -1141,6 +1162,70 @@ const KNOWN_ENDPOINTS: [&str; 16] = [
 /// with `nat = "none"` only the VPC endpoints lead out, and a component whose service has none
 /// fails on AWS long after apply started (a Fargate task that cannot pull its image, an EMR
 /// cluster that cannot bootstrap) although every emulator accepts it.
+/// Opt-outs name a control `check` applies, give a reason, and cover components that exist.
+fn check_opt_outs(stack: &Stack) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let known = |id: &str| {
+        crate::check::control(id).is_some()
+            || crate::check::controls::ACCOUNT_CONTROLS
+                .iter()
+                .any(|(c, ..)| *c == id)
+    };
+    let components: &[(&str, Vec<&String>)] = &[
+        ("lb", stack.load_balancers.keys().collect()),
+        ("tier", stack.tiers.keys().collect()),
+        ("db", stack.databases.keys().collect()),
+        ("cache", stack.caches.keys().collect()),
+        ("table", stack.tables.keys().collect()),
+        ("svc", stack.services.keys().collect()),
+        ("fs", stack.file_systems.keys().collect()),
+        ("emr", stack.clusters.keys().collect()),
+    ];
+    for (i, o) in stack.opt_out.iter().enumerate() {
+        if !known(&o.control) {
+            out.push((
+                format!("opt_out.{i}.control"),
+                format!(
+                    "`{}` is not a control ftctl checks (docs/controls.md lists them)",
+                    o.control
+                ),
+            ));
+        }
+        if o.reason.trim().len() < 10 {
+            out.push((
+                format!("opt_out.{i}.reason"),
+                "say why the stack does not meet the control (10 characters or more)".into(),
+            ));
+        }
+        for (j, r) in o.resources.iter().enumerate() {
+            let mut parts = r.splitn(3, '.');
+            let (prefix, name) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            let exists = components
+                .iter()
+                .any(|(p, names)| *p == prefix && names.iter().any(|n| n.as_str() == name));
+            let whole = [
+                "network",
+                "notifications",
+                "dns",
+                "audit",
+                "alarm",
+                "monitoring",
+            ];
+            if !exists && !whole.contains(&prefix) {
+                out.push((
+                    format!("opt_out.{i}.resources.{j}"),
+                    format!(
+                        "`{r}` is no component of this stack (write it as check names \
+                         resources: lb.NAME, tier.NAME, db.NAME, cache.NAME, table.NAME, \
+                         svc.NAME, fs.NAME, emr.NAME, network, notifications, dns, audit)"
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
+
 fn check_egress(stack: &Stack) -> Vec<(String, String)> {
     let net = &stack.network;
     let mut out = Vec::new();

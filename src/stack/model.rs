@@ -33,6 +33,23 @@ pub struct Stack {
     pub tracing: Tracing,
     #[serde(default)]
     pub notifications: Notifications,
+    /// Controls of `ftctl check` this stack does not meet on purpose, each with its reason.
+    #[serde(default)]
+    pub opt_out: Vec<OptOut>,
+}
+
+/// A control the stack opts out of (`[[opt_out]]`): `check` shows the reason instead of a
+/// failure, and the failure no longer decides its exit code.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptOut {
+    /// The control's id as `check` names it (`ELB.16`, `ftctl.min-capacity`).
+    pub control: String,
+    /// Why the stack does not meet it: shown by `check` in place of the failure.
+    pub reason: String,
+    /// Components it covers, as `check` names resources (`lb.public`, `tier.web`); none: all.
+    #[serde(default)]
+    pub resources: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -117,6 +134,14 @@ pub struct LoadBalancer {
     pub allow_from: Vec<String>,
     #[serde(default)]
     pub alarms: LoadBalancerAlarms,
+    /// Deletion protection (Security Hub ELB.6): on by default; `destroy` turns it off only
+    /// with --disable-deletion-protection.
+    #[serde(default = "yes")]
+    pub deletion_protection: bool,
+    /// Access logs (ELB.5) into the deployment's log bucket, under `lb/<name>/`. On by
+    /// default; they cost the S3 storage they take.
+    #[serde(default = "yes")]
+    pub access_logs: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -239,6 +264,35 @@ impl Engine {
             Engine::Postgres => 5432,
         }
     }
+    /// The log types RDS can export for the engine (RDS API reference, CreateDBInstance,
+    /// EnableCloudwatchLogsExports), and those ftctl exports unless told otherwise.
+    pub fn log_types(self) -> &'static [&'static str] {
+        match self {
+            Engine::Mysql => &[
+                "audit",
+                "error",
+                "general",
+                "slowquery",
+                "iam-db-auth-error",
+            ],
+            Engine::Postgres => &["postgresql", "upgrade", "iam-db-auth-error"],
+        }
+    }
+    pub fn default_log_exports(self) -> &'static [&'static str] {
+        match self {
+            Engine::Mysql => &["error", "slowquery"],
+            Engine::Postgres => &["postgresql", "upgrade"],
+        }
+    }
+    /// The parameter group family of a version: `mysql8.4`, `postgres16` (RDS API reference,
+    /// CreateDBParameterGroup: "RDS for MySQL Example: mysql8.0").
+    pub fn parameter_family(self, version: &str) -> String {
+        let major = crate::resource::major_version(version);
+        match self {
+            Engine::Mysql => format!("mysql{major}"),
+            Engine::Postgres => format!("postgres{major}"),
+        }
+    }
     pub fn default_version(self) -> &'static str {
         match self {
             // MySQL 8.0 left RDS standard support on 2026-07-31 (later creations are billed
@@ -279,6 +333,30 @@ pub struct Database {
     pub free_storage_alarm_percent: f64,
     #[serde(default = "default_db_policy")]
     pub alarm: AlarmPolicy,
+    /// IAM database authentication (Security Hub RDS.10): clients may sign in with short-lived
+    /// IAM tokens instead of a stored password.
+    #[serde(default = "yes")]
+    pub iam_auth: bool,
+    /// Logs exported to CloudWatch Logs (RDS.9). Default: MySQL `error` and `slowquery`,
+    /// PostgreSQL `postgresql` and `upgrade`. MySQL's `general` log records every statement
+    /// (CloudWatch Logs ingestion is billed per GB); its `audit` log needs the MariaDB audit
+    /// plugin's option group, which ftctl does not make.
+    #[serde(default)]
+    pub log_exports: Option<Vec<String>>,
+}
+
+impl Database {
+    pub fn log_exports(&self) -> Vec<String> {
+        match &self.log_exports {
+            Some(l) => l.clone(),
+            None => self
+                .engine
+                .default_log_exports()
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        }
+    }
 }
 
 fn yes() -> bool {

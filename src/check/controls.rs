@@ -1,0 +1,636 @@
+//! The controls `ftctl check` applies, one entry each: the AWS Security Hub Foundational Security
+//! Best Practices (FSBP) control it implements (and the CIS AWS Foundations Benchmark v3.0.0
+//! recommendation, where one exists), its severity as Security Hub rates it, and the test over a
+//! resource's properties. The same test reads a spec (as planned) and an observed resource (as
+//! AWS describes it). Controls with an `ftctl.` id are ftctl's own reliability rules, for what
+//! Security Hub has no control. The list is documented in docs/controls.md.
+
+use super::{Severity, Subject};
+use crate::resource::{Kind, Props, Val};
+
+/// A failing resource: what was found and the stack setting that fixes it.
+pub struct Failed {
+    pub finding: String,
+    pub fix: String,
+}
+
+fn failed(finding: impl Into<String>, fix: impl Into<String>) -> Option<Failed> {
+    Some(Failed {
+        finding: finding.into(),
+        fix: fix.into(),
+    })
+}
+
+pub struct Control {
+    /// Security Hub's control id (`RDS.5`), or `ftctl.<name>` for ftctl's own.
+    pub id: &'static str,
+    /// The CIS AWS Foundations Benchmark v3.0.0 recommendation the control maps to.
+    pub cis: Option<&'static str>,
+    pub title: &'static str,
+    pub severity: Severity,
+    /// The kinds of resource the control judges; with none of them the control does not apply.
+    pub kinds: &'static [Kind],
+    pub why: &'static str,
+    /// `None` when the subject passes.
+    pub test: fn(&Subject<'_>, &[Subject<'_>]) -> Option<Failed>,
+}
+
+fn bool_of(p: &Props, k: &str) -> Option<bool> {
+    p.get(k).and_then(Val::as_bool)
+}
+
+fn int_of(p: &Props, k: &str) -> Option<i64> {
+    match p.get(k) {
+        Some(Val::Int(i)) => Some(*i),
+        // A range (auto scaling): its lower bound is what is guaranteed.
+        Some(Val::Map(m)) => m.get("min").and_then(Val::as_i64),
+        _ => None,
+    }
+}
+
+fn str_of<'p>(p: &'p Props, k: &str) -> Option<&'p str> {
+    p.get(k).and_then(Val::as_str)
+}
+
+fn count_of(p: &Props, k: &str) -> usize {
+    p.get(k).map(|v| v.as_list().len()).unwrap_or(0)
+}
+
+/// Whether `value` (a reference in a spec, an identifier when observed) names `target`.
+fn names(value: &Val, target: &Subject<'_>) -> bool {
+    match value {
+        Val::Ref(r) => r.id == target.id,
+        Val::Str(s) => Some(s.as_str()) == target.physical_id,
+        _ => false,
+    }
+}
+
+/// Whether a security group is attached to an internet-facing load balancer: the one place the
+/// internet may come in.
+fn fronts_internet(subjects: &[Subject<'_>], sg: &Subject<'_>) -> bool {
+    subjects
+        .iter()
+        .filter(|s| s.kind == Kind::LoadBalancer)
+        .filter(|lb| str_of(lb.props, "scheme") == Some("internet-facing"))
+        .any(|lb| {
+            lb.props
+                .get("security_group_ids")
+                .map(Val::as_list)
+                .unwrap_or_default()
+                .iter()
+                .any(|v| names(v, sg))
+        })
+}
+
+/// For a database of `engine`: whether the parameter group it uses sets `parameter` on.
+/// PostgreSQL 15 and later force TLS by default (RDS User Guide, "Using SSL with a PostgreSQL DB
+/// instance"), so for it only an explicit 0 fails.
+fn tls_required(
+    s: &Subject<'_>,
+    all: &[Subject<'_>],
+    engine: &str,
+    parameter: &str,
+) -> Option<Failed> {
+    (str_of(s.props, "engine")? == engine).then_some(())?;
+    let group = s.props.get("parameter_group_name")?;
+    let value = all
+        .iter()
+        .filter(|g| g.kind == Kind::DbParameterGroup)
+        .find(|g| names(group, g) || group.as_str().is_some_and(|n| n == g.id))
+        .and_then(|g| {
+            g.props
+                .get("parameters")?
+                .as_map()?
+                .get(parameter)?
+                .as_str()
+                .map(str::to_string)
+        });
+    let on = match value.as_deref() {
+        Some(v) => v == "1" || v.eq_ignore_ascii_case("on"),
+        None => engine == "postgres",
+    };
+    (!on).then_some(())?;
+    failed(
+        format!("clients may connect without TLS ({parameter} is not on)"),
+        "ftctl's parameter group sets it: use the database's own group",
+    )
+}
+
+/// Every control, in the order `check` reports them.
+pub const CONTROLS: &[Control] = &[
+    Control {
+        id: "AutoScaling.1",
+        cis: None,
+        title: "Auto Scaling groups associated with a load balancer should use ELB health checks",
+        severity: Severity::Low,
+        kinds: &[Kind::AutoScalingGroup],
+        why: "an instance whose application fails keeps receiving traffic and is never replaced",
+        test: |s, _| {
+            let t = str_of(s.props, "health_check_type")?;
+            if t == "ELB" {
+                return None;
+            }
+            failed(
+                "the group uses EC2 health checks",
+                "use health_check_type ELB (ftctl's default)",
+            )
+        },
+    },
+    Control {
+        id: "AutoScaling.2",
+        cis: None,
+        title: "Amazon EC2 Auto Scaling group should cover multiple Availability Zones",
+        severity: Severity::Medium,
+        kinds: &[Kind::AutoScalingGroup],
+        why: "losing one availability zone takes the whole tier down",
+        test: |s, _| {
+            let zones = count_of(s.props, "subnet_ids");
+            (zones < 2).then_some(())?;
+            failed(
+                format!("the group launches in {zones} subnet(s)"),
+                "give the group a subnet in at least two zones (network.az_count >= 2)",
+            )
+        },
+    },
+    Control {
+        id: "ftctl.min-capacity",
+        cis: None,
+        title: "A tier or service should keep at least two instances or tasks",
+        severity: Severity::Medium,
+        kinds: &[Kind::AutoScalingGroup, Kind::EcsService],
+        why: "one instance or task failing or being replaced leaves the tier without capacity",
+        test: |s, _| match s.kind {
+            Kind::AutoScalingGroup if int_of(s.props, "min_size").is_some_and(|m| m < 2) => {
+                failed("fewer than 2 instances at minimum", "set min_size = 2 or more")
+            }
+            Kind::EcsService if int_of(s.props, "desired_count").is_some_and(|d| d < 2) => {
+                failed("fewer than 2 tasks", "run 2 or more tasks (min_tasks >= 2)")
+            }
+            _ => None,
+        },
+    },
+    Control {
+        id: "EC2.170",
+        cis: None,
+        title: "EC2 launch templates should use Instance Metadata Service Version 2 (IMDSv2)",
+        severity: Severity::Low,
+        kinds: &[Kind::LaunchTemplate],
+        why: "IMDSv1 lets a server-side request forgery read the instance's credentials",
+        test: |s, _| {
+            let tokens = str_of(s.props, "http_tokens")?;
+            (tokens != "required").then_some(())?;
+            failed(
+                "instance metadata allows IMDSv1",
+                "require IMDSv2 (http_tokens = required)",
+            )
+        },
+    },
+    Control {
+        id: "EC2.3",
+        cis: None,
+        title: "Attached Amazon EBS volumes should be encrypted at-rest",
+        severity: Severity::Medium,
+        kinds: &[Kind::LaunchTemplate],
+        why: "data on unencrypted volumes and their snapshots is readable by anyone who gets a copy",
+        test: |s, _| {
+            (bool_of(s.props, "volume_encrypted") == Some(false)).then_some(())?;
+            failed("instance volumes are not encrypted", "encrypt the volumes")
+        },
+    },
+    Control {
+        id: "EC2.18",
+        cis: None,
+        title: "Security groups should only allow unrestricted incoming traffic for authorized ports",
+        severity: Severity::High,
+        kinds: &[Kind::SecurityGroup],
+        why: "only the public load balancer should be reachable from the internet",
+        test: |s, all| {
+            let open = s
+                .props
+                .get("ingress")
+                .map(Val::as_list)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(Val::as_map)
+                .any(|r| r.get("source").and_then(Val::as_str) == Some("0.0.0.0/0"));
+            (open && !fronts_internet(all, s)).then_some(())?;
+            failed(
+                "open to 0.0.0.0/0",
+                "allow the tier or balancer in front of it instead of any address",
+            )
+        },
+    },
+    Control {
+        id: "ELB.1",
+        cis: None,
+        title: "Application Load Balancer should be configured to redirect all HTTP requests to HTTPS",
+        severity: Severity::Medium,
+        kinds: &[Kind::Listener],
+        why: "requests and the session cookies in them cross the network in clear text",
+        test: |s, _| {
+            (str_of(s.props, "protocol") == Some("HTTP")
+                && str_of(s.props, "redirect_to_https") != Some("443"))
+            .then_some(())?;
+            failed(
+                "the balancer serves plain HTTP",
+                "give the stack a public DNS zone (dns.zone): ftctl then requests an ACM \
+                 certificate, serves HTTPS and redirects HTTP to it",
+            )
+        },
+    },
+    Control {
+        id: "ELB.4",
+        cis: None,
+        title: "Application Load Balancer should be configured to drop invalid HTTP headers",
+        severity: Severity::Medium,
+        kinds: &[Kind::LoadBalancer],
+        why: "headers the balancer passes on unparsed are how request smuggling reaches the tier",
+        test: |s, _| {
+            (bool_of(s.props, "drop_invalid_header_fields") == Some(false)).then_some(())?;
+            failed(
+                "invalid header fields are passed to the targets",
+                "drop them (ftctl always sets routing.http.drop_invalid_header_fields)",
+            )
+        },
+    },
+    Control {
+        id: "ELB.5",
+        cis: None,
+        title: "Application and Classic Load Balancers logging should be enabled",
+        severity: Severity::Medium,
+        kinds: &[Kind::LoadBalancer],
+        why: "without access logs, who sent which request during an incident cannot be known",
+        test: |s, _| {
+            s.props.get("access_logs_bucket").is_none().then_some(())?;
+            failed(
+                "access logs are off",
+                "set access_logs = true on the balancer (ftctl's default)",
+            )
+        },
+    },
+    Control {
+        id: "ELB.6",
+        cis: None,
+        title: "Application, Gateway, and Network Load Balancers should have deletion protection enabled",
+        severity: Severity::Medium,
+        kinds: &[Kind::LoadBalancer],
+        why: "one wrong command takes the entry point of the service away, and its DNS name with it",
+        test: |s, _| {
+            (bool_of(s.props, "deletion_protection") == Some(false)).then_some(())?;
+            failed(
+                "deletion protection is off",
+                "set deletion_protection = true on the balancer (ftctl's default)",
+            )
+        },
+    },
+    Control {
+        id: "ELB.13",
+        cis: None,
+        title: "Application, Network and Gateway Load Balancers should span multiple Availability Zones",
+        severity: Severity::Medium,
+        kinds: &[Kind::LoadBalancer],
+        why: "a balancer in one zone goes down with it, whatever the tiers behind it do",
+        test: |s, _| {
+            let zones = count_of(s.props, "subnet_ids");
+            (zones < 2).then_some(())?;
+            failed(
+                format!("the balancer is in {zones} subnet(s)"),
+                "network.az_count >= 2",
+            )
+        },
+    },
+    Control {
+        id: "RDS.2",
+        cis: Some("2.3.3"),
+        title: "RDS DB instances should prohibit public access",
+        severity: Severity::Critical,
+        kinds: &[Kind::DbInstance],
+        why: "only the public load balancer should be reachable from the internet",
+        test: |s, _| {
+            (bool_of(s.props, "publicly_accessible") == Some(true)).then_some(())?;
+            failed(
+                "the database has a public address",
+                "set publicly_accessible = false",
+            )
+        },
+    },
+    Control {
+        id: "RDS.3",
+        cis: Some("2.3.1"),
+        title: "RDS DB instances should have encryption at-rest enabled",
+        severity: Severity::Medium,
+        kinds: &[Kind::DbInstance],
+        why: "data, backups and snapshots are readable by anyone who gets a copy",
+        test: |s, _| {
+            (bool_of(s.props, "storage_encrypted") == Some(false)).then_some(())?;
+            failed(
+                "the database storage is not encrypted",
+                "create it encrypted (storage_encrypted; needs a replacement)",
+            )
+        },
+    },
+    Control {
+        id: "RDS.5",
+        cis: None,
+        title: "RDS DB instances should be configured with multiple Availability Zones",
+        severity: Severity::Medium,
+        kinds: &[Kind::DbInstance],
+        why: "a zone or host failure stops the database until it is restored by hand",
+        test: |s, _| {
+            (bool_of(s.props, "multi_az") == Some(false)).then_some(())?;
+            failed(
+                "the database has no standby in another zone",
+                "set multi_az = true",
+            )
+        },
+    },
+    Control {
+        id: "RDS.8",
+        cis: None,
+        title: "RDS DB instances should have deletion protection enabled",
+        severity: Severity::Low,
+        kinds: &[Kind::DbInstance],
+        why: "one wrong command deletes the database",
+        test: |s, _| {
+            (bool_of(s.props, "deletion_protection") == Some(false)).then_some(())?;
+            failed("deletion protection is off", "set deletion_protection = true")
+        },
+    },
+    Control {
+        id: "RDS.11",
+        cis: None,
+        title: "RDS instances should have automatic backups enabled",
+        severity: Severity::Medium,
+        kinds: &[Kind::DbInstance],
+        why: "point-in-time recovery cannot reach back past a weekend's mistake",
+        test: |s, _| {
+            int_of(s.props, "backup_retention_days").is_some_and(|d| d < 7).then_some(())?;
+            failed(
+                "automated backups are kept less than 7 days",
+                "set backup_retention_days to 7-35",
+            )
+        },
+    },
+    Control {
+        id: "RDS.9",
+        cis: None,
+        title: "RDS DB instances should publish logs to CloudWatch Logs",
+        severity: Severity::Medium,
+        kinds: &[Kind::DbInstance],
+        why: "the database's errors and slow queries are gone with the instance, and are not \
+              searchable or alarmed on while it runs",
+        test: |s, _| {
+            // What Security Hub wants exported, per engine (rds-logging-enabled).
+            let wanted: &[&str] = match str_of(s.props, "engine")? {
+                "mysql" => &["audit", "error", "general", "slowquery"],
+                "postgres" => &["postgresql", "upgrade"],
+                _ => return None,
+            };
+            let have = s.props.get("log_exports").map(Val::strings).unwrap_or_default();
+            let missing: Vec<&str> = wanted
+                .iter()
+                .filter(|w| !have.iter().any(|h| h == *w))
+                .copied()
+                .collect();
+            (!missing.is_empty()).then_some(())?;
+            failed(
+                format!("not exported to CloudWatch Logs: {}", missing.join(", ")),
+                "add them to the database's log_exports (the general log is billed per GB \
+                 ingested); MySQL's audit log needs the MariaDB audit plugin's option group, \
+                 which ftctl does not make: opt out of RDS.9 with your reason",
+            )
+        },
+    },
+    Control {
+        id: "RDS.10",
+        cis: None,
+        title: "IAM authentication should be configured for RDS instances",
+        severity: Severity::Medium,
+        kinds: &[Kind::DbInstance],
+        why: "without it every client holds a long-lived database password",
+        test: |s, _| {
+            (bool_of(s.props, "iam_auth") == Some(false)).then_some(())?;
+            failed(
+                "IAM database authentication is off",
+                "set iam_auth = true (ftctl's default)",
+            )
+        },
+    },
+    Control {
+        id: "RDS.38",
+        cis: None,
+        title: "RDS for PostgreSQL DB instances should be encrypted in transit",
+        severity: Severity::Medium,
+        kinds: &[Kind::DbInstance],
+        why: "clients may connect without TLS and send queries and credentials in clear text",
+        test: |s, all| tls_required(s, all, "postgres", "rds.force_ssl"),
+    },
+    Control {
+        id: "RDS.39",
+        cis: None,
+        title: "RDS for MySQL DB instances should be encrypted in transit",
+        severity: Severity::Medium,
+        kinds: &[Kind::DbInstance],
+        why: "clients may connect without TLS and send queries and credentials in clear text",
+        test: |s, all| tls_required(s, all, "mysql", "require_secure_transport"),
+    },
+    Control {
+        id: "ElastiCache.3",
+        cis: None,
+        title: "ElastiCache replication groups should have automatic failover enabled",
+        severity: Severity::Medium,
+        kinds: &[Kind::CacheReplicationGroup],
+        why: "a failed primary stops the cache until it is replaced",
+        test: |s, _| {
+            (bool_of(s.props, "automatic_failover") == Some(false)).then_some(())?;
+            failed(
+                "automatic failover is off",
+                "set automatic_failover = true with at least one replica",
+            )
+        },
+    },
+    Control {
+        id: "ftctl.cache-multi-az",
+        cis: None,
+        title: "ElastiCache replication groups should place replicas in other zones (Multi-AZ)",
+        severity: Severity::Medium,
+        kinds: &[Kind::CacheReplicationGroup],
+        why: "replicas may share the primary's zone and go down with it",
+        test: |s, _| {
+            (bool_of(s.props, "automatic_failover") != Some(false)
+                && bool_of(s.props, "multi_az") == Some(false))
+            .then_some(())?;
+            failed("Multi-AZ is off", "set multi_az = true")
+        },
+    },
+    Control {
+        id: "ElastiCache.4",
+        cis: None,
+        title: "ElastiCache replication groups should be encrypted at rest",
+        severity: Severity::Medium,
+        kinds: &[Kind::CacheReplicationGroup],
+        why: "snapshots and swapped data are readable by anyone who gets a copy",
+        test: |s, _| {
+            (bool_of(s.props, "at_rest_encryption") == Some(false)).then_some(())?;
+            failed(
+                "the cache is not encrypted at rest",
+                "create it encrypted (needs a replacement)",
+            )
+        },
+    },
+    Control {
+        id: "ElastiCache.5",
+        cis: None,
+        title: "ElastiCache replication groups should be encrypted in transit",
+        severity: Severity::Medium,
+        kinds: &[Kind::CacheReplicationGroup],
+        why: "session data crosses the network in clear text",
+        test: |s, _| {
+            (bool_of(s.props, "transit_encryption") == Some(false)).then_some(())?;
+            failed(
+                "the cache is not encrypted in transit",
+                "enable transit encryption (clients connect with TLS)",
+            )
+        },
+    },
+    Control {
+        id: "ftctl.table-kms",
+        cis: None,
+        title: "DynamoDB tables should be encrypted with a KMS key",
+        severity: Severity::Informational,
+        kinds: &[Kind::DynamoTable],
+        why: "use of an AWS-owned key is not in your CloudTrail and cannot be revoked by you",
+        test: |s, _| {
+            str_of(s.props, "sse").is_some_and(|k| k != "KMS").then_some(())?;
+            failed(
+                "encrypted with a key AWS owns",
+                "use server-side encryption with KMS (ftctl's default)",
+            )
+        },
+    },
+    Control {
+        id: "DynamoDB.2",
+        cis: None,
+        title: "DynamoDB tables should have point-in-time recovery enabled",
+        severity: Severity::Medium,
+        kinds: &[Kind::DynamoTable],
+        why: "a bad write or delete cannot be undone",
+        test: |s, _| {
+            (bool_of(s.props, "point_in_time_recovery") == Some(false)).then_some(())?;
+            failed(
+                "point-in-time recovery is off",
+                "set point_in_time_recovery = true",
+            )
+        },
+    },
+    Control {
+        id: "DynamoDB.6",
+        cis: None,
+        title: "DynamoDB tables should have deletion protection enabled",
+        severity: Severity::Medium,
+        kinds: &[Kind::DynamoTable],
+        why: "one wrong command deletes the table and its data",
+        test: |s, _| {
+            (bool_of(s.props, "deletion_protection") == Some(false)).then_some(())?;
+            failed("deletion protection is off", "set deletion_protection = true")
+        },
+    },
+    Control {
+        id: "EFS.1",
+        cis: Some("2.4.1"),
+        title: "Elastic File System should be configured to encrypt file data at-rest using AWS KMS",
+        severity: Severity::Medium,
+        kinds: &[Kind::EfsFileSystem],
+        why: "files are readable by anyone who gets a copy",
+        test: |s, _| {
+            (bool_of(s.props, "encrypted") == Some(false)).then_some(())?;
+            failed(
+                "the file system is not encrypted",
+                "create it encrypted (needs a replacement)",
+            )
+        },
+    },
+    Control {
+        id: "S3.8",
+        cis: Some("2.1.4"),
+        title: "S3 general purpose buckets should block public access",
+        severity: Severity::High,
+        kinds: &[Kind::S3Bucket],
+        why: "one policy or ACL mistake publishes the logs",
+        test: |s, _| {
+            (bool_of(s.props, "public_access_blocked") == Some(false)).then_some(())?;
+            failed(
+                "public access to the bucket is not blocked",
+                "block all public access",
+            )
+        },
+    },
+    Control {
+        id: "ftctl.service-zones",
+        cis: None,
+        title: "ECS services should run tasks in multiple Availability Zones",
+        severity: Severity::Medium,
+        kinds: &[Kind::EcsService],
+        why: "losing one availability zone takes the service down",
+        test: |s, _| {
+            let zones = count_of(s.props, "subnet_ids");
+            (zones < 2).then_some(())?;
+            failed(
+                format!("tasks run in {zones} subnet(s)"),
+                "give the service a subnet in at least two zones",
+            )
+        },
+    },
+    Control {
+        id: "ftctl.deployment-circuit-breaker",
+        cis: None,
+        title: "ECS services should roll back a failing deployment",
+        severity: Severity::Medium,
+        kinds: &[Kind::EcsService],
+        why: "a broken release keeps replacing healthy tasks",
+        test: |s, _| {
+            (bool_of(s.props, "circuit_breaker_rollback") == Some(false)).then_some(())?;
+            failed(
+                "no deployment circuit breaker",
+                "enable the circuit breaker with rollback",
+            )
+        },
+    },
+    Control {
+        id: "CloudWatch.15",
+        cis: None,
+        title: "CloudWatch alarms should have specified actions configured",
+        severity: Severity::High,
+        kinds: &[Kind::MetricAlarm],
+        why: "an alarm nobody hears does not shorten an outage",
+        test: |s, _| {
+            (count_of(s.props, "alarm_actions") == 0).then_some(())?;
+            failed(
+                "the alarm notifies nobody",
+                "send it to the deployment's SNS topic",
+            )
+        },
+    },
+];
+
+/// The control with this id.
+pub fn control(id: &str) -> Option<&'static Control> {
+    CONTROLS.iter().find(|c| c.id == id)
+}
+
+/// Ids of the controls that are not about one resource, reported by `check --live` alone.
+pub const ACCOUNT_CONTROLS: &[(&str, Option<&str>, &str, Severity)] = &[
+    (
+        "CloudTrail.1",
+        Some("3.1"),
+        "CloudTrail should be enabled and configured with at least one multi-Region trail \
+         that includes read and write management events",
+        Severity::High,
+    ),
+    (
+        "ftctl.drift",
+        None,
+        "What runs should be what the stack says",
+        Severity::Medium,
+    ),
+];
