@@ -145,6 +145,39 @@ systemctl enable --now ftctl-{tier}-requests.timer
     )
 }
 
+/// A network ACL entry (see `aws::network_acl`).
+fn acl_entry(
+    rule: i64,
+    egress: bool,
+    protocol: &str,
+    cidr: &str,
+    ports: Option<(u16, u16)>,
+) -> Val {
+    let mut m = vec![
+        ("rule", Val::Int(rule)),
+        ("egress", Val::Bool(egress)),
+        ("protocol", Val::str(protocol)),
+        ("cidr", Val::str(cidr)),
+        ("action", Val::str("allow")),
+    ];
+    if let Some((from, to)) = ports {
+        m.push(("from_port", Val::Int(from.into())));
+        m.push(("to_port", Val::Int(to.into())));
+    }
+    Val::map(m)
+}
+
+/// What every subnet admits, from rule `first` on: anything from inside the VPC, answers from
+/// anywhere on ephemeral ports except 3389; and everything out.
+fn acl_common(vpc_cidr: &str, first: i64) -> Vec<Val> {
+    vec![
+        acl_entry(first, false, "-1", vpc_cidr, None),
+        acl_entry(first + 10, false, "6", "0.0.0.0/0", Some((1024, 3388))),
+        acl_entry(first + 20, false, "6", "0.0.0.0/0", Some((3390, 65535))),
+        acl_entry(100, true, "-1", "0.0.0.0/0", None),
+    ]
+}
+
 fn tcp_rule_from_sg(port: u16, sg_id: &str) -> Val {
     Val::map([
         ("protocol", Val::str("tcp")),
@@ -248,8 +281,41 @@ pub fn expand(
         ResourceSpec::new("network.vpc", Kind::Vpc, physical_name(env, "vpc", 255))
             .with("cidr_block", Val::str(&net.cidr))
             .with("enable_dns_support", Val::Bool(true))
-            .with("enable_dns_hostnames", Val::Bool(true)),
+            .with("enable_dns_hostnames", Val::Bool(true))
+            .with("default_security_group_closed", Val::Bool(true))
+            .with("default_network_acl_closed", Val::Bool(true)),
     );
+    // The subnets' own network ACLs. ACLs are stateless: answers to what the subnets ask of
+    // the internet (through NAT, or from S3 over its gateway endpoint) come back to ephemeral
+    // ports, admitted around 3389 so no rule opens RDP or SSH to the internet (EC2.21 fails any
+    // allow rule whose range covers 22 or 3389). Inside the VPC the security groups decide.
+    let mut public_in: Vec<(u16, String)> = stack
+        .load_balancers
+        .values()
+        .filter(|lb| lb.scheme == Scheme::InternetFacing)
+        .flat_map(|lb| lb.allow_cidrs.iter().map(move |c| (lb.port, c.clone())))
+        .collect();
+    public_in.sort();
+    public_in.dedup();
+    let mut public_entries: Vec<Val> = public_in
+        .iter()
+        .enumerate()
+        .map(|(k, (port, cidr))| {
+            acl_entry(100 + 10 * k as i64, false, "6", cidr, Some((*port, *port)))
+        })
+        .collect();
+    public_entries.extend(acl_common(&net.cidr, 1000));
+    for (id, entries) in [
+        ("network.acl.public", public_entries),
+        ("network.acl.private", acl_common(&net.cidr, 100)),
+    ] {
+        let label = id.rsplit('.').next().unwrap_or(id);
+        out.push(
+            ResourceSpec::new(id, Kind::NetworkAcl, physical_name(env, label, 255))
+                .with("vpc_id", Val::reference("network.vpc", "id"))
+                .with("entries", Val::List(entries)),
+        );
+    }
     out.push(
         ResourceSpec::new(
             "network.igw",
@@ -275,7 +341,11 @@ pub fn expand(
                 .with("vpc_id", Val::reference("network.vpc", "id"))
                 .with("cidr_block", Val::str(&cidrs[i]))
                 .with("availability_zone", Val::str(&zones[i]))
-                .with("map_public_ip_on_launch", Val::Bool(public)),
+                .with("map_public_ip_on_launch", Val::Bool(public))
+                .with(
+                    "network_acl_id",
+                    Val::reference(format!("network.acl.{label}"), "id"),
+                ),
             );
         }
     }
@@ -604,7 +674,14 @@ pub fn expand(
                 global_name(env, region, &format!("{name}-instance"), 64),
             )
             .with("trust_service", Val::str("ec2.amazonaws.com"))
-            .with("managed_policies", Val::List(Vec::new()))
+            .with(
+                "managed_policies",
+                Val::List(if tier.ssm {
+                    vec![Val::str(SSM_INSTANCE_POLICY)]
+                } else {
+                    Vec::new()
+                }),
+            )
             .with("statements", Val::List(statements)),
         );
         out.push(
@@ -652,6 +729,17 @@ pub fn expand(
         out.push(
             ResourceSpec::new(&asg, Kind::AutoScalingGroup, physical_name(env, name, 255))
                 .with("launch_template_id", Val::reference(&lt, "id"))
+                .with(
+                    "mixed_instance_types",
+                    Val::List(if tier.fallback_instance_types.is_empty() {
+                        Vec::new()
+                    } else {
+                        std::iter::once(&tier.instance_type)
+                            .chain(&tier.fallback_instance_types)
+                            .map(Val::str)
+                            .collect()
+                    }),
+                )
                 .with("min_size", Val::Int(tier.min_size.into()))
                 .with("max_size", Val::Int(tier.max_size.into()))
                 // The group's target-tracking policy moves its desired capacity between min and
@@ -1313,6 +1401,10 @@ fn dashboard(env: &str, region: &str, specs: &[ResourceSpec]) -> ResourceSpec {
 /// AWS's managed policy for the EMR service role. The v2 policy needs every subnet and
 /// security group the cluster uses tagged `for-use-with-amazon-emr-managed-policies`; this one
 /// does not.
+/// What an instance needs to be managed by Systems Manager (SSM User Guide, "Configure instance
+/// permissions for Systems Manager").
+pub const SSM_INSTANCE_POLICY: &str = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore";
+
 const EMR_SERVICE_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonElasticMapReduceRole";
 
 fn expand_emr(
@@ -1405,7 +1497,11 @@ fn expand_emr(
             global_name(env, region, &format!("{name}-emr-node"), 64),
         )
         .with("trust_service", Val::str("ec2.amazonaws.com"))
-        .with("managed_policies", Val::List(Vec::new()))
+        // Managed by Systems Manager like the tiers' instances (SSM.1).
+        .with(
+            "managed_policies",
+            Val::list([Val::str(SSM_INSTANCE_POLICY)]),
+        )
         .with(
             "statements",
             Val::list([

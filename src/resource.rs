@@ -17,6 +17,7 @@ pub enum Kind {
     ElasticIp,
     NatGateway,
     RouteTable,
+    NetworkAcl,
     VpcEndpoint,
     SecurityGroup,
     LaunchTemplate,
@@ -57,13 +58,14 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 43] = [
+    pub const ALL: [Kind; 44] = [
         Kind::Vpc,
         Kind::Subnet,
         Kind::InternetGateway,
         Kind::ElasticIp,
         Kind::NatGateway,
         Kind::RouteTable,
+        Kind::NetworkAcl,
         Kind::VpcEndpoint,
         Kind::SecurityGroup,
         Kind::LaunchTemplate,
@@ -112,6 +114,7 @@ impl Kind {
             Kind::ElasticIp => "ec2 elastic ip",
             Kind::NatGateway => "ec2 nat gateway",
             Kind::RouteTable => "ec2 route table",
+            Kind::NetworkAcl => "ec2 network acl",
             Kind::VpcEndpoint => "ec2 vpc endpoint",
             Kind::SecurityGroup => "ec2 security group",
             Kind::LaunchTemplate => "ec2 launch template",
@@ -162,6 +165,7 @@ impl Kind {
             Kind::ElasticIp => &[],
             Kind::NatGateway => &["subnet_id", "allocation_id"],
             Kind::RouteTable => &["vpc_id"],
+            Kind::NetworkAcl => &["vpc_id"],
             Kind::VpcEndpoint => &["type", "vpc_id", "service_name"],
             Kind::SecurityGroup => &["vpc_id", "description"],
             Kind::LaunchTemplate => &[],

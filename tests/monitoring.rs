@@ -6,6 +6,7 @@ mod common;
 use common::*;
 use serde_json::Value;
 
+/// (severity, control, resource) of the findings that count (not opted out by the stack).
 fn findings(run: &Run) -> Vec<(String, String, String)> {
     let doc: Value = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("check --json: {e}\n{}\n{}", run.stdout, run.stderr));
@@ -13,14 +14,27 @@ fn findings(run: &Run) -> Vec<(String, String, String)> {
         .as_array()
         .unwrap()
         .iter()
+        .filter(|f| f.get("opted_out").is_none())
         .map(|f| {
             (
                 f["severity"].as_str().unwrap().to_string(),
-                f["rule"].as_str().unwrap().to_string(),
+                f["control"].as_str().unwrap().to_string(),
                 f["resource"].as_str().unwrap().to_string(),
             )
         })
         .collect()
+}
+
+/// The outcome `check --json` gives a control.
+fn outcome(run: &Run, control: &str) -> String {
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    doc["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["control"] == control)
+        .map(|c| c["outcome"].as_str().unwrap().to_string())
+        .unwrap_or_else(|| panic!("{control} not reported: {}", run.stdout))
 }
 
 #[test]
@@ -31,8 +45,74 @@ fn check_judges_stacks_as_planned_without_calling_aws() {
         let run = ftctl_with(&["check", stage, "--json"], &env);
         assert_eq!(run.code, 0, "{stage}: {}\n{}", run.stdout, run.stderr);
         assert!(findings(&run).is_empty(), "{stage}: {}", run.stdout);
+        // Every control the issue names, judged on what the stage plans to build.
+        for control in [
+            "EC2.2",
+            "EC2.21",
+            "ELB.4",
+            "ELB.5",
+            "ELB.6",
+            "RDS.10",
+            "RDS.39",
+            "SSM.1",
+            "AutoScaling.6",
+        ] {
+            assert_eq!(outcome(&run, control), "passed", "{stage} {control}");
+        }
+        // What the shipped stack opts out of is shown with its reason, not as a failure.
+        assert_eq!(outcome(&run, "ELB.1"), "opted_out", "{stage}");
+        assert_eq!(outcome(&run, "RDS.9"), "opted_out", "{stage}");
     }
-    // Weakened: the worst finding decides the exit code (3 critical, 2 warning).
+    // Each control weakened in the stack file is reported with its id.
+    let weakened: [(&str, &str, &str); 7] = [
+        (
+            "load_balancers.public.deletion_protection=false",
+            "ELB.6",
+            "lb.public",
+        ),
+        (
+            "load_balancers.public.access_logs=false",
+            "ELB.5",
+            "lb.public",
+        ),
+        ("databases.main.iam_auth=false", "RDS.10", "db.main"),
+        ("tiers.web.ssm=false", "SSM.1", "tier.web.role"),
+        (
+            "tiers.web.fallback_instance_types=[]",
+            "AutoScaling.6",
+            "tier.web.asg",
+        ),
+        (
+            "load_balancers.public.port=22",
+            "EC2.21",
+            "network.acl.public",
+        ),
+        ("opt_out=[]", "ELB.1", "lb.public.listener"),
+    ];
+    for (var, control, resource) in weakened {
+        let run = ftctl_with(&["check", "stage1", "--json", "--var", var], &env);
+        assert_eq!(run.code, 2, "{var}: {}\n{}", run.stdout, run.stderr);
+        let found = findings(&run);
+        assert!(
+            found.iter().any(|(_, c, r)| c == control && r == resource),
+            "{var}: no {control} on {resource} in {found:?}"
+        );
+        assert_eq!(outcome(&run, control), "failed", "{var}");
+    }
+    // An opt-out must name a control ftctl checks and say why.
+    let run = ftctl_with(
+        &[
+            "check",
+            "stage1",
+            "--var",
+            "opt_out=[{control=\"ELB.99\", reason=\"x\"}]",
+        ],
+        &env,
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("opt_out.0.control"), "{}", run.stderr);
+    assert!(run.stderr.contains("opt_out.0.reason"), "{}", run.stderr);
+    // Weakened: the worst finding decides the exit code (3 high or critical, 2 medium or low).
     let run = ftctl_with(
         &[
             "check",
@@ -70,13 +150,13 @@ fn check_judges_stacks_as_planned_without_calling_aws() {
         ],
         &env,
     );
-    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
     let found = findings(&run);
-    assert_eq!(found[0].0, "critical");
-    assert!(found.contains(&("critical".into(), "multi-az".into(), "db.main".into())));
+    assert_eq!(found[0].0, "medium");
+    assert!(found.contains(&("medium".into(), "RDS.5".into(), "db.main".into())));
     assert!(found.contains(&(
-        "warning".into(),
-        "min-instances".into(),
+        "medium".into(),
+        "ftctl.min-capacity".into(),
         "tier.web.asg".into()
     )));
     let run = ftctl_with(
@@ -97,6 +177,190 @@ fn check_judges_stacks_as_planned_without_calling_aws() {
         run.stdout
     );
     no_aws.assert_untouched();
+}
+
+/// What check --live judged, read straight from the emulators: the VPC's default security group
+/// and ACL empty, the subnets on ACLs admitting neither 22 nor 3389 from anywhere, the
+/// balancers' attributes, the database's parameter group and settings, the instances' role and
+/// the groups' instance types.
+async fn secure_defaults_are_what_aws_holds(aws: &Aws, env: &str) {
+    let vpc = aws
+        .ec2
+        .describe_vpcs()
+        .filters(tag_filter(env))
+        .send()
+        .await
+        .unwrap()
+        .vpcs()[0]
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    let by = |name: &str, value: &str| {
+        aws_sdk_ec2::types::Filter::builder()
+            .name(name)
+            .values(value)
+            .build()
+    };
+    let groups = aws
+        .ec2
+        .describe_security_groups()
+        .filters(by("vpc-id", &vpc))
+        .filters(by("group-name", "default"))
+        .send()
+        .await
+        .unwrap();
+    let default = &groups.security_groups()[0];
+    assert!(default.ip_permissions().is_empty() && default.ip_permissions_egress().is_empty());
+    let acls = aws
+        .ec2
+        .describe_network_acls()
+        .filters(by("vpc-id", &vpc))
+        .send()
+        .await
+        .unwrap();
+    let subnets = aws
+        .ec2
+        .describe_subnets()
+        .filters(by("vpc-id", &vpc))
+        .send()
+        .await
+        .unwrap()
+        .subnets()
+        .len();
+    let mut associated = 0;
+    for acl in acls.network_acls() {
+        let allows: Vec<_> = acl
+            .entries()
+            .iter()
+            .filter(|e| e.rule_action() == Some(&aws_sdk_ec2::types::RuleAction::Allow))
+            .collect();
+        if acl.is_default() == Some(true) {
+            assert!(acl.associations().is_empty(), "a subnet on the default ACL");
+            assert!(allows.is_empty(), "the default ACL admits {allows:?}");
+            continue;
+        }
+        associated += acl.associations().len();
+        for e in allows.iter().filter(|e| e.egress() == Some(false)) {
+            if e.cidr_block() != Some("0.0.0.0/0") {
+                continue;
+            }
+            let r = e.port_range().expect("no all-ports rule from anywhere");
+            for port in [22, 3389] {
+                assert!(
+                    !(r.from().unwrap()..=r.to().unwrap()).contains(&port),
+                    "{e:?} admits {port}"
+                );
+            }
+        }
+    }
+    assert_eq!(associated, subnets, "every subnet on an ACL of ftctl's");
+    let lbs = aws.elb.describe_load_balancers().send().await.unwrap();
+    for lb in lbs.load_balancers().iter().filter(|l| {
+        l.load_balancer_name()
+            .unwrap()
+            .starts_with(&format!("{env}-"))
+    }) {
+        let attrs = aws
+            .elb
+            .describe_load_balancer_attributes()
+            .load_balancer_arn(lb.load_balancer_arn().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let get = |k: &str| {
+            attrs
+                .attributes()
+                .iter()
+                .find(|a| a.key() == Some(k))
+                .and_then(|a| a.value())
+                .unwrap_or_default()
+                .to_string()
+        };
+        assert_eq!(
+            get("routing.http.drop_invalid_header_fields.enabled"),
+            "true"
+        );
+        assert_eq!(get("deletion_protection.enabled"), "true");
+        assert_eq!(get("access_logs.s3.enabled"), "true");
+        let bucket = get("access_logs.s3.bucket");
+        let policy = aws
+            .s3
+            .get_bucket_policy()
+            .bucket(&bucket)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            policy
+                .policy()
+                .unwrap()
+                .contains("logdelivery.elasticloadbalancing.amazonaws.com"),
+            "{bucket}"
+        );
+    }
+    let db = aws
+        .rds
+        .describe_db_instances()
+        .db_instance_identifier(format!("{env}-main"))
+        .send()
+        .await
+        .unwrap();
+    let db = &db.db_instances()[0];
+    assert_eq!(db.iam_database_authentication_enabled(), Some(true));
+    let mut exports = db.enabled_cloudwatch_logs_exports().to_vec();
+    exports.sort();
+    assert_eq!(exports, ["error", "slowquery"]);
+    let group = db.db_parameter_groups()[0]
+        .db_parameter_group_name()
+        .unwrap();
+    let params = aws
+        .rds
+        .describe_db_parameters()
+        .db_parameter_group_name(group)
+        .source("user")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        params
+            .parameters()
+            .iter()
+            .any(|p| p.parameter_name() == Some("require_secure_transport")
+                && p.parameter_value() == Some("1")),
+        "{group}: {:?}",
+        params.parameters()
+    );
+    for tier in ["web", "app"] {
+        let role = aws
+            .iam
+            .list_attached_role_policies()
+            .role_name(format!("{env}-{tier}-instance-us-east-1"))
+            .send()
+            .await
+            .unwrap();
+        assert!(role
+            .attached_policies()
+            .iter()
+            .any(|p| p.policy_name() == Some("AmazonSSMManagedInstanceCore")));
+        let groups = aws
+            .autoscaling
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(format!("{env}-{tier}"))
+            .send()
+            .await
+            .unwrap();
+        let types: Vec<&str> = groups.auto_scaling_groups()[0]
+            .mixed_instances_policy()
+            .and_then(|p| p.launch_template())
+            .map(|t| {
+                t.overrides()
+                    .iter()
+                    .filter_map(|o| o.instance_type())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(types.len(), 3, "{tier}: {types:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -150,6 +414,20 @@ async fn check_reads_the_live_deployment_and_finds_drift() {
     let run = ftctl(&check);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(findings(&run).is_empty(), "{}", run.stdout);
+    for control in [
+        "EC2.2",
+        "EC2.21",
+        "ELB.4",
+        "ELB.5",
+        "ELB.6",
+        "RDS.10",
+        "RDS.39",
+        "SSM.1",
+        "AutoScaling.6",
+    ] {
+        assert_eq!(outcome(&run, control), "passed", "live {control}");
+    }
+    secure_defaults_are_what_aws_holds(&aws, &env).await;
 
     // The dashboard has a row for every component and the state of every alarm.
     let dashboard = aws
@@ -268,7 +546,7 @@ async fn check_reads_the_live_deployment_and_finds_drift() {
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(
         findings(&run),
-        vec![("warning".into(), "drift".into(), "tier.web.asg".into())]
+        vec![("medium".into(), "ftctl.drift".into(), "tier.web.asg".into())]
     );
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     assert!(doc["findings"][0]["finding"]

@@ -10,6 +10,7 @@ An instance that stops running without the group's doing (EC2 TerminateInstances
 is noticed at the group's next periodic health check (EC2 status checks: any state but `running`
 is unhealthy), marked Unhealthy and Terminating, deregistered, and only then replaced; the new
 target is `initial` until it passes the target group's health checks.
+UpdateAutoScalingGroup keeps a mixed instances policy it is not given (see the end).
   https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-health-checks.html
   https://docs.aws.amazon.com/autoscaling/ec2/userguide/replace-unhealthy-instance.html
 moto: registers the group's instances when the desired capacity is set, but never deregisters
@@ -328,3 +329,23 @@ def reset_cancelling_replacements(self: MotoAPIBackend) -> None:
 
 
 MotoAPIBackend.reset = reset_cancelling_replacements
+
+
+# UpdateAutoScalingGroup changes only what it is given: a request without LaunchTemplate,
+# LaunchConfigurationName or MixedInstancesPolicy (say, only MaxSize) keeps the group's mixed
+# instances policy (Auto Scaling API reference, UpdateAutoScalingGroup: "Only specified
+# parameters are updated"). moto set the policy to None, and the group then described neither a
+# launch template nor a policy.
+_update_group = FakeAutoScalingGroup.update
+
+
+def update_keeping_launch_settings(self: FakeAutoScalingGroup, *args: Any, **kwargs: Any) -> None:
+    given = any(
+        kwargs.get(k) for k in ("launch_config_name", "launch_template", "mixed_instances_policy")
+    )
+    if not given and getattr(self, "mixed_instances_policy", None):
+        kwargs["mixed_instances_policy"] = self.mixed_instances_policy
+    _update_group(self, *args, **kwargs)
+
+
+FakeAutoScalingGroup.update = update_keeping_launch_settings

@@ -5,8 +5,9 @@ use super::*;
 use crate::resource::Val;
 use aws_sdk_autoscaling::client::Waiters;
 use aws_sdk_autoscaling::types::{
-    Filter, LaunchTemplateSpecification, MetricType, PredefinedMetricSpecification, Tag,
-    TargetTrackingConfiguration,
+    Filter, InstancesDistribution, LaunchTemplate, LaunchTemplateOverrides,
+    LaunchTemplateSpecification, MetricType, MixedInstancesPolicy, PredefinedMetricSpecification,
+    Tag, TargetTrackingConfiguration,
 };
 use std::collections::HashMap;
 
@@ -82,6 +83,39 @@ fn launch_template(spec: &ResourceSpec) -> Result<LaunchTemplateSpecification> {
         .build())
 }
 
+/// With two or more instance types the group launches through a mixed instances policy: the
+/// launch template with the types as overrides, all On-Demand, in the stack's order of
+/// preference (`prioritized`), so a type out of capacity in a zone does not stop the tier
+/// (Security Hub AutoScaling.6; Auto Scaling API reference, MixedInstancesPolicy).
+fn mixed_policy(spec: &ResourceSpec) -> Result<Option<MixedInstancesPolicy>> {
+    let types = strs(spec, "mixed_instance_types");
+    if types.len() < 2 {
+        return Ok(None);
+    }
+    Ok(Some(
+        MixedInstancesPolicy::builder()
+            .launch_template(
+                LaunchTemplate::builder()
+                    .launch_template_specification(launch_template(spec)?)
+                    .set_overrides(Some(
+                        types
+                            .iter()
+                            .map(|t| LaunchTemplateOverrides::builder().instance_type(t).build())
+                            .collect(),
+                    ))
+                    .build(),
+            )
+            .instances_distribution(
+                InstancesDistribution::builder()
+                    .on_demand_allocation_strategy("prioritized")
+                    .on_demand_base_capacity(0)
+                    .on_demand_percentage_above_base_capacity(100)
+                    .build(),
+            )
+            .build(),
+    ))
+}
+
 #[async_trait]
 impl Provider for AutoScalingGroupProvider {
     fn kind(&self) -> Kind {
@@ -142,15 +176,21 @@ impl Provider for AutoScalingGroupProvider {
             };
             let name = g.auto_scaling_group_name().unwrap_or_default();
             let subnets = zone_list(g.vpc_zone_identifier());
+            let mixed = g.mixed_instances_policy().and_then(|p| p.launch_template());
+            let template = mixed
+                .and_then(|m| m.launch_template_specification())
+                .or(g.launch_template())
+                .and_then(|t| t.launch_template_id())
+                .unwrap_or_default();
+            let types: Vec<String> = mixed
+                .map(|m| m.overrides())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|o| o.instance_type().map(str::to_string))
+                .collect();
             let mut o = Observed::new(&id, Kind::AutoScalingGroup, name)
-                .prop(
-                    "launch_template_id",
-                    Val::str(
-                        g.launch_template()
-                            .and_then(|t| t.launch_template_id())
-                            .unwrap_or_default(),
-                    ),
-                )
+                .prop("launch_template_id", Val::str(template))
+                .prop("mixed_instance_types", str_list(types))
                 .prop("min_size", Val::Int(g.min_size().unwrap_or(0).into()))
                 .prop("max_size", Val::Int(g.max_size().unwrap_or(0).into()))
                 .prop(
@@ -212,7 +252,11 @@ impl Provider for AutoScalingGroupProvider {
             .autoscaling
             .create_auto_scaling_group()
             .auto_scaling_group_name(name)
-            .launch_template(launch_template(spec)?)
+            .set_launch_template(match mixed_policy(spec)? {
+                Some(_) => None,
+                None => Some(launch_template(spec)?),
+            })
+            .set_mixed_instances_policy(mixed_policy(spec)?)
             .min_size(i(spec, "min_size")? as i32)
             .max_size(i(spec, "max_size")? as i32)
             .desired_capacity(i(spec, "initial_capacity")? as i32)
@@ -271,7 +315,12 @@ impl Provider for AutoScalingGroupProvider {
             .autoscaling
             .update_auto_scaling_group()
             .auto_scaling_group_name(name)
-            .launch_template(launch_template(spec)?)
+            // One of the two: the policy replaces the template, and the template the policy.
+            .set_launch_template(match mixed_policy(spec)? {
+                Some(_) => None,
+                None => Some(launch_template(spec)?),
+            })
+            .set_mixed_instances_policy(mixed_policy(spec)?)
             .min_size(i(spec, "min_size")? as i32)
             .max_size(i(spec, "max_size")? as i32)
             .set_desired_capacity((want != have).then_some(want as i32))

@@ -33,6 +33,7 @@ mod listener_rule;
 mod load_balancer;
 mod log_group;
 mod nat;
+mod network_acl;
 mod route_table;
 mod s3_bucket;
 mod scaling;
@@ -285,6 +286,7 @@ fn provider(kind: Kind) -> &'static dyn Provider {
         Kind::ElasticIp => &eip::ElasticIpProvider,
         Kind::NatGateway => &nat::NatGatewayProvider,
         Kind::RouteTable => &route_table::RouteTableProvider,
+        Kind::NetworkAcl => &network_acl::NetworkAclProvider,
         Kind::VpcEndpoint => &vpc_endpoint::VpcEndpointProvider,
         Kind::SecurityGroup => &security_group::SecurityGroupProvider,
         Kind::LaunchTemplate => &launch_template::LaunchTemplateProvider,
@@ -617,6 +619,7 @@ fn endpoint_var(kind: Kind) -> &'static str {
         | Kind::ElasticIp
         | Kind::NatGateway
         | Kind::RouteTable
+        | Kind::NetworkAcl
         | Kind::VpcEndpoint
         | Kind::SecurityGroup
         | Kind::LaunchTemplate => "EC2",

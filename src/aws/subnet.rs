@@ -34,6 +34,38 @@ impl Provider for SubnetProvider {
             .send()
             .await
             .map_err(|e| aws_error("listing subnets", e))?;
+        // Which ACL each subnet is on, in one call.
+        let ids: Vec<String> = out
+            .subnets()
+            .iter()
+            .filter_map(|s| s.subnet_id().map(str::to_string))
+            .collect();
+        let mut acl_of: HashMap<String, String> = HashMap::new();
+        if !ids.is_empty() {
+            let acls: Vec<_> = ctx
+                .clients
+                .ec2
+                .describe_network_acls()
+                .filters(
+                    aws_sdk_ec2::types::Filter::builder()
+                        .name("association.subnet-id")
+                        .set_values(Some(ids))
+                        .build(),
+                )
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| aws_error("listing the network ACLs of subnets", e))?;
+            for a in &acls {
+                for x in a.associations() {
+                    if let (Some(sn), Some(acl)) = (x.subnet_id(), a.network_acl_id()) {
+                        acl_of.insert(sn.to_string(), acl.to_string());
+                    }
+                }
+            }
+        }
         let mut found = Vec::new();
         for sn in out.subnets() {
             let Some((id, stack)) = ec2_owner(ctx, sn.tags()) else {
@@ -49,6 +81,15 @@ impl Provider for SubnetProvider {
                 .prop(
                     "map_public_ip_on_launch",
                     Val::Bool(sn.map_public_ip_on_launch().unwrap_or(false)),
+                )
+                .prop(
+                    "network_acl_id",
+                    Val::str(
+                        acl_of
+                            .get(sn.subnet_id().unwrap_or_default())
+                            .cloned()
+                            .unwrap_or_default(),
+                    ),
                 )
                 .output(
                     "availability_zone",
@@ -88,6 +129,7 @@ impl Provider for SubnetProvider {
         if b(spec, "map_public_ip_on_launch")? {
             set_public_ip(ctx, &id, true).await?;
         }
+        super::network_acl::associate(ctx, &id, s(spec, "network_acl_id")?).await?;
         Ok(
             observed_from_spec(spec, &id)
                 .output("availability_zone", s(spec, "availability_zone")?),
@@ -106,6 +148,10 @@ impl Provider for SubnetProvider {
             b(spec, "map_public_ip_on_launch")?,
         )
         .await?;
+        if changed(spec, current, "network_acl_id") {
+            super::network_acl::associate(ctx, &current.physical_id, s(spec, "network_acl_id")?)
+                .await?;
+        }
         Ok(observed_from_spec(spec, &current.physical_id))
     }
 

@@ -1,4 +1,6 @@
-//! VPCs: the address space and DNS settings.
+//! VPCs: the address space and DNS settings, and the VPC's default security group and network
+//! ACL left without rules (Security Hub EC2.2 and EC2.21: nothing of ftctl's uses them, and
+//! neither can be deleted), the way Terraform's aws_default_security_group empties the group.
 
 use super::*;
 use crate::resource::Val;
@@ -46,6 +48,74 @@ async fn set_dns(ctx: &Ctx<'_>, vpc: &str, support: bool, hostnames: bool) -> Re
     Ok(())
 }
 
+/// The VPC's default security group, found by its reserved name.
+async fn default_group(
+    ctx: &Ctx<'_>,
+    vpc: &str,
+) -> Result<Option<aws_sdk_ec2::types::SecurityGroup>> {
+    let out = ctx
+        .clients
+        .ec2
+        .describe_security_groups()
+        .filters(filter("vpc-id", vpc))
+        .filters(filter("group-name", "default"))
+        .send()
+        .await
+        .map_err(|e| aws_error(&format!("reading the default security group of {vpc}"), e))?;
+    Ok(out.security_groups().first().cloned())
+}
+
+/// Whether the default group and ACL admit nothing.
+async fn defaults_closed(ctx: &Ctx<'_>, vpc: &str) -> Result<(bool, bool)> {
+    let group_closed = default_group(ctx, vpc)
+        .await?
+        .is_none_or(|g| g.ip_permissions().is_empty() && g.ip_permissions_egress().is_empty());
+    let acl_closed = !super::network_acl::default_acl_open(ctx, vpc)
+        .await?
+        .is_some_and(|(_, open)| open);
+    Ok((group_closed, acl_closed))
+}
+
+/// Revokes every rule of the default security group: the ones AWS puts there (all traffic from
+/// the group itself, all traffic out) and any added by hand.
+async fn close_default_group(ctx: &Ctx<'_>, vpc: &str) -> Result<()> {
+    let Some(g) = default_group(ctx, vpc).await? else {
+        return Ok(());
+    };
+    let id = g.group_id().unwrap_or_default();
+    if !g.ip_permissions().is_empty() {
+        ctx.clients
+            .ec2
+            .revoke_security_group_ingress()
+            .group_id(id)
+            .set_ip_permissions(Some(g.ip_permissions().to_vec()))
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("emptying the default security group {id}"), e))?;
+    }
+    if !g.ip_permissions_egress().is_empty() {
+        ctx.clients
+            .ec2
+            .revoke_security_group_egress()
+            .group_id(id)
+            .set_ip_permissions(Some(g.ip_permissions_egress().to_vec()))
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("emptying the default security group {id}"), e))?;
+    }
+    Ok(())
+}
+
+async fn close_defaults(ctx: &Ctx<'_>, spec: &ResourceSpec, vpc: &str) -> Result<()> {
+    if b(spec, "default_security_group_closed")? {
+        close_default_group(ctx, vpc).await?;
+    }
+    if b(spec, "default_network_acl_closed")? {
+        super::network_acl::close_default_acl(ctx, vpc).await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Provider for VpcProvider {
     fn kind(&self) -> Kind {
@@ -70,10 +140,13 @@ impl Provider for VpcProvider {
             let support = dns_attribute(ctx, vpc_id, VpcAttributeName::EnableDnsSupport).await?;
             let hostnames =
                 dns_attribute(ctx, vpc_id, VpcAttributeName::EnableDnsHostnames).await?;
+            let (group_closed, acl_closed) = defaults_closed(ctx, vpc_id).await?;
             let mut o = Observed::new(&id, Kind::Vpc, vpc_id)
                 .prop("cidr_block", Val::str(vpc.cidr_block().unwrap_or_default()))
                 .prop("enable_dns_support", Val::Bool(support))
-                .prop("enable_dns_hostnames", Val::Bool(hostnames));
+                .prop("enable_dns_hostnames", Val::Bool(hostnames))
+                .prop("default_security_group_closed", Val::Bool(group_closed))
+                .prop("default_network_acl_closed", Val::Bool(acl_closed));
             o.name = ec2_name(vpc.tags());
             o.stack = stack;
             found.push(o);
@@ -110,6 +183,7 @@ impl Provider for VpcProvider {
             b(spec, "enable_dns_hostnames")?,
         )
         .await?;
+        close_defaults(ctx, spec, &vpc_id).await?;
         Ok(observed_from_spec(spec, &vpc_id))
     }
 
@@ -126,6 +200,7 @@ impl Provider for VpcProvider {
             b(spec, "enable_dns_hostnames")?,
         )
         .await?;
+        close_defaults(ctx, spec, &current.physical_id).await?;
         Ok(observed_from_spec(spec, &current.physical_id))
     }
 

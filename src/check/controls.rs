@@ -170,6 +170,43 @@ pub const CONTROLS: &[Control] = &[
         },
     },
     Control {
+        id: "AutoScaling.6",
+        cis: None,
+        title: "Auto Scaling groups should use multiple instance types in multiple Availability Zones",
+        severity: Severity::Medium,
+        kinds: &[Kind::AutoScalingGroup],
+        why: "when the one type has no capacity left in a zone, the tier cannot replace or add \
+              instances there",
+        test: |s, _| {
+            (count_of(s.props, "mixed_instance_types") < 2).then_some(())?;
+            failed(
+                "the group launches one instance type",
+                "give the tier fallback_instance_types (same vCPUs and memory)",
+            )
+        },
+    },
+    Control {
+        id: "SSM.1",
+        cis: None,
+        title: "Amazon EC2 instances should be managed by AWS Systems Manager",
+        severity: Severity::Medium,
+        kinds: &[Kind::IamRole],
+        why: "without it an instance is reached only over SSH, is not patched or inventoried, \
+              and gray-failure experiments cannot run on it",
+        test: |s, _| {
+            (str_of(s.props, "trust_service")? == "ec2.amazonaws.com").then_some(())?;
+            let managed = s.props.get("managed_policies").map(Val::strings).unwrap_or_default();
+            managed
+                .iter()
+                .all(|p| p != crate::expand::SSM_INSTANCE_POLICY)
+                .then_some(())?;
+            failed(
+                "the instances' role lacks AmazonSSMManagedInstanceCore",
+                "set ssm = true on the tier (ftctl's default)",
+            )
+        },
+    },
+    Control {
         id: "EC2.170",
         cis: None,
         title: "EC2 launch templates should use Instance Metadata Service Version 2 (IMDSv2)",
@@ -195,6 +232,73 @@ pub const CONTROLS: &[Control] = &[
         test: |s, _| {
             (bool_of(s.props, "volume_encrypted") == Some(false)).then_some(())?;
             failed("instance volumes are not encrypted", "encrypt the volumes")
+        },
+    },
+    Control {
+        id: "EC2.2",
+        cis: Some("5.4"),
+        title: "VPC default security groups should not allow inbound or outbound traffic",
+        severity: Severity::High,
+        kinds: &[Kind::Vpc],
+        why: "anything launched without a group of its own lands in the default one and can talk \
+              to everything else there",
+        test: |s, _| {
+            (bool_of(s.props, "default_security_group_closed") == Some(false)).then_some(())?;
+            failed(
+                "the VPC's default security group has rules",
+                "apply the stack: ftctl empties the default group",
+            )
+        },
+    },
+    Control {
+        id: "EC2.21",
+        cis: Some("5.1"),
+        title: "Network ACLs should not allow ingress from 0.0.0.0/0 to port 22 or port 3389",
+        severity: Severity::Medium,
+        kinds: &[Kind::NetworkAcl, Kind::Vpc],
+        why: "SSH and RDP open to the internet at the subnet edge leave one security group \
+              mistake between an attacker and the instances",
+        test: |s, _| {
+            if s.kind == Kind::Vpc {
+                (bool_of(s.props, "default_network_acl_closed") == Some(false)).then_some(())?;
+                return failed(
+                    "the VPC's default network ACL admits all traffic from anywhere",
+                    "apply the stack: ftctl moves every subnet onto its own ACL and empties \
+                     the default one",
+                );
+            }
+            let open: Vec<String> = s
+                .props
+                .get("entries")
+                .map(Val::as_list)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(Val::as_map)
+                .filter(|e| e.get("egress").and_then(Val::as_bool) == Some(false))
+                .filter(|e| e.get("action").and_then(Val::as_str) == Some("allow"))
+                .filter(|e| {
+                    matches!(e.get("cidr").and_then(Val::as_str), Some("0.0.0.0/0" | "::/0"))
+                })
+                .filter(|e| {
+                    let covers = |port: i64| {
+                        let from = e.get("from_port").and_then(Val::as_i64).unwrap_or(0);
+                        let to = e.get("to_port").and_then(Val::as_i64).unwrap_or(65535);
+                        (from..=to).contains(&port)
+                    };
+                    match e.get("protocol").and_then(Val::as_str) {
+                        Some("-1") => true,
+                        Some("6" | "17") => covers(22) || covers(3389),
+                        _ => false,
+                    }
+                })
+                .map(|e| e.get("rule").map(Val::render).unwrap_or_default())
+                .collect();
+            (!open.is_empty()).then_some(())?;
+            failed(
+                format!("rule(s) {} admit port 22 or 3389 from anywhere", open.join(", ")),
+                "admit from the internet only the balancers' listener ports (ftctl's ACLs \
+                 do); a listener on 22 or 3389 open to 0.0.0.0/0 is the cause",
+            )
         },
     },
     Control {
@@ -233,8 +337,8 @@ pub const CONTROLS: &[Control] = &[
             .then_some(())?;
             failed(
                 "the balancer serves plain HTTP",
-                "give the stack a public DNS zone (dns.zone): ftctl then requests an ACM \
-                 certificate, serves HTTPS and redirects HTTP to it",
+                "serve HTTPS with an ACM certificate for your domain and redirect HTTP to it \
+                 (ftctl does not request certificates yet: opt out of ELB.1 with your reason)",
             )
         },
     },

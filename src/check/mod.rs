@@ -463,8 +463,15 @@ mod tests {
     #[test]
     fn the_shipped_stages_pass() {
         for stage in ["stage1", "stage2", "stage3"] {
-            let findings = run(&specs(stage, &[]));
-            assert!(findings.is_empty(), "{stage}: {findings:?}");
+            let path = PathBuf::from(format!(
+                "{}/stacks/{stage}.toml",
+                env!("CARGO_MANIFEST_DIR")
+            ));
+            let opt_outs = load(&path, &[]).unwrap().stack.opt_out;
+            let mut findings = run(&specs(stage, &[]));
+            apply_opt_outs(&mut findings, &opt_outs);
+            let counting: Vec<&Finding> = findings.iter().filter(|f| f.counts()).collect();
+            assert!(counting.is_empty(), "{stage}: {counting:?}");
         }
     }
 
@@ -506,7 +513,8 @@ mod tests {
             "ingress".into(),
             Val::list([Val::map([("source", Val::str("0.0.0.0/0"))])]),
         );
-        let findings = run(&all);
+        let mut findings = run(&all);
+        findings.retain(|f| f.control == "EC2.18");
         assert_eq!(findings.len(), 1, "{findings:?}");
         assert_eq!(findings[0].resource, "tier.app.sg");
         assert_eq!(findings[0].control, "EC2.18");
@@ -518,6 +526,7 @@ mod tests {
         let mut all = specs("stage1", &["databases.main.multi_az=false"]);
         all.retain(|s| s.kind != Kind::SecurityGroup);
         let mut findings = run(&all);
+        findings.retain(|f| f.control == "RDS.5");
         assert_eq!(worst(&findings), Some(Severity::Medium));
         let opt_outs = [OptOut {
             control: "RDS.5".into(),
@@ -554,6 +563,7 @@ mod tests {
         assert!(text.contains("opted out: a dev database"), "{text}");
         // An opt-out for another resource does not cover this one.
         let mut findings = run(&all);
+        findings.retain(|f| f.control == "RDS.5");
         apply_opt_outs(
             &mut findings,
             &[OptOut {

@@ -420,6 +420,14 @@ pub fn validate(stack: &Stack) -> Vec<(String, String)> {
                 format!("no load balancer named `{}`", tier.load_balancer),
             );
         }
+        for (i, t) in tier.fallback_instance_types.iter().enumerate() {
+            if t.trim().is_empty() || t == &tier.instance_type {
+                bad(
+                    format!("{at}.fallback_instance_types.{i}"),
+                    "must be an instance type other than instance_type".into(),
+                );
+            }
+        }
         if tier.instance_type.trim().is_empty() {
             bad(format!("{at}.instance_type"), "must not be empty".into());
         }
@@ -1276,6 +1284,14 @@ fn check_egress(stack: &Stack) -> Vec<(String, String)> {
         need(
             format!("tier {tier}'s instances publish metrics to CloudWatch"),
             &["monitoring"],
+        );
+    }
+    // The SSM Agent registers and takes sessions through these three (SSM User Guide, "Improve
+    // the security of EC2 instances by using VPC endpoints for Systems Manager").
+    if let Some((tier, _)) = stack.tiers.iter().find(|(_, t)| t.ssm) {
+        need(
+            format!("tier {tier}'s instances are managed by Systems Manager (ssm = true)"),
+            &["ssm", "ssmmessages", "ec2messages"],
         );
     }
     if stack.tracing.enabled {

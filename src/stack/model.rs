@@ -198,7 +198,18 @@ impl AlarmPolicy {
 pub struct Tier {
     /// The load balancer whose target group this tier serves.
     pub load_balancer: String,
+    /// The instance type the tier prefers.
     pub instance_type: String,
+    /// Types the group may launch when `instance_type` has no capacity in a zone, in order of
+    /// preference (Security Hub AutoScaling.6): with any, the group uses a mixed instances
+    /// policy, all On-Demand. Pick types with the same vCPUs and memory (t3.micro, t3a.micro).
+    #[serde(default)]
+    pub fallback_instance_types: Vec<String>,
+    /// Systems Manager reaches the instances (SSM.1): Session Manager instead of SSH, Run
+    /// Command, and the gray-failure experiments of `ftctl chaos`. Needs the `ssm` and
+    /// `ssmmessages` endpoints (or NAT).
+    #[serde(default = "yes")]
+    pub ssm: bool,
     /// AMI id, or `resolve:ssm:<parameter>` (resolved by EC2 at launch).
     #[serde(default = "default_image")]
     pub image: String,
