@@ -340,7 +340,7 @@ async fn refresh_only_reports_drift_and_proposes_nothing() {
         .as_array()
         .unwrap()
         .iter()
-        .any(|f| f["rule"] == "drift"
+        .any(|f| f["control"] == "ftctl.drift"
             && f["resource"] == "tier.web.asg"
             && f["finding"] == "differs from the stack: max_size"));
     assert_eq!(

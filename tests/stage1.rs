@@ -245,8 +245,12 @@ async fn stage1_apply_describe_update_destroy() {
         assert_eq!(g.health_check_grace_period(), Some(120));
         assert_eq!(g.target_group_arns().len(), 1);
         assert_eq!(g.instances().len(), 2, "{name} instances");
+        // The tier has fallback types: its template is in the mixed instances policy.
         let lt = g
-            .launch_template()
+            .mixed_instances_policy()
+            .and_then(|p| p.launch_template())
+            .and_then(|t| t.launch_template_specification())
+            .or(g.launch_template())
             .and_then(|t| t.launch_template_id())
             .unwrap();
         let versions = aws
@@ -440,7 +444,16 @@ async fn deployments_side_by_side_do_not_touch_each_other() {
     .ok();
     let before_b = leftovers(&aws, &b).await;
     assert!(before_b.len() > 20, "{before_b:?}");
-    ftctl(&["destroy", "--env", &a, "--yes", "--skip-final-snapshot"]).ok();
+    // (the balancers have deletion protection: an unprotected database is not enough)
+    ftctl(&[
+        "destroy",
+        "--env",
+        &a,
+        "--yes",
+        "--skip-final-snapshot",
+        "--disable-deletion-protection",
+    ])
+    .ok();
     assert!(leftovers(&aws, &a).await.is_empty());
     let mut after_b = leftovers(&aws, &b).await;
     let mut before_b = before_b;
@@ -457,7 +470,15 @@ async fn deployments_side_by_side_do_not_touch_each_other() {
         "--detailed-exitcode",
     ]);
     assert_eq!(run.code, 0, "{}", run.stdout);
-    ftctl(&["destroy", "--env", &b, "--yes", "--skip-final-snapshot"]).ok();
+    ftctl(&[
+        "destroy",
+        "--env",
+        &b,
+        "--yes",
+        "--skip-final-snapshot",
+        "--disable-deletion-protection",
+    ])
+    .ok();
     assert!(leftovers(&aws, &b).await.is_empty());
 }
 

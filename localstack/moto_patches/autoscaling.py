@@ -343,9 +343,10 @@ def update_keeping_launch_settings(self: FakeAutoScalingGroup, *args: Any, **kwa
     given = any(
         kwargs.get(k) for k in ("launch_config_name", "launch_template", "mixed_instances_policy")
     )
-    if not given and getattr(self, "mixed_instances_policy", None):
-        kwargs["mixed_instances_policy"] = self.mixed_instances_policy
+    kept = None if given else getattr(self, "mixed_instances_policy", None)
     _update_group(self, *args, **kwargs)
+    if kept:
+        self.mixed_instances_policy = kept
 
 
 FakeAutoScalingGroup.update = update_keeping_launch_settings
