@@ -30,7 +30,7 @@ fn label(component: &str, kinds: &BTreeSet<Kind>) -> String {
         Some(("svc", n)) => format!("service {n}"),
         Some(("fs", n)) => format!("file system {n}"),
         Some(("emr", n)) => format!("EMR cluster {n}"),
-        Some(("logs", n)) => format!("{n}' access logs"),
+        Some(("logs", "balancers")) => "load balancers' access logs".into(),
         _ => match component {
             "network" => "VPC and subnets".into(),
             "alarms" => "alarms → SNS, dashboard".into(),

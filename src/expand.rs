@@ -289,15 +289,8 @@ pub fn expand(
     // the internet (through NAT, or from S3 over its gateway endpoint) come back to ephemeral
     // ports, admitted around 3389 so no rule opens RDP or SSH to the internet (EC2.21 fails any
     // allow rule whose range covers 22 or 3389). Inside the VPC the security groups decide.
-    let mut public_in: Vec<(u16, String)> = stack
-        .load_balancers
-        .values()
-        .filter(|lb| lb.scheme == Scheme::InternetFacing)
-        .flat_map(|lb| lb.allow_cidrs.iter().map(move |c| (lb.port, c.clone())))
-        .collect();
-    public_in.sort();
-    public_in.dedup();
-    let mut public_entries: Vec<Val> = public_in
+    let mut public_entries: Vec<Val> = stack
+        .internet_ingress()
         .iter()
         .enumerate()
         .map(|(k, (port, cidr))| {
@@ -569,6 +562,11 @@ pub fn expand(
             // and it cannot serve before its subnets route to it.
             balancer = balancer.after("network.igw").after("network.public.routes");
         }
+        if lb.access_logs {
+            balancer = balancer
+                .with("access_logs_bucket", Val::reference(LB_LOGS, "name"))
+                .with("access_logs_prefix", Val::str(format!("lb/{name}")));
+        }
         out.push(
             balancer
                 .with("type", Val::str("application"))
@@ -579,15 +577,7 @@ pub fn expand(
                 )
                 .with("security_group_ids", Val::list([Val::reference(&sg, "id")]))
                 .with("drop_invalid_header_fields", Val::Bool(true))
-                .with("deletion_protection", Val::Bool(lb.deletion_protection))
-                .with_all(if lb.access_logs {
-                    vec![
-                        ("access_logs_bucket", Val::reference(LB_LOGS, "name")),
-                        ("access_logs_prefix", Val::str(format!("lb/{name}"))),
-                    ]
-                } else {
-                    Vec::new()
-                }),
+                .with("deletion_protection", Val::Bool(lb.deletion_protection)),
         );
         let served_by = stack
             .tiers
@@ -891,12 +881,14 @@ pub fn expand(
         // The family is part of the id and the name: a major version upgrade needs a group of
         // the new family (RDS refuses to upgrade a database on a custom group of the old one),
         // so it makes a new group and the old one goes once the database has moved.
-        let params = format!("db.{name}.params.{}", family.replace('.', "-"));
+        // (names of parameter groups may not hold a period)
+        let family_slug = family.replace('.', "-");
+        let params = format!("db.{name}.params.{family_slug}");
         out.push(
             ResourceSpec::new(
                 &params,
                 Kind::DbParameterGroup,
-                physical_name(env, &format!("{name}-{}", family.replace('.', "-")), 255),
+                physical_name(env, &format!("{name}-{family_slug}"), 255),
             )
             .with("family", Val::str(&family))
             .with(
@@ -909,14 +901,7 @@ pub fn expand(
         out.push(
             ResourceSpec::new(&id, Kind::DbInstance, physical_name(env, name, 63))
                 .with("engine", Val::str(db.engine.as_aws()))
-                .with(
-                    "engine_version",
-                    Val::str(
-                        db.engine_version
-                            .clone()
-                            .unwrap_or_else(|| db.engine.default_version().to_string()),
-                    ),
-                )
+                .with("engine_version", Val::str(&version))
                 .with(
                     "engine_lifecycle_support",
                     Val::str(if db.extended_support {
@@ -1398,13 +1383,13 @@ fn dashboard(env: &str, region: &str, specs: &[ResourceSpec]) -> ResourceSpec {
     .with("body", Val::map([("widgets", Val::List(widgets))]))
 }
 
-/// AWS's managed policy for the EMR service role. The v2 policy needs every subnet and
-/// security group the cluster uses tagged `for-use-with-amazon-emr-managed-policies`; this one
-/// does not.
 /// What an instance needs to be managed by Systems Manager (SSM User Guide, "Configure instance
 /// permissions for Systems Manager").
 pub const SSM_INSTANCE_POLICY: &str = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore";
 
+/// AWS's managed policy for the EMR service role. The v2 policy needs every subnet and
+/// security group the cluster uses tagged `for-use-with-amazon-emr-managed-policies`; this one
+/// does not.
 const EMR_SERVICE_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AmazonElasticMapReduceRole";
 
 fn expand_emr(
@@ -1447,6 +1432,9 @@ fn expand_emr(
     ];
     let mut cluster = ResourceSpec::new(&id, Kind::EmrCluster, physical_name(env, name, 255))
         .with("release_label", Val::str(&c.release_label))
+        // Runs until destroyed: a cluster that ended itself when idle would be made again by
+        // the next apply (an idle policy set outside ftctl is removed).
+        .with("auto_termination", Val::Bool(false))
         .with(
             "applications",
             Val::list(c.applications.iter().map(Val::str)),
@@ -1541,11 +1529,11 @@ fn expand_emr(
     specs
 }
 
-/// The topic the Route 53 health-check alarm notifies when it lives away from the deployment.
 /// The bucket of the load balancers' access logs, and the service that writes them.
 const LB_LOGS: &str = "logs.balancers";
 pub const ELB_LOG_DELIVERY: &str = "logdelivery.elasticloadbalancing.amazonaws.com";
 
+/// The topic the Route 53 health-check alarm notifies when it lives away from the deployment.
 const ROUTE53_TOPIC: &str = "notifications.topic.us-east-1";
 
 fn expand_dns(env: &str, region: &str, topic: &str, dns: &crate::stack::Dns) -> Vec<ResourceSpec> {

@@ -259,6 +259,7 @@ impl Kind {
                 "core_instance_count",
                 "managed_min",
                 "managed_max",
+                "auto_termination",
             ],
             _ => &[],
         }
@@ -280,6 +281,11 @@ impl Kind {
             // (cache replicas, service tasks): any count inside it is what the stack wants.
             (_, _, Val::Map(_), Val::Int(h)) if want.range().is_some() => {
                 want.range().is_some_and(|(lo, hi)| (lo..=hi).contains(h))
+            }
+            // Instance types in order of preference (a `prioritized` mixed instances policy):
+            // the order is the setting, unlike the other lists, which are sets.
+            (Kind::AutoScalingGroup, "mixed_instance_types", Val::List(w), Val::List(h)) => {
+                w.len() == h.len() && w.iter().zip(h).all(|(a, b)| a.same_as(b))
             }
             (Kind::DnsRecord, "alias_dns_name", Val::Str(w), Val::Str(h)) => {
                 crate::aws::same_alias_target(w, h)
@@ -563,14 +569,6 @@ impl ResourceSpec {
         self
     }
 
-    /// Several props at once (those a setting turns on or off together).
-    pub fn with_all(mut self, props: Vec<(&str, Val)>) -> Self {
-        for (k, v) in props {
-            self.props.insert(k.to_string(), v);
-        }
-        self
-    }
-
     pub fn after(mut self, id: impl Into<String>) -> Self {
         self.extra_deps.insert(id.into());
         self
@@ -662,6 +660,17 @@ mod tests {
         let b = Val::list([Val::str("a"), Val::str("b")]);
         assert!(a.same_as(&b));
         assert!(!a.same_as(&Val::list([Val::str("a")])));
+    }
+
+    #[test]
+    fn instance_types_compare_in_order_of_preference() {
+        let want = Val::list([Val::str("t3.micro"), Val::str("t3a.micro")]);
+        let swapped = Val::list([Val::str("t3a.micro"), Val::str("t3.micro")]);
+        let g = Kind::AutoScalingGroup;
+        assert!(g.equivalent("mixed_instance_types", &want, &want.clone()));
+        assert!(!g.equivalent("mixed_instance_types", &want, &swapped));
+        // Other lists of the same kind stay sets.
+        assert!(g.equivalent("subnet_ids", &want, &swapped));
     }
 
     #[test]

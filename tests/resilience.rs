@@ -523,13 +523,6 @@ async fn everything(aws: &Aws) -> std::collections::BTreeMap<&'static str, usize
     n
 }
 
-fn filter(name: &str, value: &str) -> aws_sdk_ec2::types::Filter {
-    aws_sdk_ec2::types::Filter::builder()
-        .name(name)
-        .values(value)
-        .build()
-}
-
 /// The deployment's resources by sort ("vpc", "subnet", ...), from `leftovers`.
 async fn inventory(aws: &Aws, env: &str) -> std::collections::BTreeMap<String, usize> {
     let mut n = std::collections::BTreeMap::new();
@@ -705,8 +698,9 @@ async fn stage3_runs_killed_at_any_request_converge_when_run_again() {
 }
 
 /// The least-privilege IAM policy of each stage, from the requests ftctl really makes through
-/// the proxy (plan, apply, a no-op plan, status, check --live, chaos list, destroy): rewrites
-/// docs/iam/<stage>.json. Run with `make iam-policies`.
+/// the proxy (plan, apply, a no-op plan, an apply that changes a group, a listener port with its
+/// ACL rule, the database's logs and parameters, publishing its metrics; status, check --live,
+/// chaos list, destroy): rewrites docs/iam/<stage>.json. Run with `make iam-policies`.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "writes docs/iam: make iam-policies"]
 async fn iam_policies_are_written_from_the_calls_ftctl_makes() {
@@ -717,10 +711,24 @@ async fn iam_policies_are_written_from_the_calls_ftctl_makes() {
         // A name per stage: moto names a database's automated snapshot after it and the minute.
         let env = format!("{}s{n}", unique_env("iam"));
         proxy.reset();
-        let runs: [&[&str]; 7] = [
+        let runs: [&[&str]; 8] = [
             &["plan", stage, "--env", &env],
             &["apply", stage, "--env", &env, "--yes"],
             &["plan", stage, "--env", &env, "--detailed-exitcode"],
+            &[
+                "apply",
+                stage,
+                "--env",
+                &env,
+                "--yes",
+                "--publish-metrics",
+                "--var",
+                "tiers.web.max_size=8",
+                "--var",
+                "load_balancers.public.port=8080",
+                "--var",
+                "databases.main.log_exports=[\"error\"]",
+            ],
             &["status", "--env", &env, "--json"],
             &["check", stage, "--live", "--env", &env, "--json"],
             &["chaos", "list", "--env", &env],
@@ -728,12 +736,13 @@ async fn iam_policies_are_written_from_the_calls_ftctl_makes() {
         ];
         for args in runs {
             let run = ftctl_with(args, &proxy.env());
-            assert!(
-                run.code == 0 || args[0] == "check",
-                "{args:?}: {}\n{}",
-                run.stdout,
-                run.stderr
-            );
+            // check exits 2 or 3 when controls fail (the account has no trail here); 1 is an
+            // error, after which its calls would be missing from the policy.
+            let fine = match args[0] {
+                "check" => matches!(run.code, 0 | 2 | 3),
+                _ => run.code == 0,
+            };
+            assert!(fine, "{args:?}: {}\n{}", run.stdout, run.stderr);
         }
         let actions = common::iam::actions(&proxy.counts())
             .unwrap_or_else(|unknown| panic!("requests with no IAM action known: {unknown:?}"));

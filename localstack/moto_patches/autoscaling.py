@@ -333,9 +333,10 @@ MotoAPIBackend.reset = reset_cancelling_replacements
 
 # UpdateAutoScalingGroup changes only what it is given: a request without LaunchTemplate,
 # LaunchConfigurationName or MixedInstancesPolicy (say, only MaxSize) keeps the group's mixed
-# instances policy (Auto Scaling API reference, UpdateAutoScalingGroup: "Only specified
-# parameters are updated"). moto set the policy to None, and the group then described neither a
-# launch template nor a policy.
+# instances policy ("Any properties that you don't specify are not changed by this update
+# request", https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_UpdateAutoScalingGroup.html).
+# moto set the policy to None, and the group then described neither a launch template nor a
+# policy.
 _update_group = FakeAutoScalingGroup.update
 
 

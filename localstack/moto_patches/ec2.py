@@ -1,10 +1,11 @@
 """EC2 network ACLs.
 
-- A subnet is always on exactly one network ACL, and its association goes with it: "When you
-  delete a subnet, its association with a network ACL is removed" (VPC User Guide, "Network ACL
-  basics"), so the ACL can then be deleted. moto kept the association of a deleted subnet, and
-  DeleteNetworkAcl then failed with DependencyViolation for ever. Here deleting a subnet drops
-  its associations.
+- A subnet is always on exactly one network ACL; the association is between the two, so it
+  ends with the subnet, and DeleteNetworkAcl, refused only "if it's associated with any
+  subnets" (EC2 API reference, DeleteNetworkAcl:
+  https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteNetworkAcl.html), then
+  deletes the ACL. moto kept the association of a deleted subnet, and DeleteNetworkAcl failed
+  with DependencyViolation for ever. Here deleting a subnet drops its associations.
 """
 
 from moto.ec2.models.subnets import SubnetBackend

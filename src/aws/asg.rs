@@ -116,6 +116,24 @@ fn mixed_policy(spec: &ResourceSpec) -> Result<Option<MixedInstancesPolicy>> {
     ))
 }
 
+/// How the group launches: through its launch template, or (with several instance types)
+/// through the mixed instances policy that holds it. One of the two is sent, never both.
+/// Template → policy is documented (UpdateAutoScalingGroup: "When you update a group to specify
+/// a mixed instances policy instead of a launch configuration or template..."); policy →
+/// template by sending the template alone is what terraform-provider-aws does, and is not
+/// described in the API reference.
+type LaunchSettings = (
+    Option<LaunchTemplateSpecification>,
+    Option<MixedInstancesPolicy>,
+);
+
+fn launch_settings(spec: &ResourceSpec) -> Result<LaunchSettings> {
+    Ok(match mixed_policy(spec)? {
+        Some(policy) => (None, Some(policy)),
+        None => (Some(launch_template(spec)?), None),
+    })
+}
+
 #[async_trait]
 impl Provider for AutoScalingGroupProvider {
     fn kind(&self) -> Kind {
@@ -247,16 +265,14 @@ impl Provider for AutoScalingGroupProvider {
                     .build()
             })
             .collect();
+        let (template, mixed) = launch_settings(spec)?;
         let request = ctx
             .clients
             .autoscaling
             .create_auto_scaling_group()
             .auto_scaling_group_name(name)
-            .set_launch_template(match mixed_policy(spec)? {
-                Some(_) => None,
-                None => Some(launch_template(spec)?),
-            })
-            .set_mixed_instances_policy(mixed_policy(spec)?)
+            .set_launch_template(template)
+            .set_mixed_instances_policy(mixed)
             .min_size(i(spec, "min_size")? as i32)
             .max_size(i(spec, "max_size")? as i32)
             .desired_capacity(i(spec, "initial_capacity")? as i32)
@@ -310,17 +326,14 @@ impl Provider for AutoScalingGroupProvider {
             .and_then(Val::as_i64)
             .unwrap_or(0);
         let want = count_within(spec, "desired_capacity", have)?;
+        let (template, mixed) = launch_settings(spec)?;
         let request = ctx
             .clients
             .autoscaling
             .update_auto_scaling_group()
             .auto_scaling_group_name(name)
-            // One of the two: the policy replaces the template, and the template the policy.
-            .set_launch_template(match mixed_policy(spec)? {
-                Some(_) => None,
-                None => Some(launch_template(spec)?),
-            })
-            .set_mixed_instances_policy(mixed_policy(spec)?)
+            .set_launch_template(template)
+            .set_mixed_instances_policy(mixed)
             .min_size(i(spec, "min_size")? as i32)
             .max_size(i(spec, "max_size")? as i32)
             .set_desired_capacity((want != have).then_some(want as i32))

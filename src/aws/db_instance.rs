@@ -253,19 +253,10 @@ impl Provider for DbInstanceProvider {
             req = req.enable_iam_database_authentication(b(spec, "iam_auth")?);
         }
         if changed("log_exports") {
-            let want = strs(spec, "log_exports");
-            let have: Vec<String> = current
-                .props
-                .get("log_exports")
-                .map(Val::strings)
-                .unwrap_or_default();
+            let (enable, disable) = delta(spec, current, "log_exports");
             let config = aws_sdk_rds::types::CloudwatchLogsExportConfiguration::builder()
-                .set_enable_log_types(Some(
-                    want.iter().filter(|w| !have.contains(w)).cloned().collect(),
-                ))
-                .set_disable_log_types(Some(
-                    have.iter().filter(|h| !want.contains(h)).cloned().collect(),
-                ))
+                .set_enable_log_types(Some(enable))
+                .set_disable_log_types(Some(disable))
                 .build();
             req = req.cloudwatch_logs_export_configuration(config);
         }

@@ -5,7 +5,7 @@
 //! Only the parameters ftctl sets are compared: `DescribeDBParameters` with `Source=user` lists
 //! what differs from the engine's defaults (RDS API reference, DescribeDBParameters).
 
-use super::db_subnet_group::rds_tags;
+use super::db_subnet_group::{rds_owner, rds_tags};
 use super::*;
 use crate::resource::Val;
 use aws_sdk_rds::types::{ApplyMethod, Parameter};
@@ -13,23 +13,24 @@ use aws_sdk_rds::types::{ApplyMethod, Parameter};
 pub struct DbParameterGroupProvider;
 
 /// The parameters a spec sets, as RDS takes them. Every one ftctl sets is dynamic, so it applies
-/// at once ("You can use the immediate value with dynamic parameters only").
-fn wanted(spec: &ResourceSpec) -> Vec<Parameter> {
-    spec.props
-        .get("parameters")
-        .and_then(Val::as_map)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| {
-                    Parameter::builder()
-                        .parameter_name(k)
-                        .parameter_value(v.as_str().unwrap_or_default())
-                        .apply_method(ApplyMethod::Immediate)
-                        .build()
-                })
-                .collect()
+/// at once ("You can use the immediate value with dynamic parameters only"). Values are text to
+/// RDS (and read back as text).
+fn wanted(spec: &ResourceSpec) -> Result<Vec<Parameter>> {
+    let Some(m) = spec.props.get("parameters").and_then(Val::as_map) else {
+        return Ok(Vec::new());
+    };
+    m.iter()
+        .map(|(k, v)| {
+            let value = v
+                .as_str()
+                .ok_or_else(|| anyhow!("parameter {k} of {} is not text", spec.name))?;
+            Ok(Parameter::builder()
+                .parameter_name(k)
+                .parameter_value(value)
+                .apply_method(ApplyMethod::Immediate)
+                .build())
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 async fn set_parameters(ctx: &Ctx<'_>, name: &str, params: Vec<Parameter>) -> Result<()> {
@@ -47,8 +48,8 @@ async fn set_parameters(ctx: &Ctx<'_>, name: &str, params: Vec<Parameter>) -> Re
     Ok(())
 }
 
-/// The parameters of `name` that differ from the engine's defaults, limited to `keys` when
-/// given (the ones a stack manages).
+/// The parameters of `name` set by ModifyDBParameterGroup (`Source=user`): ftctl's, and any set
+/// by hand, which an update then resets (the stack owns the whole group).
 async fn user_parameters(ctx: &Ctx<'_>, name: &str) -> Result<Val> {
     let params: Vec<Parameter> = ctx
         .clients
@@ -94,19 +95,7 @@ impl Provider for DbParameterGroupProvider {
                 .is_some_and(|n| n.starts_with(&prefix))
         }) {
             let arn = g.db_parameter_group_arn().unwrap_or_default();
-            let tags = ctx
-                .clients
-                .rds
-                .list_tags_for_resource()
-                .resource_name(arn)
-                .send()
-                .await
-                .map_err(|e| aws_error(&format!("reading tags of {arn}"), e))?;
-            let Some((id, stack)) = ctx.owner(
-                tags.tag_list()
-                    .iter()
-                    .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default()))),
-            ) else {
+            let Some((id, stack)) = rds_owner(ctx, arn).await? else {
                 continue;
             };
             let name = g.db_parameter_group_name().unwrap_or_default();
@@ -138,7 +127,7 @@ impl Provider for DbParameterGroupProvider {
             .send()
             .await
             .map_err(|e| aws_error(&format!("creating DB parameter group {}", spec.name), e))?;
-        set_parameters(ctx, &spec.name, wanted(spec)).await?;
+        set_parameters(ctx, &spec.name, wanted(spec)?).await?;
         let arn = out
             .db_parameter_group()
             .and_then(|g| g.db_parameter_group_arn())
@@ -155,7 +144,18 @@ impl Provider for DbParameterGroupProvider {
         current: &Observed,
     ) -> Result<Observed> {
         let name = current.physical_id.as_str();
-        set_parameters(ctx, name, wanted(spec)).await?;
+        // Only the parameters whose value differs.
+        let have = current.props.get("parameters").and_then(Val::as_map);
+        let differing: Vec<Parameter> = wanted(spec)?
+            .into_iter()
+            .filter(|p| {
+                let now = have
+                    .and_then(|m| m.get(p.parameter_name().unwrap_or_default()))
+                    .and_then(Val::as_str);
+                now != p.parameter_value()
+            })
+            .collect();
+        set_parameters(ctx, name, differing).await?;
         // A parameter ftctl no longer sets goes back to the engine's default.
         let keep = spec.props.get("parameters").and_then(Val::as_map);
         let dropped: Vec<Parameter> = current

@@ -13,6 +13,24 @@ pub(super) fn rds_tags(ctx: &Ctx<'_>, spec: &ResourceSpec) -> Vec<Tag> {
         .collect()
 }
 
+/// The owner of an RDS resource, read from its tags (RDS listings carry none for subnet and
+/// parameter groups).
+pub(super) async fn rds_owner(ctx: &Ctx<'_>, arn: &str) -> Result<Option<(String, String)>> {
+    let tags = ctx
+        .clients
+        .rds
+        .list_tags_for_resource()
+        .resource_name(arn)
+        .send()
+        .await
+        .map_err(|e| aws_error(&format!("reading tags of {arn}"), e))?;
+    Ok(ctx.owner(
+        tags.tag_list()
+            .iter()
+            .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default()))),
+    ))
+}
+
 #[async_trait]
 impl Provider for DbSubnetGroupProvider {
     fn kind(&self) -> Kind {
@@ -38,19 +56,7 @@ impl Provider for DbSubnetGroupProvider {
         }) {
             let arn = g.db_subnet_group_arn().unwrap_or_default();
             // The listing carries no tags: read them for the few whose name is ours.
-            let tags = ctx
-                .clients
-                .rds
-                .list_tags_for_resource()
-                .resource_name(arn)
-                .send()
-                .await
-                .map_err(|e| aws_error(&format!("reading tags of {arn}"), e))?;
-            let Some((id, stack)) = ctx.owner(
-                tags.tag_list()
-                    .iter()
-                    .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default()))),
-            ) else {
+            let Some((id, stack)) = rds_owner(ctx, arn).await? else {
                 continue;
             };
             let name = g.db_subnet_group_name().unwrap_or_default();

@@ -26,11 +26,16 @@ async fn why_ended(ctx: &Ctx<'_>, cid: &str) -> Option<String> {
         .await
         .ok()?;
     let status = out.cluster()?.status()?;
+    // Only an ended cluster has a reason worth giving (a waiter may give up on one still
+    // starting).
+    let state = status.state()?.as_str();
+    if !state.starts_with("TERMINAT") {
+        return None;
+    }
     let reason = status.state_change_reason()?;
     let code = reason.code().map(|c| c.as_str()).unwrap_or("no code");
     Some(format!(
-        "{} ({code}): {}",
-        status.state().map(|s| s.as_str()).unwrap_or("ended"),
+        "{state} ({code}): {}",
         reason.message().unwrap_or("EMR gave no message")
     ))
 }
@@ -174,10 +179,10 @@ impl Provider for EmrClusterProvider {
                 .await
             {
                 Ok(p) => {
-                    if let Some(idle) = p.auto_termination_policy().and_then(|a| a.idle_timeout()) {
-                        o = o.prop("idle_timeout_seconds", Val::Int(idle));
-                    }
+                    let idle = p.auto_termination_policy().and_then(|a| a.idle_timeout());
+                    o = o.prop("auto_termination", Val::Bool(idle.is_some()));
                 }
+                // Not readable here: compared only where it can be read (create_only).
                 Err(e) if unsupported(error_code(&e).as_deref()) => {}
                 Err(e) => return Err(aws_error(&format!("reading idle policy of {cid}"), e)),
             }
@@ -281,8 +286,9 @@ impl Provider for EmrClusterProvider {
     ) -> Result<Observed> {
         let cid = current.physical_id.as_str();
         let emr = &ctx.clients.emr;
-        if current.props.contains_key("idle_timeout_seconds") {
-            // Set outside ftctl (or by an older version): it would end the cluster when idle.
+        if current.props.get("auto_termination") == Some(&Val::Bool(true)) {
+            // Set outside ftctl (or by an older version): it would end the cluster when idle,
+            // and the next apply would make it again.
             emr.remove_auto_termination_policy()
                 .cluster_id(cid)
                 .send()

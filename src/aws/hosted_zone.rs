@@ -37,7 +37,10 @@ pub(super) fn owner_of_comment(ctx: &Ctx<'_>, comment: &str) -> Option<(String, 
             _ => {}
         }
     }
-    (env? == ctx.env() && region? == ctx.clients.region).then_some(())?;
+    // A zone made before ftctl wrote the region counts as the home region's, as a resource
+    // without the region tag does (`Ctx::owner`): otherwise its next apply would make a second
+    // zone with other name servers.
+    (env? == ctx.env() && region.unwrap_or(&ctx.clients.region) == ctx.home_region).then_some(())?;
     Some((id?, stack))
 }
 

@@ -62,7 +62,7 @@ impl AlarmPlaces {
         let (far, near): (Vec<String>, Vec<String>) = names
             .iter()
             .cloned()
-            .partition(|n| self.remote.is_some() && self.remote_names.contains(n));
+            .partition(|n| self.remote_names.contains(n));
         let mut out = Vec::new();
         for chunk in near.chunks(100) {
             out.push((&self.home.cloudwatch, chunk.to_vec()));

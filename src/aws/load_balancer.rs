@@ -244,7 +244,23 @@ impl Provider for LoadBalancerProvider {
             .send()
             .await
             .map_err(|e| aws_error(&format!("setting security groups of {}", spec.name), e))?;
-        set_attributes(ctx, arn, &spec.name, wanted_attributes(spec)?).await?;
+        // Only when one changed: turning access logs on makes ELB write a test object again.
+        let differs = |k: &str| match (spec.props.get(k), current.props.get(k)) {
+            (None, None) => false,
+            (Some(want), Some(have)) => !spec.kind.equivalent(k, want, have),
+            _ => true,
+        };
+        if [
+            "drop_invalid_header_fields",
+            "deletion_protection",
+            "access_logs_bucket",
+            "access_logs_prefix",
+        ]
+        .into_iter()
+        .any(differs)
+        {
+            set_attributes(ctx, arn, &spec.name, wanted_attributes(spec)?).await?;
+        }
         let mut o = observed_from_spec(spec, arn);
         o.outputs = current.outputs.clone();
         Ok(o)

@@ -378,17 +378,19 @@ impl AwsCloud {
         }
     }
 
-    /// The context for a resource whose attributes name another region (`region`), else the
-    /// deployment's own.
+    /// The context for one of the kinds that may live in us-east-1 (`REMOTE_KINDS`) whose
+    /// `region` names it, else the deployment's own. Other kinds carry `region` for their own
+    /// reasons (a table replica names where the replica is; its calls go to the home table).
     fn ctx_for<'a>(
         &'a self,
         deployment: &'a Deployment,
+        kind: Kind,
         props: &crate::resource::Props,
     ) -> Ctx<'a> {
         let mut ctx = self.ctx(deployment);
         if let Some(remote) = &self.remote {
             let wanted = props.get("region").and_then(|v| v.as_str());
-            if wanted == Some(remote.region.as_str()) {
+            if REMOTE_KINDS.contains(&kind) && wanted == Some(remote.region.as_str()) {
                 ctx.clients = remote;
             }
         }
@@ -486,7 +488,7 @@ impl Cloud for AwsCloud {
     }
 
     async fn create(&self, deployment: &Deployment, spec: &ResourceSpec) -> Result<Observed> {
-        let ctx = self.ctx_for(deployment, &spec.props);
+        let ctx = self.ctx_for(deployment, spec.kind, &spec.props);
         let mut o = provider(spec.kind)
             .create(&ctx, spec)
             .await
@@ -502,7 +504,7 @@ impl Cloud for AwsCloud {
         spec: &ResourceSpec,
         current: &Observed,
     ) -> Result<Observed> {
-        let ctx = self.ctx_for(deployment, &spec.props);
+        let ctx = self.ctx_for(deployment, spec.kind, &spec.props);
         provider(spec.kind)
             .update(&ctx, spec, current)
             .await
@@ -510,7 +512,7 @@ impl Cloud for AwsCloud {
     }
 
     async fn delete(&self, deployment: &Deployment, current: &Observed) -> Result<()> {
-        let ctx = self.ctx_for(deployment, &current.props);
+        let ctx = self.ctx_for(deployment, current.kind, &current.props);
         provider(current.kind)
             .delete(&ctx, current)
             .await
@@ -895,6 +897,16 @@ pub fn changed(spec: &ResourceSpec, current: &Observed, key: &str) -> bool {
         .get(key)
         .zip(spec.props.get(key))
         .is_some_and(|(have, want)| spec.kind.equivalent(key, want, have))
+}
+
+/// What to add to and remove from a list attribute (subnets, security groups, log types) to
+/// make the current one the spec's.
+pub fn delta(spec: &ResourceSpec, current: &Observed, key: &str) -> (Vec<String>, Vec<String>) {
+    let want = strs(spec, key);
+    let have: Vec<String> = current.props.get(key).map(Val::strings).unwrap_or_default();
+    let add = want.iter().filter(|w| !have.contains(w)).cloned().collect();
+    let remove = have.iter().filter(|h| !want.contains(h)).cloned().collect();
+    (add, remove)
 }
 
 /// The count to set for `key` given the current `have`: the stack's number, or, when the stack

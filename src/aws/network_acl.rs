@@ -13,25 +13,33 @@ use aws_sdk_ec2::types::{NetworkAcl, NetworkAclEntry, PortRange, ResourceType, R
 
 pub struct NetworkAclProvider;
 
-/// The rule number every ACL ends with (deny all), which no API call may change.
-const DEFAULT_DENY_RULE: i32 = 32767;
+/// From this rule number on, the entries are the catch-all denies every ACL ends with (32767
+/// for IPv4, 32768 for IPv6), which no API call may change.
+const FIRST_CATCH_ALL_RULE: i32 = 32767;
 
 fn entry_val(e: &NetworkAclEntry) -> Option<Val> {
     let rule = e.rule_number()?;
-    if rule == DEFAULT_DENY_RULE {
+    if rule >= FIRST_CATCH_ALL_RULE {
         return None;
     }
+    let protocol = e.protocol().unwrap_or_default();
     let mut m = vec![
         ("rule", Val::Int(rule.into())),
         ("egress", Val::Bool(e.egress().unwrap_or(false))),
-        ("protocol", Val::str(e.protocol().unwrap_or_default())),
-        ("cidr", Val::str(e.cidr_block().unwrap_or_default())),
+        ("protocol", Val::str(protocol)),
+        (
+            "cidr",
+            Val::str(e.cidr_block().or(e.ipv6_cidr_block()).unwrap_or_default()),
+        ),
         (
             "action",
             Val::str(e.rule_action().map(|a| a.as_str()).unwrap_or_default()),
         ),
     ];
-    if let Some(r) = e.port_range() {
+    // A port range applies to TCP and UDP only (EC2 API reference, NetworkAclEntry: "TCP or UDP
+    // protocols: The range of ports the rule applies to"); whatever EC2 echoes for others is
+    // not part of the rule.
+    if let (Some(r), "6" | "17") = (e.port_range(), protocol) {
         m.push(("from_port", Val::Int(r.from().unwrap_or(0).into())));
         m.push(("to_port", Val::Int(r.to().unwrap_or(0).into())));
     }
@@ -81,41 +89,42 @@ async fn put_entry(ctx: &Ctx<'_>, acl: &str, e: &Val, replace: bool) -> Result<(
         _ => None,
     };
     let action = RuleAction::from(text("action").as_str());
+    let cidr = text("cidr");
+    let (v4, v6) = match cidr.contains(':') {
+        true => (None, Some(cidr)),
+        false => (Some(cidr), None),
+    };
     let doing = format!("setting rule {rule} of network ACL {acl}");
-    if replace {
-        ctx.clients
-            .ec2
-            .replace_network_acl_entry()
-            .network_acl_id(acl)
-            .rule_number(rule)
-            .egress(egress)
-            .protocol(text("protocol"))
-            .cidr_block(text("cidr"))
-            .rule_action(action)
-            .set_port_range(ports)
-            .send()
-            .await
-            .map_err(|e| aws_error(&doing, e))?;
-    } else {
-        ctx.clients
-            .ec2
-            .create_network_acl_entry()
-            .network_acl_id(acl)
-            .rule_number(rule)
-            .egress(egress)
-            .protocol(text("protocol"))
-            .cidr_block(text("cidr"))
-            .rule_action(action)
-            .set_port_range(ports)
-            .send()
-            .await
-            .map_err(|e| aws_error(&doing, e))?;
+    // CreateNetworkAclEntry and ReplaceNetworkAclEntry take the same fields.
+    macro_rules! entry {
+        ($request:expr) => {
+            $request
+                .network_acl_id(acl)
+                .rule_number(rule)
+                .egress(egress)
+                .protocol(text("protocol"))
+                .set_cidr_block(v4)
+                .set_ipv6_cidr_block(v6)
+                .rule_action(action)
+                .set_port_range(ports)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| aws_error(&doing, e))
+        };
     }
-    Ok(())
+    if replace {
+        entry!(ctx.clients.ec2.replace_network_acl_entry())
+    } else {
+        entry!(ctx.clients.ec2.create_network_acl_entry())
+    }
 }
 
+/// Deletes an entry; one already gone (another subnet's move emptied the default ACL at the
+/// same moment) counts as deleted.
 async fn delete_entry(ctx: &Ctx<'_>, acl: &str, egress: bool, rule: i32) -> Result<()> {
-    ctx.clients
+    match ctx
+        .clients
         .ec2
         .delete_network_acl_entry()
         .network_acl_id(acl)
@@ -123,8 +132,14 @@ async fn delete_entry(ctx: &Ctx<'_>, acl: &str, egress: bool, rule: i32) -> Resu
         .egress(egress)
         .send()
         .await
-        .map_err(|e| aws_error(&format!("deleting rule {rule} of network ACL {acl}"), e))?;
-    Ok(())
+    {
+        Ok(_) => Ok(()),
+        Err(e) if error_code(&e).as_deref() == Some("InvalidNetworkAclEntry.NotFound") => Ok(()),
+        Err(e) => Err(aws_error(
+            &format!("deleting rule {rule} of network ACL {acl}"),
+            e,
+        )),
+    }
 }
 
 /// Makes the entries of `acl` those of `want`, given those it has.
@@ -145,7 +160,7 @@ async fn converge(ctx: &Ctx<'_>, acl: &str, want: &[Val], have: &[Val]) -> Resul
     Ok(())
 }
 
-async fn describe(
+pub(super) async fn describe(
     ctx: &Ctx<'_>,
     filters: Vec<aws_sdk_ec2::types::Filter>,
 ) -> Result<Vec<NetworkAcl>> {
@@ -162,8 +177,10 @@ async fn describe(
 }
 
 /// Moves `subnet` onto `acl` (a subnet is always on exactly one ACL: its association is
-/// replaced, not added; EC2 API reference, ReplaceNetworkAclAssociation). Then, if no subnet of
-/// the VPC is left on the default ACL, empties that.
+/// replaced, not added; EC2 API reference, ReplaceNetworkAclAssociation). When that takes it off
+/// the VPC's default ACL, empties the default ACL if no subnet is left on it. This is the
+/// subnet's doing, not the VPC's, because only once the last subnet has moved may the default
+/// ACL admit nothing; the VPC empties it itself when it is made, before any subnet exists.
 pub async fn associate(ctx: &Ctx<'_>, subnet: &str, acl: &str) -> Result<()> {
     let current = describe(ctx, vec![filter("association.subnet-id", subnet)]).await?;
     let Some((on, association)) = current.iter().find_map(|a| {
@@ -175,39 +192,44 @@ pub async fn associate(ctx: &Ctx<'_>, subnet: &str, acl: &str) -> Result<()> {
     }) else {
         anyhow::bail!("subnet {subnet} is on no network ACL that EC2 reports");
     };
-    if on.network_acl_id() != Some(acl) {
-        ctx.clients
-            .ec2
-            .replace_network_acl_association()
-            .association_id(&association)
-            .network_acl_id(acl)
-            .send()
-            .await
-            .map_err(|e| aws_error(&format!("moving subnet {subnet} onto network ACL {acl}"), e))?;
+    if on.network_acl_id() == Some(acl) {
+        return Ok(());
     }
-    if let Some(vpc) = on.vpc_id() {
+    ctx.clients
+        .ec2
+        .replace_network_acl_association()
+        .association_id(&association)
+        .network_acl_id(acl)
+        .send()
+        .await
+        .map_err(|e| aws_error(&format!("moving subnet {subnet} onto network ACL {acl}"), e))?;
+    if let (Some(true), Some(vpc)) = (on.is_default(), on.vpc_id()) {
+        // Read again after the move: subnets move in parallel, and only a read made after
+        // every move sees the default ACL without subnets.
         close_default_acl(ctx, vpc).await?;
     }
     Ok(())
 }
 
-/// The VPC's default ACL: whether it admits anything, and its id.
-pub async fn default_acl_open(ctx: &Ctx<'_>, vpc: &str) -> Result<Option<(String, bool)>> {
+/// The VPC's default ACL.
+async fn default_acl(ctx: &Ctx<'_>, vpc: &str) -> Result<Option<NetworkAcl>> {
     let acls = describe(ctx, vec![filter("vpc-id", vpc), filter("default", "true")]).await?;
-    Ok(acls.first().map(|a| {
-        let open = a
-            .entries()
+    Ok(acls.into_iter().next())
+}
+
+/// Whether the VPC's default ACL admits anything.
+pub async fn default_acl_open(ctx: &Ctx<'_>, vpc: &str) -> Result<bool> {
+    Ok(default_acl(ctx, vpc).await?.is_some_and(|a| {
+        a.entries()
             .iter()
-            .any(|e| e.rule_action() == Some(&RuleAction::Allow));
-        (a.network_acl_id().unwrap_or_default().to_string(), open)
+            .any(|e| e.rule_action() == Some(&RuleAction::Allow))
     }))
 }
 
 /// Removes the default ACL's allow rules, once no subnet of the VPC is on it (never cutting a
 /// subnet off: one still there is moved first, by its own update).
 pub async fn close_default_acl(ctx: &Ctx<'_>, vpc: &str) -> Result<()> {
-    let acls = describe(ctx, vec![filter("vpc-id", vpc), filter("default", "true")]).await?;
-    let Some(default) = acls.first() else {
+    let Some(default) = default_acl(ctx, vpc).await? else {
         return Ok(());
     };
     if !default.associations().is_empty() {
@@ -217,7 +239,7 @@ pub async fn close_default_acl(ctx: &Ctx<'_>, vpc: &str) -> Result<()> {
     let id = default.network_acl_id().unwrap_or_default();
     for e in default.entries() {
         if e.rule_action() == Some(&RuleAction::Allow) {
-            if let Some(rule) = e.rule_number().filter(|r| *r != DEFAULT_DENY_RULE) {
+            if let Some(rule) = e.rule_number().filter(|r| *r < FIRST_CATCH_ALL_RULE) {
                 delete_entry(ctx, id, e.egress().unwrap_or(false), rule).await?;
             }
         }

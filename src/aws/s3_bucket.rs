@@ -182,17 +182,18 @@ async fn account_id(ctx: &Ctx<'_>) -> Result<String> {
         .to_string())
 }
 
-async fn configure(ctx: &Ctx<'_>, spec: &ResourceSpec, name: &str) -> Result<()> {
+/// Writes the bucket's policy (when a service writes into it), public access block and
+/// encryption; `account` is the bucket's account, which the policy names.
+async fn configure(ctx: &Ctx<'_>, spec: &ResourceSpec, name: &str, account: &str) -> Result<()> {
     let s3 = &ctx.clients.s3;
     if let Some(service) = spec.props.get("writer_service").and_then(Val::as_str) {
-        let account = account_id(ctx).await?;
         let region = &ctx.clients.region;
         let policy = if service == crate::expand::ELB_LOG_DELIVERY {
-            elb_write_policy(name, &account, region)
+            elb_write_policy(name, account, region)
         } else {
             let trail = s(spec, "writer_trail")?;
             let source_arn = format!("arn:aws:cloudtrail:{region}:{account}:trail/{trail}");
-            service_write_policy(service, name, &source_arn, &account)
+            service_write_policy(service, name, &source_arn, account)
         };
         s3.put_bucket_policy()
             .bucket(name)
@@ -359,7 +360,7 @@ impl Provider for S3BucketProvider {
             .send()
             .await
             .map_err(|e| aws_error(&format!("tagging bucket {name}"), e))?;
-        configure(ctx, spec, &name).await?;
+        configure(ctx, spec, &name, &account).await?;
         let mut o = observed_bucket(&spec.id, &name);
         o.props = spec.props.clone();
         o.name = name;
@@ -372,7 +373,8 @@ impl Provider for S3BucketProvider {
         spec: &ResourceSpec,
         current: &Observed,
     ) -> Result<Observed> {
-        configure(ctx, spec, &current.physical_id).await?;
+        let account = account_id(ctx).await?;
+        configure(ctx, spec, &current.physical_id, &account).await?;
         Ok(updated_in_place(spec, current))
     }
 

@@ -42,22 +42,14 @@ impl Provider for SubnetProvider {
             .collect();
         let mut acl_of: HashMap<String, String> = HashMap::new();
         if !ids.is_empty() {
-            let acls: Vec<_> = ctx
-                .clients
-                .ec2
-                .describe_network_acls()
-                .filters(
-                    aws_sdk_ec2::types::Filter::builder()
-                        .name("association.subnet-id")
-                        .set_values(Some(ids))
-                        .build(),
-                )
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| aws_error("listing the network ACLs of subnets", e))?;
+            let acls = super::network_acl::describe(
+                ctx,
+                vec![aws_sdk_ec2::types::Filter::builder()
+                    .name("association.subnet-id")
+                    .set_values(Some(ids))
+                    .build()],
+            )
+            .await?;
             for a in &acls {
                 for x in a.associations() {
                     if let (Some(sn), Some(acl)) = (x.subnet_id(), a.network_acl_id()) {

@@ -70,9 +70,7 @@ async fn defaults_closed(ctx: &Ctx<'_>, vpc: &str) -> Result<(bool, bool)> {
     let group_closed = default_group(ctx, vpc)
         .await?
         .is_none_or(|g| g.ip_permissions().is_empty() && g.ip_permissions_egress().is_empty());
-    let acl_closed = !super::network_acl::default_acl_open(ctx, vpc)
-        .await?
-        .is_some_and(|(_, open)| open);
+    let acl_closed = !super::network_acl::default_acl_open(ctx, vpc).await?;
     Ok((group_closed, acl_closed))
 }
 

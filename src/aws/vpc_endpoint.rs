@@ -43,15 +43,6 @@ async fn state_of(ctx: &Ctx<'_>, id: &str) -> Result<Option<String>> {
     }
 }
 
-/// Adds and removes members of a list attribute (route tables, subnets, security groups).
-fn delta(spec: &ResourceSpec, current: &Observed, key: &str) -> (Vec<String>, Vec<String>) {
-    let want = strs(spec, key);
-    let have: Vec<String> = current.props.get(key).map(Val::strings).unwrap_or_default();
-    let add = want.iter().filter(|w| !have.contains(w)).cloned().collect();
-    let remove = have.iter().filter(|h| !want.contains(h)).cloned().collect();
-    (add, remove)
-}
-
 #[async_trait]
 impl Provider for VpcEndpointProvider {
     fn kind(&self) -> Kind {
@@ -59,65 +50,61 @@ impl Provider for VpcEndpointProvider {
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {
+        let endpoints: Vec<_> = ctx
+            .clients
+            .ec2
+            .describe_vpc_endpoints()
+            .filters(owned_filter(ctx))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| aws_error("listing VPC endpoints", e))?;
         let mut found = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let out = ctx
-                .clients
-                .ec2
-                .describe_vpc_endpoints()
-                .filters(owned_filter(ctx))
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| aws_error("listing VPC endpoints", e))?;
-            for e in out.vpc_endpoints() {
-                if gone(e.state()) {
-                    continue;
-                }
-                let Some((id, stack)) = ec2_owner(ctx, e.tags()) else {
-                    continue;
-                };
-                let kind = e
-                    .vpc_endpoint_type()
-                    .map(|t| t.as_str())
-                    .unwrap_or_default();
-                let mut o = Observed::new(
-                    &id,
-                    Kind::VpcEndpoint,
-                    e.vpc_endpoint_id().unwrap_or_default(),
-                )
-                .prop("type", Val::str(kind))
-                .prop("vpc_id", Val::str(e.vpc_id().unwrap_or_default()))
-                .prop(
-                    "service_name",
-                    Val::str(e.service_name().unwrap_or_default()),
-                );
-                if kind == VpcEndpointType::Gateway.as_str() {
-                    o = o.prop("route_table_ids", str_list(e.route_table_ids().to_vec()));
-                } else {
-                    let groups: Vec<String> = e
-                        .groups()
-                        .iter()
-                        .filter_map(|g| g.group_id().map(str::to_string))
-                        .collect();
-                    o = o
-                        .prop("subnet_ids", str_list(e.subnet_ids().to_vec()))
-                        .prop("security_group_ids", str_list(groups))
-                        .prop(
-                            "private_dns_enabled",
-                            Val::Bool(e.private_dns_enabled().unwrap_or(false)),
-                        );
-                }
-                o.name = ec2_name(e.tags());
-                o.stack = stack;
-                found.push(o);
+        for e in &endpoints {
+            if gone(e.state()) {
+                continue;
             }
-            match out.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => return Ok(found),
+            let Some((id, stack)) = ec2_owner(ctx, e.tags()) else {
+                continue;
+            };
+            let kind = e
+                .vpc_endpoint_type()
+                .map(|t| t.as_str())
+                .unwrap_or_default();
+            let mut o = Observed::new(
+                &id,
+                Kind::VpcEndpoint,
+                e.vpc_endpoint_id().unwrap_or_default(),
+            )
+            .prop("type", Val::str(kind))
+            .prop("vpc_id", Val::str(e.vpc_id().unwrap_or_default()))
+            .prop(
+                "service_name",
+                Val::str(e.service_name().unwrap_or_default()),
+            );
+            if kind == VpcEndpointType::Gateway.as_str() {
+                o = o.prop("route_table_ids", str_list(e.route_table_ids().to_vec()));
+            } else {
+                let groups: Vec<String> = e
+                    .groups()
+                    .iter()
+                    .filter_map(|g| g.group_id().map(str::to_string))
+                    .collect();
+                o = o
+                    .prop("subnet_ids", str_list(e.subnet_ids().to_vec()))
+                    .prop("security_group_ids", str_list(groups))
+                    .prop(
+                        "private_dns_enabled",
+                        Val::Bool(e.private_dns_enabled().unwrap_or(false)),
+                    );
             }
+            o.name = ec2_name(e.tags());
+            o.stack = stack;
+            found.push(o);
         }
+        Ok(found)
     }
 
     async fn create(&self, ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Observed> {

@@ -21,6 +21,20 @@ fn failed(finding: impl Into<String>, fix: impl Into<String>) -> Option<Failed> 
     })
 }
 
+/// Fails with `finding` and `fix` when `cond` holds.
+fn fail_if(cond: bool, finding: impl Into<String>, fix: impl Into<String>) -> Option<Failed> {
+    if cond {
+        failed(finding, fix)
+    } else {
+        None
+    }
+}
+
+/// Fails when the boolean setting `key` is off (absent: not judged).
+fn off(s: &Subject<'_>, key: &str, finding: &str, fix: &str) -> Option<Failed> {
+    fail_if(bool_of(s.props, key) == Some(false), finding, fix)
+}
+
 pub struct Control {
     /// Security Hub's control id (`RDS.5`), or `ftctl.<name>` for ftctl's own.
     pub id: &'static str,
@@ -39,13 +53,10 @@ fn bool_of(p: &Props, k: &str) -> Option<bool> {
     p.get(k).and_then(Val::as_bool)
 }
 
+/// A count, or of a range (auto scaling) its lower bound: what is guaranteed.
 fn int_of(p: &Props, k: &str) -> Option<i64> {
-    match p.get(k) {
-        Some(Val::Int(i)) => Some(*i),
-        // A range (auto scaling): its lower bound is what is guaranteed.
-        Some(Val::Map(m)) => m.get("min").and_then(Val::as_i64),
-        _ => None,
-    }
+    let v = p.get(k)?;
+    v.as_i64().or_else(|| v.range().map(|(lo, _)| lo))
 }
 
 fn str_of<'p>(p: &'p Props, k: &str) -> Option<&'p str> {
@@ -82,35 +93,38 @@ fn fronts_internet(subjects: &[Subject<'_>], sg: &Subject<'_>) -> bool {
         })
 }
 
-/// For a database of `engine`: whether the parameter group it uses sets `parameter` on.
-/// PostgreSQL 15 and later force TLS by default (RDS User Guide, "Using SSL with a PostgreSQL DB
-/// instance"), so for it only an explicit 0 fails.
+/// For a database of `engine`: whether the parameter group it uses sets `parameter` on. On a
+/// default group (no group of ftctl's named, or none), the engine's default decides: off for
+/// MySQL, on for PostgreSQL 15 and later (RDS User Guide, "Using SSL with a PostgreSQL DB
+/// instance": rds.force_ssl defaults to 1 from version 15).
 fn tls_required(
     s: &Subject<'_>,
     all: &[Subject<'_>],
     engine: &str,
     parameter: &str,
 ) -> Option<Failed> {
-    (str_of(s.props, "engine")? == engine).then_some(())?;
-    let group = s.props.get("parameter_group_name")?;
-    let value = all
-        .iter()
-        .filter(|g| g.kind == Kind::DbParameterGroup)
-        .find(|g| names(group, g) || group.as_str().is_some_and(|n| n == g.id))
-        .and_then(|g| {
-            g.props
-                .get("parameters")?
-                .as_map()?
-                .get(parameter)?
-                .as_str()
-                .map(str::to_string)
-        });
-    let on = match value.as_deref() {
+    if str_of(s.props, "engine")? != engine {
+        return None;
+    }
+    let value = s.props.get("parameter_group_name").and_then(|group| {
+        all.iter()
+            .filter(|g| g.kind == Kind::DbParameterGroup)
+            .find(|g| names(group, g))?
+            .props
+            .get("parameters")?
+            .as_map()?
+            .get(parameter)?
+            .as_str()
+    });
+    let on = match value {
         Some(v) => v == "1" || v.eq_ignore_ascii_case("on"),
-        None => engine == "postgres",
+        None => {
+            let major = crate::resource::major_version(str_of(s.props, "engine_version")?);
+            engine == "postgres" && major.parse::<u32>().is_ok_and(|m| m >= 15)
+        }
     };
-    (!on).then_some(())?;
-    failed(
+    fail_if(
+        !on,
         format!("clients may connect without TLS ({parameter} is not on)"),
         "ftctl's parameter group sets it: use the database's own group",
     )
@@ -145,8 +159,7 @@ pub const CONTROLS: &[Control] = &[
         why: "losing one availability zone takes the whole tier down",
         test: |s, _| {
             let zones = count_of(s.props, "subnet_ids");
-            (zones < 2).then_some(())?;
-            failed(
+            fail_if(zones < 2,
                 format!("the group launches in {zones} subnet(s)"),
                 "give the group a subnet in at least two zones (network.az_count >= 2)",
             )
@@ -178,8 +191,7 @@ pub const CONTROLS: &[Control] = &[
         why: "when the one type has no capacity left in a zone, the tier cannot replace or add \
               instances there",
         test: |s, _| {
-            (count_of(s.props, "mixed_instance_types") < 2).then_some(())?;
-            failed(
+            fail_if(count_of(s.props, "mixed_instance_types") < 2,
                 "the group launches one instance type",
                 "give the tier fallback_instance_types (same vCPUs and memory)",
             )
@@ -194,13 +206,12 @@ pub const CONTROLS: &[Control] = &[
         why: "without it an instance is reached only over SSH, is not patched or inventoried, \
               and gray-failure experiments cannot run on it",
         test: |s, _| {
-            (str_of(s.props, "trust_service")? == "ec2.amazonaws.com").then_some(())?;
+            if str_of(s.props, "trust_service")? != "ec2.amazonaws.com" {
+                return None;
+            }
             let managed = s.props.get("managed_policies").map(Val::strings).unwrap_or_default();
-            managed
-                .iter()
-                .all(|p| p != crate::expand::SSM_INSTANCE_POLICY)
-                .then_some(())?;
-            failed(
+            fail_if(
+                !managed.iter().any(|p| p == crate::expand::SSM_INSTANCE_POLICY),
                 "the instances' role lacks AmazonSSMManagedInstanceCore",
                 "set ssm = true on the tier (ftctl's default)",
             )
@@ -215,8 +226,7 @@ pub const CONTROLS: &[Control] = &[
         why: "IMDSv1 lets a server-side request forgery read the instance's credentials",
         test: |s, _| {
             let tokens = str_of(s.props, "http_tokens")?;
-            (tokens != "required").then_some(())?;
-            failed(
+            fail_if(tokens != "required",
                 "instance metadata allows IMDSv1",
                 "require IMDSv2 (http_tokens = required)",
             )
@@ -230,8 +240,7 @@ pub const CONTROLS: &[Control] = &[
         kinds: &[Kind::LaunchTemplate],
         why: "data on unencrypted volumes and their snapshots is readable by anyone who gets a copy",
         test: |s, _| {
-            (bool_of(s.props, "volume_encrypted") == Some(false)).then_some(())?;
-            failed("instance volumes are not encrypted", "encrypt the volumes")
+            off(s, "volume_encrypted", "instance volumes are not encrypted", "encrypt the volumes")
         },
     },
     Control {
@@ -243,8 +252,7 @@ pub const CONTROLS: &[Control] = &[
         why: "anything launched without a group of its own lands in the default one and can talk \
               to everything else there",
         test: |s, _| {
-            (bool_of(s.props, "default_security_group_closed") == Some(false)).then_some(())?;
-            failed(
+            off(s, "default_security_group_closed",
                 "the VPC's default security group has rules",
                 "apply the stack: ftctl empties the default group",
             )
@@ -260,8 +268,7 @@ pub const CONTROLS: &[Control] = &[
               mistake between an attacker and the instances",
         test: |s, _| {
             if s.kind == Kind::Vpc {
-                (bool_of(s.props, "default_network_acl_closed") == Some(false)).then_some(())?;
-                return failed(
+                return off(s, "default_network_acl_closed",
                     "the VPC's default network ACL admits all traffic from anywhere",
                     "apply the stack: ftctl moves every subnet onto its own ACL and empties \
                      the default one",
@@ -293,8 +300,7 @@ pub const CONTROLS: &[Control] = &[
                 })
                 .map(|e| e.get("rule").map(Val::render).unwrap_or_default())
                 .collect();
-            (!open.is_empty()).then_some(())?;
-            failed(
+            fail_if(!open.is_empty(),
                 format!("rule(s) {} admit port 22 or 3389 from anywhere", open.join(", ")),
                 "admit from the internet only the balancers' listener ports (ftctl's ACLs \
                  do); a listener on 22 or 3389 open to 0.0.0.0/0 is the cause",
@@ -317,8 +323,7 @@ pub const CONTROLS: &[Control] = &[
                 .iter()
                 .filter_map(Val::as_map)
                 .any(|r| r.get("source").and_then(Val::as_str) == Some("0.0.0.0/0"));
-            (open && !fronts_internet(all, s)).then_some(())?;
-            failed(
+            fail_if(open && !fronts_internet(all, s),
                 "open to 0.0.0.0/0",
                 "allow the tier or balancer in front of it instead of any address",
             )
@@ -332,10 +337,8 @@ pub const CONTROLS: &[Control] = &[
         kinds: &[Kind::Listener],
         why: "requests and the session cookies in them cross the network in clear text",
         test: |s, _| {
-            (str_of(s.props, "protocol") == Some("HTTP")
-                && str_of(s.props, "redirect_to_https") != Some("443"))
-            .then_some(())?;
-            failed(
+            fail_if(
+                str_of(s.props, "protocol") == Some("HTTP"),
                 "the balancer serves plain HTTP",
                 "serve HTTPS with an ACM certificate for your domain and redirect HTTP to it \
                  (ftctl does not request certificates yet: opt out of ELB.1 with your reason)",
@@ -350,8 +353,7 @@ pub const CONTROLS: &[Control] = &[
         kinds: &[Kind::LoadBalancer],
         why: "headers the balancer passes on unparsed are how request smuggling reaches the tier",
         test: |s, _| {
-            (bool_of(s.props, "drop_invalid_header_fields") == Some(false)).then_some(())?;
-            failed(
+            off(s, "drop_invalid_header_fields",
                 "invalid header fields are passed to the targets",
                 "drop them (ftctl always sets routing.http.drop_invalid_header_fields)",
             )
@@ -365,8 +367,8 @@ pub const CONTROLS: &[Control] = &[
         kinds: &[Kind::LoadBalancer],
         why: "without access logs, who sent which request during an incident cannot be known",
         test: |s, _| {
-            s.props.get("access_logs_bucket").is_none().then_some(())?;
-            failed(
+            fail_if(
+                !s.props.contains_key("access_logs_bucket"),
                 "access logs are off",
                 "set access_logs = true on the balancer (ftctl's default)",
             )
@@ -380,8 +382,7 @@ pub const CONTROLS: &[Control] = &[
         kinds: &[Kind::LoadBalancer],
         why: "one wrong command takes the entry point of the service away, and its DNS name with it",
         test: |s, _| {
-            (bool_of(s.props, "deletion_protection") == Some(false)).then_some(())?;
-            failed(
+            off(s, "deletion_protection",
                 "deletion protection is off",
                 "set deletion_protection = true on the balancer (ftctl's default)",
             )
@@ -396,8 +397,7 @@ pub const CONTROLS: &[Control] = &[
         why: "a balancer in one zone goes down with it, whatever the tiers behind it do",
         test: |s, _| {
             let zones = count_of(s.props, "subnet_ids");
-            (zones < 2).then_some(())?;
-            failed(
+            fail_if(zones < 2,
                 format!("the balancer is in {zones} subnet(s)"),
                 "network.az_count >= 2",
             )
@@ -411,8 +411,7 @@ pub const CONTROLS: &[Control] = &[
         kinds: &[Kind::DbInstance],
         why: "only the public load balancer should be reachable from the internet",
         test: |s, _| {
-            (bool_of(s.props, "publicly_accessible") == Some(true)).then_some(())?;
-            failed(
+            fail_if(bool_of(s.props, "publicly_accessible") == Some(true),
                 "the database has a public address",
                 "set publicly_accessible = false",
             )
@@ -426,8 +425,7 @@ pub const CONTROLS: &[Control] = &[
         kinds: &[Kind::DbInstance],
         why: "data, backups and snapshots are readable by anyone who gets a copy",
         test: |s, _| {
-            (bool_of(s.props, "storage_encrypted") == Some(false)).then_some(())?;
-            failed(
+            off(s, "storage_encrypted",
                 "the database storage is not encrypted",
                 "create it encrypted (storage_encrypted; needs a replacement)",
             )
@@ -441,8 +439,7 @@ pub const CONTROLS: &[Control] = &[
         kinds: &[Kind::DbInstance],
         why: "a zone or host failure stops the database until it is restored by hand",
         test: |s, _| {
-            (bool_of(s.props, "multi_az") == Some(false)).then_some(())?;
-            failed(
+            off(s, "multi_az",
                 "the database has no standby in another zone",
                 "set multi_az = true",
             )
@@ -456,8 +453,7 @@ pub const CONTROLS: &[Control] = &[
         kinds: &[Kind::DbInstance],
         why: "one wrong command deletes the database",
         test: |s, _| {
-            (bool_of(s.props, "deletion_protection") == Some(false)).then_some(())?;
-            failed("deletion protection is off", "set deletion_protection = true")
+            off(s, "deletion_protection", "deletion protection is off", "set deletion_protection = true")
         },
     },
     Control {
@@ -468,8 +464,8 @@ pub const CONTROLS: &[Control] = &[
         kinds: &[Kind::DbInstance],
         why: "point-in-time recovery cannot reach back past a weekend's mistake",
         test: |s, _| {
-            int_of(s.props, "backup_retention_days").is_some_and(|d| d < 7).then_some(())?;
-            failed(
+            fail_if(
+                int_of(s.props, "backup_retention_days").is_some_and(|d| d < 7),
                 "automated backups are kept less than 7 days",
                 "set backup_retention_days to 7-35",
             )
@@ -484,20 +480,15 @@ pub const CONTROLS: &[Control] = &[
         why: "the database's errors and slow queries are gone with the instance, and are not \
               searchable or alarmed on while it runs",
         test: |s, _| {
-            // What Security Hub wants exported, per engine (rds-logging-enabled).
-            let wanted: &[&str] = match str_of(s.props, "engine")? {
-                "mysql" => &["audit", "error", "general", "slowquery"],
-                "postgres" => &["postgresql", "upgrade"],
-                _ => return None,
-            };
+            let engine = crate::stack::Engine::from_aws(str_of(s.props, "engine")?)?;
+            let wanted = engine.logs_security_hub_wants();
             let have = s.props.get("log_exports").map(Val::strings).unwrap_or_default();
             let missing: Vec<&str> = wanted
                 .iter()
                 .filter(|w| !have.iter().any(|h| h == *w))
                 .copied()
                 .collect();
-            (!missing.is_empty()).then_some(())?;
-            failed(
+            fail_if(!missing.is_empty(),
                 format!("not exported to CloudWatch Logs: {}", missing.join(", ")),
                 "add them to the database's log_exports (the general log is billed per GB \
                  ingested); MySQL's audit log needs the MariaDB audit plugin's option group, \
@@ -513,8 +504,7 @@ pub const CONTROLS: &[Control] = &[
         kinds: &[Kind::DbInstance],
         why: "without it every client holds a long-lived database password",
         test: |s, _| {
-            (bool_of(s.props, "iam_auth") == Some(false)).then_some(())?;
-            failed(
+            off(s, "iam_auth",
                 "IAM database authentication is off",
                 "set iam_auth = true (ftctl's default)",
             )
@@ -546,8 +536,7 @@ pub const CONTROLS: &[Control] = &[
         kinds: &[Kind::CacheReplicationGroup],
         why: "a failed primary stops the cache until it is replaced",
         test: |s, _| {
-            (bool_of(s.props, "automatic_failover") == Some(false)).then_some(())?;
-            failed(
+            off(s, "automatic_failover",
                 "automatic failover is off",
                 "set automatic_failover = true with at least one replica",
             )
@@ -561,10 +550,12 @@ pub const CONTROLS: &[Control] = &[
         kinds: &[Kind::CacheReplicationGroup],
         why: "replicas may share the primary's zone and go down with it",
         test: |s, _| {
-            (bool_of(s.props, "automatic_failover") != Some(false)
-                && bool_of(s.props, "multi_az") == Some(false))
-            .then_some(())?;
-            failed("Multi-AZ is off", "set multi_az = true")
+            fail_if(
+                bool_of(s.props, "automatic_failover") != Some(false)
+                    && bool_of(s.props, "multi_az") == Some(false),
+                "Multi-AZ is off",
+                "set multi_az = true",
+            )
         },
     },
     Control {
@@ -575,8 +566,7 @@ pub const CONTROLS: &[Control] = &[
         kinds: &[Kind::CacheReplicationGroup],
         why: "snapshots and swapped data are readable by anyone who gets a copy",
         test: |s, _| {
-            (bool_of(s.props, "at_rest_encryption") == Some(false)).then_some(())?;
-            failed(
+            off(s, "at_rest_encryption",
                 "the cache is not encrypted at rest",
                 "create it encrypted (needs a replacement)",
             )
@@ -590,8 +580,7 @@ pub const CONTROLS: &[Control] = &[
         kinds: &[Kind::CacheReplicationGroup],
         why: "session data crosses the network in clear text",
         test: |s, _| {
-            (bool_of(s.props, "transit_encryption") == Some(false)).then_some(())?;
-            failed(
+            off(s, "transit_encryption",
                 "the cache is not encrypted in transit",
                 "enable transit encryption (clients connect with TLS)",
             )
@@ -605,8 +594,8 @@ pub const CONTROLS: &[Control] = &[
         kinds: &[Kind::DynamoTable],
         why: "use of an AWS-owned key is not in your CloudTrail and cannot be revoked by you",
         test: |s, _| {
-            str_of(s.props, "sse").is_some_and(|k| k != "KMS").then_some(())?;
-            failed(
+            fail_if(
+                str_of(s.props, "sse").is_some_and(|k| k != "KMS"),
                 "encrypted with a key AWS owns",
                 "use server-side encryption with KMS (ftctl's default)",
             )
@@ -620,8 +609,7 @@ pub const CONTROLS: &[Control] = &[
         kinds: &[Kind::DynamoTable],
         why: "a bad write or delete cannot be undone",
         test: |s, _| {
-            (bool_of(s.props, "point_in_time_recovery") == Some(false)).then_some(())?;
-            failed(
+            off(s, "point_in_time_recovery",
                 "point-in-time recovery is off",
                 "set point_in_time_recovery = true",
             )
@@ -635,8 +623,7 @@ pub const CONTROLS: &[Control] = &[
         kinds: &[Kind::DynamoTable],
         why: "one wrong command deletes the table and its data",
         test: |s, _| {
-            (bool_of(s.props, "deletion_protection") == Some(false)).then_some(())?;
-            failed("deletion protection is off", "set deletion_protection = true")
+            off(s, "deletion_protection", "deletion protection is off", "set deletion_protection = true")
         },
     },
     Control {
@@ -647,8 +634,7 @@ pub const CONTROLS: &[Control] = &[
         kinds: &[Kind::EfsFileSystem],
         why: "files are readable by anyone who gets a copy",
         test: |s, _| {
-            (bool_of(s.props, "encrypted") == Some(false)).then_some(())?;
-            failed(
+            off(s, "encrypted",
                 "the file system is not encrypted",
                 "create it encrypted (needs a replacement)",
             )
@@ -662,8 +648,7 @@ pub const CONTROLS: &[Control] = &[
         kinds: &[Kind::S3Bucket],
         why: "one policy or ACL mistake publishes the logs",
         test: |s, _| {
-            (bool_of(s.props, "public_access_blocked") == Some(false)).then_some(())?;
-            failed(
+            off(s, "public_access_blocked",
                 "public access to the bucket is not blocked",
                 "block all public access",
             )
@@ -678,8 +663,7 @@ pub const CONTROLS: &[Control] = &[
         why: "losing one availability zone takes the service down",
         test: |s, _| {
             let zones = count_of(s.props, "subnet_ids");
-            (zones < 2).then_some(())?;
-            failed(
+            fail_if(zones < 2,
                 format!("tasks run in {zones} subnet(s)"),
                 "give the service a subnet in at least two zones",
             )
@@ -693,8 +677,7 @@ pub const CONTROLS: &[Control] = &[
         kinds: &[Kind::EcsService],
         why: "a broken release keeps replacing healthy tasks",
         test: |s, _| {
-            (bool_of(s.props, "circuit_breaker_rollback") == Some(false)).then_some(())?;
-            failed(
+            off(s, "circuit_breaker_rollback",
                 "no deployment circuit breaker",
                 "enable the circuit breaker with rollback",
             )
@@ -708,8 +691,7 @@ pub const CONTROLS: &[Control] = &[
         kinds: &[Kind::MetricAlarm],
         why: "an alarm nobody hears does not shorten an outage",
         test: |s, _| {
-            (count_of(s.props, "alarm_actions") == 0).then_some(())?;
-            failed(
+            fail_if(count_of(s.props, "alarm_actions") == 0,
                 "the alarm notifies nobody",
                 "send it to the deployment's SNS topic",
             )
@@ -717,24 +699,79 @@ pub const CONTROLS: &[Control] = &[
     },
 ];
 
+/// CloudTrail.1, judged by `check --live` from the account's trails (see `trail_check`).
+pub const CLOUDTRAIL: Control = Control {
+    id: "CloudTrail.1",
+    cis: Some("3.1"),
+    title: "CloudTrail should be enabled and configured with at least one multi-Region trail \
+            that includes read and write management events",
+    severity: Severity::High,
+    kinds: &[],
+    why: "without a trail, who changed what in the deployment is known only from the last 90 \
+          days of CloudTrail event history, with no log-file validation",
+    test: |_, _| None,
+};
+
+/// ftctl's own: the live deployment against its stack (`check --live STACK`; see `drift`).
+pub const DRIFT: Control = Control {
+    id: "ftctl.drift",
+    cis: None,
+    title: "What runs should be what the stack says",
+    severity: Severity::Medium,
+    kinds: &[],
+    why: "what runs is not what was reviewed; the next apply will change it",
+    test: |_, _| None,
+};
+
+/// The controls about the account or the deployment as a whole rather than one resource: judged
+/// only by `check --live`, not by the resource tests.
+pub const ACCOUNT_CONTROLS: &[&Control] = &[&CLOUDTRAIL, &DRIFT];
+
 /// The control with this id.
 pub fn control(id: &str) -> Option<&'static Control> {
-    CONTROLS.iter().find(|c| c.id == id)
+    CONTROLS
+        .iter()
+        .chain(ACCOUNT_CONTROLS.iter().copied())
+        .find(|c| c.id == id)
 }
 
-/// Ids of the controls that are not about one resource, reported by `check --live` alone.
-pub const ACCOUNT_CONTROLS: &[(&str, Option<&str>, &str, Severity)] = &[
+impl Control {
+    /// This control's finding on `resource`.
+    pub fn finding(&'static self, resource: &str, failed: Failed) -> super::Finding {
+        super::Finding {
+            control: self.id,
+            cis: self.cis,
+            severity: self.severity,
+            resource: resource.to_string(),
+            finding: failed.finding,
+            why: self.why,
+            fix: failed.fix,
+            opted_out: None,
+        }
+    }
+}
+
+/// CloudTrail.1 from the names of the trails that record the deployment's region: a failure
+/// when there is none, else a pass whose note names them.
+pub fn trail_check(region: &str, trails: &[String]) -> (super::Judged, Option<super::Finding>) {
+    let failure = trails.is_empty().then(|| {
+        CLOUDTRAIL.finding(
+            "audit",
+            Failed {
+                finding: format!("no CloudTrail trail of the account records {region}"),
+                fix: "turn on the account's (or organization's) trail, or set audit.trail = true"
+                    .into(),
+            },
+        )
+    });
+    let note = (!trails.is_empty())
+        .then(|| format!("recorded by the account's trail {}", trails.join(", ")));
     (
-        "CloudTrail.1",
-        Some("3.1"),
-        "CloudTrail should be enabled and configured with at least one multi-Region trail \
-         that includes read and write management events",
-        Severity::High,
-    ),
-    (
-        "ftctl.drift",
-        None,
-        "What runs should be what the stack says",
-        Severity::Medium,
-    ),
-];
+        super::Judged {
+            control: &CLOUDTRAIL,
+            resources: 1,
+            note,
+        },
+        failure,
+    )
+}

@@ -6,8 +6,8 @@
 
 pub mod controls;
 
-use crate::resource::{Kind, Props, Val};
-pub use controls::{control, CONTROLS};
+use crate::resource::{Kind, Observed, Props, ResourceSpec, Val};
+pub use controls::{control, Control, CONTROLS};
 use serde::Serialize;
 
 /// Security Hub's severity scale.
@@ -76,6 +76,57 @@ pub struct Subject<'a> {
     pub physical_id: Option<&'a str>,
 }
 
+impl<'a> From<&'a ResourceSpec> for Subject<'a> {
+    fn from(s: &'a ResourceSpec) -> Self {
+        Subject {
+            id: &s.id,
+            kind: s.kind,
+            props: &s.props,
+            physical_id: None,
+        }
+    }
+}
+
+impl<'a> From<&'a Observed> for Subject<'a> {
+    fn from(o: &'a Observed) -> Self {
+        Subject {
+            id: &o.id,
+            kind: o.kind,
+            props: &o.props,
+            physical_id: Some(&o.physical_id),
+        }
+    }
+}
+
+/// A control about the account or the deployment as a whole that was judged (by `check
+/// --live`), over how many resources, with a note when it passed.
+pub struct Judged {
+    pub control: &'static Control,
+    pub resources: usize,
+    pub note: Option<String>,
+}
+
+/// What `check` reports: the findings, worst first, and every control's outcome.
+pub struct Report {
+    pub findings: Vec<Finding>,
+    pub controls: Vec<ControlResult>,
+}
+
+/// Every control over `subjects`, with the findings and judgements of the account-wide controls
+/// (`more`, `judged`), the stack's opt-outs applied.
+pub fn judge(
+    subjects: &[Subject<'_>],
+    more: Vec<Finding>,
+    judged: &[Judged],
+    opt_outs: &[OptOut],
+) -> Report {
+    let mut findings = check(subjects);
+    findings.extend(more);
+    apply_opt_outs(&mut findings, opt_outs);
+    let controls = by_control(subjects, &findings, judged);
+    Report { findings, controls }
+}
+
 /// A control a stack opts out of, with its reason (`[[opt_out]]` in the stack file).
 pub use crate::stack::OptOut;
 
@@ -103,6 +154,9 @@ pub struct ControlResult {
     pub resources: usize,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failing: Vec<String>,
+    /// What a passed account-wide control found (the trail that records the region).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// The opt-out that covers a finding of `control` on `resource`: one naming the control and
@@ -137,16 +191,7 @@ pub fn check(subjects: &[Subject<'_>]) -> Vec<Finding> {
     for c in CONTROLS {
         for s in subjects.iter().filter(|s| c.kinds.contains(&s.kind)) {
             if let Some(f) = (c.test)(s, subjects) {
-                out.push(Finding {
-                    control: c.id,
-                    cis: c.cis,
-                    severity: c.severity,
-                    resource: s.id.to_string(),
-                    finding: f.finding,
-                    why: c.why,
-                    fix: f.fix,
-                    opted_out: None,
-                });
+                out.push(c.finding(s.id, f));
             }
         }
     }
@@ -175,8 +220,13 @@ pub fn worst(findings: &[Finding]) -> Option<Severity> {
         .max()
 }
 
-/// Control by control: how each came out over these subjects and findings.
-pub fn by_control(subjects: &[Subject<'_>], findings: &[Finding]) -> Vec<ControlResult> {
+/// Control by control: how each came out over these subjects and findings, and the
+/// account-wide controls that were `judged`.
+pub fn by_control(
+    subjects: &[Subject<'_>],
+    findings: &[Finding],
+    judged: &[Judged],
+) -> Vec<ControlResult> {
     let mut out: Vec<ControlResult> = CONTROLS
         .iter()
         .map(|c| {
@@ -184,49 +234,44 @@ pub fn by_control(subjects: &[Subject<'_>], findings: &[Finding]) -> Vec<Control
                 .iter()
                 .filter(|s| c.kinds.contains(&s.kind))
                 .count();
-            result(c.id, c.cis, c.title, c.severity, resources, findings)
+            result(c, resources, findings, None)
         })
         .collect();
-    // Controls that are not about one resource appear when they were judged.
-    for (id, cis, title, severity) in controls::ACCOUNT_CONTROLS {
-        if findings.iter().any(|f| f.control == *id) {
-            out.push(result(id, *cis, title, *severity, 1, findings));
-        }
-    }
+    out.extend(
+        judged
+            .iter()
+            .map(|j| result(j.control, j.resources, findings, j.note.clone())),
+    );
     out
 }
 
 fn result(
-    id: &'static str,
-    cis: Option<&'static str>,
-    title: &'static str,
-    severity: Severity,
+    c: &'static Control,
     resources: usize,
     findings: &[Finding],
+    note: Option<String>,
 ) -> ControlResult {
-    let mine: Vec<&Finding> = findings
-        .iter()
-        .filter(|f| f.control == id && f.severity > Severity::Informational)
-        .collect();
+    // Every resource that fails the control, opted out or not (at most one finding each).
+    let mine: Vec<&Finding> = findings.iter().filter(|f| f.control == c.id).collect();
+    let failing: Vec<String> = mine.iter().map(|f| f.resource.clone()).collect();
     let outcome = if resources == 0 {
         Outcome::NotApplicable
-    } else if mine.is_empty() {
-        Outcome::Passed
-    } else if mine.iter().all(|f| !f.counts()) {
+    } else if mine.iter().any(|f| f.counts()) {
+        Outcome::Failed
+    } else if !mine.is_empty() {
         Outcome::OptedOut
     } else {
-        Outcome::Failed
+        Outcome::Passed
     };
-    let mut failing: Vec<String> = mine.iter().map(|f| f.resource.clone()).collect();
-    failing.dedup();
     ControlResult {
-        control: id,
-        cis,
-        title,
-        severity,
+        control: c.id,
+        cis: c.cis,
+        title: c.title,
+        severity: c.severity,
         outcome,
         resources,
         failing,
+        note,
     }
 }
 
@@ -307,20 +352,17 @@ pub fn drift(plan: &crate::plan::Plan) -> Vec<Finding> {
         .into_iter()
         .map(|d| {
             let attrs: Vec<&str> = d.attributes.iter().map(|a| a.name.as_str()).collect();
-            Finding {
-                control: "ftctl.drift",
-                cis: None,
-                severity: Severity::Medium,
-                opted_out: None,
-                resource: d.id.clone(),
-                finding: match d.status {
-                    "missing" => "in the stack but missing in AWS".into(),
-                    "not_in_stack" => "in AWS but no longer in the stack".into(),
-                    _ => format!("differs from the stack: {}", attrs.join(", ")),
+            controls::DRIFT.finding(
+                &d.id,
+                controls::Failed {
+                    finding: match d.status {
+                        "missing" => "in the stack but missing in AWS".into(),
+                        "not_in_stack" => "in AWS but no longer in the stack".into(),
+                        _ => format!("differs from the stack: {}", attrs.join(", ")),
+                    },
+                    fix: "apply the stack, or put the change into the stack file".into(),
                 },
-                why: "what runs is not what was reviewed; the next apply will change it",
-                fix: "apply the stack, or put the change into the stack file".into(),
-            }
+            )
         })
         .collect()
 }
@@ -339,7 +381,10 @@ pub fn render(results: &[ControlResult], findings: &[Finding]) -> String {
         .filter(|r| r.outcome != Outcome::NotApplicable)
     {
         let outcome = match r.outcome {
-            Outcome::Passed => format!("passed ({})", r.resources),
+            Outcome::Passed => match &r.note {
+                Some(note) => format!("passed: {note}"),
+                None => format!("passed ({})", r.resources),
+            },
             Outcome::Failed => format!("FAILED ({} of {})", r.failing.len(), r.resources),
             Outcome::OptedOut => "opted out".to_string(),
             Outcome::NotApplicable => unreachable!("filtered above"),
@@ -448,15 +493,7 @@ mod tests {
     }
 
     fn run(specs: &[ResourceSpec]) -> Vec<Finding> {
-        let subjects: Vec<Subject<'_>> = specs
-            .iter()
-            .map(|s| Subject {
-                id: &s.id,
-                kind: s.kind,
-                props: &s.props,
-                physical_id: None,
-            })
-            .collect();
+        let subjects: Vec<Subject<'_>> = specs.iter().map(Subject::from).collect();
         check(&subjects)
     }
 
@@ -540,16 +577,8 @@ mod tests {
             Some("a dev database, restored from snapshots")
         );
         assert_eq!(worst(&findings), None, "{findings:?}");
-        let subjects: Vec<Subject<'_>> = all
-            .iter()
-            .map(|s| Subject {
-                id: &s.id,
-                kind: s.kind,
-                props: &s.props,
-                physical_id: None,
-            })
-            .collect();
-        let results = by_control(&subjects, &findings);
+        let subjects: Vec<Subject<'_>> = all.iter().map(Subject::from).collect();
+        let results = by_control(&subjects, &findings, &[]);
         let rds5 = results.iter().find(|r| r.control == "RDS.5").unwrap();
         assert_eq!(rds5.outcome, Outcome::OptedOut);
         assert_eq!(rds5.failing, vec!["db.main".to_string()]);
@@ -574,21 +603,72 @@ mod tests {
         assert_eq!(worst(&findings), Some(Severity::Medium));
     }
 
+    /// The table of docs/controls.md, one row per control.
+    fn docs_table() -> String {
+        let mut out =
+            String::from("| control | CIS | severity | judges | title |\n|---|---|---|---|---|\n");
+        for c in CONTROLS
+            .iter()
+            .chain(controls::ACCOUNT_CONTROLS.iter().copied())
+        {
+            let judges = match c.kinds {
+                [] => "the deployment as a whole (`check --live`)".to_string(),
+                kinds => kinds
+                    .iter()
+                    .map(|k| k.label())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            };
+            out.push_str(&format!(
+                "| {} | {} | {} | {judges} | {} |\n",
+                c.id,
+                c.cis.unwrap_or(""),
+                c.severity.label(),
+                c.title
+            ));
+        }
+        out
+    }
+
     #[test]
     fn every_control_has_a_unique_id_and_is_documented() {
+        let mut seen = std::collections::BTreeSet::new();
+        for c in CONTROLS
+            .iter()
+            .chain(controls::ACCOUNT_CONTROLS.iter().copied())
+        {
+            assert!(seen.insert(c.id), "{} twice", c.id);
+            assert!(control(c.id).is_some(), "{} not found by id", c.id);
+        }
         let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/controls.md"))
             .unwrap();
-        let mut seen = std::collections::BTreeSet::new();
-        let ids = CONTROLS
-            .iter()
-            .map(|c| c.id)
-            .chain(controls::ACCOUNT_CONTROLS.iter().map(|c| c.0));
-        for id in ids {
-            assert!(seen.insert(id), "{id} twice");
-            assert!(
-                doc.contains(&format!("| {id} |")),
-                "{id} not in docs/controls.md"
-            );
-        }
+        let start = doc
+            .find("| control |")
+            .expect("the table in docs/controls.md");
+        let end = doc[start..]
+            .find("\n\n")
+            .map_or(doc.len(), |e| start + e + 1);
+        assert_eq!(
+            &doc[start..end],
+            docs_table(),
+            "docs/controls.md is stale: replace its table with the right side"
+        );
+    }
+
+    #[test]
+    fn cloudtrail_passes_with_the_accounts_trail_and_fails_without_one() {
+        let (judged, failure) = controls::trail_check("eu-west-1", &["org-trail".into()]);
+        assert!(failure.is_none());
+        assert_eq!(
+            judged.note.as_deref(),
+            Some("recorded by the account's trail org-trail")
+        );
+        let (judged, failure) = controls::trail_check("eu-west-1", &[]);
+        let failure = failure.expect("a finding without a trail");
+        assert_eq!(failure.control, "CloudTrail.1");
+        assert_eq!(failure.severity, Severity::High);
+        assert!(failure.finding.contains("eu-west-1"), "{}", failure.finding);
+        let results = by_control(&[], &[failure], &[judged]);
+        assert_eq!(results.last().unwrap().outcome, Outcome::Failed);
     }
 }

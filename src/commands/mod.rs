@@ -652,9 +652,8 @@ async fn run_check(
     live: bool,
     json: bool,
 ) -> Result<ExitCode> {
-    use crate::check::{
-        apply_opt_outs, by_control, check, drift, render, worst, Severity, Subject,
-    };
+    use crate::check::controls::{trail_check, DRIFT};
+    use crate::check::{drift, judge, render, worst, Judged, Report, Severity, Subject};
     let input = match &stack {
         Some(s) => Some(resolve(
             &StackArgs {
@@ -679,7 +678,7 @@ async fn run_check(
         .as_ref()
         .map(|i| i.stack.opt_out.clone())
         .unwrap_or_default();
-    let (what, findings, results) = if live {
+    let (what, report) = if live {
         let region = input.as_ref().and_then(|i| i.stack.stack.region.clone());
         let cloud = AwsCloud::connect(region.as_deref(), DeleteOptions::default()).await?;
         let deployment = Deployment {
@@ -690,30 +689,30 @@ async fn run_check(
         if observed.is_empty() {
             bail!("deployment {env} owns nothing in {}", cloud.target());
         }
-        let subjects: Vec<Subject<'_>> = observed
-            .iter()
-            .map(|o| Subject {
-                id: &o.id,
-                kind: o.kind,
-                props: &o.props,
-                physical_id: Some(&o.physical_id),
-            })
-            .collect();
-        let mut findings = check(&subjects);
+        let subjects: Vec<Subject<'_>> = observed.iter().map(Subject::from).collect();
+        let mut more = Vec::new();
+        let mut judged = Vec::new();
+        // Without a trail of its own (the default: see `audit.trail`), a deployment relies on
+        // the account's.
         if !observed.iter().any(|o| o.kind == Kind::Trail) {
-            findings.push(account_trail_finding(&cloud).await?);
+            let trails = crate::aws::trail::recording_here(&cloud.clients).await?;
+            let (trail, failure) = trail_check(&cloud.clients.region, &trails);
+            judged.push(trail);
+            more.extend(failure);
         }
         if let Some(input) = &input {
             check_region(input, &cloud.clients.region)?;
             let (_, _, plan) = compute(&cloud, input).await?;
-            findings.extend(drift(&plan));
+            more.extend(drift(&plan));
+            judged.push(Judged {
+                control: &DRIFT,
+                resources: observed.len(),
+                note: None,
+            });
         }
-        apply_opt_outs(&mut findings, &opt_outs);
-        let results = by_control(&subjects, &findings);
         (
             format!("deployment {env} in {}", cloud.target()),
-            findings,
-            results,
+            judge(&subjects, more, &judged, &opt_outs),
         )
     } else {
         let input = input.expect("a stack when not live");
@@ -724,24 +723,16 @@ async fn run_check(
                 .collect(),
         };
         let specs = expand_input(&input, env, planned_region(&input), &zones)?;
-        let subjects: Vec<Subject<'_>> = specs
-            .iter()
-            .map(|s| Subject {
-                id: &s.id,
-                kind: s.kind,
-                props: &s.props,
-                physical_id: None,
-            })
-            .collect();
-        let mut findings = check(&subjects);
-        apply_opt_outs(&mut findings, &opt_outs);
-        let results = by_control(&subjects, &findings);
+        let subjects: Vec<Subject<'_>> = specs.iter().map(Subject::from).collect();
         (
             format!("stack {} as planned", input.stack.stack.name),
-            findings,
-            results,
+            judge(&subjects, Vec::new(), &[], &opt_outs),
         )
     };
+    let Report {
+        findings,
+        controls: results,
+    } = report;
     let worst = worst(&findings);
     let failed = findings.iter().filter(|f| f.counts()).count();
     if json {
@@ -769,44 +760,6 @@ async fn run_check(
         );
     }
     Ok(ExitCode::from(Severity::exit_code(worst)))
-}
-
-/// Without a trail of its own (the default: see `audit.trail`), a deployment relies on the
-/// account's: say which records this region, or that none does.
-async fn account_trail_finding(cloud: &AwsCloud) -> Result<crate::check::Finding> {
-    use crate::check::{Finding, Severity};
-    let trails = crate::aws::trail::recording_here(&cloud.clients).await?;
-    let why = "without a trail, who changed what in the deployment is known only from the last \
-               90 days of CloudTrail event history, with no log-file validation";
-    let (severity, finding, fix) = if trails.is_empty() {
-        (
-            Severity::High,
-            format!(
-                "no CloudTrail trail of the account records {}",
-                cloud.clients.region
-            ),
-            "turn on the account's (or organization's) trail, or set audit.trail = true",
-        )
-    } else {
-        (
-            Severity::Informational,
-            format!(
-                "API calls are recorded by the account's trail {}",
-                trails.join(", ")
-            ),
-            "nothing to do",
-        )
-    };
-    Ok(Finding {
-        control: "CloudTrail.1",
-        cis: Some("3.1"),
-        severity,
-        resource: "audit".into(),
-        finding,
-        why,
-        fix: fix.into(),
-        opted_out: None,
-    })
 }
 
 /// Everything the user gave, checked, before any AWS call.

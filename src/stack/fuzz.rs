@@ -99,15 +99,8 @@ fn after_load(loaded: &LoadedStack) -> Result<(), TestCaseError> {
     crate::render::plan_text(&heading, &plan);
     crate::render::plan_json(&heading, "us-east-1", &plan);
     crate::diagram::mermaid(&stack.stack.name, &specs);
-    let subjects: Vec<crate::check::Subject<'_>> = specs
-        .iter()
-        .map(|s| crate::check::Subject {
-            id: &s.id,
-            kind: s.kind,
-            props: &s.props,
-            physical_id: None,
-        })
-        .collect();
+    let subjects: Vec<crate::check::Subject<'_>> =
+        specs.iter().map(crate::check::Subject::from).collect();
     crate::check::check(&subjects);
     Ok(())
 }

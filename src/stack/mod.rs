@@ -421,10 +421,12 @@ pub fn validate(stack: &Stack) -> Vec<(String, String)> {
             );
         }
         for (i, t) in tier.fallback_instance_types.iter().enumerate() {
-            if t.trim().is_empty() || t == &tier.instance_type {
+            let earlier = &tier.fallback_instance_types[..i];
+            if t.trim().is_empty() || t == &tier.instance_type || earlier.contains(t) {
                 bad(
                     format!("{at}.fallback_instance_types.{i}"),
-                    "must be an instance type other than instance_type".into(),
+                    "must be an instance type other than instance_type and the others listed"
+                        .into(),
                 );
             }
         }
@@ -488,9 +490,15 @@ pub fn validate(stack: &Stack) -> Vec<(String, String)> {
                 "names must be 1-12 lowercase letters or digits, starting with a letter".into(),
             );
         }
-        for (i, e) in db.log_exports().iter().enumerate() {
+        let exports = db.log_exports();
+        for (i, e) in exports.iter().enumerate() {
             let types = db.engine.log_types();
-            if e == "audit" {
+            if exports[..i].contains(e) {
+                bad(
+                    format!("{at}.log_exports.{i}"),
+                    format!("`{e}` is listed twice"),
+                );
+            } else if e == "audit" && db.engine == Engine::Mysql {
                 bad(
                     format!("{at}.log_exports.{i}"),
                     "MySQL's audit log needs an option group with the MariaDB audit plugin, which \
@@ -1140,8 +1148,27 @@ pub fn validate(stack: &Stack) -> Vec<(String, String)> {
             );
         }
     }
+    // The public subnets' ACL admits each (listener port, allowed CIDR) of the internet-facing
+    // balancers, plus three rules of its own; an ACL takes 20 inbound rules unless the quota
+    // is raised (Amazon VPC quotas, "Rules per network ACL").
+    let public_in = stack.internet_ingress();
+    if public_in.len() > 17 {
+        out.push((
+            "load_balancers".into(),
+            format!(
+                "the internet-facing balancers admit {} (port, CIDR) pairs; their subnets' network \
+                 ACL holds 17 of them besides its own 3 rules (20 inbound rules per ACL): admit \
+                 fewer, wider CIDR blocks",
+                public_in.len()
+            ),
+        ));
+    }
     out.extend(check_egress(stack));
     out.extend(check_opt_outs(stack));
+    // Last, on an otherwise valid stack (which always expands): what the opt-outs cover.
+    if out.is_empty() {
+        out.extend(check_opt_out_resources(stack));
+    }
     out
 }
 
@@ -1166,31 +1193,11 @@ const KNOWN_ENDPOINTS: [&str; 16] = [
     "sqs",
 ];
 
-/// What a private subnet must reach for each component to work on AWS, checked before any call:
-/// with `nat = "none"` only the VPC endpoints lead out, and a component whose service has none
-/// fails on AWS long after apply started (a Fargate task that cannot pull its image, an EMR
-/// cluster that cannot bootstrap) although every emulator accepts it.
-/// Opt-outs name a control `check` applies, give a reason, and cover components that exist.
+/// Opt-outs name a control `check` applies and give a reason.
 fn check_opt_outs(stack: &Stack) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let known = |id: &str| {
-        crate::check::control(id).is_some()
-            || crate::check::controls::ACCOUNT_CONTROLS
-                .iter()
-                .any(|(c, ..)| *c == id)
-    };
-    let components: &[(&str, Vec<&String>)] = &[
-        ("lb", stack.load_balancers.keys().collect()),
-        ("tier", stack.tiers.keys().collect()),
-        ("db", stack.databases.keys().collect()),
-        ("cache", stack.caches.keys().collect()),
-        ("table", stack.tables.keys().collect()),
-        ("svc", stack.services.keys().collect()),
-        ("fs", stack.file_systems.keys().collect()),
-        ("emr", stack.clusters.keys().collect()),
-    ];
     for (i, o) in stack.opt_out.iter().enumerate() {
-        if !known(&o.control) {
+        if crate::check::control(&o.control).is_none() {
             out.push((
                 format!("opt_out.{i}.control"),
                 format!(
@@ -1205,27 +1212,56 @@ fn check_opt_outs(stack: &Stack) -> Vec<(String, String)> {
                 "say why the stack does not meet the control (10 characters or more)".into(),
             ));
         }
+    }
+    out
+}
+
+/// The resources an opt-out names are resources of the stack, or groups of them, as `check`
+/// names them: an id (`lb.public.listener`) or a dot-separated start of ids (`lb.public`,
+/// `network`). Read from the stack's expansion, so every id `check` can report is accepted and
+/// nothing else.
+fn check_opt_out_resources(stack: &Stack) -> Vec<(String, String)> {
+    if stack.opt_out.iter().all(|o| o.resources.is_empty()) {
+        return Vec::new();
+    }
+    let zones: Vec<String> = (1..=stack.network.az_count)
+        .map(|i| format!("zone-{i}"))
+        .collect();
+    let region = stack.stack.region.as_deref().unwrap_or("us-east-1");
+    let Ok(specs) = crate::expand::expand(stack, "check", region, &zones) else {
+        return Vec::new();
+    };
+    let covers = |r: &str| {
+        specs
+            .iter()
+            .any(|s| s.id == r || s.id.strip_prefix(r).is_some_and(|t| t.starts_with('.')))
+    };
+    // For the message: the components (`lb.public`, `network`, `alarm`), not every id.
+    let mut components: Vec<&str> = specs
+        .iter()
+        .map(|s| {
+            let parts: Vec<&str> = s.id.splitn(3, '.').collect();
+            match parts.as_slice() {
+                [kind, name, ..] if !matches!(*kind, "network" | "alarm") => {
+                    &s.id[..kind.len() + 1 + name.len()]
+                }
+                [kind, ..] => kind,
+                [] => "",
+            }
+        })
+        .collect();
+    components.sort();
+    components.dedup();
+    let mut out = Vec::new();
+    for (i, o) in stack.opt_out.iter().enumerate() {
         for (j, r) in o.resources.iter().enumerate() {
-            let mut parts = r.splitn(3, '.');
-            let (prefix, name) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-            let exists = components
-                .iter()
-                .any(|(p, names)| *p == prefix && names.iter().any(|n| n.as_str() == name));
-            let whole = [
-                "network",
-                "notifications",
-                "dns",
-                "audit",
-                "alarm",
-                "monitoring",
-            ];
-            if !exists && !whole.contains(&prefix) {
+            if !covers(r) {
                 out.push((
                     format!("opt_out.{i}.resources.{j}"),
                     format!(
-                        "`{r}` is no component of this stack (write it as check names \
-                         resources: lb.NAME, tier.NAME, db.NAME, cache.NAME, table.NAME, \
-                         svc.NAME, fs.NAME, emr.NAME, network, notifications, dns, audit)"
+                        "`{r}` names no resource of this stack; write a resource as check names \
+                         it, or its start: {}",
+                        components.join(", ")
                     ),
                 ));
             }
@@ -1234,6 +1270,11 @@ fn check_opt_outs(stack: &Stack) -> Vec<(String, String)> {
     out
 }
 
+/// What a private subnet must reach for each component to work on AWS, checked before any call:
+/// with `nat = "none"` only the VPC endpoints lead out, and a component whose service has none
+/// fails on AWS long after apply started (a Fargate task that cannot pull its image, an
+/// instance that cannot publish its metrics) although every emulator accepts it. EMR needs only
+/// S3, whose gateway endpoint is always made.
 fn check_egress(stack: &Stack) -> Vec<(String, String)> {
     let net = &stack.network;
     let mut out = Vec::new();

@@ -269,6 +269,20 @@ impl Engine {
             Engine::Postgres => "postgres",
         }
     }
+    /// The engine RDS names `engine` (`mysql`, `postgres`), when it is one ftctl makes.
+    pub fn from_aws(engine: &str) -> Option<Engine> {
+        [Engine::Mysql, Engine::Postgres]
+            .into_iter()
+            .find(|e| e.as_aws() == engine)
+    }
+    /// The logs Security Hub's RDS.9 wants exported for the engine (AWS Config rule
+    /// rds-logging-enabled).
+    pub fn logs_security_hub_wants(self) -> &'static [&'static str] {
+        match self {
+            Engine::Mysql => &["audit", "error", "general", "slowquery"],
+            Engine::Postgres => &["postgresql", "upgrade"],
+        }
+    }
     pub fn default_port(self) -> u16 {
         match self {
             Engine::Mysql => 3306,
@@ -354,6 +368,22 @@ pub struct Database {
     /// plugin's option group, which ftctl does not make.
     #[serde(default)]
     pub log_exports: Option<Vec<String>>,
+}
+
+impl Stack {
+    /// What the internet may reach: each (listener port, allowed CIDR) of the internet-facing
+    /// balancers, once, in order.
+    pub fn internet_ingress(&self) -> Vec<(u16, String)> {
+        let mut pairs: Vec<(u16, String)> = self
+            .load_balancers
+            .values()
+            .filter(|lb| lb.scheme == Scheme::InternetFacing)
+            .flat_map(|lb| lb.allow_cidrs.iter().map(move |c| (lb.port, c.clone())))
+            .collect();
+        pairs.sort();
+        pairs.dedup();
+        pairs
+    }
 }
 
 impl Database {

@@ -194,9 +194,14 @@ pub fn edited_stage(
 }
 
 pub fn tag_filter(env: &str) -> aws_sdk_ec2::types::Filter {
+    filter("tag:ftctl:deployment", env)
+}
+
+/// An EC2 filter of one value.
+pub fn filter(name: &str, value: &str) -> aws_sdk_ec2::types::Filter {
     aws_sdk_ec2::types::Filter::builder()
-        .name("tag:ftctl:deployment")
-        .values(env)
+        .name(name)
+        .values(value)
         .build()
 }
 
@@ -620,6 +625,10 @@ pub async fn leftovers(aws: &Aws, env: &str) -> Vec<String> {
 pub struct NoAws {
     listener: std::net::TcpListener,
     url: String,
+    /// Every endpoint variable to point at the listener: the general one, those of the services
+    /// the emulators serve, and any other set in this environment (which `ftctl_with` passes on
+    /// through the proxy).
+    vars: Vec<String>,
 }
 
 impl NoAws {
@@ -627,7 +636,34 @@ impl NoAws {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        NoAws { listener, url }
+        let mut vars: Vec<String> = [
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_EC2",
+            "AWS_ENDPOINT_URL_AUTO_SCALING",
+            "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2",
+            "AWS_ENDPOINT_URL_RDS",
+            "AWS_ENDPOINT_URL_ELASTICACHE",
+            "AWS_ENDPOINT_URL_EFS",
+            "AWS_ENDPOINT_URL_EMR",
+            "AWS_ENDPOINT_URL_XRAY",
+            "AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING",
+        ]
+        .map(String::from)
+        .to_vec();
+        let proxied = aws_like().map(|p| p.env()).unwrap_or_default();
+        vars.extend(
+            std::env::vars()
+                .map(|(k, _)| k)
+                .chain(proxied.into_iter().map(|(k, _)| k.to_string()))
+                .filter(|k| k.starts_with("AWS_ENDPOINT_URL")),
+        );
+        vars.sort();
+        vars.dedup();
+        NoAws {
+            listener,
+            url,
+            vars,
+        }
     }
 
     /// Test credentials and every endpoint variable ftctl reads, all pointing at the listener.
@@ -637,17 +673,8 @@ impl NoAws {
             ("AWS_SECRET_ACCESS_KEY", "test"),
             ("AWS_REGION", "us-east-1"),
         ];
-        for var in [
-            "AWS_ENDPOINT_URL",
-            "AWS_ENDPOINT_URL_EC2",
-            "AWS_ENDPOINT_URL_AUTO_SCALING",
-            "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2",
-            "AWS_ENDPOINT_URL_RDS",
-            "AWS_ENDPOINT_URL_ELASTICACHE",
-            "AWS_ENDPOINT_URL_EFS",
-            "AWS_ENDPOINT_URL_EMR",
-        ] {
-            env.push((var, self.url.as_str()));
+        for var in &self.vars {
+            env.push((var.as_str(), self.url.as_str()));
         }
         env
     }
