@@ -396,6 +396,11 @@ async fn check_reads_the_live_deployment_and_finds_drift() {
     require_emulators();
     let env = unique_env("ck");
     let aws = aws().await;
+    // Destroyed when the test fails part-way too (the end destroys and checks it left nothing).
+    let _gone = DestroyOnDrop {
+        env: env.clone(),
+        region: None,
+    };
     // The deployment's own trail is opt-in (audit.trail): this test opts in.
     let trail_on = ["--var", "audit.trail=true"];
     let mut args = vec![

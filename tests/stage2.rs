@@ -14,7 +14,7 @@ use common::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-/// The logical ids stage2 adds to stage1 (with replica auto scaling off).
+/// The logical ids stage2 adds to stage1.
 fn stage2_additions() -> BTreeSet<String> {
     let mut ids: BTreeSet<String> = [
         "cache.session",

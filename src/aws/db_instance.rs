@@ -164,6 +164,9 @@ impl Provider for DbInstanceProvider {
             .db_subnet_group_name(s(spec, "db_subnet_group_name")?)
             .set_vpc_security_group_ids(Some(strs(spec, "security_group_ids")))
             // Made with its parameter group: a group given later applies only after a reboot.
+            // RDS advises waiting 5 minutes after creating a group before it becomes a new
+            // instance's (CreateDBParameterGroup), for parameters used while the database is
+            // first made (character sets); ftctl's are dynamic ones read at each connection.
             .db_parameter_group_name(s(spec, "parameter_group_name")?)
             .enable_iam_database_authentication(b(spec, "iam_auth")?)
             .set_enable_cloudwatch_logs_exports(Some(strs(spec, "log_exports")))
