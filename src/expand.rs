@@ -5,7 +5,7 @@
 //! a later stage is just a stack with more components.
 
 use crate::resource::{Kind, ResourceSpec, Val};
-use crate::stack::{subnet_cidrs, AlarmPolicy, BillingMode, NatMode, Scheme, Stack};
+use crate::stack::{subnet_cidrs, AlarmPolicy, BillingMode, NatMode, Scheme, Stack, HTTPS_PORT};
 use sha2::{Digest, Sha256};
 
 /// The deployment a set of resources belongs to.
@@ -493,6 +493,10 @@ pub fn expand(
     }
     let public_health_check = stack.dns.as_ref().is_some_and(|d| !d.private);
     if public_health_check && region != ROUTE53_METRICS_REGION {
+        let name = physical_name(env, &format!("{region}-alerts"), KEY_ALIAS_MAX);
+        out.push(
+            notifications_key(ROUTE53_KEY, &name).with("region", Val::str(ROUTE53_METRICS_REGION)),
+        );
         out.push(
             ResourceSpec::new(
                 ROUTE53_TOPIC,
@@ -500,12 +504,19 @@ pub fn expand(
                 physical_name(env, &format!("{region}-alerts"), 256),
             )
             .with("region", Val::str(ROUTE53_METRICS_REGION))
-            .with("subscriptions", Val::List(subscriptions.clone())),
+            .with("subscriptions", Val::List(subscriptions.clone()))
+            .with("kms_key_id", Val::reference(ROUTE53_KEY, "arn")),
         );
     }
+    let key = "notifications.key";
+    out.push(notifications_key(
+        key,
+        &physical_name(env, "alerts", KEY_ALIAS_MAX),
+    ));
     out.push(
         ResourceSpec::new(topic, Kind::SnsTopic, physical_name(env, "alerts", 256))
-            .with("subscriptions", Val::List(subscriptions)),
+            .with("subscriptions", Val::List(subscriptions))
+            .with("kms_key_id", Val::reference(key, "arn")),
     );
 
     // Load balancers: security group, balancer, listener; their access logs in one bucket.
@@ -525,16 +536,16 @@ pub fn expand(
     }
     for (name, lb) in &stack.load_balancers {
         let sg = format!("lb.{name}.sg");
-        let mut rules: Vec<Val> = lb
-            .allow_cidrs
-            .iter()
-            .map(|c| tcp_rule_from_cidr(lb.port, c))
-            .collect();
-        rules.extend(
-            lb.allow_from
-                .iter()
-                .map(|t| tcp_rule_from_sg(lb.port, &format!("tier.{t}.sg"))),
-        );
+        let https = stack.serves_https(name);
+        let mut rules: Vec<Val> = Vec::new();
+        for port in stack.listener_ports(name, lb) {
+            rules.extend(lb.allow_cidrs.iter().map(|c| tcp_rule_from_cidr(port, c)));
+            rules.extend(
+                lb.allow_from
+                    .iter()
+                    .map(|t| tcp_rule_from_sg(port, &format!("tier.{t}.sg"))),
+            );
+        }
         out.push(
             ResourceSpec::new(
                 &sg,
@@ -584,22 +595,51 @@ pub fn expand(
             .iter()
             .find(|(_, t)| &t.load_balancer == name)
             .map(|(tier, _)| Val::reference(format!("tier.{tier}.tg"), "arn"));
+        // `lb.<name>.listener` is the one that serves (tiers and services attach to it): HTTPS
+        // when the balancer serves it, with its own port redirecting there (ELB.1).
+        let serving_port = if https { HTTPS_PORT } else { lb.port };
         let mut listener = ResourceSpec::new(
             format!("lb.{name}.listener"),
             Kind::Listener,
-            physical_name(env, &format!("{name}-{}", lb.port), 255),
+            physical_name(env, &format!("{name}-{serving_port}"), 255),
         )
         .with(
             "load_balancer_arn",
             Val::reference(format!("lb.{name}"), "arn"),
         )
-        .with("port", Val::Int(lb.port.into()))
-        .with("protocol", Val::str("HTTP"));
+        .with("port", Val::Int(serving_port.into()));
+        listener = if https {
+            listener
+                .with("protocol", Val::str("HTTPS"))
+                .with("certificate_arn", Val::reference(CERTIFICATE, "arn"))
+                .with("ssl_policy", Val::str(TLS_POLICY))
+        } else {
+            listener.with("protocol", Val::str("HTTP"))
+        };
         listener = match served_by {
             Some(tg) => listener.with("forward_to", tg),
             None => listener.with("fixed_response_status", Val::Int(404)),
         };
         out.push(listener);
+        if https {
+            // After the serving listener: a deployment that served HTTP on this port frees it
+            // (the listener moves to HTTPS) before the redirect takes it.
+            out.push(
+                ResourceSpec::new(
+                    format!("lb.{name}.redirect"),
+                    Kind::Listener,
+                    physical_name(env, &format!("{name}-{}-redirect", lb.port), 255),
+                )
+                .with(
+                    "load_balancer_arn",
+                    Val::reference(format!("lb.{name}"), "arn"),
+                )
+                .with("port", Val::Int(lb.port.into()))
+                .with("protocol", Val::str("HTTP"))
+                .with("redirect_https_port", Val::Int(HTTPS_PORT.into()))
+                .after(format!("lb.{name}.listener")),
+            );
+        }
         out.push(alarm(
             env,
             topic,
@@ -1533,8 +1573,36 @@ fn expand_emr(
 const LB_LOGS: &str = "logs.balancers";
 pub const ELB_LOG_DELIVERY: &str = "logdelivery.elasticloadbalancing.amazonaws.com";
 
+/// The certificate of the balancer a public zone names.
+const CERTIFICATE: &str = "dns.certificate";
+/// TLS 1.3 and 1.2 with forward secrecy only: a policy Security Hub's ELB.17 accepts
+/// (ELBSecurityPolicy-TLS13-1-2-2021-06, the console's default, no longer is).
+const TLS_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06";
+
 /// The topic the Route 53 health-check alarm notifies when it lives away from the deployment.
 const ROUTE53_TOPIC: &str = "notifications.topic.us-east-1";
+/// The key of that topic: KMS keys are regional.
+const ROUTE53_KEY: &str = "notifications.key.us-east-1";
+/// A KMS alias is at most 256 characters, `alias/` included.
+const KEY_ALIAS_MAX: usize = 250;
+
+/// The customer managed key an alarm topic is encrypted with (SNS.1). Not the AWS managed
+/// `alias/aws/sns`: its policy cannot be changed to admit CloudWatch, so alarms published to a
+/// topic encrypted with it are dropped without an error (SNS Developer Guide, "Enable
+/// compatibility between event sources from AWS services and encrypted topics"). Rotated
+/// yearly (KMS.4). Costs $1 a month per key plus $0.03 per 10,000 requests.
+fn notifications_key(id: &str, name: &str) -> ResourceSpec {
+    ResourceSpec::new(id, Kind::KmsKey, name)
+        .with(
+            "description",
+            Val::str("ftctl: encrypts the alarm notifications topic"),
+        )
+        .with("rotation", Val::Bool(true))
+        .with(
+            "services",
+            Val::list([Val::str("cloudwatch.amazonaws.com")]),
+        )
+}
 
 fn expand_dns(env: &str, region: &str, topic: &str, dns: &crate::stack::Dns) -> Vec<ResourceSpec> {
     let zone = dns.zone.trim_end_matches('.').to_lowercase();
@@ -1558,19 +1626,34 @@ fn expand_dns(env: &str, region: &str, topic: &str, dns: &crate::stack::Dns) -> 
     if dns.private {
         // Route 53's health checkers are on the internet and cannot reach addresses inside a
         // VPC, so a health check of a private zone's target would fail for ever (Route 53
-        // Developer Guide, "Health checking resources in a private hosted zone").
+        // Developer Guide, "Health checking resources in a private hosted zone"). ACM cannot
+        // validate a certificate through a private zone either: the balancer stays HTTP.
         return specs;
     }
     specs.extend([
+        // DNS-validated through the zone itself (ACM User Guide, "DNS validation").
+        ResourceSpec::new(
+            CERTIFICATE,
+            Kind::Certificate,
+            format!("{}.{zone}", dns.record),
+        )
+        .with("domain_name", Val::str(format!("{}.{zone}", dns.record)))
+        .with("zone_id", Val::reference("dns.zone", "id"))
+        .with("issued", Val::Bool(true)),
+        // HTTPS, as clients reach it (plain HTTP only redirects). Route 53 does not check the
+        // certificate, so checking the balancer's own name is fine (Route 53 Developer Guide,
+        // "Values that you specify when you create or update health checks").
         ResourceSpec::new(
             "dns.health",
             Kind::HealthCheck,
             physical_name(env, &format!("{}-health", dns.record), 255),
         )
-        .with("type", Val::str("HTTP"))
+        .with("type", Val::str("HTTPS"))
         .with("fqdn", Val::reference(&lb, "dns_name"))
         .with("path", Val::str(&dns.health_check_path))
-        .with("port", Val::Int(80))
+        .with("port", Val::Int(HTTPS_PORT.into()))
+        // The balancer answers HTTPS only once its listener is there.
+        .after(format!("{lb}.listener"))
         .with("request_interval", Val::Int(30))
         .with("failure_threshold", Val::Int(3)),
         {

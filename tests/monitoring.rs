@@ -915,6 +915,88 @@ async fn a_public_zone_outside_us_east_1_is_watched_from_us_east_1() {
         "{}",
         run.stdout
     );
+    // HTTPS with an ACM certificate for the record, and HTTP redirecting to it (ELB.1).
+    let lbs = home
+        .elb
+        .describe_load_balancers()
+        .names(format!("{env}-public"))
+        .send()
+        .await
+        .unwrap();
+    let lb_arn = lbs.load_balancers()[0].load_balancer_arn().unwrap();
+    let listeners = home
+        .elb
+        .describe_listeners()
+        .load_balancer_arn(lb_arn)
+        .send()
+        .await
+        .unwrap();
+    let https = listeners
+        .listeners()
+        .iter()
+        .find(|l| l.port() == Some(443))
+        .expect("an HTTPS listener on 443");
+    assert_eq!(https.protocol().map(|p| p.as_str()), Some("HTTPS"));
+    assert_eq!(
+        https.ssl_policy(),
+        Some("ELBSecurityPolicy-TLS13-1-2-Res-2021-06")
+    );
+    let cert_arn = https.certificates()[0].certificate_arn().unwrap();
+    let cert = home
+        .acm
+        .describe_certificate()
+        .certificate_arn(cert_arn)
+        .send()
+        .await
+        .unwrap();
+    let cert = cert.certificate().unwrap();
+    assert_eq!(cert.domain_name(), Some("www.shop.mycompany.net"));
+    assert_eq!(
+        cert.status(),
+        Some(&aws_sdk_acm::types::CertificateStatus::Issued)
+    );
+    let validation = cert.domain_validation_options()[0]
+        .resource_record()
+        .expect("a validation record")
+        .clone();
+    let http = listeners
+        .listeners()
+        .iter()
+        .find(|l| l.port() == Some(80))
+        .expect("the HTTP listener");
+    let redirect = http.default_actions()[0]
+        .redirect_config()
+        .expect("HTTP redirects");
+    assert_eq!(
+        (redirect.protocol(), redirect.port()),
+        (Some("HTTPS"), Some("443"))
+    );
+    // The validation record is in the zone, where ACM renews through it.
+    let zones = home.route53.list_hosted_zones().send().await.unwrap();
+    let zone = zones
+        .hosted_zones()
+        .iter()
+        .find(|z| {
+            z.config()
+                .and_then(|c| c.comment())
+                .is_some_and(|c| c.contains(&format!("deployment={env} ")))
+        })
+        .expect("the deployment's zone");
+    let records = home
+        .route53
+        .list_resource_record_sets()
+        .hosted_zone_id(zone.id())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        records.resource_record_sets().iter().any(|r| {
+            r.r#type() == &aws_sdk_route53::types::RrType::Cname
+                && r.name().trim_end_matches('.') == validation.name().trim_end_matches('.')
+        }),
+        "the validation CNAME {} in the zone",
+        validation.name()
+    );
     let alarm_name = format!("{env}-eu-west-1-www-health-check");
     let alarms = virginia
         .cloudwatch
@@ -933,6 +1015,24 @@ async fn a_public_zone_outside_us_east_1_is_watched_from_us_east_1() {
             && action.ends_with(&format!(":{env}-eu-west-1-alerts")),
         "{action}"
     );
+    // That topic is encrypted with a rotated key of its own region (SNS.1, KMS.4).
+    let attributes = virginia
+        .sns
+        .get_topic_attributes()
+        .topic_arn(action)
+        .send()
+        .await
+        .unwrap();
+    let key = attributes.attributes().unwrap()["KmsMasterKeyId"].clone();
+    assert!(key.starts_with("arn:aws:kms:us-east-1:"), "{key}");
+    let rotation = virginia
+        .kms
+        .get_key_rotation_status()
+        .key_id(&key)
+        .send()
+        .await
+        .unwrap();
+    assert!(rotation.key_rotation_enabled());
     let at_home = home
         .cloudwatch
         .describe_alarms()

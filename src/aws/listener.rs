@@ -1,16 +1,31 @@
-//! Listeners of the deployment's load balancers: forward to a tier's target group, or a fixed
-//! 404 when no tier is behind the balancer.
+//! Listeners of the deployment's load balancers: forward to a tier's target group, a fixed 404
+//! when no tier is behind the balancer, or (plain HTTP on a balancer that serves HTTPS) a
+//! permanent redirect to HTTPS. HTTPS listeners carry an ACM certificate and a TLS policy.
 
 use super::target_group::{elb_owner, elb_tag_list, elb_tags};
 use super::*;
 use crate::resource::Val;
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, FixedResponseActionConfig, ProtocolEnum,
+    Action, ActionTypeEnum, Certificate, FixedResponseActionConfig, ProtocolEnum,
+    RedirectActionConfig, RedirectActionStatusCodeEnum,
 };
 
 pub struct ListenerProvider;
 
 fn default_action(spec: &ResourceSpec) -> Result<Action> {
+    // Host, path and query are kept when left out (ELB API reference, RedirectActionConfig).
+    if let Some(port) = spec.props.get("redirect_https_port").and_then(Val::as_i64) {
+        return Ok(Action::builder()
+            .r#type(ActionTypeEnum::Redirect)
+            .redirect_config(
+                RedirectActionConfig::builder()
+                    .protocol("HTTPS")
+                    .port(port.to_string())
+                    .status_code(RedirectActionStatusCodeEnum::Http301)
+                    .build(),
+            )
+            .build());
+    }
     if let Some(tg) = spec.props.get("forward_to").and_then(|v| v.as_str()) {
         return Ok(Action::builder()
             .r#type(ActionTypeEnum::Forward)
@@ -28,6 +43,18 @@ fn default_action(spec: &ResourceSpec) -> Result<Action> {
                 .build(),
         )
         .build())
+}
+
+fn certificates(spec: &ResourceSpec) -> Option<Vec<Certificate>> {
+    let arn = spec.props.get("certificate_arn").and_then(Val::as_str)?;
+    Some(vec![Certificate::builder().certificate_arn(arn).build()])
+}
+
+fn ssl_policy(spec: &ResourceSpec) -> Option<String> {
+    spec.props
+        .get("ssl_policy")
+        .and_then(Val::as_str)
+        .map(str::to_string)
 }
 
 #[async_trait]
@@ -74,9 +101,20 @@ impl Provider for ListenerProvider {
                     Val::str(l.protocol().map(|p| p.as_str()).unwrap_or_default()),
                 )
                 .output("arn", arn);
+            if let Some(cert) = l.certificates().first().and_then(|c| c.certificate_arn()) {
+                o = o.prop("certificate_arn", Val::str(cert));
+            }
+            if let Some(policy) = l.ssl_policy() {
+                o = o.prop("ssl_policy", Val::str(policy));
+            }
             if let Some(action) = l.default_actions().first() {
                 if let Some(tg) = action.target_group_arn() {
                     o = o.prop("forward_to", Val::str(tg));
+                } else if let Some(redirect) = action.redirect_config() {
+                    if redirect.protocol() == Some("HTTPS") {
+                        let port = redirect.port().and_then(|p| p.parse().ok()).unwrap_or(443);
+                        o = o.prop("redirect_https_port", Val::Int(port));
+                    }
                 } else if let Some(fixed) = action.fixed_response_config() {
                     let code: i64 = fixed.status_code().unwrap_or("0").parse().unwrap_or(0);
                     o = o.prop("fixed_response_status", Val::Int(code));
@@ -97,6 +135,8 @@ impl Provider for ListenerProvider {
             .port(i(spec, "port")? as i32)
             .protocol(ProtocolEnum::from(s(spec, "protocol")?))
             .default_actions(default_action(spec)?)
+            .set_certificates(certificates(spec))
+            .set_ssl_policy(ssl_policy(spec))
             .set_tags(Some(elb_tag_list(ctx, spec)))
             .send()
             .await
@@ -123,6 +163,8 @@ impl Provider for ListenerProvider {
             .port(i(spec, "port")? as i32)
             .protocol(ProtocolEnum::from(s(spec, "protocol")?))
             .default_actions(default_action(spec)?)
+            .set_certificates(certificates(spec))
+            .set_ssl_policy(ssl_policy(spec))
             .send()
             .await
             .map_err(|e| aws_error(&format!("modifying listener {}", spec.id), e))?;

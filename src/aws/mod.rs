@@ -8,6 +8,7 @@ mod asg;
 pub mod backup;
 mod cache;
 mod cache_subnet_group;
+mod certificate;
 mod dashboard;
 mod db_instance;
 mod db_parameter_group;
@@ -26,6 +27,7 @@ mod hosted_zone;
 mod iam_role;
 mod igw;
 mod instance_profile;
+mod kms_key;
 pub mod lab;
 mod launch_template;
 mod listener;
@@ -99,6 +101,8 @@ pub struct Clients {
     pub sts: aws_sdk_sts::Client,
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     pub xray: aws_sdk_xray::Client,
+    pub kms: aws_sdk_kms::Client,
+    pub acm: aws_sdk_acm::Client,
     /// The loaded configuration, for clients in other regions (global table replicas).
     config: aws_types::SdkConfig,
 }
@@ -158,6 +162,8 @@ impl Clients {
             sts: aws_sdk_sts::Client::new(&conf),
             cloudtrail: aws_sdk_cloudtrail::Client::new(&conf),
             xray: aws_sdk_xray::Client::new(&conf),
+            kms: aws_sdk_kms::Client::new(&conf),
+            acm: aws_sdk_acm::Client::new(&conf),
             config: conf,
         }
     }
@@ -182,6 +188,27 @@ fn s3_client(conf: &aws_types::SdkConfig) -> aws_sdk_s3::Client {
         .force_path_style(custom)
         .build();
     aws_sdk_s3::Client::from_conf(s3)
+}
+
+/// The partition (`aws`, `aws-cn`, `aws-us-gov`) and account id of the credentials in use, for
+/// policies that must name the account.
+pub async fn caller_account(ctx: &Ctx<'_>) -> Result<(String, String)> {
+    let me = ctx
+        .clients
+        .sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| aws_error("reading the account id", e))?;
+    let partition = me
+        .arn()
+        .and_then(|arn| arn.split(':').nth(1))
+        .filter(|p| !p.is_empty())
+        .unwrap_or("aws");
+    Ok((
+        partition.to_string(),
+        me.account().unwrap_or_default().to_string(),
+    ))
 }
 
 /// Choices that change how deletions behave.
@@ -292,11 +319,13 @@ fn provider(kind: Kind) -> &'static dyn Provider {
         Kind::LaunchTemplate => &launch_template::LaunchTemplateProvider,
         Kind::TargetGroup => &target_group::TargetGroupProvider,
         Kind::LoadBalancer => &load_balancer::LoadBalancerProvider,
+        Kind::Certificate => &certificate::CertificateProvider,
         Kind::Listener => &listener::ListenerProvider,
         Kind::AutoScalingGroup => &asg::AutoScalingGroupProvider,
         Kind::DbSubnetGroup => &db_subnet_group::DbSubnetGroupProvider,
         Kind::DbParameterGroup => &db_parameter_group::DbParameterGroupProvider,
         Kind::DbInstance => &db_instance::DbInstanceProvider,
+        Kind::KmsKey => &kms_key::KmsKeyProvider,
         Kind::SnsTopic => &topic::SnsTopicProvider,
         Kind::MetricAlarm => &alarm::MetricAlarmProvider,
         Kind::CacheSubnetGroup => &cache_subnet_group::CacheSubnetGroupProvider,
@@ -355,7 +384,7 @@ pub struct AwsCloud {
 }
 
 /// Kinds that may live in `ROUTE53_METRICS_REGION` for a deployment elsewhere.
-const REMOTE_KINDS: [Kind; 2] = [Kind::SnsTopic, Kind::MetricAlarm];
+const REMOTE_KINDS: [Kind; 3] = [Kind::KmsKey, Kind::SnsTopic, Kind::MetricAlarm];
 
 impl AwsCloud {
     pub async fn connect(region: Option<&str>, delete_options: DeleteOptions) -> Result<Self> {
@@ -630,6 +659,8 @@ fn endpoint_var(kind: Kind) -> &'static str {
         }
         Kind::AutoScalingGroup => "AUTO_SCALING",
         Kind::DbSubnetGroup | Kind::DbParameterGroup | Kind::DbInstance => "RDS",
+        Kind::KmsKey => "KMS",
+        Kind::Certificate => "ACM",
         Kind::SnsTopic => "SNS",
         Kind::MetricAlarm | Kind::Dashboard => "CLOUDWATCH",
         Kind::CacheSubnetGroup | Kind::CacheReplicationGroup => "ELASTICACHE",

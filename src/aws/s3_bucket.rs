@@ -169,19 +169,6 @@ fn elb_write_policy(name: &str, account: &str, region: &str) -> String {
     serde_json::json!({ "Version": "2012-10-17", "Statement": statements }).to_string()
 }
 
-async fn account_id(ctx: &Ctx<'_>) -> Result<String> {
-    Ok(ctx
-        .clients
-        .sts
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| aws_error("reading the account id", e))?
-        .account()
-        .unwrap_or_default()
-        .to_string())
-}
-
 /// Writes the bucket's policy (when a service writes into it), public access block and
 /// encryption; `account` is the bucket's account, which the policy names.
 async fn configure(ctx: &Ctx<'_>, spec: &ResourceSpec, name: &str, account: &str) -> Result<()> {
@@ -328,7 +315,7 @@ impl Provider for S3BucketProvider {
     }
 
     async fn create(&self, ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Observed> {
-        let account = account_id(ctx).await?;
+        let account = caller_account(ctx).await?.1;
         // Bucket names are global: the account and the region make the same deployment name
         // in two regions (or two accounts) two buckets, never one bucket shared.
         let name = format!("{}-{account}-{}", spec.name, ctx.clients.region);
@@ -373,7 +360,7 @@ impl Provider for S3BucketProvider {
         spec: &ResourceSpec,
         current: &Observed,
     ) -> Result<Observed> {
-        let account = account_id(ctx).await?;
+        let account = caller_account(ctx).await?.1;
         configure(ctx, spec, &current.physical_id, &account).await?;
         Ok(updated_in_place(spec, current))
     }

@@ -1,4 +1,5 @@
-//! The SNS topic every alarm notifies, with its subscriptions.
+//! The SNS topic every alarm notifies, with its subscriptions, encrypted at rest with the
+//! deployment's KMS key (`KmsMasterKeyId`).
 
 use super::*;
 use crate::resource::Val;
@@ -7,6 +8,13 @@ use aws_sdk_sns::types::Tag;
 pub struct SnsTopicProvider;
 
 type Subscription = (String, String); // (protocol, endpoint)
+
+/// The topic attribute naming its KMS key; empty when the topic is not encrypted.
+const KMS_KEY: &str = "KmsMasterKeyId";
+
+fn key_of(spec: &ResourceSpec) -> Option<&str> {
+    spec.props.get("kms_key_id").and_then(Val::as_str)
+}
 
 fn wanted(spec: &ResourceSpec) -> Vec<Subscription> {
     spec.props
@@ -102,9 +110,23 @@ impl Provider for SnsTopicProvider {
                 .into_iter()
                 .map(|(p, e, _)| (p, e))
                 .collect();
+            let attributes = ctx
+                .clients
+                .sns
+                .get_topic_attributes()
+                .topic_arn(arn)
+                .send()
+                .await
+                .map_err(|e| aws_error(&format!("reading attributes of {arn}"), e))?;
+            let key = attributes
+                .attributes()
+                .and_then(|a| a.get(KMS_KEY))
+                .map(String::as_str)
+                .unwrap_or_default();
             let name = arn.rsplit(':').next().unwrap_or_default();
             let mut o = Observed::new(&id, Kind::SnsTopic, arn)
                 .prop("subscriptions", subscriptions_val(&subs))
+                .prop("kms_key_id", Val::str(key))
                 .output("arn", arn)
                 .output("name", name);
             o.name = name.to_string();
@@ -126,6 +148,8 @@ impl Provider for SnsTopicProvider {
             .create_topic()
             .name(&spec.name)
             .set_tags(Some(tags))
+            // Encrypted from the start: no message is ever stored in the clear.
+            .set_attributes(key_of(spec).map(|k| [(KMS_KEY.to_string(), k.to_string())].into()))
             .send()
             .await
             .map_err(|e| aws_error(&format!("creating SNS topic {}", spec.name), e))?;
@@ -135,6 +159,7 @@ impl Provider for SnsTopicProvider {
             .to_string();
         let current = Observed::new(&spec.id, Kind::SnsTopic, &arn)
             .prop("subscriptions", Val::list([]))
+            .prop("kms_key_id", Val::str(key_of(spec).unwrap_or_default()))
             .output("arn", &arn);
         self.update(ctx, spec, &current).await
     }
@@ -146,6 +171,17 @@ impl Provider for SnsTopicProvider {
         current: &Observed,
     ) -> Result<Observed> {
         let arn = current.physical_id.as_str();
+        if changed(spec, current, "kms_key_id") {
+            ctx.clients
+                .sns
+                .set_topic_attributes()
+                .topic_arn(arn)
+                .attribute_name(KMS_KEY)
+                .attribute_value(key_of(spec).unwrap_or_default())
+                .send()
+                .await
+                .map_err(|e| aws_error(&format!("setting the KMS key of {arn}"), e))?;
+        }
         let want = wanted(spec);
         let have = current_subscriptions(ctx, arn).await?;
         for (protocol, endpoint, sub_arn) in &have {

@@ -338,10 +338,32 @@ pub const CONTROLS: &[Control] = &[
         why: "requests and the session cookies in them cross the network in clear text",
         test: |s, _| {
             fail_if(
-                str_of(s.props, "protocol") == Some("HTTP"),
-                "the balancer serves plain HTTP",
-                "serve HTTPS with an ACM certificate for your domain and redirect HTTP to it \
-                 (ftctl does not request certificates yet: opt out of ELB.1 with your reason)",
+                str_of(s.props, "protocol") == Some("HTTP")
+                    && !s.props.contains_key("redirect_https_port"),
+                "the balancer is HTTP only: this listener serves plain HTTP instead of \
+                 redirecting to HTTPS",
+                "name the balancer in a public [dns] zone: ftctl then requests an ACM \
+                 certificate for its record, serves HTTPS and redirects HTTP to it (a private \
+                 zone cannot validate a certificate; opt out of ELB.1 with your reason)",
+            )
+        },
+    },
+    Control {
+        id: "ELB.17",
+        cis: None,
+        title: "Application and Network Load Balancers with listeners should use recommended security policies",
+        severity: Severity::Medium,
+        kinds: &[Kind::Listener],
+        why: "older TLS policies accept TLS 1.0/1.1 and ciphers without forward secrecy",
+        test: |s, _| {
+            if str_of(s.props, "protocol") != Some("HTTPS") {
+                return None;
+            }
+            let policy = str_of(s.props, "ssl_policy").unwrap_or("ELBSecurityPolicy-2016-08");
+            fail_if(
+                !(policy.contains("-TLS13-1-3-") || policy.contains("-TLS13-1-2-Res-")),
+                format!("the HTTPS listener uses {policy}"),
+                "use ELBSecurityPolicy-TLS13-1-2-Res-2021-06 (ftctl's choice) or a TLS13-1-3 policy",
             )
         },
     },
@@ -651,6 +673,36 @@ pub const CONTROLS: &[Control] = &[
             off(s, "public_access_blocked",
                 "public access to the bucket is not blocked",
                 "block all public access",
+            )
+        },
+    },
+    Control {
+        id: "SNS.1",
+        cis: None,
+        title: "SNS topics should be encrypted at-rest using AWS KMS",
+        severity: Severity::Medium,
+        kinds: &[Kind::SnsTopic],
+        why: "alarm notifications name the resources that fail and are kept until delivered",
+        test: |s, _| {
+            let key = s.props.get("kms_key_id");
+            fail_if(
+                key.is_none() || key.and_then(Val::as_str) == Some(""),
+                "the topic is not encrypted with a KMS key",
+                "encrypt it with the deployment's own key (ftctl makes one for each topic)",
+            )
+        },
+    },
+    Control {
+        id: "KMS.4",
+        cis: Some("3.6"),
+        title: "AWS KMS key rotation should be enabled",
+        severity: Severity::Medium,
+        kinds: &[Kind::KmsKey],
+        why: "a key material that never changes protects everything it ever encrypted if it leaks",
+        test: |s, _| {
+            off(s, "rotation",
+                "automatic rotation of the key is off",
+                "enable yearly rotation (ftctl's default)",
             )
         },
     },

@@ -976,7 +976,10 @@ fn print_endpoints(observed: &[Observed]) {
                 }
             }
             Kind::DnsRecord => {
-                lines.push(format!("  {:<22} http://{}", o.id, o.name));
+                // A record in a public zone is served over HTTPS with the zone's certificate.
+                let https = observed.iter().any(|c| c.kind == Kind::Certificate);
+                let scheme = if https { "https" } else { "http" };
+                lines.push(format!("  {:<22} {scheme}://{}", o.id, o.name));
             }
             Kind::HostedZone => match o.outputs.get("name_servers").filter(|n| !n.is_empty()) {
                 Some(servers) => delegation.push(format!(

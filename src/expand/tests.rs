@@ -435,6 +435,8 @@ fn name_limit(kind: Kind) -> usize {
         Kind::TracingGroup | Kind::SamplingRule => 32,
         Kind::S3Bucket => BUCKET_NAME_MAX,
         Kind::SnsTopic => 256,
+        // CreateAlias: 256 with the `alias/` ftctl puts before the name.
+        Kind::KmsKey => 250,
         _ => 255,
     }
 }

@@ -1112,6 +1112,14 @@ pub fn validate(stack: &Stack) -> Vec<(String, String)> {
                 "a public zone pointing at an internal balancer would publish a private address"
                     .into(),
             ),
+            Some(lb) if !dns.private && lb.port == HTTPS_PORT => bad(
+                format!("load_balancers.{}.port", dns.load_balancer),
+                format!(
+                    "the balancer a public zone names serves HTTPS on {0} and redirects its own \
+                     port there: its port cannot also be {0} (use 80)",
+                    HTTPS_PORT
+                ),
+            ),
             Some(_) => {}
         }
         if !dns.health_check_path.starts_with('/') {

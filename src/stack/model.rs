@@ -370,15 +370,39 @@ pub struct Database {
     pub log_exports: Option<Vec<String>>,
 }
 
+/// The port a balancer serves HTTPS on.
+pub const HTTPS_PORT: u16 = 443;
+
 impl Stack {
+    /// Whether balancer `name` serves HTTPS: the one a public zone names, since ACM validates
+    /// the certificate for its record through that zone. Its own port then redirects to HTTPS.
+    pub fn serves_https(&self, name: &str) -> bool {
+        self.dns
+            .as_ref()
+            .is_some_and(|d| !d.private && d.load_balancer == name)
+    }
+
+    /// The ports balancer `name` listens on: its own, and HTTPS when it serves it.
+    pub fn listener_ports(&self, name: &str, lb: &LoadBalancer) -> Vec<u16> {
+        let mut ports = vec![lb.port];
+        if self.serves_https(name) {
+            ports.push(HTTPS_PORT);
+        }
+        ports
+    }
+
     /// What the internet may reach: each (listener port, allowed CIDR) of the internet-facing
     /// balancers, once, in order.
     pub fn internet_ingress(&self) -> Vec<(u16, String)> {
         let mut pairs: Vec<(u16, String)> = self
             .load_balancers
-            .values()
-            .filter(|lb| lb.scheme == Scheme::InternetFacing)
-            .flat_map(|lb| lb.allow_cidrs.iter().map(move |c| (lb.port, c.clone())))
+            .iter()
+            .filter(|(_, lb)| lb.scheme == Scheme::InternetFacing)
+            .flat_map(|(name, lb)| {
+                self.listener_ports(name, lb)
+                    .into_iter()
+                    .flat_map(|port| lb.allow_cidrs.iter().map(move |c| (port, c.clone())))
+            })
             .collect();
         pairs.sort();
         pairs.dedup();

@@ -128,6 +128,8 @@ pub struct Aws {
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     pub xray: aws_sdk_xray::Client,
     pub autoscaling_apps: aws_sdk_applicationautoscaling::Client,
+    pub kms: aws_sdk_kms::Client,
+    pub acm: aws_sdk_acm::Client,
 }
 
 /// The second region stage2 replicates its table to.
@@ -167,6 +169,8 @@ pub async fn aws_in(region: Option<&str>) -> Aws {
         cloudtrail: aws_sdk_cloudtrail::Client::new(&conf),
         xray: aws_sdk_xray::Client::new(&conf),
         autoscaling_apps: aws_sdk_applicationautoscaling::Client::new(&conf),
+        kms: aws_sdk_kms::Client::new(&conf),
+        acm: aws_sdk_acm::Client::new(&conf),
         // The emulators serve S3 path-style (endpoint/bucket), as ftctl's client does.
         s3: aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&conf)
@@ -527,6 +531,56 @@ pub async fn leftovers(aws: &Aws, env: &str) -> Vec<String> {
             .iter()
             .map(|g| format!("log-group {}", g.log_group_name().unwrap_or_default())),
     );
+    // KMS keys by alias (destroy deletes the alias and schedules the key's deletion).
+    let aliases = aws.kms.list_aliases().send().await.unwrap();
+    left.extend(
+        aliases
+            .aliases()
+            .iter()
+            .filter_map(|a| a.alias_name())
+            .filter(|a| a.starts_with(&format!("alias/{prefix}")))
+            .map(|a| format!("kms-alias {a}")),
+    );
+    for key in aws.kms.list_keys().send().await.unwrap().keys() {
+        let id = key.key_id().unwrap_or_default();
+        let meta = aws.kms.describe_key().key_id(id).send().await.unwrap();
+        let state = meta.key_metadata().and_then(|m| m.key_state()).cloned();
+        if state == Some(aws_sdk_kms::types::KeyState::PendingDeletion) {
+            continue;
+        }
+        let tags = aws
+            .kms
+            .list_resource_tags()
+            .key_id(id)
+            .send()
+            .await
+            .unwrap();
+        if tags
+            .tags()
+            .iter()
+            .any(|t| t.tag_key() == "ftctl:deployment" && t.tag_value() == env)
+        {
+            left.push(format!("kms-key {id}"));
+        }
+    }
+    let certificates = aws.acm.list_certificates().send().await.unwrap();
+    for c in certificates.certificate_summary_list() {
+        let arn = c.certificate_arn().unwrap_or_default();
+        let tags = aws
+            .acm
+            .list_tags_for_certificate()
+            .certificate_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        if tags
+            .tags()
+            .iter()
+            .any(|t| t.key() == "ftctl:deployment" && t.value() == Some(env))
+        {
+            left.push(format!("certificate {arn}"));
+        }
+    }
     let zones = aws.route53.list_hosted_zones().send().await.unwrap();
     left.extend(
         zones
@@ -646,6 +700,7 @@ impl NoAws {
             "AWS_ENDPOINT_URL_EFS",
             "AWS_ENDPOINT_URL_EMR",
             "AWS_ENDPOINT_URL_XRAY",
+            "AWS_ENDPOINT_URL_ACM",
             "AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING",
         ]
         .map(String::from)
