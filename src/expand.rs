@@ -590,6 +590,24 @@ pub fn expand(
                 .with("drop_invalid_header_fields", Val::Bool(true))
                 .with("deletion_protection", Val::Bool(lb.deletion_protection)),
         );
+        if lb.waf() {
+            out.push(
+                ResourceSpec::new(
+                    format!("lb.{name}.waf"),
+                    Kind::WebAcl,
+                    physical_name(env, &format!("{name}-lb"), WEB_ACL_NAME_MAX),
+                )
+                .with(
+                    "description",
+                    Val::str(format!("ftctl {env}: load balancer {name}")),
+                )
+                .with(
+                    "managed_rule_groups",
+                    Val::list(WAF_RULE_GROUPS.iter().map(|g| Val::str(*g))),
+                )
+                .with("resource_arn", Val::reference(format!("lb.{name}"), "arn")),
+            );
+        }
         let served_by = stack
             .tiers
             .iter()
@@ -1572,6 +1590,17 @@ fn expand_emr(
 /// The bucket of the load balancers' access logs, and the service that writes them.
 const LB_LOGS: &str = "logs.balancers";
 pub const ELB_LOG_DELIVERY: &str = "logdelivery.elasticloadbalancing.amazonaws.com";
+
+/// AWS's baseline managed rule groups, in priority order: OWASP-style common exploits (700
+/// WCU; it blocks request bodies over 8 KB) and request patterns known to be malicious (200
+/// WCU), within the 1,500 WCU an ACL is priced for (AWS WAF Developer Guide, "Baseline rule
+/// groups"). No subscription fee beyond the $1 a month each rule costs.
+const WAF_RULE_GROUPS: [&str; 2] = [
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+];
+/// CreateWebACL: a name of at most 128 characters.
+const WEB_ACL_NAME_MAX: usize = 128;
 
 /// The certificate of the balancer a public zone names.
 const CERTIFICATE: &str = "dns.certificate";

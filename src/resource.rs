@@ -25,6 +25,7 @@ pub enum Kind {
     LoadBalancer,
     Certificate,
     Listener,
+    WebAcl,
     AutoScalingGroup,
     DbSubnetGroup,
     DbParameterGroup,
@@ -60,7 +61,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 46] = [
+    pub const ALL: [Kind; 47] = [
         Kind::Vpc,
         Kind::Subnet,
         Kind::InternetGateway,
@@ -75,6 +76,7 @@ impl Kind {
         Kind::LoadBalancer,
         Kind::Certificate,
         Kind::Listener,
+        Kind::WebAcl,
         Kind::AutoScalingGroup,
         Kind::DbSubnetGroup,
         Kind::DbParameterGroup,
@@ -126,6 +128,7 @@ impl Kind {
             Kind::LoadBalancer => "elbv2 load balancer",
             Kind::Certificate => "acm certificate",
             Kind::Listener => "elbv2 listener",
+            Kind::WebAcl => "wafv2 web acl",
             Kind::AutoScalingGroup => "autoscaling group",
             Kind::DbSubnetGroup => "rds db subnet group",
             Kind::DbParameterGroup => "rds db parameter group",
@@ -179,6 +182,7 @@ impl Kind {
             Kind::LoadBalancer => &["scheme", "type"],
             Kind::Certificate => &["domain_name", "zone_id"],
             Kind::Listener => &["load_balancer_arn"],
+            Kind::WebAcl => &[],
             Kind::AutoScalingGroup => &[],
             Kind::DbSubnetGroup => &[],
             // Neither can be changed after creation (RDS API reference, ModifyDBParameterGroup).

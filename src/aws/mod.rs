@@ -49,6 +49,7 @@ mod topic;
 pub mod trail;
 mod vpc;
 mod vpc_endpoint;
+mod web_acl;
 mod xray;
 
 use crate::cloud::Cloud;
@@ -103,6 +104,7 @@ pub struct Clients {
     pub xray: aws_sdk_xray::Client,
     pub kms: aws_sdk_kms::Client,
     pub acm: aws_sdk_acm::Client,
+    pub wafv2: aws_sdk_wafv2::Client,
     /// The loaded configuration, for clients in other regions (global table replicas).
     config: aws_types::SdkConfig,
 }
@@ -164,6 +166,7 @@ impl Clients {
             xray: aws_sdk_xray::Client::new(&conf),
             kms: aws_sdk_kms::Client::new(&conf),
             acm: aws_sdk_acm::Client::new(&conf),
+            wafv2: aws_sdk_wafv2::Client::new(&conf),
             config: conf,
         }
     }
@@ -321,6 +324,7 @@ fn provider(kind: Kind) -> &'static dyn Provider {
         Kind::LoadBalancer => &load_balancer::LoadBalancerProvider,
         Kind::Certificate => &certificate::CertificateProvider,
         Kind::Listener => &listener::ListenerProvider,
+        Kind::WebAcl => &web_acl::WebAclProvider,
         Kind::AutoScalingGroup => &asg::AutoScalingGroupProvider,
         Kind::DbSubnetGroup => &db_subnet_group::DbSubnetGroupProvider,
         Kind::DbParameterGroup => &db_parameter_group::DbParameterGroupProvider,
@@ -661,6 +665,7 @@ fn endpoint_var(kind: Kind) -> &'static str {
         Kind::DbSubnetGroup | Kind::DbParameterGroup | Kind::DbInstance => "RDS",
         Kind::KmsKey => "KMS",
         Kind::Certificate => "ACM",
+        Kind::WebAcl => "WAFV2",
         Kind::SnsTopic => "SNS",
         Kind::MetricAlarm | Kind::Dashboard => "CLOUDWATCH",
         Kind::CacheSubnetGroup | Kind::CacheReplicationGroup => "ELASTICACHE",

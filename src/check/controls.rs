@@ -411,6 +411,27 @@ pub const CONTROLS: &[Control] = &[
         },
     },
     Control {
+        id: "ELB.16",
+        cis: None,
+        title: "Application Load Balancers should be associated with an AWS WAF web ACL",
+        severity: Severity::Medium,
+        kinds: &[Kind::LoadBalancer],
+        why: "without a web ACL, common exploits and known bad inputs reach the tier unfiltered",
+        test: |s, all| {
+            let protected = all
+                .iter()
+                .filter(|w| w.kind == Kind::WebAcl)
+                .filter_map(|w| w.props.get("resource_arn"))
+                .any(|r| names(r, s));
+            fail_if(
+                !protected,
+                "no web ACL protects the balancer",
+                "set waf = true on the balancer (ftctl's default for internet-facing ones; \
+                 about $7 a month plus $0.60 per million requests)",
+            )
+        },
+    },
+    Control {
         id: "ELB.13",
         cis: None,
         title: "Application, Network and Gateway Load Balancers should span multiple Availability Zones",
