@@ -870,6 +870,53 @@ pub fn expand(
     }
 
     // Databases.
+    // AWS Backup: one vault, one plan, one role for every database that asks for it.
+    let backed_up: Vec<(&String, &crate::stack::Database)> = stack
+        .databases
+        .iter()
+        .filter(|(_, db)| db.aws_backup)
+        .collect();
+    if !backed_up.is_empty() {
+        let keep_days = backed_up
+            .iter()
+            .map(|(_, db)| db.backup_retention_days)
+            .max()
+            .unwrap_or(7)
+            .max(1);
+        out.extend([
+            ResourceSpec::new(
+                BACKUP_VAULT,
+                Kind::BackupVault,
+                physical_name(env, "backups", BACKUP_NAME_MAX),
+            ),
+            ResourceSpec::new(
+                BACKUP_ROLE,
+                Kind::IamRole,
+                global_name(env, region, "backup", 64),
+            )
+            .with("trust_service", Val::str("backup.amazonaws.com"))
+            .with("managed_policies", Val::list([Val::str(BACKUP_SERVICE_POLICY)]))
+            .with("statements", Val::List(Vec::new())),
+            ResourceSpec::new(
+                "backup.plan",
+                Kind::BackupPlan,
+                physical_name(env, "databases", BACKUP_NAME_MAX),
+            )
+            .with("vault_name", Val::reference(BACKUP_VAULT, "name"))
+            // 05:00 UTC daily, as AWS Backup's own default plans.
+            .with("schedule", Val::str("cron(0 5 ? * * *)"))
+            .with("delete_after_days", Val::Int(keep_days.into()))
+            .with("iam_role_arn", Val::reference(BACKUP_ROLE, "arn"))
+            .with(
+                "resources",
+                Val::list(
+                    backed_up
+                        .iter()
+                        .map(|(name, _)| Val::reference(format!("db.{name}"), "arn")),
+                ),
+            ),
+        ]);
+    }
     for (name, db) in &stack.databases {
         let sg = format!("db.{name}.sg");
         let port = db.engine.default_port();
@@ -1601,6 +1648,14 @@ const WAF_RULE_GROUPS: [&str; 2] = [
 ];
 /// CreateWebACL: a name of at most 128 characters.
 const WEB_ACL_NAME_MAX: usize = 128;
+
+const BACKUP_VAULT: &str = "backup.vault";
+const BACKUP_ROLE: &str = "backup.role";
+/// CreateBackupVault and CreateBackupPlan: names of at most 50 characters.
+const BACKUP_NAME_MAX: usize = 50;
+/// What AWS Backup needs to snapshot RDS (and the other services it backs up) for the plan.
+const BACKUP_SERVICE_POLICY: &str =
+    "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup";
 
 /// The certificate of the balancer a public zone names.
 const CERTIFICATE: &str = "dns.certificate";

@@ -30,6 +30,8 @@ pub enum Kind {
     DbSubnetGroup,
     DbParameterGroup,
     DbInstance,
+    BackupVault,
+    BackupPlan,
     KmsKey,
     SnsTopic,
     MetricAlarm,
@@ -61,7 +63,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 47] = [
+    pub const ALL: [Kind; 49] = [
         Kind::Vpc,
         Kind::Subnet,
         Kind::InternetGateway,
@@ -81,6 +83,8 @@ impl Kind {
         Kind::DbSubnetGroup,
         Kind::DbParameterGroup,
         Kind::DbInstance,
+        Kind::BackupVault,
+        Kind::BackupPlan,
         Kind::KmsKey,
         Kind::SnsTopic,
         Kind::MetricAlarm,
@@ -133,6 +137,8 @@ impl Kind {
             Kind::DbSubnetGroup => "rds db subnet group",
             Kind::DbParameterGroup => "rds db parameter group",
             Kind::DbInstance => "rds db instance",
+            Kind::BackupVault => "backup vault",
+            Kind::BackupPlan => "backup plan",
             Kind::KmsKey => "kms key",
             Kind::SnsTopic => "sns topic",
             Kind::MetricAlarm => "cloudwatch alarm",
@@ -193,6 +199,8 @@ impl Kind {
                 "db_subnet_group_name",
                 "master_username",
             ],
+            Kind::BackupVault => &[],
+            Kind::BackupPlan => &[],
             Kind::KmsKey => &[],
             Kind::SnsTopic => &[],
             Kind::MetricAlarm => &[],

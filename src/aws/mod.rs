@@ -6,6 +6,8 @@
 mod alarm;
 mod asg;
 pub mod backup;
+mod backup_plan;
+mod backup_vault;
 mod cache;
 mod cache_subnet_group;
 mod certificate;
@@ -105,6 +107,7 @@ pub struct Clients {
     pub kms: aws_sdk_kms::Client,
     pub acm: aws_sdk_acm::Client,
     pub wafv2: aws_sdk_wafv2::Client,
+    pub backup: aws_sdk_backup::Client,
     /// The loaded configuration, for clients in other regions (global table replicas).
     config: aws_types::SdkConfig,
 }
@@ -167,6 +170,7 @@ impl Clients {
             kms: aws_sdk_kms::Client::new(&conf),
             acm: aws_sdk_acm::Client::new(&conf),
             wafv2: aws_sdk_wafv2::Client::new(&conf),
+            backup: aws_sdk_backup::Client::new(&conf),
             config: conf,
         }
     }
@@ -329,6 +333,8 @@ fn provider(kind: Kind) -> &'static dyn Provider {
         Kind::DbSubnetGroup => &db_subnet_group::DbSubnetGroupProvider,
         Kind::DbParameterGroup => &db_parameter_group::DbParameterGroupProvider,
         Kind::DbInstance => &db_instance::DbInstanceProvider,
+        Kind::BackupVault => &backup_vault::BackupVaultProvider,
+        Kind::BackupPlan => &backup_plan::BackupPlanProvider,
         Kind::KmsKey => &kms_key::KmsKeyProvider,
         Kind::SnsTopic => &topic::SnsTopicProvider,
         Kind::MetricAlarm => &alarm::MetricAlarmProvider,
@@ -666,6 +672,7 @@ fn endpoint_var(kind: Kind) -> &'static str {
         Kind::KmsKey => "KMS",
         Kind::Certificate => "ACM",
         Kind::WebAcl => "WAFV2",
+        Kind::BackupVault | Kind::BackupPlan => "BACKUP",
         Kind::SnsTopic => "SNS",
         Kind::MetricAlarm | Kind::Dashboard => "CLOUDWATCH",
         Kind::CacheSubnetGroup | Kind::CacheReplicationGroup => "ELASTICACHE",

@@ -515,6 +515,34 @@ pub const CONTROLS: &[Control] = &[
         },
     },
     Control {
+        id: "RDS.26",
+        cis: None,
+        title: "RDS DB instances should be protected by a backup plan",
+        severity: Severity::Medium,
+        kinds: &[Kind::DbInstance],
+        why: "automated backups go with the database's retention setting and its deletion; a \
+              plan's recovery points are kept apart from both",
+        test: |s, all| {
+            let arn_suffix = s.physical_id.map(|id| format!(":db:{id}"));
+            let covered = all
+                .iter()
+                .filter(|p| p.kind == Kind::BackupPlan)
+                .filter_map(|p| p.props.get("resources"))
+                .flat_map(Val::as_list)
+                .any(|r| {
+                    names(r, s)
+                        || arn_suffix
+                            .as_deref()
+                            .is_some_and(|end| r.as_str().is_some_and(|a| a.ends_with(end)))
+                });
+            fail_if(
+                !covered,
+                "no AWS Backup plan covers the database",
+                "set aws_backup = true on the database (ftctl's default)",
+            )
+        },
+    },
+    Control {
         id: "RDS.9",
         cis: None,
         title: "RDS DB instances should publish logs to CloudWatch Logs",

@@ -380,6 +380,12 @@ pub struct Database {
     /// plugin's option group, which ftctl does not make.
     #[serde(default)]
     pub log_exports: Option<Vec<String>>,
+    /// A daily AWS Backup of the database into the deployment's vault, kept as long as the
+    /// automated backups (RDS.26): a copy outside the database's own retention, that survives
+    /// its deletion. On by default; AWS Backup bills the snapshot storage (about $0.095 per
+    /// GB-month, incremental after the first).
+    #[serde(default = "yes")]
+    pub aws_backup: bool,
 }
 
 /// The port a balancer serves HTTPS on.

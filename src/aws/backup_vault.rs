@@ -1,0 +1,123 @@
+//! The AWS Backup vault a deployment's backup plan writes its recovery points into, encrypted
+//! with AWS Backup's managed key. A vault that holds recovery points outlives the deployment, as
+//! final snapshots do: destroy hands it over (tagged `ftctl:retained-from`) instead of deleting
+//! backups.
+
+use super::s3_bucket::RETAINED_FROM;
+use super::*;
+
+pub struct BackupVaultProvider;
+
+#[async_trait]
+impl Provider for BackupVaultProvider {
+    fn kind(&self) -> Kind {
+        Kind::BackupVault
+    }
+
+    async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {
+        let backup = &ctx.clients.backup;
+        let vaults: Vec<_> = backup
+            .list_backup_vaults()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| aws_error("listing backup vaults", e))?;
+        let prefix = ctx.name_prefix();
+        let ours = vaults
+            .into_iter()
+            .filter(|v| v.backup_vault_name().is_some_and(|n| n.starts_with(&prefix)));
+        read_each(ours, |v| async move {
+            let (Some(name), Some(arn)) = (v.backup_vault_name(), v.backup_vault_arn()) else {
+                return Ok(None);
+            };
+            let tags = ctx
+                .clients
+                .backup
+                .list_tags()
+                .resource_arn(arn)
+                .send()
+                .await
+                .map_err(|e| aws_error(&format!("reading tags of backup vault {name}"), e))?;
+            let Some((id, stack)) = ctx.owner(
+                tags.tags()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            ) else {
+                return Ok(None);
+            };
+            let mut o = Observed::new(&id, Kind::BackupVault, name)
+                .output("name", name)
+                .output("arn", arn)
+                .output("recovery_points", v.number_of_recovery_points().to_string());
+            o.name = name.to_string();
+            o.stack = stack;
+            Ok(Some(o))
+        })
+        .await
+    }
+
+    async fn create(&self, ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Observed> {
+        let out = ctx
+            .clients
+            .backup
+            .create_backup_vault()
+            .backup_vault_name(&spec.name)
+            .set_backup_vault_tags(Some(ctx.tags(spec).into_iter().collect()))
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("creating backup vault {}", spec.name), e))?;
+        Ok(observed_from_spec(spec, &spec.name)
+            .output("name", &spec.name)
+            .output("arn", out.backup_vault_arn().unwrap_or_default()))
+    }
+
+    async fn update(
+        &self,
+        _: &Ctx<'_>,
+        spec: &ResourceSpec,
+        current: &Observed,
+    ) -> Result<Observed> {
+        Ok(updated_in_place(spec, current))
+    }
+
+    async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
+        let backup = &ctx.clients.backup;
+        let name = current.physical_id.as_str();
+        match backup.delete_backup_vault().backup_vault_name(name).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if error_code(&e).as_deref() == Some("ResourceNotFoundException") => Ok(()),
+            // "Backup vault cannot be deleted because it contains recovery points": the
+            // backups stay, in a vault that is no longer the deployment's.
+            Err(e) if error_code(&e).as_deref() == Some("InvalidRequestException") => {
+                let arn = current.outputs.get("arn").cloned().unwrap_or_default();
+                backup
+                    .untag_resource()
+                    .resource_arn(&arn)
+                    .set_tag_key_list(Some(
+                        [TAG_DEPLOYMENT, TAG_STACK, TAG_LOGICAL_ID, TAG_HOME_REGION]
+                            .map(String::from)
+                            .to_vec(),
+                    ))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error(&format!("handing over backup vault {name}"), e))?;
+                backup
+                    .tag_resource()
+                    .resource_arn(&arn)
+                    .tags(RETAINED_FROM, ctx.env())
+                    .send()
+                    .await
+                    .map_err(|e| aws_error(&format!("handing over backup vault {name}"), e))?;
+                tracing::warn!(
+                    "backup vault {name} kept with its recovery points (tagged {RETAINED_FROM}); \
+                     delete them in AWS Backup when they are no longer needed"
+                );
+                Ok(())
+            }
+            Err(e) => Err(aws_error(&format!("deleting backup vault {name}"), e)),
+        }
+    }
+}
