@@ -15,6 +15,7 @@ fn component(id: &str) -> String {
         ["ecs", ..] => "ecs".into(),
         ["dns", ..] => "dns".into(),
         ["audit", ..] => "audit".into(),
+        ["backup", ..] => "backup".into(),
         [kind, name, ..] => format!("{kind}.{name}"),
         _ => id.to_string(),
     }
@@ -37,6 +38,7 @@ fn label(component: &str, kinds: &BTreeSet<Kind>) -> String {
             "ecs" => "ECS cluster".into(),
             "dns" => "Route 53".into(),
             "audit" => "CloudTrail audit trail".into(),
+            "backup" => "AWS Backup of the databases".into(),
             other => other.into(),
         },
     };

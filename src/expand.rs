@@ -895,7 +895,10 @@ pub fn expand(
                 global_name(env, region, "backup", 64),
             )
             .with("trust_service", Val::str("backup.amazonaws.com"))
-            .with("managed_policies", Val::list([Val::str(BACKUP_SERVICE_POLICY)]))
+            .with(
+                "managed_policies",
+                Val::list([Val::str(BACKUP_SERVICE_POLICY)]),
+            )
             .with("statements", Val::List(Vec::new())),
             ResourceSpec::new(
                 "backup.plan",

@@ -176,7 +176,7 @@ async fn a_local_lock_excludes_other_runs_until_its_holder_ends_or_is_unlocked()
     assert!(!path.exists());
 
     let run = ftctl(&["apply", "stage1", "--env", &env, "--yes"]).ok();
-    assert!(run.stdout.contains("53 added"), "{}", run.stdout);
+    assert!(run.stdout.contains("58 added"), "{}", run.stdout);
     assert!(!path.exists(), "apply kept its lock");
     // A run that fails releases its lock too.
     let run = ftctl(&["destroy", "--env", &env, "--yes"]);
@@ -252,7 +252,7 @@ async fn a_dynamodb_lock_table_is_created_and_excludes_other_runs() {
     assert_eq!(lock_item(&aws, &table, &env).await, None);
 
     let run = ftctl_with(&["apply", "stage1", "--env", &env, "--yes"], vars).ok();
-    assert!(run.stdout.contains("53 added"), "{}", run.stdout);
+    assert!(run.stdout.contains("58 added"), "{}", run.stdout);
     assert_eq!(
         lock_item(&aws, &table, &env).await,
         None,

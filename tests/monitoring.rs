@@ -7,7 +7,10 @@ use common::*;
 use serde_json::Value;
 
 /// The controls issue 15 named, which the shipped stacks meet by default.
-const SECURE_DEFAULTS: [&str; 9] = [
+const SECURE_DEFAULTS: [&str; 12] = [
+    "SNS.1",
+    "KMS.4",
+    "RDS.26",
     "EC2.2",
     "EC2.21",
     "ELB.4",
@@ -65,9 +68,12 @@ fn check_judges_stacks_as_planned_without_calling_aws() {
         // What the shipped stack opts out of is shown with its reason, not as a failure.
         assert_eq!(outcome(&run, "ELB.1"), "opted_out", "{stage}");
         assert_eq!(outcome(&run, "RDS.9"), "opted_out", "{stage}");
+        assert_eq!(outcome(&run, "ELB.16"), "opted_out", "{stage}");
     }
     // Each control weakened in the stack file is reported with its id.
-    let weakened: [(&str, &str, &str); 7] = [
+    let weakened: [(&str, &str, &str); 9] = [
+        ("load_balancers.public.waf=false", "ELB.16", "lb.public"),
+        ("databases.main.aws_backup=false", "RDS.26", "db.main"),
         (
             "load_balancers.public.deletion_protection=false",
             "ELB.6",
@@ -194,6 +200,114 @@ fn check_judges_stacks_as_planned_without_calling_aws() {
 /// balancers' attributes, the database's parameter group and settings, the instances' role and
 /// the groups' instance types.
 async fn secure_defaults_are_what_aws_holds(aws: &Aws, env: &str) {
+    // The alarm topic is encrypted with the deployment's key, which rotates (SNS.1, KMS.4).
+    let topic = format!("arn:aws:sns:us-east-1:000000000000:{env}-alerts");
+    let attributes = aws
+        .sns
+        .get_topic_attributes()
+        .topic_arn(&topic)
+        .send()
+        .await
+        .unwrap();
+    let key = attributes.attributes().unwrap()["KmsMasterKeyId"].clone();
+    let alias = aws.kms.list_aliases().send().await.unwrap();
+    let target = alias
+        .aliases()
+        .iter()
+        .find(|a| a.alias_name() == Some(format!("alias/{env}-alerts").as_str()))
+        .and_then(|a| a.target_key_id())
+        .expect("the key's alias");
+    assert!(
+        key.ends_with(&format!(":key/{target}")),
+        "{key} is not {target}"
+    );
+    let rotation = aws
+        .kms
+        .get_key_rotation_status()
+        .key_id(target)
+        .send()
+        .await
+        .unwrap();
+    assert!(rotation.key_rotation_enabled());
+    let policy = aws
+        .kms
+        .get_key_policy()
+        .key_id(target)
+        .policy_name("default")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        policy
+            .policy()
+            .unwrap()
+            .contains("cloudwatch.amazonaws.com"),
+        "CloudWatch may not use the key: alarms would be dropped"
+    );
+    // The public balancer is behind the deployment's web ACL (ELB.16).
+    let lbs = aws
+        .elb
+        .describe_load_balancers()
+        .names(format!("{env}-public"))
+        .send()
+        .await
+        .unwrap();
+    let lb_arn = lbs.load_balancers()[0].load_balancer_arn().unwrap();
+    let acl = aws
+        .wafv2
+        .get_web_acl_for_resource()
+        .resource_arn(lb_arn)
+        .send()
+        .await
+        .unwrap();
+    let acl = acl.web_acl().expect("a web ACL on the public balancer");
+    assert_eq!(acl.name(), format!("{env}-public-lb"));
+    let groups: Vec<&str> = acl
+        .rules()
+        .iter()
+        .filter_map(|r| r.statement()?.managed_rule_group_statement())
+        .map(|g| g.name())
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            "AWSManagedRulesCommonRuleSet",
+            "AWSManagedRulesKnownBadInputsRuleSet"
+        ]
+    );
+    // The database is in the deployment's backup plan, by ARN (RDS.26).
+    let plans = aws.backup.list_backup_plans().send().await.unwrap();
+    let plan = plans
+        .backup_plans_list()
+        .iter()
+        .find(|p| p.backup_plan_name() == Some(format!("{env}-databases").as_str()))
+        .expect("the backup plan");
+    let selections = aws
+        .backup
+        .list_backup_selections()
+        .backup_plan_id(plan.backup_plan_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let selection = aws
+        .backup
+        .get_backup_selection()
+        .backup_plan_id(plan.backup_plan_id().unwrap())
+        .selection_id(
+            selections.backup_selections_list()[0]
+                .selection_id()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let resources = selection.backup_selection().unwrap().resources();
+    assert!(
+        resources
+            .iter()
+            .any(|r| r.ends_with(&format!(":db:{env}-main"))),
+        "{resources:?}"
+    );
     let vpc = aws
         .ec2
         .describe_vpcs()
@@ -576,6 +690,29 @@ async fn check_reads_the_live_deployment_and_finds_drift() {
         .as_str()
         .unwrap()
         .contains("max_size"));
+    // Someone turns the key's rotation off: reported as KMS.4, not only as drift.
+    // (Rotation calls take a key id, not an alias: DescribeKey resolves it.)
+    let key = aws
+        .kms
+        .describe_key()
+        .key_id(format!("alias/{env}-alerts"))
+        .send()
+        .await
+        .unwrap();
+    let key_id = key.key_metadata().unwrap().key_id().to_string();
+    aws.kms
+        .disable_key_rotation()
+        .key_id(key_id)
+        .send()
+        .await
+        .unwrap();
+    let run = ftctl(&check);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        findings(&run).contains(&("medium".into(), "KMS.4".into(), "notifications.key".into())),
+        "{}",
+        run.stdout
+    );
 
     destroy_leaving_nothing(&aws, &env).await;
 }

@@ -56,7 +56,7 @@ async fn a_saved_plan_is_applied_as_planned_or_refused_when_the_deployment_chang
         ],
     )
     .ok();
-    assert!(run.stdout.contains("Plan: 53 to add"), "{}", run.stdout);
+    assert!(run.stdout.contains("Plan: 58 to add"), "{}", run.stdout);
     assert!(
         run.stdout
             .contains(&format!("Apply exactly it with: ftctl apply {first}")),
@@ -91,8 +91,8 @@ async fn a_saved_plan_is_applied_as_planned_or_refused_when_the_deployment_chang
         .as_array()
         .unwrap()
         .contains(&Value::from("tiers.web.max_size=8")));
-    assert_eq!(doc["desired"].as_array().unwrap().len(), 53);
-    assert_eq!(doc["changes"].as_array().unwrap().len(), 53);
+    assert_eq!(doc["desired"].as_array().unwrap().len(), 58);
+    assert_eq!(doc["changes"].as_array().unwrap().len(), 58);
     assert_eq!(doc["observed"]["resources"].as_array().unwrap().len(), 0);
     assert_eq!(
         web_max_size(&aws, &env).await,
@@ -108,7 +108,7 @@ async fn a_saved_plan_is_applied_as_planned_or_refused_when_the_deployment_chang
         "{}",
         run.stdout
     );
-    assert!(run.stdout.contains("53 added"), "{}", run.stdout);
+    assert!(run.stdout.contains("58 added"), "{}", run.stdout);
     assert_eq!(web_max_size(&aws, &env).await, Some(8));
 
     // A saved plan is good once: the deployment it was planned against is gone.

@@ -109,7 +109,7 @@ async fn stage1_apply_describe_update_destroy() {
 
     let run = ftctl(&["apply", "stage1", "--env", &env, "--yes"]).ok();
     assert!(run.stdout.contains("Apply complete"), "{}", run.stdout);
-    assert!(run.stdout.contains("Plan: 53 to add"), "{}", run.stdout);
+    assert!(run.stdout.contains("Plan: 58 to add"), "{}", run.stdout);
     assert!(
         run.stdout.contains("network.vpc: Creation complete"),
         "{}",
@@ -490,7 +490,7 @@ async fn apply_without_a_terminal_needs_yes() {
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("pass --yes"), "{}", run.stderr);
     assert!(
-        run.stdout.contains("Plan: 53 to add"),
+        run.stdout.contains("Plan: 58 to add"),
         "the plan is shown first: {}",
         run.stdout
     );

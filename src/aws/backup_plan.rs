@@ -54,7 +54,12 @@ async fn create_selection(ctx: &Ctx<'_>, spec: &ResourceSpec, plan_id: &str) -> 
             .send()
             .await
             .map(drop)
-            .map_err(|e| coded(&format!("selecting the databases of backup plan {plan_id}"), e))
+            .map_err(|e| {
+                coded(
+                    &format!("selecting the databases of backup plan {plan_id}"),
+                    e,
+                )
+            })
     })
     .await
     .map_err(|(_, e)| e)
@@ -119,9 +124,11 @@ impl Provider for BackupPlanProvider {
             .into_iter()
             .filter(|p| p.backup_plan_name().is_some_and(|n| n.starts_with(&prefix)));
         read_each(ours, |p| async move {
-            let (Some(name), Some(arn), Some(plan_id)) =
-                (p.backup_plan_name(), p.backup_plan_arn(), p.backup_plan_id())
-            else {
+            let (Some(name), Some(arn), Some(plan_id)) = (
+                p.backup_plan_name(),
+                p.backup_plan_arn(),
+                p.backup_plan_id(),
+            ) else {
                 return Ok(None);
             };
             let backup = &ctx.clients.backup;

@@ -25,9 +25,10 @@ impl Provider for BackupVaultProvider {
             .await
             .map_err(|e| aws_error("listing backup vaults", e))?;
         let prefix = ctx.name_prefix();
-        let ours = vaults
-            .into_iter()
-            .filter(|v| v.backup_vault_name().is_some_and(|n| n.starts_with(&prefix)));
+        let ours = vaults.into_iter().filter(|v| {
+            v.backup_vault_name()
+                .is_some_and(|n| n.starts_with(&prefix))
+        });
         read_each(ours, |v| async move {
             let (Some(name), Some(arn)) = (v.backup_vault_name(), v.backup_vault_arn()) else {
                 return Ok(None);
@@ -86,7 +87,12 @@ impl Provider for BackupVaultProvider {
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
         let backup = &ctx.clients.backup;
         let name = current.physical_id.as_str();
-        match backup.delete_backup_vault().backup_vault_name(name).send().await {
+        match backup
+            .delete_backup_vault()
+            .backup_vault_name(name)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if error_code(&e).as_deref() == Some("ResourceNotFoundException") => Ok(()),
             // "Backup vault cannot be deleted because it contains recovery points": the

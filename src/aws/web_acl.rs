@@ -13,14 +13,23 @@ pub struct WebAclProvider;
 
 /// Right after an ACL or a balancer is made, WAF may not see it yet; terraform-provider-aws
 /// retries these for minutes (issues #17527, #29080; WAFv2 API reference, AssociateWebACL).
-const PROPAGATING: &[&str] = &["WAFUnavailableEntityException", "WAFNonexistentItemException"];
+const PROPAGATING: &[&str] = &[
+    "WAFUnavailableEntityException",
+    "WAFNonexistentItemException",
+];
 const PROPAGATION_WAIT: Duration = Duration::from_secs(300);
 
 fn visibility(metric: &str) -> Result<VisibilityConfig> {
     // Metric names allow letters, digits, - and _ only.
     let metric: String = metric
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     Ok(VisibilityConfig::builder()
         .sampled_requests_enabled(true)
@@ -49,7 +58,11 @@ fn rules(spec: &ResourceSpec) -> Result<Vec<Rule>> {
                         .build(),
                 )
                 // A rule group's own actions apply (its rules block).
-                .override_action(OverrideAction::builder().none(NoneAction::builder().build()).build())
+                .override_action(
+                    OverrideAction::builder()
+                        .none(NoneAction::builder().build())
+                        .build(),
+                )
                 .visibility_config(visibility(&format!("{}-{group}", spec.name))?)
                 .build()?)
         })
@@ -86,8 +99,12 @@ async fn lock_token(ctx: &Ctx<'_>, h: &Handle) -> Result<String, (Option<String>
         .send()
         .await
         .map_err(|e| coded(&format!("reading web ACL {}", h.name), e))?;
-    out.lock_token
-        .ok_or_else(|| (None, anyhow!("GetWebACL returned no lock token for {}", h.name)))
+    out.lock_token.ok_or_else(|| {
+        (
+            None,
+            anyhow!("GetWebACL returned no lock token for {}", h.name),
+        )
+    })
 }
 
 async fn associate(ctx: &Ctx<'_>, acl_arn: &str, resource: &str) -> Result<()> {
@@ -209,7 +226,13 @@ impl Provider for WebAclProvider {
                 )
                 .prop(
                     "resource_arn",
-                    Val::str(protected.resource_arns().first().map(String::as_str).unwrap_or_default()),
+                    Val::str(
+                        protected
+                            .resource_arns()
+                            .first()
+                            .map(String::as_str)
+                            .unwrap_or_default(),
+                    ),
                 )
                 .output("arn", arn)
                 .output("id", id);
@@ -259,24 +282,28 @@ impl Provider for WebAclProvider {
         let h = handle(current);
         if changed(spec, current, "managed_rule_groups") || changed(spec, current, "description") {
             // Another writer in between makes the token stale: read it again and retry.
-            retry_while(&["WAFOptimisticLockException"], PROPAGATION_WAIT, || async {
-                let token = lock_token(ctx, &h).await?;
-                ctx.clients
-                    .wafv2
-                    .update_web_acl()
-                    .name(&h.name)
-                    .id(&h.id)
-                    .scope(Scope::Regional)
-                    .lock_token(token)
-                    .default_action(allow_by_default())
-                    .description(s(spec, "description").map_err(|e| (None, e))?)
-                    .set_rules(Some(rules(spec).map_err(|e| (None, e))?))
-                    .visibility_config(visibility(&spec.name).map_err(|e| (None, e))?)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(|e| coded(&format!("updating web ACL {}", h.name), e))
-            })
+            retry_while(
+                &["WAFOptimisticLockException"],
+                PROPAGATION_WAIT,
+                || async {
+                    let token = lock_token(ctx, &h).await?;
+                    ctx.clients
+                        .wafv2
+                        .update_web_acl()
+                        .name(&h.name)
+                        .id(&h.id)
+                        .scope(Scope::Regional)
+                        .lock_token(token)
+                        .default_action(allow_by_default())
+                        .description(s(spec, "description").map_err(|e| (None, e))?)
+                        .set_rules(Some(rules(spec).map_err(|e| (None, e))?))
+                        .visibility_config(visibility(&spec.name).map_err(|e| (None, e))?)
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(|e| coded(&format!("updating web ACL {}", h.name), e))
+                },
+            )
             .await
             .map_err(|(_, e)| e)?;
         }

@@ -130,6 +130,8 @@ pub struct Aws {
     pub autoscaling_apps: aws_sdk_applicationautoscaling::Client,
     pub kms: aws_sdk_kms::Client,
     pub acm: aws_sdk_acm::Client,
+    pub wafv2: aws_sdk_wafv2::Client,
+    pub backup: aws_sdk_backup::Client,
 }
 
 /// The second region stage2 replicates its table to.
@@ -171,6 +173,8 @@ pub async fn aws_in(region: Option<&str>) -> Aws {
         autoscaling_apps: aws_sdk_applicationautoscaling::Client::new(&conf),
         kms: aws_sdk_kms::Client::new(&conf),
         acm: aws_sdk_acm::Client::new(&conf),
+        wafv2: aws_sdk_wafv2::Client::new(&conf),
+        backup: aws_sdk_backup::Client::new(&conf),
         // The emulators serve S3 path-style (endpoint/bucket), as ftctl's client does.
         s3: aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&conf)
@@ -581,6 +585,38 @@ pub async fn leftovers(aws: &Aws, env: &str) -> Vec<String> {
             left.push(format!("certificate {arn}"));
         }
     }
+    let acls = aws
+        .wafv2
+        .list_web_acls()
+        .scope(aws_sdk_wafv2::types::Scope::Regional)
+        .send()
+        .await
+        .unwrap();
+    left.extend(
+        acls.web_acls()
+            .iter()
+            .filter_map(|a| a.name())
+            .filter(|n| n.starts_with(&prefix))
+            .map(|n| format!("web-acl {n}")),
+    );
+    let plans = aws.backup.list_backup_plans().send().await.unwrap();
+    left.extend(
+        plans
+            .backup_plans_list()
+            .iter()
+            .filter_map(|p| p.backup_plan_name())
+            .filter(|n| n.starts_with(&prefix))
+            .map(|n| format!("backup-plan {n}")),
+    );
+    let vaults = aws.backup.list_backup_vaults().send().await.unwrap();
+    left.extend(
+        vaults
+            .backup_vault_list()
+            .iter()
+            .filter_map(|v| v.backup_vault_name())
+            .filter(|n| n.starts_with(&prefix))
+            .map(|n| format!("backup-vault {n}")),
+    );
     let zones = aws.route53.list_hosted_zones().send().await.unwrap();
     left.extend(
         zones
