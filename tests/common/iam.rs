@@ -53,6 +53,21 @@ fn rest_action(service: &str, op: &str) -> Option<&'static [&'static str]> {
         ("route53", "GET /2013-04-01/tags/hostedzone/*")
         | ("route53", "GET /2013-04-01/tags/healthcheck/*") => &["route53:ListTagsForResource"],
         ("route53", "GET /2013-04-01/change/*") => &["route53:GetChange"],
+        ("backup", "PUT /backup-vaults/*") => &["backup:CreateBackupVault"],
+        ("backup", "DELETE /backup-vaults/*") => &["backup:DeleteBackupVault"],
+        ("backup", "GET /backup-vaults") => &["backup:ListBackupVaults"],
+        ("backup", "PUT /backup/plans") => &["backup:CreateBackupPlan"],
+        ("backup", "POST /backup/plans/*") => &["backup:UpdateBackupPlan"],
+        ("backup", "GET /backup/plans") => &["backup:ListBackupPlans"],
+        ("backup", "GET /backup/plans/*") => &["backup:GetBackupPlan"],
+        ("backup", "DELETE /backup/plans/*") => &["backup:DeleteBackupPlan"],
+        ("backup", "PUT /backup/plans/*/selections") => &["backup:CreateBackupSelection"],
+        ("backup", "GET /backup/plans/*/selections") => &["backup:ListBackupSelections"],
+        ("backup", "GET /backup/plans/*/selections/*") => &["backup:GetBackupSelection"],
+        ("backup", "DELETE /backup/plans/*/selections/*") => &["backup:DeleteBackupSelection"],
+        ("backup", "GET /tags/*") => &["backup:ListTags"],
+        ("backup", "POST /tags/*") => &["backup:TagResource"],
+        ("backup", "POST /untag/*") => &["backup:UntagResource"],
         _ => return None,
     };
     Some(actions)
@@ -140,6 +155,11 @@ pub fn implied(actions: &BTreeSet<String>) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     if actions.contains("autoscaling:CreateAutoScalingGroup") {
         out.extend(["ec2:RunInstances".to_string(), "ec2:CreateTags".to_string()]);
+    }
+    // WAF also checks the caller may attach an ACL to the balancer (AWS WAF Developer Guide,
+    // "Associating or disassociating a web ACL").
+    if actions.contains("wafv2:AssociateWebACL") {
+        out.insert("elasticloadbalancing:SetWebAcl".to_string());
     }
     if actions.contains("dynamodb:UpdateTable") {
         out.extend(
