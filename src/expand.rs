@@ -1680,6 +1680,9 @@ const KEY_ALIAS_MAX: usize = 250;
 /// yearly (KMS.4). Costs $1 a month per key plus $0.03 per 10,000 requests.
 fn notifications_key(id: &str, name: &str) -> ResourceSpec {
     ResourceSpec::new(id, Kind::KmsKey, name)
+        // Part of the key: a run stopped between CreateKey and CreateAlias leaves a key
+        // without it, which the next run finds by its tags and names.
+        .with("alias", Val::str(format!("alias/{name}")))
         .with(
             "description",
             Val::str("ftctl: encrypts the alarm notifications topic"),

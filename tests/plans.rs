@@ -324,7 +324,7 @@ async fn refresh_only_reports_drift_and_proposes_nothing() {
     let run = ftctl(&["plan", "stage1", "--env", &env, "--refresh-only", "--json"]).ok();
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(doc["refresh_only"], true);
-    assert_eq!(doc["matching"], 52);
+    assert_eq!(doc["matching"], 57);
     let drift = doc["drift"].as_array().unwrap();
     assert_eq!(drift.len(), 1, "{}", run.stdout);
     assert_eq!(drift[0]["id"], "tier.web.asg");

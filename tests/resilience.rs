@@ -687,7 +687,7 @@ async fn killed_runs_converge(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stage1_runs_killed_at_any_request_converge_when_run_again() {
-    killed_runs_converge("k1", "stage1", &[], 8, 30).await;
+    killed_runs_converge("k1", "stage1", &[], 8, 24).await;
 }
 
 /// Stage 3 has every kind (stage 1 and 2 included), as shipped: NAT gateways, VPC endpoints,
