@@ -117,9 +117,34 @@ async fn change_record(
         })
 }
 
+/// States ACM never issues from (ACM API reference, CertificateDetail.Status).
+fn never_issued(status: &CertificateStatus) -> bool {
+    matches!(
+        status,
+        CertificateStatus::Failed
+            | CertificateStatus::ValidationTimedOut
+            | CertificateStatus::Revoked
+            | CertificateStatus::Expired
+            | CertificateStatus::Inactive
+    )
+}
+
 /// Publishes the validation record and waits for ACM to issue the certificate.
 async fn validate(ctx: &Ctx<'_>, spec: &ResourceSpec, arn: &str) -> Result<()> {
     let zone_id = s(spec, "zone_id")?;
+    let cert = describe(ctx, arn).await?;
+    if let Some(status) = cert.status().filter(|s| never_issued(s)) {
+        let reason = cert
+            .failure_reason()
+            .map(|r| format!(" ({})", r.as_str()))
+            .unwrap_or_default();
+        anyhow::bail!(
+            "certificate {arn} is {}{reason}: ACM will not issue it. Delete it (aws acm \
+             delete-certificate, after removing it from the balancer's HTTPS listener) and run \
+             apply again to request a new one",
+            status.as_str()
+        );
+    }
     let record = validation_record(ctx, arn).await?;
     change_record(ctx, zone_id, ChangeAction::Upsert, &record)
         .await
