@@ -565,6 +565,36 @@ async fn check_reads_the_live_deployment_and_finds_drift() {
         assert_eq!(outcome(&run, control), "passed", "live {control}");
     }
     secure_defaults_are_what_aws_holds(&aws, &env).await;
+    // A second alias someone gives the key is not a second key (deleting it as a duplicate
+    // would schedule the deletion of the key the topic uses).
+    let key_id = aws
+        .kms
+        .describe_key()
+        .key_id(format!("alias/{env}-alerts"))
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .key_id()
+        .to_string();
+    let extra = format!("alias/{env}-zz-by-hand");
+    aws.kms
+        .create_alias()
+        .alias_name(&extra)
+        .target_key_id(&key_id)
+        .send()
+        .await
+        .unwrap();
+    // ftctl plan stage1 --env ck… --var audit.trail=true
+    let plan = ftctl(&["plan", "stage1", "--env", &env, "--var", "audit.trail=true"]).ok();
+    assert!(plan.stdout.contains("No changes"), "{}", plan.stdout);
+    aws.kms
+        .delete_alias()
+        .alias_name(&extra)
+        .send()
+        .await
+        .unwrap();
 
     // The dashboard has a row for every component and the state of every alarm.
     let dashboard = aws

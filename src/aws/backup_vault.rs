@@ -61,18 +61,65 @@ impl Provider for BackupVaultProvider {
     }
 
     async fn create(&self, ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Observed> {
-        let out = ctx
-            .clients
-            .backup
+        let backup = &ctx.clients.backup;
+        let name = spec.name.as_str();
+        let tags: HashMap<String, String> = ctx.tags(spec).into_iter().collect();
+        let arn = match backup
             .create_backup_vault()
-            .backup_vault_name(&spec.name)
-            .set_backup_vault_tags(Some(ctx.tags(spec).into_iter().collect()))
+            .backup_vault_name(name)
+            .set_backup_vault_tags(Some(tags.clone()))
             .send()
             .await
-            .map_err(|e| aws_error(&format!("creating backup vault {}", spec.name), e))?;
-        Ok(observed_from_spec(spec, &spec.name)
-            .output("name", &spec.name)
-            .output("arn", out.backup_vault_arn().unwrap_or_default()))
+        {
+            Ok(out) => out.backup_vault_arn().unwrap_or_default().to_string(),
+            // The vault an earlier destroy of this deployment kept with its recovery points:
+            // taken back, with them.
+            Err(e) if error_code(&e).as_deref() == Some("AlreadyExistsException") => {
+                let vault = backup
+                    .describe_backup_vault()
+                    .backup_vault_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error(&format!("reading backup vault {name}"), e))?;
+                let arn = vault.backup_vault_arn().unwrap_or_default().to_string();
+                let held = backup
+                    .list_tags()
+                    .resource_arn(&arn)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error(&format!("reading tags of backup vault {name}"), e))?;
+                let kept_from_us = held
+                    .tags()
+                    .and_then(|t| t.get(RETAINED_FROM))
+                    .is_some_and(|env| env == ctx.env());
+                if !kept_from_us {
+                    anyhow::bail!(
+                        "backup vault {name} exists and is not this deployment's: rename or \
+                         delete it"
+                    );
+                }
+                backup
+                    .tag_resource()
+                    .resource_arn(&arn)
+                    .set_tags(Some(tags))
+                    .send()
+                    .await
+                    .map_err(|e| aws_error(&format!("taking back backup vault {name}"), e))?;
+                backup
+                    .untag_resource()
+                    .resource_arn(&arn)
+                    .tag_key_list(RETAINED_FROM)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error(&format!("taking back backup vault {name}"), e))?;
+                tracing::info!("backup vault {name} taken back with its recovery points");
+                arn
+            }
+            Err(e) => return Err(aws_error(&format!("creating backup vault {name}"), e)),
+        };
+        Ok(observed_from_spec(spec, name)
+            .output("name", name)
+            .output("arn", arn))
     }
 
     async fn update(
@@ -99,6 +146,15 @@ impl Provider for BackupVaultProvider {
             // backups stay, in a vault that is no longer the deployment's.
             Err(e) if error_code(&e).as_deref() == Some("InvalidRequestException") => {
                 let arn = current.outputs.get("arn").cloned().unwrap_or_default();
+                // The hand-over mark first: stopped between the two, the vault is still found
+                // (by either mark), never left with no ftctl tag at all.
+                backup
+                    .tag_resource()
+                    .resource_arn(&arn)
+                    .tags(RETAINED_FROM, ctx.env())
+                    .send()
+                    .await
+                    .map_err(|e| aws_error(&format!("handing over backup vault {name}"), e))?;
                 backup
                     .untag_resource()
                     .resource_arn(&arn)
@@ -107,13 +163,6 @@ impl Provider for BackupVaultProvider {
                             .map(String::from)
                             .to_vec(),
                     ))
-                    .send()
-                    .await
-                    .map_err(|e| aws_error(&format!("handing over backup vault {name}"), e))?;
-                backup
-                    .tag_resource()
-                    .resource_arn(&arn)
-                    .tags(RETAINED_FROM, ctx.env())
                     .send()
                     .await
                     .map_err(|e| aws_error(&format!("handing over backup vault {name}"), e))?;

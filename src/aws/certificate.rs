@@ -8,7 +8,6 @@ use crate::resource::Val;
 use aws_sdk_acm::client::Waiters;
 use aws_sdk_acm::types::{CertificateStatus, ResourceRecord, Tag, ValidationMethod};
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecordSet, RrType};
-use sha2::{Digest, Sha256};
 
 pub struct CertificateProvider;
 
@@ -25,13 +24,6 @@ const RECORD_WAIT: Duration = Duration::from_secs(120);
 const ISSUE_WAIT: Duration = Duration::from_secs(1800);
 
 const RECORD_TTL: i64 = 300;
-
-/// The same request retried within an hour (a run stopped after RequestCertificate) gets the
-/// same certificate instead of a second one (ACM: IdempotencyToken, `\w+`, at most 32).
-fn idempotency_token(ctx: &Ctx<'_>, spec: &ResourceSpec) -> String {
-    let digest = Sha256::digest(format!("{}/{}/{}", ctx.env(), spec.id, spec.name).as_bytes());
-    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
-}
 
 async fn describe(ctx: &Ctx<'_>, arn: &str) -> Result<aws_sdk_acm::types::CertificateDetail> {
     ctx.clients
@@ -150,23 +142,39 @@ async fn validate(ctx: &Ctx<'_>, spec: &ResourceSpec, arn: &str) -> Result<()> {
         .await
         .map_err(|(_, e)| e)?;
     let domain = s(spec, "domain_name")?;
-    ctx.clients
+    use aws_smithy_runtime_api::client::waiters::error::WaiterError;
+    match ctx
+        .clients
         .acm
         .wait_until_certificate_validated()
         .certificate_arn(arn)
         .wait(ISSUE_WAIT)
         .await
-        .map_err(|e| {
-            anyhow!(
-                "the certificate for {domain} was not issued within {} minutes ({e}): ACM \
-                 validates it by resolving {} through public DNS, which reaches zone {zone_id} \
-                 only once the domain's parent delegates to the zone's name servers. Delegate \
-                 the zone, then run apply again; it goes on waiting",
-                ISSUE_WAIT.as_secs() / 60,
-                record.name()
-            )
-        })?;
-    Ok(())
+    {
+        Ok(_) => {}
+        Err(WaiterError::ExceededMaxWait(_)) => anyhow::bail!(
+            "the certificate for {domain} was not issued within {} minutes: ACM validates it \
+             by resolving {} through public DNS, which reaches zone {zone_id} only once the \
+             domain's parent delegates to the zone's name servers. Delegate the zone, then run \
+             apply again; it goes on waiting",
+            ISSUE_WAIT.as_secs() / 60,
+            record.name()
+        ),
+        Err(e) => {
+            return Err(waiter_error(
+                &format!("waiting for ACM to validate the certificate for {domain}"),
+                e,
+            ))
+        }
+    }
+    // The waiter's success is every domain validated; the certificate itself may take a moment
+    // longer to be ISSUED, and a balancer refuses it until then (UnsupportedCertificate).
+    wait_for(
+        &format!("ACM issuing the certificate for {domain}"),
+        RECORD_WAIT,
+        || async { Ok(describe(ctx, arn).await?.status() == Some(&CertificateStatus::Issued)) },
+    )
+    .await
 }
 
 #[async_trait]
@@ -248,7 +256,6 @@ impl Provider for CertificateProvider {
             .request_certificate()
             .domain_name(domain)
             .validation_method(ValidationMethod::Dns)
-            .idempotency_token(idempotency_token(ctx, spec))
             .set_tags(Some(tags))
             .send()
             .await
@@ -276,11 +283,38 @@ impl Provider for CertificateProvider {
 
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
         let arn = current.physical_id.as_str();
-        let record = describe(ctx, arn).await.ok().and_then(|c| {
-            c.domain_validation_options()
-                .iter()
-                .find_map(|o| o.resource_record().cloned())
-        });
+        // The record first: once the certificate is gone nothing finds the record again, and
+        // a zone that still holds it cannot be deleted (HostedZoneNotEmpty).
+        let record = match ctx
+            .clients
+            .acm
+            .describe_certificate()
+            .certificate_arn(arn)
+            .send()
+            .await
+        {
+            Ok(out) => out.certificate.and_then(|c| {
+                c.domain_validation_options()
+                    .iter()
+                    .find_map(|o| o.resource_record().cloned())
+            }),
+            Err(e) if error_code(&e).as_deref() == Some("ResourceNotFoundException") => None,
+            Err(e) => return Err(aws_error(&format!("describing certificate {arn}"), e)),
+        };
+        let zone_id = current
+            .props
+            .get("zone_id")
+            .and_then(Val::as_str)
+            .unwrap_or_default();
+        if let (Some(record), false) = (&record, zone_id.is_empty()) {
+            match change_record(ctx, zone_id, ChangeAction::Delete, record).await {
+                // The zone or the record is already gone: what was wanted.
+                Err((Some(code), _))
+                    if code == "NoSuchHostedZone" || code == "InvalidChangeBatch" => {}
+                Err((_, e)) => return Err(e),
+                Ok(()) => {}
+            }
+        }
         // A balancer releases its certificate a little after its listener is deleted:
         // ResourceInUseException until then (terraform-provider-aws #3866 retries for minutes).
         delete_waiting(
@@ -297,21 +331,6 @@ impl Provider for CertificateProvider {
                     .map_err(|e| coded(&format!("deleting certificate {arn}"), e))
             },
         )
-        .await?;
-        let zone_id = current
-            .props
-            .get("zone_id")
-            .and_then(Val::as_str)
-            .unwrap_or_default();
-        if let (Some(record), false) = (record, zone_id.is_empty()) {
-            match change_record(ctx, zone_id, ChangeAction::Delete, &record).await {
-                // The zone or the record is already gone: what was wanted.
-                Err((Some(code), _))
-                    if code == "NoSuchHostedZone" || code == "InvalidChangeBatch" => {}
-                Err((_, e)) => return Err(e),
-                Ok(()) => {}
-            }
-        }
-        Ok(())
+        .await
     }
 }

@@ -14,6 +14,8 @@ pub struct KmsKeyProvider;
 /// by mistake can be recovered with CancelKeyDeletion until then.
 const DELETION_WINDOW_DAYS: i32 = 30;
 
+const KEY_PROPAGATION: Duration = Duration::from_secs(120);
+
 /// The key policy: the account administers the key through IAM (without this statement KMS
 /// refuses the policy, as it would lock the account out), and the listed services may use it
 /// to encrypt and decrypt on behalf of this account only. CloudWatch needs exactly these two
@@ -69,9 +71,10 @@ fn alias(name: &str) -> String {
     format!("alias/{name}")
 }
 
-/// Reads one key's tags; `None` when the key is not this deployment's or cannot be read by us
-/// (a key whose policy does not admit the account's IAM principals).
-async fn owned(ctx: &Ctx<'_>, key_id: &str) -> Result<Option<(String, String)>> {
+/// Reads one key's tags: its owner (logical id, stack) and `Name` when this deployment owns it;
+/// `None` when it does not or the key cannot be read by us (a key whose policy does not admit
+/// the account's IAM principals).
+async fn owned(ctx: &Ctx<'_>, key_id: &str) -> Result<Option<(String, String, String)>> {
     match ctx
         .clients
         .kms
@@ -80,7 +83,21 @@ async fn owned(ctx: &Ctx<'_>, key_id: &str) -> Result<Option<(String, String)>> 
         .send()
         .await
     {
-        Ok(out) => Ok(ctx.owner(out.tags().iter().map(|t| (t.tag_key(), t.tag_value())))),
+        Ok(out) => {
+            let tags: Vec<(&str, &str)> = out
+                .tags()
+                .iter()
+                .map(|t| (t.tag_key(), t.tag_value()))
+                .collect();
+            let name = tags
+                .iter()
+                .find(|(k, _)| *k == "Name")
+                .map(|(_, v)| v.to_string())
+                .unwrap_or_default();
+            Ok(ctx
+                .owner(tags.iter().copied())
+                .map(|(id, stack)| (id, stack, name)))
+        }
         Err(e) if error_code(&e).as_deref() == Some("AccessDeniedException") => Ok(None),
         Err(e) => Err(aws_error(&format!("reading tags of KMS key {key_id}"), e)),
     }
@@ -98,9 +115,17 @@ async fn describe(ctx: &Ctx<'_>, key_id: &str) -> Result<aws_sdk_kms::types::Key
         .ok_or_else(|| anyhow!("DescribeKey returned no metadata for {key_id}"))
 }
 
-/// A key's state as its spec's attributes, or `None` when it is on its way out.
-async fn read(ctx: &Ctx<'_>, key_id: &str, alias_name: Option<&str>) -> Result<Option<Observed>> {
-    let meta = describe(ctx, key_id).await?;
+/// A key's state as its spec's attributes, or `None` when it is on its way out or not ours
+/// (a key whose policy does not admit this account's IAM principals cannot even be described).
+async fn read(ctx: &Ctx<'_>, key_id: &str, key_aliases: &[&str]) -> Result<Option<Observed>> {
+    let meta = match ctx.clients.kms.describe_key().key_id(key_id).send().await {
+        Ok(out) => match out.key_metadata {
+            Some(m) => m,
+            None => return Ok(None),
+        },
+        Err(e) if error_code(&e).as_deref() == Some("AccessDeniedException") => return Ok(None),
+        Err(e) => return Err(aws_error(&format!("describing KMS key {key_id}"), e)),
+    };
     if meta.key_manager() == Some(&KeyManagerType::Aws)
         || matches!(
             meta.key_state(),
@@ -109,9 +134,12 @@ async fn read(ctx: &Ctx<'_>, key_id: &str, alias_name: Option<&str>) -> Result<O
     {
         return Ok(None);
     }
-    let Some((id, stack)) = owned(ctx, key_id).await? else {
+    let Some((id, stack, name)) = owned(ctx, key_id).await? else {
         return Ok(None);
     };
+    // Of the key's aliases, the one named after it (others may have been added by hand).
+    let own_alias = alias(&name);
+    let alias_name = key_aliases.iter().find(|a| **a == own_alias);
     let kms = &ctx.clients.kms;
     let rotation = kms
         .get_key_rotation_status()
@@ -130,9 +158,6 @@ async fn read(ctx: &Ctx<'_>, key_id: &str, alias_name: Option<&str>) -> Result<O
         .policy
         .unwrap_or_default();
     let arn = meta.arn().unwrap_or_default();
-    let name = alias_name
-        .map(|a| a.trim_start_matches("alias/").to_string())
-        .unwrap_or_default();
     let mut o = Observed::new(&id, Kind::KmsKey, key_id)
         .prop(
             "description",
@@ -143,7 +168,7 @@ async fn read(ctx: &Ctx<'_>, key_id: &str, alias_name: Option<&str>) -> Result<O
         .output("arn", arn)
         .output("id", key_id);
     if let Some(a) = alias_name {
-        o = o.prop("alias", Val::str(a));
+        o = o.prop("alias", Val::str(*a));
     }
     o.name = name;
     o.stack = stack;
@@ -177,6 +202,10 @@ async fn set_alias(ctx: &Ctx<'_>, spec: &ResourceSpec, key_id: &str) -> Result<(
                 .iter()
                 .find(|a| a.alias_name() == Some(name.as_str()))
                 .and_then(|a| a.target_key_id());
+            // Our own earlier attempt (the SDK retried after a lost answer).
+            if target == Some(key_id) {
+                return Ok(());
+            }
             let dying = match target {
                 Some(t) => describe(ctx, t).await?.key_state() == Some(&KeyState::PendingDeletion),
                 None => false,
@@ -221,14 +250,24 @@ impl Provider for KmsKeyProvider {
             .await
             .map_err(|e| aws_error("listing KMS keys", e))?;
         let ours = format!("alias/{}", ctx.name_prefix());
-        let mut found = Vec::new();
+        let aliases_of = |key_id: &str| -> Vec<&str> {
+            aliases
+                .iter()
+                .filter(|a| a.target_key_id() == Some(key_id))
+                .filter_map(|a| a.alias_name())
+                .collect()
+        };
+        let mut found: Vec<Observed> = Vec::new();
         for a in &aliases {
             let (Some(name), Some(target)) = (a.alias_name(), a.target_key_id()) else {
                 continue;
             };
-            if name.starts_with(&ours) {
-                found.extend(read(ctx, target, Some(name)).await?);
+            // A second alias on the same key (made by hand) is not a second key: deleting it
+            // as a duplicate would schedule the deletion of the key in use.
+            if !name.starts_with(&ours) || found.iter().any(|o| o.physical_id == target) {
+                continue;
             }
+            found.extend(read(ctx, target, &aliases_of(target)).await?);
         }
         // Keys no alias names: AWS managed keys always have one, so these are few.
         for key in &keys {
@@ -236,7 +275,7 @@ impl Provider for KmsKeyProvider {
             if aliases.iter().any(|a| a.target_key_id() == Some(key_id)) {
                 continue;
             }
-            found.extend(read(ctx, key_id, None).await?);
+            found.extend(read(ctx, key_id, &[]).await?);
         }
         Ok(found)
     }
@@ -260,6 +299,21 @@ impl Provider for KmsKeyProvider {
             .key_metadata
             .ok_or_else(|| anyhow!("CreateKey returned no metadata"))?;
         let key_id = meta.key_id().to_string();
+        // KMS is eventually consistent: a key just made may be NotFound for a moment to the
+        // calls that follow (KMS Developer Guide, "Eventual consistency";
+        // terraform-provider-aws waits the same way before configuring a new key).
+        wait_for(
+            &format!("KMS key {key_id} to be visible"),
+            KEY_PROPAGATION,
+            || async {
+                match kms.describe_key().key_id(&key_id).send().await {
+                    Ok(_) => Ok(true),
+                    Err(e) if error_code(&e).as_deref() == Some("NotFoundException") => Ok(false),
+                    Err(e) => Err(aws_error(&format!("describing KMS key {key_id}"), e)),
+                }
+            },
+        )
+        .await?;
         let current = Observed::new(&spec.id, Kind::KmsKey, &key_id)
             .prop("rotation", Val::Bool(false))
             .output("arn", meta.arn().unwrap_or_default())

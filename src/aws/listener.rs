@@ -45,6 +45,12 @@ fn default_action(spec: &ResourceSpec) -> Result<Action> {
         .build())
 }
 
+/// A certificate ACM issued moments ago is not yet known to Elastic Load Balancing
+/// everywhere: CertificateNotFound, or UnsupportedCertificate while it still looks pending
+/// (terraform-provider-aws retries both; DataBiosphere/azul #8321).
+const CERTIFICATE_PROPAGATING: &[&str] = &["CertificateNotFound", "UnsupportedCertificate"];
+const CERTIFICATE_WAIT: Duration = Duration::from_secs(300);
+
 fn certificates(spec: &ResourceSpec) -> Option<Vec<Certificate>> {
     let arn = spec.props.get("certificate_arn").and_then(Val::as_str)?;
     Some(vec![Certificate::builder().certificate_arn(arn).build()])
@@ -127,20 +133,26 @@ impl Provider for ListenerProvider {
     }
 
     async fn create(&self, ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Observed> {
-        let out = ctx
-            .clients
-            .elb
-            .create_listener()
-            .load_balancer_arn(s(spec, "load_balancer_arn")?)
-            .port(i(spec, "port")? as i32)
-            .protocol(ProtocolEnum::from(s(spec, "protocol")?))
-            .default_actions(default_action(spec)?)
-            .set_certificates(certificates(spec))
-            .set_ssl_policy(ssl_policy(spec))
-            .set_tags(Some(elb_tag_list(ctx, spec)))
-            .send()
-            .await
-            .map_err(|e| aws_error(&format!("creating listener {}", spec.id), e))?;
+        let action = default_action(spec)?;
+        let out = retry_while(CERTIFICATE_PROPAGATING, CERTIFICATE_WAIT, || async {
+            ctx.clients
+                .elb
+                .create_listener()
+                .load_balancer_arn(s(spec, "load_balancer_arn").map_err(|e| (None, e))?)
+                .port(i(spec, "port").map_err(|e| (None, e))? as i32)
+                .protocol(ProtocolEnum::from(
+                    s(spec, "protocol").map_err(|e| (None, e))?,
+                ))
+                .default_actions(action.clone())
+                .set_certificates(certificates(spec))
+                .set_ssl_policy(ssl_policy(spec))
+                .set_tags(Some(elb_tag_list(ctx, spec)))
+                .send()
+                .await
+                .map_err(|e| coded(&format!("creating listener {}", spec.id), e))
+        })
+        .await
+        .map_err(|(_, e)| e)?;
         let arn = out
             .listeners()
             .first()
@@ -156,18 +168,26 @@ impl Provider for ListenerProvider {
         current: &Observed,
     ) -> Result<Observed> {
         let arn = current.physical_id.as_str();
-        ctx.clients
-            .elb
-            .modify_listener()
-            .listener_arn(arn)
-            .port(i(spec, "port")? as i32)
-            .protocol(ProtocolEnum::from(s(spec, "protocol")?))
-            .default_actions(default_action(spec)?)
-            .set_certificates(certificates(spec))
-            .set_ssl_policy(ssl_policy(spec))
-            .send()
-            .await
-            .map_err(|e| aws_error(&format!("modifying listener {}", spec.id), e))?;
+        let action = default_action(spec)?;
+        let port = i(spec, "port")? as i32;
+        let protocol = ProtocolEnum::from(s(spec, "protocol")?);
+        retry_while(CERTIFICATE_PROPAGATING, CERTIFICATE_WAIT, || async {
+            ctx.clients
+                .elb
+                .modify_listener()
+                .listener_arn(arn)
+                .port(port)
+                .protocol(protocol.clone())
+                .default_actions(action.clone())
+                .set_certificates(certificates(spec))
+                .set_ssl_policy(ssl_policy(spec))
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| coded(&format!("modifying listener {}", spec.id), e))
+        })
+        .await
+        .map_err(|(_, e)| e)?;
         Ok(observed_from_spec(spec, arn).output("arn", arn))
     }
 

@@ -56,6 +56,7 @@ fn rest_action(service: &str, op: &str) -> Option<&'static [&'static str]> {
         ("backup", "PUT /backup-vaults/*") => &["backup:CreateBackupVault"],
         ("backup", "DELETE /backup-vaults/*") => &["backup:DeleteBackupVault"],
         ("backup", "GET /backup-vaults") => &["backup:ListBackupVaults"],
+        ("backup", "GET /backup-vaults/*") => &["backup:DescribeBackupVault"],
         ("backup", "PUT /backup/plans") => &["backup:CreateBackupPlan"],
         ("backup", "POST /backup/plans/*") => &["backup:UpdateBackupPlan"],
         ("backup", "GET /backup/plans") => &["backup:ListBackupPlans"],
@@ -161,6 +162,50 @@ pub fn implied(actions: &BTreeSet<String>) -> BTreeSet<String> {
     if actions.contains("wafv2:AssociateWebACL") {
         out.insert("elasticloadbalancing:SetWebAcl".to_string());
     }
+    // KMS runs its lockout check on CreateKey's policy against the caller's own right to
+    // change it, and CreateKey with tags needs TagResource (KMS Developer Guide, "Key
+    // policies", "Controlling access to tags"); the rest are updates a run may make.
+    let when = |trigger: &str, implied: &[&str], out: &mut BTreeSet<String>| {
+        if actions.contains(trigger) {
+            out.extend(implied.iter().map(|a| a.to_string()));
+        }
+    };
+    when(
+        "kms:CreateKey",
+        &[
+            "kms:PutKeyPolicy",
+            "kms:TagResource",
+            "kms:EnableKeyRotation",
+            "kms:DisableKeyRotation",
+            "kms:UpdateKeyDescription",
+            "kms:UpdateAlias",
+        ],
+        &mut out,
+    );
+    when("sns:CreateTopic", &["sns:SetTopicAttributes"], &mut out);
+    // A vault's storage and its key grants (AWS Backup Developer Guide, "Backup vault creation
+    // and deletion": backup:* does not include them).
+    when(
+        "backup:CreateBackupVault",
+        &[
+            "backup-storage:MountCapsule",
+            "kms:CreateGrant",
+            "kms:GenerateDataKey",
+            "kms:Decrypt",
+            "kms:RetireGrant",
+            "kms:DescribeKey",
+            "backup:DescribeBackupVault",
+            "backup:TagResource",
+            "backup:UntagResource",
+        ],
+        &mut out,
+    );
+    when(
+        "backup:CreateBackupPlan",
+        &["backup:UpdateBackupPlan"],
+        &mut out,
+    );
+    when("wafv2:CreateWebACL", &["wafv2:UpdateWebACL"], &mut out);
     if actions.contains("dynamodb:UpdateTable") {
         out.extend(
             ["dynamodb:CreateTableReplica", "dynamodb:DeleteTableReplica"]
