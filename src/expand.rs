@@ -881,8 +881,7 @@ pub fn expand(
             .iter()
             .map(|(_, db)| db.backup_retention_days)
             .max()
-            .unwrap_or(7)
-            .max(1);
+            .unwrap_or_default();
         out.extend([
             ResourceSpec::new(
                 BACKUP_VAULT,
@@ -1642,9 +1641,9 @@ const LB_LOGS: &str = "logs.balancers";
 pub const ELB_LOG_DELIVERY: &str = "logdelivery.elasticloadbalancing.amazonaws.com";
 
 /// AWS's baseline managed rule groups, in priority order: OWASP-style common exploits (700
-/// WCU; it blocks request bodies over 8 KB) and request patterns known to be malicious (200
-/// WCU), within the 1,500 WCU an ACL is priced for (AWS WAF Developer Guide, "Baseline rule
-/// groups"). No subscription fee beyond the $1 a month each rule costs.
+/// WCU; it blocks request bodies over 8 KB) and request patterns known to be malicious (AWS
+/// WAF Developer Guide, "Baseline rule groups"; the second group's WCU was not read there). No
+/// subscription fee beyond the $1 a month each rule costs (third-party price lists).
 const WAF_RULE_GROUPS: [&str; 2] = [
     "AWSManagedRulesCommonRuleSet",
     "AWSManagedRulesKnownBadInputsRuleSet",

@@ -2,6 +2,7 @@
 //! deployment's vault, and one selection naming the databases by ARN, assumed through a role
 //! AWS Backup may use. Selections cannot be changed, so a changed one is replaced.
 
+use super::backup_vault::backup_owner;
 use super::*;
 use crate::resource::Val;
 use aws_sdk_backup::types::{BackupPlanInput, BackupRuleInput, BackupSelection, Lifecycle};
@@ -132,18 +133,8 @@ impl Provider for BackupPlanProvider {
                 return Ok(None);
             };
             let backup = &ctx.clients.backup;
-            let tags = backup
-                .list_tags()
-                .resource_arn(arn)
-                .send()
-                .await
-                .map_err(|e| aws_error(&format!("reading tags of backup plan {name}"), e))?;
-            let Some((id, stack)) = ctx.owner(
-                tags.tags()
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, v)| (k.as_str(), v.as_str())),
-            ) else {
+            let what = format!("backup plan {name}");
+            let Some((id, stack)) = backup_owner(ctx, arn, &what).await? else {
                 return Ok(None);
             };
             let plan = backup

@@ -8,6 +8,33 @@ use super::*;
 
 pub struct BackupVaultProvider;
 
+/// The tags of a vault or plan (AWS Backup's ListTags serves both).
+pub(super) async fn tags_of(
+    ctx: &Ctx<'_>,
+    arn: &str,
+    what: &str,
+) -> Result<HashMap<String, String>> {
+    let out = ctx
+        .clients
+        .backup
+        .list_tags()
+        .resource_arn(arn)
+        .send()
+        .await
+        .map_err(|e| aws_error(&format!("reading tags of {what}"), e))?;
+    Ok(out.tags.unwrap_or_default())
+}
+
+/// The logical id and stack of a vault or plan, if this deployment owns it.
+pub(super) async fn backup_owner(
+    ctx: &Ctx<'_>,
+    arn: &str,
+    what: &str,
+) -> Result<Option<(String, String)>> {
+    let tags = tags_of(ctx, arn, what).await?;
+    Ok(ctx.owner(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
+}
+
 #[async_trait]
 impl Provider for BackupVaultProvider {
     fn kind(&self) -> Kind {
@@ -33,20 +60,8 @@ impl Provider for BackupVaultProvider {
             let (Some(name), Some(arn)) = (v.backup_vault_name(), v.backup_vault_arn()) else {
                 return Ok(None);
             };
-            let tags = ctx
-                .clients
-                .backup
-                .list_tags()
-                .resource_arn(arn)
-                .send()
-                .await
-                .map_err(|e| aws_error(&format!("reading tags of backup vault {name}"), e))?;
-            let Some((id, stack)) = ctx.owner(
-                tags.tags()
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, v)| (k.as_str(), v.as_str())),
-            ) else {
+            let what = format!("backup vault {name}");
+            let Some((id, stack)) = backup_owner(ctx, arn, &what).await? else {
                 return Ok(None);
             };
             let mut o = Observed::new(&id, Kind::BackupVault, name)
@@ -82,16 +97,8 @@ impl Provider for BackupVaultProvider {
                     .await
                     .map_err(|e| aws_error(&format!("reading backup vault {name}"), e))?;
                 let arn = vault.backup_vault_arn().unwrap_or_default().to_string();
-                let held = backup
-                    .list_tags()
-                    .resource_arn(&arn)
-                    .send()
-                    .await
-                    .map_err(|e| aws_error(&format!("reading tags of backup vault {name}"), e))?;
-                let kept_from_us = held
-                    .tags()
-                    .and_then(|t| t.get(RETAINED_FROM))
-                    .is_some_and(|env| env == ctx.env());
+                let held = tags_of(ctx, &arn, &format!("backup vault {name}")).await?;
+                let kept_from_us = held.get(RETAINED_FROM).is_some_and(|env| env == ctx.env());
                 if !kept_from_us {
                     anyhow::bail!(
                         "backup vault {name} exists and is not this deployment's: rename or \

@@ -185,8 +185,18 @@ impl Provider for CertificateProvider {
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {
         let acm = &ctx.clients.acm;
+        // Every status, named: a certificate still pending validation (a run stopped while
+        // waiting) must be found too, and the API reference does not say what an unfiltered
+        // list holds. The default key-type filter (RSA_2048 among others) covers what
+        // RequestCertificate makes without KeyAlgorithm.
         let certs: Vec<_> = acm
             .list_certificates()
+            .set_certificate_statuses(Some(
+                CertificateStatus::values()
+                    .iter()
+                    .map(|v| CertificateStatus::from(*v))
+                    .collect(),
+            ))
             .into_paginator()
             .items()
             .send()

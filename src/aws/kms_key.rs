@@ -179,7 +179,7 @@ async fn read(ctx: &Ctx<'_>, key_id: &str, key_aliases: &[&str]) -> Result<Optio
 /// pending deletion (a destroy stopped between deleting the alias and the key leaves none;
 /// one stopped before leaves the alias on a dying key).
 async fn set_alias(ctx: &Ctx<'_>, spec: &ResourceSpec, key_id: &str) -> Result<()> {
-    let name = alias(&spec.name);
+    let name = s(spec, "alias")?.to_string();
     let kms = &ctx.clients.kms;
     match kms
         .create_alias()
@@ -270,13 +270,13 @@ impl Provider for KmsKeyProvider {
             found.extend(read(ctx, target, &aliases_of(target)).await?);
         }
         // Keys no alias names: AWS managed keys always have one, so these are few.
-        for key in &keys {
-            let Some(key_id) = key.key_id() else { continue };
-            if aliases.iter().any(|a| a.target_key_id() == Some(key_id)) {
-                continue;
-            }
-            found.extend(read(ctx, key_id, &[]).await?);
-        }
+        let unaliased: Vec<String> = keys
+            .iter()
+            .filter_map(|k| k.key_id())
+            .filter(|id| !aliases.iter().any(|a| a.target_key_id() == Some(*id)))
+            .map(str::to_string)
+            .collect();
+        found.extend(read_each(unaliased, |id| async move { read(ctx, &id, &[]).await }).await?);
         Ok(found)
     }
 
@@ -364,12 +364,10 @@ impl Provider for KmsKeyProvider {
                 .await
                 .map_err(|e| aws_error(&format!("describing KMS key {key_id}"), e))?;
         }
-        if current.props.get("alias").and_then(Val::as_str) != Some(alias(&spec.name).as_str()) {
+        if changed(spec, current, "alias") {
             set_alias(ctx, spec, key_id).await?;
         }
-        let mut o = updated_in_place(spec, current);
-        o.props.insert("alias".into(), Val::str(alias(&spec.name)));
-        Ok(o)
+        Ok(updated_in_place(spec, current))
     }
 
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {

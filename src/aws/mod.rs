@@ -110,6 +110,8 @@ pub struct Clients {
     pub backup: aws_sdk_backup::Client,
     /// The loaded configuration, for clients in other regions (global table replicas).
     config: aws_types::SdkConfig,
+    /// Partition and account of the credentials, asked of STS once (`caller_account`).
+    caller: tokio::sync::OnceCell<(String, String)>,
 }
 
 impl Clients {
@@ -172,6 +174,7 @@ impl Clients {
             wafv2: aws_sdk_wafv2::Client::new(&conf),
             backup: aws_sdk_backup::Client::new(&conf),
             config: conf,
+            caller: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -198,24 +201,31 @@ fn s3_client(conf: &aws_types::SdkConfig) -> aws_sdk_s3::Client {
 }
 
 /// The partition (`aws`, `aws-cn`, `aws-us-gov`) and account id of the credentials in use, for
-/// policies that must name the account.
+/// policies that must name the account. Asked of STS once per set of clients, however many
+/// buckets and keys a run writes.
 pub async fn caller_account(ctx: &Ctx<'_>) -> Result<(String, String)> {
-    let me = ctx
+    let sts = &ctx.clients.sts;
+    let caller = ctx
         .clients
-        .sts
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| aws_error("reading the account id", e))?;
-    let partition = me
-        .arn()
-        .and_then(|arn| arn.split(':').nth(1))
-        .filter(|p| !p.is_empty())
-        .unwrap_or("aws");
-    Ok((
-        partition.to_string(),
-        me.account().unwrap_or_default().to_string(),
-    ))
+        .caller
+        .get_or_try_init(|| async {
+            let me = sts
+                .get_caller_identity()
+                .send()
+                .await
+                .map_err(|e| aws_error("reading the account id", e))?;
+            let partition = me
+                .arn()
+                .and_then(|arn| arn.split(':').nth(1))
+                .filter(|p| !p.is_empty())
+                .unwrap_or("aws");
+            Ok::<_, anyhow::Error>((
+                partition.to_string(),
+                me.account().unwrap_or_default().to_string(),
+            ))
+        })
+        .await?;
+    Ok(caller.clone())
 }
 
 /// Choices that change how deletions behave.

@@ -146,7 +146,8 @@ impl Provider for WebAclProvider {
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {
         let waf = &ctx.clients.wafv2;
-        // ListWebACLs has no paginator in the SDK: NextMarker by hand.
+        // ListWebACLs has no paginator in the SDK: NextMarker by hand. WAF returns a marker even
+        // with the last page (boto/boto3#3715), so an empty page or a repeated marker ends it.
         let mut summaries = Vec::new();
         let mut marker: Option<String> = None;
         loop {
@@ -160,7 +161,13 @@ impl Provider for WebAclProvider {
                 .map_err(|e| aws_error("listing web ACLs", e))?;
             summaries.extend(out.web_acls().iter().cloned());
             match out.next_marker() {
-                Some(m) if !m.is_empty() && out.web_acls().len() == 100 => marker = Some(m.into()),
+                Some(m)
+                    if !m.is_empty()
+                        && !out.web_acls().is_empty()
+                        && marker.as_deref() != Some(m) =>
+                {
+                    marker = Some(m.into())
+                }
                 _ => break,
             }
         }

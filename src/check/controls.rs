@@ -71,7 +71,7 @@ fn count_of(p: &Props, k: &str) -> usize {
 fn names(value: &Val, target: &Subject<'_>) -> bool {
     match value {
         Val::Ref(r) => r.id == target.id,
-        Val::Str(s) => Some(s.as_str()) == target.physical_id,
+        Val::Str(s) => [target.physical_id, target.arn].contains(&Some(s.as_str())),
         _ => false,
     }
 }
@@ -523,18 +523,12 @@ pub const CONTROLS: &[Control] = &[
         why: "automated backups go with the database's retention setting and its deletion; a \
               plan's recovery points are kept apart from both",
         test: |s, all| {
-            let arn_suffix = s.physical_id.map(|id| format!(":db:{id}"));
             let covered = all
                 .iter()
                 .filter(|p| p.kind == Kind::BackupPlan)
                 .filter_map(|p| p.props.get("resources"))
                 .flat_map(Val::as_list)
-                .any(|r| {
-                    names(r, s)
-                        || arn_suffix
-                            .as_deref()
-                            .is_some_and(|end| r.as_str().is_some_and(|a| a.ends_with(end)))
-                });
+                .any(|r| names(r, s));
             fail_if(
                 !covered,
                 "no AWS Backup plan covers the database",

@@ -74,6 +74,9 @@ pub struct Subject<'a> {
     pub props: &'a Props,
     /// The AWS identifier, when it exists (observed); references to it count as it.
     pub physical_id: Option<&'a str>,
+    /// Its ARN when AWS reported one besides the identifier (a database is known by its name,
+    /// a backup plan names it by ARN): references by ARN count as it too.
+    pub arn: Option<&'a str>,
 }
 
 impl<'a> From<&'a ResourceSpec> for Subject<'a> {
@@ -83,6 +86,7 @@ impl<'a> From<&'a ResourceSpec> for Subject<'a> {
             kind: s.kind,
             props: &s.props,
             physical_id: None,
+            arn: None,
         }
     }
 }
@@ -94,6 +98,7 @@ impl<'a> From<&'a Observed> for Subject<'a> {
             kind: o.kind,
             props: &o.props,
             physical_id: Some(&o.physical_id),
+            arn: o.outputs.get("arn").map(String::as_str),
         }
     }
 }
