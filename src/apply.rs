@@ -4,7 +4,7 @@
 //! Nothing is kept locally: a re-run observes AWS again and finishes the job.
 
 use crate::cloud::Cloud;
-use crate::expand::Deployment;
+use crate::deployment::Deployment;
 use crate::graph::observed_dependencies;
 use crate::plan::{Action, Plan};
 use crate::resource::{Observed, ResourceSpec};

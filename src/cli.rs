@@ -1,6 +1,5 @@
 //! Command-line definitions only; `commands` turns them into work.
 
-use crate::chaos::design::AzMode;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -307,6 +306,22 @@ pub struct AzArgs {
     /// terminate: the zone is gone; stop: a power interruption (started again on rollback).
     #[arg(long, value_enum, default_value_t = AzMode::Terminate)]
     pub mode: AzMode,
+}
+
+/// The command line's spelling of `chaos::design::AzMode` (the core knows nothing of clap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AzMode {
+    Terminate,
+    Stop,
+}
+
+impl From<AzMode> for crate::chaos::design::AzMode {
+    fn from(mode: AzMode) -> Self {
+        match mode {
+            AzMode::Terminate => Self::Terminate,
+            AzMode::Stop => Self::Stop,
+        }
+    }
 }
 
 #[derive(Debug, Args, Clone)]

@@ -1,7 +1,7 @@
 //! The one seam between the engine and a cloud: read what a deployment owns, create, update and
 //! delete one resource. `aws::AwsCloud` implements it for real; tests use an in-memory fake.
 
-use crate::expand::Deployment;
+use crate::deployment::Deployment;
 use crate::resource::{Observed, ResourceSpec};
 use async_trait::async_trait;
 

@@ -2,7 +2,7 @@
 //! asked to create, records every operation, and can be told to fail on a resource.
 
 use crate::cloud::Cloud;
-use crate::expand::Deployment;
+use crate::deployment::Deployment;
 use crate::resource::{Observed, ResourceSpec};
 use async_trait::async_trait;
 use std::collections::BTreeMap;

@@ -1,27 +1,8 @@
 //! ftctl: provision high-availability AWS architectures and prove they survive failure.
 //! The binary is thin: parse, run, map the outcome to an exit code.
 
-mod apply;
-mod aws;
-mod backup;
-mod chaos;
-mod check;
-mod cli;
-mod cloud;
-mod commands;
-mod diagram;
-mod expand;
-#[cfg(test)]
-mod fake;
-mod graph;
-mod lock;
-mod plan;
-mod render;
-mod resource;
-mod saved;
-mod stack;
-
 use clap::Parser;
+use ftctl::{cli, commands};
 use std::process::ExitCode;
 
 /// A bad flag is bad input: 1, as the exit codes in README.md say, not clap's 2 (which means

@@ -3,7 +3,7 @@
 //! widgets, not JSON text.
 
 use super::*;
-use crate::expand::physical_name;
+use crate::deployment::physical_name;
 use crate::resource::Val;
 
 pub struct DashboardProvider;

@@ -9,18 +9,6 @@ use aws_sdk_route53::types::{
 
 pub struct DnsRecordProvider;
 
-/// Route 53 answers alias targets with a trailing dot and, for load balancers, a `dualstack.`
-/// prefix: the same target either way.
-pub fn same_alias_target(a: &str, b: &str) -> bool {
-    let norm = |s: &str| {
-        s.trim_end_matches('.')
-            .to_lowercase()
-            .trim_start_matches("dualstack.")
-            .to_string()
-    };
-    norm(a) == norm(b)
-}
-
 fn record_set(name: &str, dns: &str, zone: &str, evaluate: bool) -> Result<ResourceRecordSet> {
     Ok(ResourceRecordSet::builder()
         .name(name)
@@ -80,6 +68,10 @@ fn from_spec(spec: &ResourceSpec) -> Result<ResourceRecordSet> {
 impl Provider for DnsRecordProvider {
     fn kind(&self) -> Kind {
         Kind::DnsRecord
+    }
+
+    fn observe_after(&self) -> &'static [Kind] {
+        &[Kind::HostedZone]
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, found: &[Observed]) -> Result<Vec<Observed>> {
@@ -178,22 +170,5 @@ impl Provider for DnsRecordProvider {
             }
             Err(e) => Err(e),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn alias_targets_compare_as_route53_returns_them() {
-        assert!(same_alias_target(
-            "shop-public-1.us-east-1.elb.amazonaws.com",
-            "dualstack.shop-public-1.us-east-1.elb.amazonaws.com."
-        ));
-        assert!(!same_alias_target(
-            "a.elb.amazonaws.com",
-            "b.elb.amazonaws.com"
-        ));
     }
 }

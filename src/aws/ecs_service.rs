@@ -123,6 +123,10 @@ impl Provider for EcsServiceProvider {
         Kind::EcsService
     }
 
+    fn observe_after(&self) -> &'static [Kind] {
+        &[Kind::EcsCluster]
+    }
+
     async fn observe(&self, ctx: &Ctx<'_>, found: &[Observed]) -> Result<Vec<Observed>> {
         let ecs = &ctx.clients.ecs;
         let mut out = Vec::new();

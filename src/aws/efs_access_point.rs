@@ -14,6 +14,10 @@ impl Provider for EfsAccessPointProvider {
         Kind::EfsAccessPoint
     }
 
+    fn observe_after(&self) -> &'static [Kind] {
+        &[Kind::EfsFileSystem]
+    }
+
     async fn observe(&self, ctx: &Ctx<'_>, found: &[Observed]) -> Result<Vec<Observed>> {
         let mut out = Vec::new();
         for fs in found.iter().filter(|o| o.kind == Kind::EfsFileSystem) {

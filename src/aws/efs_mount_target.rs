@@ -34,6 +34,10 @@ impl Provider for EfsMountTargetProvider {
         Kind::EfsMountTarget
     }
 
+    fn observe_after(&self) -> &'static [Kind] {
+        &[Kind::EfsFileSystem, Kind::Subnet]
+    }
+
     async fn observe(&self, ctx: &Ctx<'_>, found: &[Observed]) -> Result<Vec<Observed>> {
         let efs = &ctx.clients.efs;
         // subnet id -> its index among the private subnets (logical id network.private.N).

@@ -4,7 +4,8 @@
 
 use super::{aws_error, filter, Clients, TAG_DEPLOYMENT};
 use crate::chaos::design::{Action, Undo};
-use crate::chaos::run::{Journal, Lab, Outcome};
+use crate::chaos::journal::{Journal, Outcome};
+use crate::chaos::run::Lab;
 use crate::chaos::{
     tier_state, CacheState, DatabaseState, Instance, Inventory, Observation, ServiceState,
     ShardState, Snapshot, Task,
@@ -763,7 +764,7 @@ pub async fn alarm_history(
 /// can show how long changes take next to what they did to the service.
 pub async fn publish_apply(
     clients: &Clients,
-    deployment: &crate::expand::Deployment,
+    deployment: &crate::deployment::Deployment,
     seconds: f64,
     changes: usize,
     succeeded: bool,

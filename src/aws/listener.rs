@@ -69,6 +69,10 @@ impl Provider for ListenerProvider {
         Kind::Listener
     }
 
+    fn observe_after(&self) -> &'static [Kind] {
+        &[Kind::LoadBalancer]
+    }
+
     async fn observe(&self, ctx: &Ctx<'_>, found: &[Observed]) -> Result<Vec<Observed>> {
         let mut listeners = Vec::new();
         for lb in found.iter().filter(|o| o.kind == Kind::LoadBalancer) {

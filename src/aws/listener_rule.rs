@@ -34,6 +34,10 @@ impl Provider for ListenerRuleProvider {
         Kind::ListenerRule
     }
 
+    fn observe_after(&self) -> &'static [Kind] {
+        &[Kind::Listener]
+    }
+
     async fn observe(&self, ctx: &Ctx<'_>, found: &[Observed]) -> Result<Vec<Observed>> {
         let mut rules = Vec::new();
         for listener in found.iter().filter(|o| o.kind == Kind::Listener) {

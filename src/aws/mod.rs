@@ -16,7 +16,6 @@ mod db_instance;
 mod db_parameter_group;
 mod db_subnet_group;
 mod dns_record;
-pub use dns_record::same_alias_target;
 mod ecs_cluster;
 mod ecs_service;
 mod efs_access_point;
@@ -54,8 +53,11 @@ mod vpc_endpoint;
 mod web_acl;
 mod xray;
 
+mod registry;
+use registry::provider;
+
 use crate::cloud::Cloud;
-use crate::expand::Deployment;
+use crate::deployment::Deployment;
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
@@ -69,17 +71,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub const TAG_DEPLOYMENT: &str = "ftctl:deployment";
-pub const TAG_STACK: &str = "ftctl:stack";
-pub const TAG_LOGICAL_ID: &str = "ftctl:logical-id";
-/// Marks a resource whose size Application Auto Scaling manages (see `scaling`).
-pub const TAG_SCALED_BY: &str = "ftctl:scaled-by";
-/// Marks a DynamoDB table replica (value: the home table's region).
-pub const TAG_REPLICA_OF: &str = "ftctl:replica-of";
-/// On a resource made outside the deployment's region (the Route 53 health check's alarm and
-/// its topic, in us-east-1): the deployment's own region, so the same deployment name living in
-/// that other region never counts it as its own.
-pub const TAG_HOME_REGION: &str = "ftctl:region";
+pub use crate::deployment::{
+    TAG_DEPLOYMENT, TAG_HOME_REGION, TAG_LOGICAL_ID, TAG_REPLICA_OF, TAG_SCALED_BY, TAG_STACK,
+};
 pub use crate::expand::ROUTE53_METRICS_REGION;
 
 /// Service clients, built once from one configuration.
@@ -306,8 +300,14 @@ impl Ctx<'_> {
 pub trait Provider: Send + Sync {
     fn kind(&self) -> Kind;
 
-    /// Everything of this kind the deployment owns. `found` holds what kinds observed earlier
-    /// found (children like listeners are listed per parent).
+    /// The kinds whose observed resources `observe` needs (children like listeners are listed
+    /// per parent). `AwsCloud::observe` reads those kinds first and passes only them.
+    fn observe_after(&self) -> &'static [Kind] {
+        &[]
+    }
+
+    /// Everything of this kind the deployment owns. `found` holds what the kinds named by
+    /// `observe_after` found.
     async fn observe(&self, ctx: &Ctx<'_>, found: &[Observed]) -> Result<Vec<Observed>>;
 
     async fn create(&self, ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Observed>;
@@ -320,78 +320,6 @@ pub trait Provider: Send + Sync {
     ) -> Result<Observed>;
 
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()>;
-}
-
-fn provider(kind: Kind) -> &'static dyn Provider {
-    match kind {
-        Kind::Vpc => &vpc::VpcProvider,
-        Kind::Subnet => &subnet::SubnetProvider,
-        Kind::InternetGateway => &igw::InternetGatewayProvider,
-        Kind::ElasticIp => &eip::ElasticIpProvider,
-        Kind::NatGateway => &nat::NatGatewayProvider,
-        Kind::RouteTable => &route_table::RouteTableProvider,
-        Kind::NetworkAcl => &network_acl::NetworkAclProvider,
-        Kind::VpcEndpoint => &vpc_endpoint::VpcEndpointProvider,
-        Kind::SecurityGroup => &security_group::SecurityGroupProvider,
-        Kind::LaunchTemplate => &launch_template::LaunchTemplateProvider,
-        Kind::TargetGroup => &target_group::TargetGroupProvider,
-        Kind::LoadBalancer => &load_balancer::LoadBalancerProvider,
-        Kind::Certificate => &certificate::CertificateProvider,
-        Kind::Listener => &listener::ListenerProvider,
-        Kind::WebAcl => &web_acl::WebAclProvider,
-        Kind::AutoScalingGroup => &asg::AutoScalingGroupProvider,
-        Kind::DbSubnetGroup => &db_subnet_group::DbSubnetGroupProvider,
-        Kind::DbParameterGroup => &db_parameter_group::DbParameterGroupProvider,
-        Kind::DbInstance => &db_instance::DbInstanceProvider,
-        Kind::BackupVault => &backup_vault::BackupVaultProvider,
-        Kind::BackupPlan => &backup_plan::BackupPlanProvider,
-        Kind::KmsKey => &kms_key::KmsKeyProvider,
-        Kind::SnsTopic => &topic::SnsTopicProvider,
-        Kind::MetricAlarm => &alarm::MetricAlarmProvider,
-        Kind::CacheSubnetGroup => &cache_subnet_group::CacheSubnetGroupProvider,
-        Kind::CacheReplicationGroup => &cache::ReplicationGroupProvider,
-        Kind::CacheScaling => &scaling::ScalingProvider(scaling::Scaled::CacheReplicas),
-        Kind::DynamoTable => &table::TableProvider,
-        Kind::TableReplica => &table_replica::TableReplicaProvider,
-        Kind::IamRole => &iam_role::IamRoleProvider,
-        Kind::LogGroup => &log_group::LogGroupProvider,
-        Kind::EcsCluster => &ecs_cluster::EcsClusterProvider,
-        Kind::TaskDefinition => &task_definition::TaskDefinitionProvider,
-        Kind::EcsService => &ecs_service::EcsServiceProvider,
-        Kind::ServiceScaling => &scaling::ScalingProvider(scaling::Scaled::ServiceTasks),
-        Kind::ListenerRule => &listener_rule::ListenerRuleProvider,
-        Kind::EfsFileSystem => &efs_file_system::EfsFileSystemProvider,
-        Kind::EfsMountTarget => &efs_mount_target::EfsMountTargetProvider,
-        Kind::EfsAccessPoint => &efs_access_point::EfsAccessPointProvider,
-        Kind::HostedZone => &hosted_zone::HostedZoneProvider,
-        Kind::DnsRecord => &dns_record::DnsRecordProvider,
-        Kind::HealthCheck => &health_check::HealthCheckProvider,
-        Kind::InstanceProfile => &instance_profile::InstanceProfileProvider,
-        Kind::S3Bucket => &s3_bucket::S3BucketProvider,
-        Kind::EmrCluster => &emr_cluster::EmrClusterProvider,
-        Kind::Dashboard => &dashboard::DashboardProvider,
-        Kind::Trail => &trail::TrailProvider,
-        Kind::TracingGroup => &xray::XrayProvider(xray::Traced::Group),
-        Kind::SamplingRule => &xray::XrayProvider(xray::Traced::SamplingRule),
-    }
-}
-
-/// Kinds whose listing needs another kind's results first.
-fn observed_after(kind: Kind) -> bool {
-    matches!(
-        kind,
-        Kind::Listener
-            | Kind::CacheScaling
-            | Kind::TableReplica
-            | Kind::EcsService
-            | Kind::ServiceScaling
-            | Kind::ListenerRule
-            | Kind::EfsMountTarget
-            | Kind::EfsAccessPoint
-            | Kind::DnsRecord
-            | Kind::TracingGroup
-            | Kind::SamplingRule
-    )
 }
 
 /// The real cloud.
@@ -494,28 +422,26 @@ impl Cloud for AwsCloud {
 
     async fn observe(&self, deployment: &Deployment) -> Result<Vec<Observed>> {
         let ctx = self.ctx(deployment);
-        let first = futures::future::join_all(
-            Kind::ALL
-                .iter()
-                .filter(|k| !observed_after(**k))
-                .map(|k| async { (provider(*k).kind(), provider(*k).observe(&ctx, &[]).await) }),
-        )
-        .await;
-        let mut found = Vec::new();
         let region = &self.clients.region;
-        for (kind, result) in first {
-            found.extend(
-                result.map_err(|e| {
+        let mut found: Vec<Observed> = Vec::new();
+        // Each wave's kinds need only kinds of earlier waves: read concurrently, wave by wave.
+        for wave in registry::observe_waves() {
+            let results = futures::future::join_all(wave.iter().map(|kind| {
+                let needs = provider(*kind).observe_after();
+                let parents: Vec<Observed> = found
+                    .iter()
+                    .filter(|o| needs.contains(&o.kind))
+                    .cloned()
+                    .collect();
+                let ctx = &ctx;
+                async move { (*kind, provider(*kind).observe(ctx, &parents).await) }
+            }))
+            .await;
+            for (kind, result) in results {
+                found.extend(result.map_err(|e| {
                     name_endpoint(kind, region, e.context(format!("reading {kind}s")))
-                })?,
-            );
-        }
-        for kind in Kind::ALL.iter().filter(|k| observed_after(**k)) {
-            let more = provider(*kind)
-                .observe(&ctx, &found)
-                .await
-                .map_err(|e| name_endpoint(*kind, region, e.context(format!("reading {kind}s"))))?;
-            found.extend(more);
+                })?);
+            }
         }
         if let Some(remote) = &self.remote {
             let far = Ctx {

@@ -167,6 +167,13 @@ impl Provider for ScalingProvider {
         self.0.kind()
     }
 
+    fn observe_after(&self) -> &'static [Kind] {
+        match self.0 {
+            Scaled::CacheReplicas => &[Kind::CacheReplicationGroup],
+            Scaled::ServiceTasks => &[Kind::EcsService],
+        }
+    }
+
     async fn observe(&self, ctx: &Ctx<'_>, found: &[Observed]) -> Result<Vec<Observed>> {
         let scaled = self.0;
         let parents: Vec<&Observed> = found

@@ -23,6 +23,10 @@ impl Provider for TableReplicaProvider {
         Kind::TableReplica
     }
 
+    fn observe_after(&self) -> &'static [Kind] {
+        &[Kind::DynamoTable]
+    }
+
     /// Replicas are found through the deployment's tables (their replica list), then read in
     /// their own region.
     async fn observe(&self, ctx: &Ctx<'_>, found: &[Observed]) -> Result<Vec<Observed>> {

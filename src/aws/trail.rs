@@ -3,7 +3,7 @@
 //! `<deployment>-trail`, which is how it is found (trail listings carry no tags).
 
 use super::*;
-use crate::expand::trail_name;
+use crate::deployment::trail_name;
 use crate::resource::Val;
 
 pub struct TrailProvider;

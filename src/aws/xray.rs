@@ -180,6 +180,10 @@ impl Provider for XrayProvider {
         self.0.kind()
     }
 
+    fn observe_after(&self) -> &'static [Kind] {
+        &[Kind::AutoScalingGroup]
+    }
+
     async fn observe(&self, ctx: &Ctx<'_>, found: &[Observed]) -> Result<Vec<Observed>> {
         let traced = self.0;
         // (X-Ray name, the marked Auto Scaling group's name)

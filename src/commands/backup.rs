@@ -4,7 +4,7 @@ use super::InputError;
 use crate::aws::{backup, AwsCloud, DeleteOptions};
 use crate::backup::{render, sort, Backup};
 use crate::cloud::Cloud;
-use crate::expand::{self, Deployment};
+use crate::deployment::{self, Deployment};
 use crate::resource::Kind;
 use anyhow::{bail, Result};
 use std::process::ExitCode;
@@ -21,7 +21,7 @@ pub async fn run(
     wait: bool,
     json: bool,
 ) -> Result<ExitCode> {
-    expand::validate_env(env).map_err(InputError)?;
+    deployment::validate_env(env).map_err(InputError)?;
     let cloud = AwsCloud::connect(region, DeleteOptions::default()).await?;
     let clients = &cloud.clients;
     let mut taken: Vec<Backup> = Vec::new();

@@ -6,13 +6,14 @@ use super::confirm;
 use crate::aws::lab::{publish_result, AwsLab};
 use crate::aws::{endpoint_for, AwsCloud, DeleteOptions};
 use crate::chaos::design::{self, Design, Fault, Refusal};
-use crate::chaos::run::{Event, Journal, Outcome, Runner, Settings, Sink, Watcher};
+use crate::chaos::journal::{Event, Journal, Outcome, Settings};
+use crate::chaos::run::{Runner, Sink, Watcher};
 use crate::chaos::{fis, report, Inventory, Observation, Snapshot};
 use crate::cli::{
     CacheArgs, ChaosCommand, DbArgs, FisExperiment, InstanceArgs, RunArgs, TargetArgs, TaskArgs,
 };
 use crate::cloud::Cloud;
-use crate::expand::{self, Deployment};
+use crate::deployment::{self, Deployment};
 use anyhow::{anyhow, bail, Context, Result};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -43,7 +44,7 @@ async fn dispatch(command: ChaosCommand) -> Result<ExitCode> {
         ChaosCommand::KillAz { run, az } => {
             let fault = Fault::KillAz {
                 zone: az.az.clone(),
-                mode: az.mode,
+                mode: az.mode.into(),
             };
             experiment(&run, fault, az.duration).await
         }
@@ -93,7 +94,7 @@ fn cache_fault(a: &CacheArgs) -> Fault {
 
 /// Reads what the deployment owns; refuses when it owns nothing.
 async fn inventory(target: &TargetArgs) -> Result<(AwsCloud, Inventory)> {
-    expand::validate_env(target.env.name()).map_err(|e| anyhow!(e))?;
+    deployment::validate_env(target.env.name()).map_err(|e| anyhow!(e))?;
     let cloud = AwsCloud::connect(target.region.as_deref(), DeleteOptions::default()).await?;
     let observed = cloud
         .observe(&Deployment {
@@ -524,7 +525,7 @@ async fn export_fis(experiment: FisExperiment) -> Result<ExitCode> {
         FisExperiment::KillAz { fis, az } => {
             let fault = Fault::KillAz {
                 zone: az.az.clone(),
-                mode: az.mode,
+                mode: az.mode.into(),
             };
             (fis, fault, az.duration.unwrap_or(300.0))
         }

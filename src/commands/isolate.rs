@@ -6,7 +6,7 @@ use super::InputError;
 use crate::aws::{aws_error, AwsCloud, DeleteOptions};
 use crate::chaos::Inventory;
 use crate::cloud::Cloud;
-use crate::expand::{self, Deployment};
+use crate::deployment::{self, Deployment};
 use anyhow::{bail, Result};
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
 use std::process::ExitCode;
@@ -44,7 +44,7 @@ pub async fn run(
     release: bool,
     suggest: bool,
 ) -> Result<ExitCode> {
-    expand::validate_env(env).map_err(InputError)?;
+    deployment::validate_env(env).map_err(InputError)?;
     let cloud = AwsCloud::connect(region, DeleteOptions::default()).await?;
     let observed = cloud
         .observe(&Deployment {

@@ -11,7 +11,8 @@ use crate::apply::{self, ConsoleReporter};
 use crate::aws::{AwsCloud, DeleteOptions};
 use crate::cli::{Cli, Command, LockArgs, StackArgs};
 use crate::cloud::Cloud;
-use crate::expand::{self, Deployment};
+use crate::deployment::{self, Deployment};
+use crate::expand;
 use crate::lock;
 use crate::plan::{self, Plan};
 use crate::render::{self, Heading};
@@ -156,7 +157,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             parallelism,
             lock,
         } => {
-            expand::validate_env(env.name()).map_err(InputError)?;
+            deployment::validate_env(env.name()).map_err(InputError)?;
             let options = DeleteOptions {
                 skip_final_snapshot,
                 disable_deletion_protection,
@@ -181,7 +182,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             lock,
             lock_id,
         } => {
-            expand::validate_env(env.name()).map_err(InputError)?;
+            deployment::validate_env(env.name()).map_err(InputError)?;
             let cloud = AwsCloud::connect(region.as_deref(), DeleteOptions::default()).await?;
             let backend = lock_backend(&lock, &cloud)?;
             let key = lock::Key {
@@ -498,7 +499,7 @@ async fn apply_saved(
         .map_err(|e| InputError(format!("{}: cannot read the plan: {e}", path.display())))?;
     let (saved, desired) =
         saved::parse(&text).map_err(|e| InputError(format!("{}: {e}", path.display())))?;
-    expand::validate_env(&saved.deployment)
+    deployment::validate_env(&saved.deployment)
         .map_err(|e| InputError(format!("{}: deployment: {e}", path.display())))?;
     // The plan names its deployment; any explicit other one (even `dev`) is a mistake, not an
     // override.
@@ -663,7 +664,7 @@ async fn run_check(
             env,
         )?),
         None if live => {
-            expand::validate_env(env).map_err(InputError)?;
+            deployment::validate_env(env).map_err(InputError)?;
             None
         }
         None => {
@@ -770,7 +771,7 @@ pub struct Input {
 }
 
 pub fn resolve(args: &StackArgs, env: &str) -> Result<Input> {
-    expand::validate_env(env).map_err(InputError)?;
+    deployment::validate_env(env).map_err(InputError)?;
     let path = stack::resolve_reference(&args.stack, Path::new("stacks"));
     let loaded = stack::load(&path, &args.vars).map_err(|e| InputError(e.to_string()))?;
     let deployment = Deployment {

@@ -9,7 +9,7 @@ use crate::aws::{AwsCloud, DeleteOptions};
 use crate::chaos::run::Lab;
 use crate::chaos::Inventory;
 use crate::cloud::Cloud;
-use crate::expand::{self, Deployment};
+use crate::deployment::{self, Deployment};
 use anyhow::{bail, Result};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -37,7 +37,7 @@ pub async fn run(
     interval: f64,
     json: bool,
 ) -> Result<ExitCode> {
-    expand::validate_env(env).map_err(InputError)?;
+    deployment::validate_env(env).map_err(InputError)?;
     let cloud = AwsCloud::connect(region, DeleteOptions::default()).await?;
     let observed = cloud
         .observe(&Deployment {

@@ -3,7 +3,7 @@
 use super::InputError;
 use crate::aws::{aws_error, AwsCloud, DeleteOptions};
 use crate::cloud::Cloud;
-use crate::expand;
+use crate::deployment;
 use anyhow::Result;
 use std::process::ExitCode;
 
@@ -44,7 +44,7 @@ pub fn concerns(env: &str, resources: &[String], raw: &str) -> bool {
 }
 
 pub async fn run(env: &str, region: Option<&str>, since: &str, json: bool) -> Result<ExitCode> {
-    expand::validate_env(env).map_err(InputError)?;
+    deployment::validate_env(env).map_err(InputError)?;
     let seconds = parse_since(since).map_err(InputError)?;
     let cloud = AwsCloud::connect(region, DeleteOptions::default()).await?;
     let now = crate::aws::unix_now() as i64;

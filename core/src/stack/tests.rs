@@ -10,7 +10,11 @@ fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
 }
 
 fn stage1_text() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage1.toml")).unwrap()
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../stacks/stage1.toml"
+    ))
+    .unwrap()
 }
 
 fn errors(result: Result<LoadedStack, StackErrors>) -> Vec<String> {
@@ -22,7 +26,10 @@ fn errors(result: Result<LoadedStack, StackErrors>) -> Vec<String> {
 
 #[test]
 fn shipped_stage1_is_valid() {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage1.toml"));
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../stacks/stage1.toml"
+    ));
     let loaded = load(&path, &[]).unwrap();
     assert_eq!(loaded.stack.network.az_count, 2);
     assert_eq!(loaded.stack.tiers.len(), 2);
@@ -179,7 +186,10 @@ fn stack_names_resolve_to_files() {
 
 #[test]
 fn subnets_are_carved_per_zone() {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage1.toml"));
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../stacks/stage1.toml"
+    ));
     let stack = load(&path, &["network.az_count=3".to_string()])
         .unwrap()
         .stack;
@@ -189,14 +199,20 @@ fn subnets_are_carved_per_zone() {
 }
 
 fn stage2_errors(vars: &[&str]) -> Vec<String> {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage2.toml"));
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../stacks/stage2.toml"
+    ));
     let vars: Vec<String> = vars.iter().map(|s| s.to_string()).collect();
     errors(load(&path, &vars))
 }
 
 #[test]
 fn shipped_stage2_extends_stage1() {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage2.toml"));
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../stacks/stage2.toml"
+    ));
     let loaded = load(&path, &[]).unwrap();
     assert_eq!(loaded.stack.stack.name, "stage2");
     assert_eq!(loaded.files.len(), 2);
@@ -263,7 +279,10 @@ fn stage2_parameters_that_break_failover_are_refused() {
 
 #[test]
 fn the_configured_region_is_checked_against_replicas() {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage2.toml"));
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../stacks/stage2.toml"
+    ));
     let loaded = load(&path, &[]).unwrap();
     assert!(check_region(&loaded.stack, "us-east-1").is_empty());
     let located = loaded.locate(check_region(&loaded.stack, "us-west-2"));
@@ -274,7 +293,10 @@ fn the_configured_region_is_checked_against_replicas() {
 
 #[test]
 fn stage3_parameters_are_checked() {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage3.toml"));
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../stacks/stage3.toml"
+    ));
     let loaded = load(&path, &[]).unwrap();
     assert_eq!(loaded.files.len(), 3, "stage3 → stage2 → stage1");
     assert_eq!(
@@ -374,7 +396,7 @@ fn stage3_parameters_are_checked() {
     // A service may not take a tier's name: their AWS names would collide.
     let dir = tempfile::tempdir().unwrap();
     for f in ["stage1.toml", "stage2.toml", "stage3.toml"] {
-        let from = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks")).join(f);
+        let from = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../stacks")).join(f);
         std::fs::copy(from, dir.path().join(f)).unwrap();
     }
     let text = std::fs::read_to_string(dir.path().join("stage3.toml"))
@@ -456,7 +478,10 @@ fn a_missing_field_is_named_and_located_at_its_table() {
 
 #[test]
 fn an_alarm_window_beyond_u32_is_refused_not_overflowed() {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage1.toml"));
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../stacks/stage1.toml"
+    ));
     for var in [
         "tiers.web.capacity_alarm.evaluation_periods=71582789",
         "tiers.web.capacity_alarm={ period_seconds = 4294967280, evaluation_periods = 2 }",
@@ -474,7 +499,10 @@ fn an_alarm_window_beyond_u32_is_refused_not_overflowed() {
 
 #[test]
 fn the_largest_core_count_is_refused_not_overflowed() {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage3.toml"));
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../stacks/stage3.toml"
+    ));
     let errs = errors(load(
         &path,
         &["clusters.analytics.core_instance_count=4294967295".to_string()],
@@ -489,7 +517,10 @@ fn the_largest_core_count_is_refused_not_overflowed() {
 
 #[test]
 fn availability_zones_must_be_zone_names() {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage1.toml"));
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../stacks/stage1.toml"
+    ));
     let long = "é".repeat(200);
     let errs = errors(load(
         &path,

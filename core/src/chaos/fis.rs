@@ -5,7 +5,7 @@
 
 use super::design::{AzMode, Design, Fault};
 use super::Inventory;
-use crate::aws::TAG_DEPLOYMENT;
+use crate::deployment::TAG_DEPLOYMENT;
 use serde_json::{json, Map, Value};
 
 /// ISO 8601 duration for FIS parameters, whole seconds.

@@ -11,7 +11,7 @@ const STAGES: [&str; 3] = ["stage1.toml", "stage2.toml", "stage3.toml"];
 
 fn shipped(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("stacks")
+        .join("../stacks")
         .join(name);
     std::fs::read_to_string(path).unwrap()
 }
@@ -460,7 +460,7 @@ proptest! {
         stage in 0..3usize,
         vars in prop::collection::vec(plausible_var(), 0..6),
     ) {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stacks");
         load_and_check(&dir, STAGES[stage], &vars)?;
     }
 
@@ -469,7 +469,7 @@ proptest! {
         stage in 0..3usize,
         vars in prop::collection::vec(var(), 1..5),
     ) {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stacks");
         load_and_check(&dir, STAGES[stage], &vars)?;
     }
 }

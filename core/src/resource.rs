@@ -2,174 +2,13 @@
 //! (`ResourceSpec`), what AWS says it is (`Observed`), and the attribute values both speak in.
 //! Nothing here does I/O.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-/// Every kind of AWS resource ftctl manages. The order of the variants is not significant; the
-/// dependency graph, not the kind, decides the order of operations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    Vpc,
-    Subnet,
-    InternetGateway,
-    ElasticIp,
-    NatGateway,
-    RouteTable,
-    NetworkAcl,
-    VpcEndpoint,
-    SecurityGroup,
-    LaunchTemplate,
-    TargetGroup,
-    LoadBalancer,
-    Certificate,
-    Listener,
-    WebAcl,
-    AutoScalingGroup,
-    DbSubnetGroup,
-    DbParameterGroup,
-    DbInstance,
-    BackupVault,
-    BackupPlan,
-    KmsKey,
-    SnsTopic,
-    MetricAlarm,
-    CacheSubnetGroup,
-    CacheReplicationGroup,
-    CacheScaling,
-    DynamoTable,
-    TableReplica,
-    IamRole,
-    LogGroup,
-    EcsCluster,
-    TaskDefinition,
-    EcsService,
-    ServiceScaling,
-    ListenerRule,
-    EfsFileSystem,
-    EfsMountTarget,
-    EfsAccessPoint,
-    HostedZone,
-    DnsRecord,
-    HealthCheck,
-    InstanceProfile,
-    S3Bucket,
-    EmrCluster,
-    Dashboard,
-    Trail,
-    TracingGroup,
-    SamplingRule,
-}
+pub use crate::kind::Kind;
 
 impl Kind {
-    pub const ALL: [Kind; 49] = [
-        Kind::Vpc,
-        Kind::Subnet,
-        Kind::InternetGateway,
-        Kind::ElasticIp,
-        Kind::NatGateway,
-        Kind::RouteTable,
-        Kind::NetworkAcl,
-        Kind::VpcEndpoint,
-        Kind::SecurityGroup,
-        Kind::LaunchTemplate,
-        Kind::TargetGroup,
-        Kind::LoadBalancer,
-        Kind::Certificate,
-        Kind::Listener,
-        Kind::WebAcl,
-        Kind::AutoScalingGroup,
-        Kind::DbSubnetGroup,
-        Kind::DbParameterGroup,
-        Kind::DbInstance,
-        Kind::BackupVault,
-        Kind::BackupPlan,
-        Kind::KmsKey,
-        Kind::SnsTopic,
-        Kind::MetricAlarm,
-        Kind::CacheSubnetGroup,
-        Kind::CacheReplicationGroup,
-        Kind::CacheScaling,
-        Kind::DynamoTable,
-        Kind::TableReplica,
-        Kind::IamRole,
-        Kind::LogGroup,
-        Kind::EcsCluster,
-        Kind::TaskDefinition,
-        Kind::EcsService,
-        Kind::ServiceScaling,
-        Kind::ListenerRule,
-        Kind::EfsFileSystem,
-        Kind::EfsMountTarget,
-        Kind::EfsAccessPoint,
-        Kind::HostedZone,
-        Kind::DnsRecord,
-        Kind::HealthCheck,
-        Kind::InstanceProfile,
-        Kind::S3Bucket,
-        Kind::EmrCluster,
-        Kind::Dashboard,
-        Kind::Trail,
-        Kind::TracingGroup,
-        Kind::SamplingRule,
-    ];
-
-    /// The name AWS users know the resource by, as shown in plans.
-    pub fn label(self) -> &'static str {
-        match self {
-            Kind::Vpc => "ec2 vpc",
-            Kind::Subnet => "ec2 subnet",
-            Kind::InternetGateway => "ec2 internet gateway",
-            Kind::ElasticIp => "ec2 elastic ip",
-            Kind::NatGateway => "ec2 nat gateway",
-            Kind::RouteTable => "ec2 route table",
-            Kind::NetworkAcl => "ec2 network acl",
-            Kind::VpcEndpoint => "ec2 vpc endpoint",
-            Kind::SecurityGroup => "ec2 security group",
-            Kind::LaunchTemplate => "ec2 launch template",
-            Kind::TargetGroup => "elbv2 target group",
-            Kind::LoadBalancer => "elbv2 load balancer",
-            Kind::Certificate => "acm certificate",
-            Kind::Listener => "elbv2 listener",
-            Kind::WebAcl => "wafv2 web acl",
-            Kind::AutoScalingGroup => "autoscaling group",
-            Kind::DbSubnetGroup => "rds db subnet group",
-            Kind::DbParameterGroup => "rds db parameter group",
-            Kind::DbInstance => "rds db instance",
-            Kind::BackupVault => "backup vault",
-            Kind::BackupPlan => "backup plan",
-            Kind::KmsKey => "kms key",
-            Kind::SnsTopic => "sns topic",
-            Kind::MetricAlarm => "cloudwatch alarm",
-            Kind::CacheSubnetGroup => "elasticache subnet group",
-            Kind::CacheReplicationGroup => "elasticache replication group",
-            Kind::CacheScaling => "application-autoscaling target",
-            Kind::DynamoTable => "dynamodb table",
-            Kind::TableReplica => "dynamodb table replica",
-            Kind::IamRole => "iam role",
-            Kind::LogGroup => "logs log group",
-            Kind::EcsCluster => "ecs cluster",
-            Kind::TaskDefinition => "ecs task definition",
-            Kind::EcsService => "ecs service",
-            Kind::ServiceScaling => "application-autoscaling target",
-            Kind::ListenerRule => "elbv2 listener rule",
-            Kind::EfsFileSystem => "efs file system",
-            Kind::EfsMountTarget => "efs mount target",
-            Kind::EfsAccessPoint => "efs access point",
-            Kind::HostedZone => "route53 hosted zone",
-            Kind::DnsRecord => "route53 record",
-            Kind::HealthCheck => "route53 health check",
-            Kind::InstanceProfile => "iam instance profile",
-            Kind::S3Bucket => "s3 bucket",
-            Kind::EmrCluster => "emr cluster",
-            Kind::Dashboard => "cloudwatch dashboard",
-            Kind::Trail => "cloudtrail trail",
-            Kind::TracingGroup => "xray group",
-            Kind::SamplingRule => "xray sampling rule",
-        }
-    }
-
     /// Attributes whose change cannot be applied in place: the resource must be replaced.
     /// Every other attribute is updated in place by the provider.
     pub fn replaced_on(self) -> &'static [&'static str] {
@@ -308,7 +147,7 @@ impl Kind {
                 w.len() == h.len() && w.iter().zip(h).all(|(a, b)| a.same_as(b))
             }
             (Kind::DnsRecord, "alias_dns_name", Val::Str(w), Val::Str(h)) => {
-                crate::aws::same_alias_target(w, h)
+                same_alias_target(w, h)
             }
             // Zones a replication group was placed in: all asked for must be used (auto scaling
             // may add nodes elsewhere).
@@ -659,9 +498,33 @@ pub fn stacks_label(observed: &[Observed]) -> String {
     stacks.into_iter().collect::<Vec<_>>().join("+")
 }
 
+/// Route 53 answers alias targets with a trailing dot and, for load balancers, a `dualstack.`
+/// prefix: the same target either way.
+pub fn same_alias_target(a: &str, b: &str) -> bool {
+    let norm = |s: &str| {
+        s.trim_end_matches('.')
+            .to_lowercase()
+            .trim_start_matches("dualstack.")
+            .to_string()
+    };
+    norm(a) == norm(b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alias_targets_compare_as_route53_returns_them() {
+        assert!(same_alias_target(
+            "shop-public-1.us-east-1.elb.amazonaws.com",
+            "dualstack.shop-public-1.us-east-1.elb.amazonaws.com."
+        ));
+        assert!(!same_alias_target(
+            "a.elb.amazonaws.com",
+            "b.elb.amazonaws.com"
+        ));
+    }
 
     #[test]
     fn stacks_are_named_together() {

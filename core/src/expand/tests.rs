@@ -1,10 +1,14 @@
 use super::*;
+use crate::deployment::validate_env;
 use crate::resource::Kind;
 use crate::stack::load;
 use std::path::PathBuf;
 
 fn stage1(vars: &[&str]) -> Stack {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage1.toml"));
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../stacks/stage1.toml"
+    ));
     let vars: Vec<String> = vars.iter().map(|s| s.to_string()).collect();
     load(&path, &vars).unwrap().stack
 }
@@ -197,7 +201,10 @@ fn deployment_names_are_checked() {
 }
 
 fn stage2(vars: &[&str]) -> Stack {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage2.toml"));
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../stacks/stage2.toml"
+    ));
     let vars: Vec<String> = vars.iter().map(|s| s.to_string()).collect();
     load(&path, &vars).unwrap().stack
 }
@@ -298,7 +305,10 @@ fn every_cache_primary_has_a_replica_in_another_zone() {
 
 #[test]
 fn stage3_physical_names_never_collide() {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage3.toml"));
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../stacks/stage3.toml"
+    ));
     let stack = load(&path, &[]).unwrap().stack;
     let specs = expand(&stack, "dev", "us-east-1", &zones()).unwrap();
     // Deletions are ordered by physical id: two resources may not share a name unless AWS
@@ -443,7 +453,10 @@ fn name_limit(kind: Kind) -> usize {
 
 #[test]
 fn the_longest_names_fit_aws_limits_in_the_longest_region() {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage3.toml"));
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../stacks/stage3.toml"
+    ));
     let stack = load(&path, &[]).unwrap().stack;
     // The longest deployment name validate_env allows, and a region name of the longest kind.
     let env = "a234567890123456";
@@ -488,7 +501,10 @@ fn the_longest_names_fit_aws_limits_in_the_longest_region() {
 
 #[test]
 fn the_health_check_alarm_lives_in_us_east_1_with_a_topic_there() {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/stage3.toml"));
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../stacks/stage3.toml"
+    ));
     let vars = [
         "dns.private=false".to_string(),
         "dns.zone=\"shop.mycompany.net\"".to_string(),

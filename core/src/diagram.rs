@@ -100,7 +100,10 @@ mod tests {
     use std::path::PathBuf;
 
     fn stage(name: &str) -> Vec<ResourceSpec> {
-        let path = PathBuf::from(format!("{}/stacks/{name}.toml", env!("CARGO_MANIFEST_DIR")));
+        let path = PathBuf::from(format!(
+            "{}/../stacks/{name}.toml",
+            env!("CARGO_MANIFEST_DIR")
+        ));
         let stack = load(&path, &[]).unwrap().stack;
         expand(&stack, "dev", "us-east-1", &["az-1".into(), "az-2".into()]).unwrap()
     }
@@ -111,7 +114,7 @@ mod tests {
         let specs = stage("stage3");
         let want = mermaid(&format!("stage3 ({} resources)", specs.len()), &specs);
         let readme =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
         let start = readme
             .find("<!-- ftctl graph stage3 -->\n```mermaid\n")
             .expect("the diagram's start marker")

@@ -1,7 +1,7 @@
 //! The run's report: a Markdown summary and an SVG timeline (serving capacity per tier over
 //! time, with the fault, its end, the recovery and the budget marked). Pure text in, text out.
 
-use super::run::{Journal, Outcome};
+use super::journal::{Journal, Outcome};
 use plotters::prelude::*;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

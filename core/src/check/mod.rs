@@ -489,7 +489,7 @@ mod tests {
 
     fn specs(stage: &str, vars: &[&str]) -> Vec<ResourceSpec> {
         let path = PathBuf::from(format!(
-            "{}/stacks/{stage}.toml",
+            "{}/../stacks/{stage}.toml",
             env!("CARGO_MANIFEST_DIR")
         ));
         let vars: Vec<String> = vars.iter().map(|s| s.to_string()).collect();
@@ -506,7 +506,7 @@ mod tests {
     fn the_shipped_stages_pass() {
         for stage in ["stage1", "stage2", "stage3"] {
             let path = PathBuf::from(format!(
-                "{}/stacks/{stage}.toml",
+                "{}/../stacks/{stage}.toml",
                 env!("CARGO_MANIFEST_DIR")
             ));
             let opt_outs = load(&path, &[]).unwrap().stack.opt_out;
@@ -645,8 +645,9 @@ mod tests {
             assert!(seen.insert(c.id), "{} twice", c.id);
             assert!(control(c.id).is_some(), "{} not found by id", c.id);
         }
-        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/controls.md"))
-            .unwrap();
+        let doc =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/controls.md"))
+                .unwrap();
         let start = doc
             .find("| control |")
             .expect("the table in docs/controls.md");

@@ -1,0 +1,149 @@
+//! The one list of providers: every resource kind's `Provider`, exactly once (checked by the
+//! test below), and the order kinds are observed in, derived from what each provider declares
+//! it must observe after (not from the order of any list).
+
+use super::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+
+/// Every provider. Adding a resource kind: its file, its line in `ftctl_core::kind`, and here.
+static PROVIDERS: &[&dyn Provider] = &[
+    &vpc::VpcProvider,
+    &subnet::SubnetProvider,
+    &igw::InternetGatewayProvider,
+    &eip::ElasticIpProvider,
+    &nat::NatGatewayProvider,
+    &route_table::RouteTableProvider,
+    &network_acl::NetworkAclProvider,
+    &vpc_endpoint::VpcEndpointProvider,
+    &security_group::SecurityGroupProvider,
+    &launch_template::LaunchTemplateProvider,
+    &target_group::TargetGroupProvider,
+    &load_balancer::LoadBalancerProvider,
+    &certificate::CertificateProvider,
+    &listener::ListenerProvider,
+    &web_acl::WebAclProvider,
+    &asg::AutoScalingGroupProvider,
+    &db_subnet_group::DbSubnetGroupProvider,
+    &db_parameter_group::DbParameterGroupProvider,
+    &db_instance::DbInstanceProvider,
+    &backup_vault::BackupVaultProvider,
+    &backup_plan::BackupPlanProvider,
+    &kms_key::KmsKeyProvider,
+    &topic::SnsTopicProvider,
+    &alarm::MetricAlarmProvider,
+    &cache_subnet_group::CacheSubnetGroupProvider,
+    &cache::ReplicationGroupProvider,
+    &scaling::ScalingProvider(scaling::Scaled::CacheReplicas),
+    &table::TableProvider,
+    &table_replica::TableReplicaProvider,
+    &iam_role::IamRoleProvider,
+    &log_group::LogGroupProvider,
+    &ecs_cluster::EcsClusterProvider,
+    &task_definition::TaskDefinitionProvider,
+    &ecs_service::EcsServiceProvider,
+    &scaling::ScalingProvider(scaling::Scaled::ServiceTasks),
+    &listener_rule::ListenerRuleProvider,
+    &efs_file_system::EfsFileSystemProvider,
+    &efs_mount_target::EfsMountTargetProvider,
+    &efs_access_point::EfsAccessPointProvider,
+    &hosted_zone::HostedZoneProvider,
+    &dns_record::DnsRecordProvider,
+    &health_check::HealthCheckProvider,
+    &instance_profile::InstanceProfileProvider,
+    &s3_bucket::S3BucketProvider,
+    &emr_cluster::EmrClusterProvider,
+    &dashboard::DashboardProvider,
+    &trail::TrailProvider,
+    &xray::XrayProvider(xray::Traced::Group),
+    &xray::XrayProvider(xray::Traced::SamplingRule),
+];
+
+/// The provider of a kind.
+pub fn provider(kind: Kind) -> &'static dyn Provider {
+    static BY_KIND: OnceLock<BTreeMap<Kind, &'static dyn Provider>> = OnceLock::new();
+    BY_KIND.get_or_init(|| PROVIDERS.iter().map(|p| (p.kind(), *p)).collect())[&kind]
+}
+
+/// The kinds in waves: a kind's wave comes after the waves of every kind it observes after.
+/// Kinds inside a wave are in `Kind` order, so the requests of a plan are repeatable.
+pub fn observe_waves() -> &'static [Vec<Kind>] {
+    static WAVES: OnceLock<Vec<Vec<Kind>>> = OnceLock::new();
+    WAVES.get_or_init(|| waves(PROVIDERS.iter().map(|p| (p.kind(), p.observe_after()))))
+}
+
+fn waves(needs: impl Iterator<Item = (Kind, &'static [Kind])>) -> Vec<Vec<Kind>> {
+    let mut pending: BTreeMap<Kind, BTreeSet<Kind>> = needs
+        .map(|(kind, after)| (kind, after.iter().copied().collect()))
+        .collect();
+    let mut out = Vec::new();
+    while !pending.is_empty() {
+        let ready: Vec<Kind> = pending
+            .iter()
+            .filter(|(_, after)| after.iter().all(|k| !pending.contains_key(k)))
+            .map(|(kind, _)| *kind)
+            .collect();
+        assert!(
+            !ready.is_empty(),
+            "providers observe after one another in a circle: {pending:?}"
+        );
+        for kind in &ready {
+            pending.remove(kind);
+        }
+        out.push(ready);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_exactly_one_provider() {
+        let mut seen = BTreeMap::new();
+        for p in PROVIDERS {
+            *seen.entry(p.kind()).or_insert(0) += 1;
+        }
+        for kind in Kind::ALL {
+            assert_eq!(
+                seen.get(kind),
+                Some(&1),
+                "{kind:?} needs exactly one provider"
+            );
+        }
+        assert_eq!(seen.len(), Kind::ALL.len());
+    }
+
+    #[test]
+    fn observe_order_puts_every_kind_after_what_it_needs() {
+        let waves = observe_waves();
+        let wave_of: BTreeMap<Kind, usize> = waves
+            .iter()
+            .enumerate()
+            .flat_map(|(i, w)| w.iter().map(move |k| (*k, i)))
+            .collect();
+        assert_eq!(wave_of.len(), Kind::ALL.len());
+        for kind in Kind::ALL {
+            for need in provider(*kind).observe_after() {
+                assert!(
+                    wave_of[need] < wave_of[kind],
+                    "{kind:?} is observed in wave {} but needs {need:?} (wave {})",
+                    wave_of[kind],
+                    wave_of[need]
+                );
+            }
+        }
+        // Listener rules need listeners, which need balancers: three waves at least.
+        assert!(wave_of[&Kind::ListenerRule] >= 2);
+    }
+
+    #[test]
+    fn a_circle_is_refused() {
+        static A: &[Kind] = &[Kind::Subnet];
+        static B: &[Kind] = &[Kind::Vpc];
+        let run =
+            std::panic::catch_unwind(|| waves([(Kind::Vpc, A), (Kind::Subnet, B)].into_iter()));
+        assert!(run.is_err());
+    }
+}
