@@ -20,6 +20,16 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// The exit-code convention of the command asked for.
+    pub fn convention(&self) -> crate::error::Convention {
+        match self.command {
+            Command::Chaos { .. } => crate::error::Convention::Chaos,
+            _ => crate::error::Convention::Standard,
+        }
+    }
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct EnvArg {
     /// The deployment: goes into resource names and ownership tags, so several deployments can
@@ -226,6 +236,17 @@ pub enum Command {
     Chaos {
         #[command(subcommand)]
         command: ChaosCommand,
+    },
+    /// Print a completion script for a shell (e.g. `ftctl completions bash > /etc/bash_completion.d/ftctl`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per command into a directory.
+    Man {
+        /// Write ftctl.1, ftctl-plan.1, ... into this directory instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -461,6 +482,65 @@ fn non_negative_seconds(s: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
+
+    /// Every command and flag the parser knows, as (command path, long flag).
+    fn every_flag() -> Vec<(String, String)> {
+        fn walk(cmd: &clap::Command, path: &str, out: &mut Vec<(String, String)>) {
+            for arg in cmd.get_arguments() {
+                if let Some(long) = arg.get_long() {
+                    out.push((path.to_string(), long.to_string()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), out);
+            }
+        }
+        let mut out = Vec::new();
+        walk(&Cli::command(), "ftctl", &mut out);
+        out
+    }
+
+    #[test]
+    fn completions_offer_every_command_and_flag() {
+        let mut cli = Cli::command();
+        let mut script = Vec::new();
+        clap_complete::generate(clap_complete::Shell::Bash, &mut cli, "ftctl", &mut script);
+        let script = String::from_utf8(script).unwrap();
+        for sub in Cli::command().get_subcommands() {
+            assert!(script.contains(sub.get_name()), "{}", sub.get_name());
+        }
+        let flags = every_flag();
+        assert!(flags.len() > 40, "{flags:?}");
+        for (path, flag) in flags {
+            assert!(script.contains(&format!("--{flag}")), "{path} --{flag}");
+        }
+    }
+
+    #[test]
+    fn the_man_pages_document_every_command_and_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        clap_mangen::generate_to(Cli::command(), dir.path()).unwrap();
+        let mut pages = String::new();
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            pages += &std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        }
+        assert!(dir.path().join("ftctl-chaos-kill-az.1").exists());
+        // roff escapes the hyphens of flags.
+        let pages = pages.replace("\\-", "-");
+        for (path, flag) in every_flag() {
+            assert!(pages.contains(&format!("--{flag}")), "{path} --{flag}");
+        }
+    }
+
+    #[test]
+    fn chaos_fails_with_2_and_everything_else_with_1() {
+        use crate::error::Convention;
+        let chaos = Cli::try_parse_from(["ftctl", "chaos", "list", "--env", "x"]).unwrap();
+        assert_eq!(chaos.convention(), Convention::Chaos);
+        let plan = Cli::try_parse_from(["ftctl", "plan", "stage1"]).unwrap();
+        assert_eq!(plan.convention(), Convention::Standard);
+    }
 
     #[test]
     fn seconds_are_bounded_so_they_fit_a_duration() {

@@ -12,6 +12,7 @@ pub mod chaos;
 pub mod cli;
 pub mod cloud;
 pub mod commands;
+pub mod error;
 #[cfg(test)]
 mod fake;
 pub mod lock;

@@ -24,17 +24,7 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-pub async fn run(command: ChaosCommand) -> ExitCode {
-    match dispatch(command).await {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-async fn dispatch(command: ChaosCommand) -> Result<ExitCode> {
+pub async fn dispatch(command: ChaosCommand) -> Result<ExitCode> {
     match command {
         ChaosCommand::List { target, json } => list(&target, json).await,
         ChaosCommand::KillInstance { run, instances } => {

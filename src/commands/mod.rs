@@ -26,10 +26,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// A stack-file problem: reported as is, exit 1, before any AWS call.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct InputError(pub String);
+pub use crate::error::InputError;
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
@@ -238,6 +235,31 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             live,
             json,
         } => run_check(stack, vars, env.name(), live, json).await,
+        Command::Completions { shell } => {
+            let mut cli = <Cli as clap::CommandFactory>::command();
+            // Into a buffer first: clap_complete panics when its writer fails (`| head`).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cli, "ftctl", &mut script);
+            print_bytes(&script)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { dir } => {
+            let cli = <Cli as clap::CommandFactory>::command();
+            match dir {
+                Some(dir) => {
+                    std::fs::create_dir_all(&dir)
+                        .and_then(|()| clap_mangen::generate_to(cli, &dir))
+                        .with_context(|| format!("writing man pages into {}", dir.display()))?;
+                    println!("Wrote the man pages into {}", dir.display());
+                }
+                None => {
+                    let mut page = Vec::new();
+                    clap_mangen::Man::new(cli).render(&mut page)?;
+                    print_bytes(&page)?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Graph { stack, out, json } => {
             let input = resolve(&stack, "dev")?;
             let zones: Vec<String> = match &input.stack.network.availability_zones {
@@ -275,7 +297,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Chaos { command } => Ok(chaos::run(command).await),
+        Command::Chaos { command } => chaos::dispatch(command).await,
     }
 }
 
@@ -1013,6 +1035,14 @@ fn print_endpoints(observed: &[Observed]) {
     }
     for d in delegation {
         println!("\n{d}");
+    }
+}
+
+/// Writes to standard output; a reader that stopped early (`| head`) is not a failure.
+fn print_bytes(bytes: &[u8]) -> Result<()> {
+    match std::io::stdout().lock().write_all(bytes) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
     }
 }
 
