@@ -564,6 +564,14 @@ fn killed_at(proxy: &Proxy, k: u64, args: &[&str]) -> bool {
     killed
 }
 
+/// What the next run tells the user to do about the lock a killed run left: `ftctl
+/// force-unlock` (a no-op when the run ended before taking it). Until the tests' ftctl had a
+/// state directory of their own, the killed runs' locks went to the user's
+/// ~/.local/state/ftctl and the rerun, in the test directory, never saw them.
+fn release_killed_runs_lock(env: &str) {
+    ftctl(&["force-unlock", "--env", env]).success();
+}
+
 /// The points to crash at: about `spread` of them (the first, the last, and evenly between,
 /// offset so successive runs of the suite do not always pick the same requests). With
 /// FTCTL_CRASH_POINTS=long (`make test-crash`, run by CI) about `long_spread` of them; with
@@ -633,6 +641,7 @@ async fn killed_runs_converge(
         let apply = apply_args(&env);
         let apply_strs: Vec<&str> = apply.iter().map(String::as_str).collect();
         let killed = killed_at(&proxy, k, &apply_strs);
+        release_killed_runs_lock(&env);
         proxy.reset();
         let done = run(&apply);
         assert_eq!(done.code, 0, "k={k}: {}\n{}", done.stdout, done.stderr);
@@ -659,6 +668,7 @@ async fn killed_runs_converge(
         proxy.reset();
         run(&apply_args(&env)).ok();
         killed_at(&proxy, k, &destroy);
+        release_killed_runs_lock(&env);
         proxy.reset();
         let done = ftctl_with(&destroy, &proxy.env());
         assert_eq!(done.code, 0, "k={k}: {}\n{}", done.stdout, done.stderr);
