@@ -70,6 +70,8 @@ pub fn scratch() -> &'static Path {
             }
         }
         let dir = std::env::temp_dir().join(format!("ftctl-test-{}", std::process::id()));
+        // Left by a killed test process that had this pid: nothing in it is live.
+        let _ = std::fs::remove_dir_all(&dir);
         for sub in ["home", "state"] {
             std::fs::create_dir_all(dir.join(sub)).expect("the test scratch directory");
         }
