@@ -3,12 +3,9 @@
 //! logging, then every byte it produced is searched for them and for the database's master
 //! password (created by RDS in Secrets Manager; ftctl never asks for it).
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 /// Fake credentials: the emulators accept any. Distinctive, so a match is a leak.
 const SECRET_KEY: &str = "SecretMarker0e8d2b6f9a1c4e7d3b5a8f0c2e4d6b8a";
@@ -51,16 +48,17 @@ impl Session {
     }
 
     fn run_env(&mut self, args: &[&str], trace: bool, env: &[(&str, &str)]) -> Run {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ftctl"));
+        // The harness's ftctl, with this session's scratch as HOME and state instead of the
+        // process's, so the search below sees the lock files too.
+        let mut cmd = ftctl_command();
         cmd.envs(env.iter().copied());
         cmd.args(args)
             .current_dir(self.path("work"))
-            .stdin(Stdio::null())
-            .env("NO_COLOR", "1")
+            .env("HOME", self.path("home"))
+            .env("XDG_STATE_HOME", self.path("home/.local/state"))
             .env("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
             .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
             .env("AWS_SESSION_TOKEN", SESSION_TOKEN)
-            .env("HOME", self.path("home"))
             .env("TMPDIR", self.path("tmp"))
             .env("RUST_BACKTRACE", "1");
         if trace {
@@ -77,16 +75,12 @@ impl Session {
             started.elapsed().as_secs_f64(),
             args.join(" ")
         );
-        let run = Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        };
         let what = format!(
             "ftctl {}{}",
             args.join(" "),
             if trace { " (trace)" } else { "" }
         );
+        let run = Run::from(what.clone(), out);
         self.outputs
             .push((what.clone(), "stdout", run.stdout.clone()));
         self.outputs.push((what, "stderr", run.stderr.clone()));
@@ -205,9 +199,11 @@ async fn master_password(aws: &Aws, env: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_secret_reaches_output_logs_reports_or_files() {
-    require_emulators();
+    let _emulators = emulators().await;
     let aws = aws().await;
-    let env = unique_env("sec");
+    // Destroyed on drop should the test fail before its own destroy.
+    let mut deployment = TestDeployment::new("sec");
+    let env = deployment.created().to_string();
     let _cleanup = Cleanup(env.clone());
     let mut s = Session::new();
     let notrace = "tracing.enabled=false";
@@ -297,7 +293,7 @@ async fn no_secret_reaches_output_logs_reports_or_files() {
     );
     assert_eq!(run.code, 1, "X-Ray unreachable: {}", said(&run));
     // A refused --var: the input error path.
-    let run = s.run(
+    s.run(
         &[
             "plan",
             "stage1",
@@ -307,8 +303,8 @@ async fn no_secret_reaches_output_logs_reports_or_files() {
             "tiers.web.max_size=x",
         ],
         true,
-    );
-    assert_eq!(run.code, 1);
+    )
+    .failure(1);
 
     let run = s.run(
         &[
@@ -397,4 +393,5 @@ async fn no_secret_reaches_output_logs_reports_or_files() {
             "access key id printed:\n{text}"
         );
     }
+    deployment.destroyed();
 }

@@ -3,10 +3,8 @@
 //! it; killed with SIGKILL, its lock is named as left by a killed run until `force-unlock`.
 //! Both backends: the local lock file and a DynamoDB table (ministack).
 
-mod common;
-
+use crate::support::*;
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::*;
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -22,11 +20,12 @@ struct Holder {
 impl Holder {
     fn start(env: &str, vars: &[(&str, &str)]) -> Holder {
         let command = format!("'{}' apply stage1 --env {env}", ftctl_bin().display());
+        eprintln!("$ script -qfec \"{command}\" /dev/null &");
         let mut cmd = Command::new("script");
-        cmd.args(["-qfec", &command, "/dev/null"])
+        // `script` passes its environment on to ftctl: the test's HOME and state.
+        hermetic(&mut cmd)
+            .args(["-qfec", &command, "/dev/null"])
             .current_dir(repo())
-            .env("NO_COLOR", "1")
-            .env("XDG_STATE_HOME", test_state_dir())
             // Kept open: the prompt waits on it.
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -126,27 +125,21 @@ fn assert_refused_while_held(env: &str, vars: &[(&str, &str)], holder: &Value, e
 }
 
 fn assert_left_by_killed_run(env: &str, vars: &[(&str, &str)], extra: &str) {
-    let run = ftctl_with(&["apply", "stage1", "--env", env, "--yes"], vars);
-    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
-    assert!(
-        run.stderr.contains("the lock was left by a killed run"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains(&format!(
+    let run = ftctl_with(&["apply", "stage1", "--env", env, "--yes"], vars)
+        .failure(1)
+        .stderr_has("the lock was left by a killed run")
+        .stderr_has(&format!(
             "ftctl force-unlock --env {env} --region us-east-1{extra}"
-        )),
-        "{}",
-        run.stderr
-    );
+        ));
     assert!(!run.stdout.contains("Creating"), "{}", run.stdout);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_local_lock_excludes_other_runs_until_its_holder_ends_or_is_unlocked() {
-    require_emulators();
-    let env = unique_env("lk");
+    let _emulators = emulators().await;
+    // Destroyed on drop should the test fail before its own destroy.
+    let mut deployment = TestDeployment::new("lk");
+    let env = deployment.created().to_string();
     let aws = aws().await;
     let path = lock_file(&env);
     let vars: &[(&str, &str)] = &[];
@@ -167,8 +160,7 @@ async fn a_local_lock_excludes_other_runs_until_its_holder_ends_or_is_unlocked()
     assert!(path.exists(), "a refused run removed someone else's lock");
 
     // Only the named lock is released.
-    let run = ftctl(&["force-unlock", "--env", &env, "--lock-id", "0000"]);
-    assert_eq!(run.code, 1, "{}", run.stdout);
+    ftctl(&["force-unlock", "--env", &env, "--lock-id", "0000"]).failure(1);
     assert!(path.exists());
     let run = ftctl(&["force-unlock", "--env", &env]).ok();
     assert!(run.stdout.contains("Released the lock"), "{}", run.stdout);
@@ -179,14 +171,15 @@ async fn a_local_lock_excludes_other_runs_until_its_holder_ends_or_is_unlocked()
     assert!(run.stdout.contains("58 added"), "{}", run.stdout);
     assert!(!path.exists(), "apply kept its lock");
     // A run that fails releases its lock too.
-    let run = ftctl(&["destroy", "--env", &env, "--yes"]);
-    assert_eq!(run.code, 1, "{}", run.stdout);
-    assert!(run.stderr.contains("deletion protection"), "{}", run.stderr);
+    ftctl(&["destroy", "--env", &env, "--yes"])
+        .failure(1)
+        .stderr_has("deletion protection");
     assert!(!path.exists(), "a failed destroy kept its lock");
 
     destroy_with(&env, vars).ok();
     assert!(!path.exists());
     assert_eq!(leftovers(&aws, &env).await, Vec::<String>::new());
+    deployment.destroyed();
 }
 
 async fn lock_item(aws: &Aws, table: &str, env: &str) -> Option<Value> {
@@ -205,8 +198,10 @@ async fn lock_item(aws: &Aws, table: &str, env: &str) -> Option<Value> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dynamodb_lock_table_is_created_and_excludes_other_runs() {
-    require_emulators();
-    let env = unique_env("lt");
+    let _emulators = emulators().await;
+    // Destroyed on drop should the test fail before its own destroy.
+    let mut deployment = TestDeployment::new("lt");
+    let env = deployment.created().to_string();
     let aws = aws().await;
     let table = format!("ftctl-test-locks-{env}");
     let vars: &[(&str, &str)] = &[("FTCTL_LOCK_TABLE", &table)];
@@ -267,4 +262,5 @@ async fn a_dynamodb_lock_table_is_created_and_excludes_other_runs() {
         .send()
         .await
         .unwrap();
+    deployment.destroyed();
 }

@@ -8,9 +8,7 @@
 //! the refusal goes and the runs turn it off with `--var`; moto ignores a replication group's
 //! final snapshot and keeps deleted groups listed as `deleting`.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -49,8 +47,10 @@ fn apply(stage: &str, env: &str, vars: &[&str]) -> Run {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stage2_builds_on_stage1_and_comes_off_again() {
-    require_emulators();
-    let env = unique_env("sb");
+    let _emulators = emulators().await;
+    // Destroyed on drop should the test fail before its own destroy.
+    let mut deployment = TestDeployment::new("sb");
+    let env = deployment.created().to_string();
     let aws = aws().await;
     apply("stage1", &env, &[]).ok();
 
@@ -307,9 +307,9 @@ async fn stage2_builds_on_stage1_and_comes_off_again() {
     assert!(dims.contains(&("TableName".into(), table_name.clone())));
 
     // A second apply plans nothing.
-    let run = ftctl(&["plan", "stage2", "--env", &env, "--detailed-exitcode"]);
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("No changes"), "{}", run.stdout);
+    ftctl(&["plan", "stage2", "--env", &env, "--detailed-exitcode"])
+        .success()
+        .stdout_has("No changes");
 
     // stage2 → stage1: exactly the stage2 parts go.
     let changes = plan_changes("stage1", &env, &[]);
@@ -321,8 +321,7 @@ async fn stage2_builds_on_stage1_and_comes_off_again() {
     assert_eq!(ids, stage2_additions());
     // The table is protected: removing it is refused up front, before anything else goes,
     // until protection is turned off.
-    let run = apply("stage1", &env, &[]);
-    assert_eq!(run.code, 1, "{}", run.stdout);
+    let run = apply("stage1", &env, &[]).failure(1);
     assert!(
         run.stderr.contains("deletion protection on")
             && run
@@ -409,12 +408,15 @@ async fn stage2_builds_on_stage1_and_comes_off_again() {
         .any(|t| t.key() == "ftctl:retained-from" && t.value() == env));
     assert!(!tags.tag_set().iter().any(|t| t.key() == "ftctl:deployment"));
     assert_eq!(leftovers(&aws, &env).await, Vec::<String>::new());
+    deployment.destroyed();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stage2_destroy_removes_both_regions() {
-    require_emulators();
-    let env = unique_env("sd");
+    let _emulators = emulators().await;
+    // Destroyed on drop should the test fail before its own destroy.
+    let mut deployment = TestDeployment::new("sd");
+    let env = deployment.created().to_string();
     let aws = aws().await;
     apply("stage2", &env, &[]).ok();
     let table_name = format!("{env}-orders");
@@ -520,6 +522,7 @@ async fn stage2_destroy_removes_both_regions() {
     );
     let run = ftctl(&["destroy", "--env", &env, "--yes"]).ok();
     assert!(run.stdout.contains("owns nothing"), "{}", run.stdout);
+    deployment.destroyed();
 }
 
 #[test]
@@ -588,8 +591,7 @@ fn bad_stage2_parameters_are_refused_before_any_aws_call() {
     let mut west = endpoints.clone();
     west.retain(|(k, _)| *k != "AWS_REGION");
     west.push(("AWS_REGION", "us-west-2"));
-    let run = ftctl_with(&["plan", "stage2", "--env", "bad"], &west);
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    let run = ftctl_with(&["plan", "stage2", "--env", "bad"], &west).failure(1);
     let shipped = std::fs::read_to_string(repo().join("stacks/stage2.toml")).unwrap();
     let line = shipped
         .lines()
@@ -610,9 +612,11 @@ fn bad_stage2_parameters_are_refused_before_any_aws_call() {
 /// one has none.)
 #[tokio::test(flavor = "multi_thread")]
 async fn a_changed_stream_view_is_put_back() {
-    require_emulators();
+    let _emulators = emulators().await;
     let aws = aws().await;
-    let env = unique_env("sv");
+    // Destroyed on drop should the test fail before its own destroy.
+    let mut deployment = TestDeployment::new("sv");
+    let env = deployment.created().to_string();
     let vars = ["tables.orders.replica_regions=[]"];
     apply("stage2", &env, &vars).ok();
     let table = format!("{env}-orders");
@@ -667,4 +671,5 @@ async fn a_changed_stream_view_is_put_back() {
     assert_eq!(view(fixed).as_deref(), Some("NEW_AND_OLD_IMAGES"));
     assert!(plan_changes("stage2", &env, &vars).is_empty());
     destroy_leaving_nothing(&aws, &env).await;
+    deployment.destroyed();
 }

@@ -7,9 +7,7 @@
 //! What the emulators cannot show (see ../shared/emulators.md and localstack/README.md):
 //! ministack's ECS does not register tasks in the (moto) target group.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use std::collections::BTreeSet;
 
 fn with_vars<'a>(mut args: Vec<&'a str>, vars: &[&'a str]) -> Vec<&'a str> {
@@ -80,8 +78,10 @@ fn only(action: &str, changes: &[(String, String)]) -> BTreeSet<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stage3_builds_on_stage2_and_comes_off_again() {
-    require_emulators();
-    let env = unique_env("sc");
+    let _emulators = emulators().await;
+    // Destroyed on drop should the test fail before its own destroy.
+    let mut deployment = TestDeployment::new("sc");
+    let env = deployment.created().to_string();
     let aws = aws().await;
     ftctl(&with_vars(
         vec!["apply", "stage2", "--env", &env, "--yes"],
@@ -422,11 +422,11 @@ async fn stage3_builds_on_stage2_and_comes_off_again() {
     }
 
     // A second run plans nothing.
-    let run = ftctl(&with_vars(
+    ftctl(&with_vars(
         vec!["plan", "stage3", "--env", &env, "--detailed-exitcode"],
         &[],
-    ));
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    ))
+    .success();
 
     // stage3 → stage2: exactly the stage3 parts go.
     let changes = plan_changes("stage2", &env, &[]);
@@ -452,6 +452,7 @@ async fn stage3_builds_on_stage2_and_comes_off_again() {
     assert!(plan_changes("stage2", &env, &[]).is_empty());
 
     destroy_leaving_nothing(&aws, &env).await;
+    deployment.destroyed();
 }
 
 /// Route 53 may answer an alias target with a trailing dot and a `dualstack.` prefix.

@@ -10,18 +10,16 @@
 //! step themselves. What is still not modelled: RDS failover is accepted but nothing moves, so
 //! only the action and the status are checked.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-/// A stage 1 deployment that is destroyed when the test ends, however it ends.
+/// A deployment applied for the test, destroyed when the test ends, however it ends.
 struct Deployed {
     env: String,
+    _destroyed: TestDeployment,
 }
 
 impl Deployed {
@@ -30,14 +28,17 @@ impl Deployed {
     }
 
     fn of(stage: &str, tag: &str, vars: &[&str]) -> Deployed {
-        require_emulators();
-        let env = unique_env(tag);
-        let mut args = vec!["apply", stage, "--env", &env, "--yes"];
+        let mut deployment = TestDeployment::new(tag);
+        let env = deployment.created().to_string();
+        let mut apply = Ftctl::new().args(["apply", stage, "--env", &env, "--yes"]);
         for v in vars {
-            args.extend(["--var", v]);
+            apply = apply.var(v);
         }
-        ftctl(&args).ok();
-        Deployed { env }
+        apply.run().success();
+        Deployed {
+            env,
+            _destroyed: deployment,
+        }
     }
 
     fn group(&self, tier: &str) -> String {
@@ -45,47 +46,9 @@ impl Deployed {
     }
 }
 
-impl Drop for Deployed {
-    fn drop(&mut self) {
-        let run = ftctl(&[
-            "destroy",
-            "--env",
-            &self.env,
-            "--yes",
-            "--skip-final-snapshot",
-            "--disable-deletion-protection",
-        ]);
-        if run.code != 0 && !std::thread::panicking() {
-            panic!(
-                "destroy of {} failed:\n{}\n{}",
-                self.env, run.stdout, run.stderr
-            );
-        }
-    }
-}
-
 /// Starts ftctl in the background (no terminal), so the test can act while it runs.
-fn spawn_ftctl(args: &[&str]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_ftctl"))
-        .args(args)
-        .current_dir(repo())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .env("NO_COLOR", "1")
-        .spawn()
-        .expect("ftctl starts")
-}
-
-async fn finish(child: std::process::Child) -> Run {
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().expect("ftctl ends"))
-        .await
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+fn spawn_ftctl(args: &[&str]) -> (String, std::process::Child) {
+    Ftctl::new().args(args).spawn()
 }
 
 fn journal(dir: &Path) -> Value {
@@ -198,6 +161,7 @@ async fn terminate(aws: &Aws, id: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_instance_heals_within_budget() {
+    let _emulators = emulators().await;
     let d = Deployed::new("ki");
     let aws = aws().await;
     let reports = tempfile::tempdir().unwrap();
@@ -221,9 +185,7 @@ async fn kill_instance_heals_within_budget() {
         "--report-dir",
         dir.to_str().unwrap(),
     ]);
-    let run = finish(child).await;
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("RECOVERED"), "{}", run.stdout);
+    finish(child).await.success().stdout_has("RECOVERED");
 
     // Exactly one web instance was terminated, and it was one of the deployment's.
     let j = journal(&dir);
@@ -270,6 +232,7 @@ async fn kill_instance_heals_within_budget() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_az_rebuilds_in_the_surviving_zone_and_puts_zone_lists_back() {
+    let _emulators = emulators().await;
     let d = Deployed::new("ka");
     let aws = aws().await;
     let groups = vec![d.group("app"), d.group("web")];
@@ -293,8 +256,7 @@ async fn kill_az_rebuilds_in_the_surviving_zone_and_puts_zone_lists_back() {
         "--report-dir",
         dir.to_str().unwrap(),
     ]);
-    let run = finish(child).await;
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let run = finish(child).await.success();
     let j: Value = serde_json::from_str(&run.stdout).expect("--json prints the journal");
     assert_eq!(j["outcome"], "recovered");
     // moto starts every group instance in the first zone, so that is the busiest one, and the
@@ -347,6 +309,7 @@ async fn kill_az_rebuilds_in_the_surviving_zone_and_puts_zone_lists_back() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn power_loss_that_cannot_heal_fails_and_still_rolls_back() {
+    let _emulators = emulators().await;
     let d = Deployed::new("ps");
     let aws = aws().await;
     let groups = vec![d.group("app"), d.group("web")];
@@ -357,7 +320,7 @@ async fn power_loss_that_cannot_heal_fails_and_still_rolls_back() {
     // The groups replace the stopped instances after their health check (2 s on the
     // emulator, minutes on AWS) and the replacements serve a second later: a budget of half a
     // second cannot be met.
-    let run = ftctl(&[
+    ftctl(&[
         "chaos",
         "kill-az",
         "--env",
@@ -374,9 +337,9 @@ async fn power_loss_that_cannot_heal_fails_and_still_rolls_back() {
         "2",
         "--report-dir",
         dir.to_str().unwrap(),
-    ]);
-    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("NOT RECOVERED"), "{}", run.stdout);
+    ])
+    .failure(1)
+    .stdout_has("NOT RECOVERED");
     let j = journal(&dir);
     assert_eq!(j["outcome"], "not-recovered");
     assert!(j["verdict"]["recovered_after"].is_null());
@@ -412,6 +375,7 @@ async fn power_loss_that_cannot_heal_fails_and_still_rolls_back() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dry_runs_and_refusals_change_nothing() {
+    let _emulators = emulators().await;
     let d = Deployed::new("dr");
     let aws = aws().await;
     let groups = vec![d.group("app"), d.group("web")];
@@ -430,8 +394,7 @@ async fn dry_runs_and_refusals_change_nothing() {
         assert!(run.stdout.contains(line), "{line}: {}", run.stdout);
     }
 
-    let run = ftctl(&["chaos", "kill-az", "--env", &d.env, "--dry-run"]);
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let run = ftctl(&["chaos", "kill-az", "--env", &d.env, "--dry-run"]).success();
     assert!(run.stdout.contains("Dry run: nothing was changed"));
     assert!(run.stdout.contains("terminate i-"), "{}", run.stdout);
     assert!(
@@ -439,7 +402,7 @@ async fn dry_runs_and_refusals_change_nothing() {
         "an untagged instance is never a target: {}",
         run.stdout
     );
-    let run = ftctl(&[
+    ftctl(&[
         "chaos",
         "kill-instance",
         "--env",
@@ -447,26 +410,22 @@ async fn dry_runs_and_refusals_change_nothing() {
         "--percent",
         "100",
         "--dry-run",
-    ]);
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    ])
+    .success();
 
     // Refusals: an instance that is not the deployment's, a whole group without --percent 100,
     // a stop condition that does not exist, an unknown zone.
-    let run = ftctl(&[
+    ftctl(&[
         "chaos",
         "kill-instance",
         "--env",
         &d.env,
         "--instance",
         &outsider,
-    ]);
-    assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("not an instance of deployment"),
-        "{}",
-        run.stderr
-    );
-    let run = ftctl(&[
+    ])
+    .failure(2)
+    .stderr_has("not an instance of deployment");
+    ftctl(&[
         "chaos",
         "kill-instance",
         "--env",
@@ -475,37 +434,25 @@ async fn dry_runs_and_refusals_change_nothing() {
         "web",
         "--count",
         "2",
-    ]);
-    assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("--percent 100"), "{}", run.stderr);
-    let run = ftctl(&[
+    ])
+    .failure(2)
+    .stderr_has("--percent 100");
+    ftctl(&[
         "chaos",
         "kill-az",
         "--env",
         &d.env,
         "--stop-on",
         "no-such-alarm",
-    ]);
-    assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("no alarm named no-such-alarm"),
-        "{}",
-        run.stderr
-    );
-    let run = ftctl(&["chaos", "kill-az", "--env", &d.env, "--az", "us-west-2a"]);
-    assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("does not use that zone"),
-        "{}",
-        run.stderr
-    );
-    let run = ftctl(&["chaos", "kill-az", "--env", "nobody-here"]);
-    assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("nothing to experiment on"),
-        "{}",
-        run.stderr
-    );
+    ])
+    .failure(2)
+    .stderr_has("no alarm named no-such-alarm");
+    ftctl(&["chaos", "kill-az", "--env", &d.env, "--az", "us-west-2a"])
+        .failure(2)
+        .stderr_has("does not use that zone");
+    ftctl(&["chaos", "kill-az", "--env", "nobody-here"])
+        .failure(2)
+        .stderr_has("nothing to experiment on");
 
     assert_eq!(instance_states(&aws, &d.env).await, instances_before);
     assert_eq!(zone_lists(&aws, &groups).await, zones_before);
@@ -513,7 +460,7 @@ async fn dry_runs_and_refusals_change_nothing() {
 
     // A failover changes nothing ftctl can see in moto; the run says what it did.
     let reports = tempfile::tempdir().unwrap();
-    let run = ftctl(&[
+    ftctl(&[
         "chaos",
         "rds-failover",
         "--env",
@@ -524,8 +471,8 @@ async fn dry_runs_and_refusals_change_nothing() {
         "0.4",
         "--report-dir",
         reports.path().to_str().unwrap(),
-    ]);
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    ])
+    .success();
     let j = journal(reports.path());
     assert!(j["events"].to_string().contains("reboot database"));
     assert!(
@@ -559,6 +506,7 @@ async fn dry_runs_and_refusals_change_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stop_condition_aborts_and_rolls_back() {
+    let _emulators = emulators().await;
     let d = Deployed::new("sc");
     let aws = aws().await;
     let groups = vec![d.group("app"), d.group("web")];
@@ -598,8 +546,7 @@ async fn a_stop_condition_aborts_and_rolls_back() {
         .send()
         .await
         .unwrap();
-    let run = finish(child).await;
-    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    finish(child).await.failure(2);
     let j = journal(reports.path());
     assert_eq!(j["outcome"], "aborted");
     assert!(
@@ -620,10 +567,10 @@ async fn a_stop_condition_aborts_and_rolls_back() {
         waited += 1;
         assert!(waited < 100, "the web tier was never replaced");
     }
-    let run = ftctl(&["chaos", "kill-instance", "--env", &d.env, "--group", "web"]);
-    assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("not in steady state"), "{}", run.stderr);
-    assert!(run.stderr.contains(&alarm), "{}", run.stderr);
+    ftctl(&["chaos", "kill-instance", "--env", &d.env, "--group", "web"])
+        .failure(2)
+        .stderr_has("not in steady state")
+        .stderr_has(&alarm);
     aws.cloudwatch
         .set_alarm_state()
         .alarm_name(&alarm)
@@ -640,6 +587,7 @@ async fn a_stop_condition_aborts_and_rolls_back() {
 /// reference describes, see localstack/moto_patches), and the verdict is recovered.
 #[tokio::test(flavor = "multi_thread")]
 async fn cache_failover_is_designed_from_the_cache_and_promotes_the_replica() {
+    let _emulators = emulators().await;
     // Without cluster mode, where ElastiCache reports which member is primary (with cluster
     // mode it reports no roles), so the test can see the promotion.
     let d = Deployed::of(
@@ -722,15 +670,15 @@ async fn cache_failover_is_designed_from_the_cache_and_promotes_the_replica() {
 
     // The real run: ftctl chaos cache-failover --env cf-… --report-dir DIR
     let dir = tempfile::tempdir().unwrap();
-    let run = ftctl(&[
+    ftctl(&[
         "chaos",
         "cache-failover",
         "--env",
         &d.env,
         "--report-dir",
         dir.path().to_str().unwrap(),
-    ]);
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    ])
+    .success();
     let j = journal(dir.path());
     assert_eq!(j["outcome"], "recovered", "{j}");
     let inject = &j["events"][0];
@@ -750,6 +698,7 @@ async fn cache_failover_is_designed_from_the_cache_and_promotes_the_replica() {
 /// scheduler starts a new task within seconds and the same run recovers.
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_task_stops_a_task_and_judges_the_service_by_its_running_count() {
+    let _emulators = emulators().await;
     let d = Deployed::of("stage3", "kt", &[]);
     let aws = aws().await;
     let cluster = format!("{}-cluster", d.env);
@@ -773,7 +722,7 @@ async fn kill_task_stops_a_task_and_judges_the_service_by_its_running_count() {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let run = ftctl(&[
+    ftctl(&[
         "chaos",
         "kill-task",
         "--env",
@@ -784,8 +733,8 @@ async fn kill_task_stops_a_task_and_judges_the_service_by_its_running_count() {
         "1",
         "--report-dir",
         dir.path().to_str().unwrap(),
-    ]);
-    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    ])
+    .failure(1);
     let j = journal(dir.path());
     assert_eq!(j["verdict"]["status"], "not-recovered", "{j}");
     assert!(j["verdict"]["detected_after"].as_f64().unwrap() < 3.0);

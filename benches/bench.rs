@@ -1,23 +1,25 @@
 //! `make bench`: ftctl's costs measured through the fault-injecting proxy against the local
 //! emulators — AWS requests per plan, parallel apply against serial and against the critical
 //! path, plan at 1,000 resources, chaos detection and MTTR precision, CLI start-up and memory.
-//! Every test here is `#[ignore]`d (so `make test` skips them); each prints its figures and
-//! writes them as a section of BENCHMARKS.md into $FTCTL_BENCH_DIR (default target/bench),
-//! which `make bench` assembles.
+//! A `[[bench]]` target without libtest's harness, so `cargo test` does not build it: `main`
+//! runs the benchmarks one after another (they share the emulators and the machine); each
+//! prints its figures and writes them as a section of BENCHMARKS.md into $FTCTL_BENCH_DIR
+//! (default target/bench), which `make bench` assembles. `cargo bench --bench bench -- NAME`
+//! runs only the benchmarks whose name contains NAME.
 //!
 //! Figures are medians of several runs. Times are of the debug build the tests use (the
 //! engine's own work is small next to request latency, which the proxy sets).
 
-mod common;
+// The integration tests' support; the benchmarks use only part of it.
+#[allow(dead_code)]
+#[path = "../tests/it/support/mod.rs"]
+mod support;
 
-use common::proxy::{Faults, Proxy};
-use common::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
-
-/// The benchmarks share the emulators and the machine: one at a time.
-static ALONE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+use support::proxy::{Faults, Proxy};
+use support::*;
 
 /// Slope and intercept of the least-squares line through (x, y) points.
 fn least_squares(points: &[(f64, f64)]) -> (f64, f64) {
@@ -91,11 +93,8 @@ fn kinds_of(stage: &str, vars: &[&str]) -> (usize, usize) {
     (kinds.len(), resources.len())
 }
 
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "benchmark: make bench"]
 async fn refresh_cost() {
     require_emulators();
-    let _alone = ALONE.lock().await;
     let proxy = Proxy::in_front_of_the_emulators();
     let env = unique_env("br");
     let mut rows = Vec::new();
@@ -226,11 +225,8 @@ fn op_times(stderr: &str) -> BTreeMap<String, f64> {
     out
 }
 
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "benchmark: make bench"]
 async fn parallel_apply() {
     require_emulators();
-    let _alone = ALONE.lock().await;
     let proxy = Proxy::in_front_of_the_emulators();
     let vars: [&str; 0] = [];
     let latency = Duration::from_millis(50);
@@ -372,11 +368,8 @@ fn big_stack(dir: &std::path::Path, target: usize) -> (std::path::PathBuf, usize
     (path, doc["resources"].as_array().unwrap().len())
 }
 
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "benchmark: make bench"]
 async fn scale() {
     require_emulators();
-    let _alone = ALONE.lock().await;
     let proxy = Proxy::in_front_of_the_emulators();
     let dir = tempfile::tempdir().unwrap();
     let (path, resources) = big_stack(dir.path(), 1000);
@@ -451,19 +444,14 @@ async fn scale() {
     write_section("3-scale", &text);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "benchmark: make bench"]
 async fn cli() {
-    let _alone = ALONE.lock().await;
     let no_aws = NoAws::new();
-    let bin = env!("CARGO_BIN_EXE_ftctl");
     let time = |args: &[&str]| -> f64 {
         let mut xs = Vec::new();
         for _ in 0..20 {
             let start = Instant::now();
-            let out = std::process::Command::new(bin)
+            let out = ftctl_command()
                 .args(args)
-                .current_dir(repo())
                 .envs(no_aws.env())
                 .output()
                 .unwrap();
@@ -520,11 +508,8 @@ async fn cli() {
 /// replace it and notes when the balancer reports two healthy targets again. That gives the
 /// true time to recover; ftctl's verdict is compared with it, and the proxy counts the
 /// requests ftctl makes while it watches.
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "benchmark: make bench"]
 async fn chaos_precision() {
     require_emulators();
-    let _alone = ALONE.lock().await;
     let proxy = Proxy::in_front_of_the_emulators();
     let env = unique_env("bc");
     ftctl(&["apply", "stage1", "--env", &env, "--yes"]).ok();
@@ -663,4 +648,33 @@ async fn chaos_precision() {
         per_probe.ceil(),
     );
     write_section("4-chaos", &text);
+}
+
+/// Runs the benchmarks in order (or those whose name contains an argument) and prints figures.
+fn main() {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    type Bench = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
+    let benches: [(&str, Bench); 5] = [
+        ("refresh_cost", || Box::pin(refresh_cost())),
+        ("parallel_apply", || Box::pin(parallel_apply())),
+        ("scale", || Box::pin(scale())),
+        ("cli", || Box::pin(cli())),
+        ("chaos_precision", || Box::pin(chaos_precision())),
+    ];
+    for (name, bench) in benches {
+        if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        let started = Instant::now();
+        eprintln!("bench {name} ...");
+        runtime.block_on(bench());
+        eprintln!("bench {name}: {:.1}s", started.elapsed().as_secs_f64());
+    }
 }

@@ -1,19 +1,16 @@
 //! The engine under fire: ftctl between the emulators and a fault-injecting proxy
-//! (tests/common/proxy.rs) that throttles, fails, drops, goes down, or lets a test kill ftctl at
-//! the k-th request.
+//! (support/proxy.rs) that throttles, fails, drops, goes down, or lets a test kill ftctl at the
+//! k-th request.
 
-mod common;
-
-use common::proxy::{Faults, Proxy};
-use common::*;
+use crate::support::proxy::{Faults, Proxy};
+use crate::support::*;
 
 #[test]
 fn the_proxy_forwards_and_counts_requests() {
-    require_emulators();
+    let _emulators = emulators_blocking();
     let proxy = Proxy::in_front_of_the_emulators();
     let env = unique_env("px");
-    let run = ftctl_with(&["plan", "stage1", "--env", &env], &proxy.env());
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    ftctl_with(&["plan", "stage1", "--env", &env], &proxy.env()).success();
     let counts = proxy.counts();
     eprintln!("{counts:#?}");
     assert!(counts.keys().any(|k| k == "ec2:DescribeVpcs"), "{counts:?}");
@@ -27,15 +24,14 @@ fn the_proxy_forwards_and_counts_requests() {
 /// error: a dashboard metric widget without a region, a hosted zone under example.com.
 #[tokio::test(flavor = "multi_thread")]
 async fn what_aws_refuses_is_refused_and_ftctl_gets_through_iam_propagation() {
-    require_emulators();
-    // Not beside the crash tests, which count everything the emulators hold.
-    let _alone = EXCLUSIVE.lock().await;
+    let _emulators = emulators().await;
     let aws = aws().await;
     let proxy = Proxy::in_front_of_the_emulators();
-    let env = unique_env("ar");
+    // Destroyed on drop should the test fail before its own destroy.
+    let mut deployment = TestDeployment::new("ar");
+    let env = deployment.created().to_string();
     // ftctl apply stage1 --env ar… (through the proxy)
-    let run = ftctl_with(&["apply", "stage1", "--env", &env, "--yes"], &proxy.env());
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    ftctl_with(&["apply", "stage1", "--env", &env, "--yes"], &proxy.env()).success();
     let refused = proxy.refused();
     assert_eq!(
         refused.get("autoscaling:CreateAutoScalingGroup"),
@@ -97,13 +93,12 @@ async fn what_aws_refuses_is_refused_and_ftctl_gets_through_iam_propagation() {
     );
 
     proxy.reset();
-    let run = ftctl_with(&destroy_args(&env), &proxy.env());
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    ftctl_with(&destroy_args(&env), &proxy.env()).success();
     assert_eq!(leftovers(&aws, &env).await, Vec::<String>::new());
     calls.extend(proxy.counts());
 
     // The shipped IAM policy of stage 1 allows every call this apply and destroy made.
-    let made = common::iam::actions(&calls)
+    let made = crate::support::iam::actions(&calls)
         .unwrap_or_else(|unknown| panic!("requests with no IAM action known: {unknown:?}"));
     let text = std::fs::read_to_string(repo().join("docs/iam/stage1.json")).unwrap();
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -121,6 +116,7 @@ async fn what_aws_refuses_is_refused_and_ftctl_gets_through_iam_propagation() {
         missing.is_empty(),
         "docs/iam/stage1.json lacks {missing:?}: run make iam-policies"
     );
+    deployment.destroyed();
 }
 
 fn destroy_args(env: &str) -> Vec<&str> {
@@ -140,28 +136,27 @@ fn destroy_args(env: &str) -> Vec<&str> {
 /// SDK's (the configuration decides) and not a loop of ftctl's own.
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_and_destroy_complete_with_a_fifth_of_requests_throttled() {
-    require_emulators();
-    let _alone = EXCLUSIVE.lock().await;
+    let _emulators = emulators().await;
     let aws = aws().await;
     let proxy = Proxy::in_front_of_the_emulators();
-    let env = unique_env("th");
+    // Destroyed on drop should the test fail before its own destroy.
+    let mut deployment = TestDeployment::new("th");
+    let env = deployment.created().to_string();
     proxy.set_faults(Faults {
         throttle_percent: 20,
         seed: 1,
         ..Faults::default()
     });
-    let run = ftctl_with(&["apply", "stage1", "--env", &env, "--yes"], &proxy.env());
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    ftctl_with(&["apply", "stage1", "--env", &env, "--yes"], &proxy.env()).success();
     let during_apply = proxy.injected().throttled;
     assert!(during_apply >= 10, "only {during_apply} throttled");
     // Converged: a plan through the same faults has nothing to do.
-    let run = ftctl_with(
+    ftctl_with(
         &["plan", "stage1", "--env", &env, "--detailed-exitcode"],
         &proxy.env(),
-    );
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    let run = ftctl_with(&destroy_args(&env), &proxy.env());
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    )
+    .success();
+    ftctl_with(&destroy_args(&env), &proxy.env()).success();
     assert!(proxy.injected().throttled > during_apply);
     assert_eq!(leftovers(&aws, &env).await, Vec::<String>::new());
 
@@ -176,9 +171,9 @@ async fn apply_and_destroy_complete_with_a_fifth_of_requests_throttled() {
         run.stderr
     );
     proxy.reset();
-    let run = ftctl_with(&destroy_args(&env), &proxy.env());
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    ftctl_with(&destroy_args(&env), &proxy.env()).success();
     assert_eq!(leftovers(&aws, &env).await, Vec::<String>::new());
+    deployment.destroyed();
 }
 
 /// The endpoint goes away in the middle of an apply: ftctl stops with an error that names the
@@ -186,11 +181,12 @@ async fn apply_and_destroy_complete_with_a_fifth_of_requests_throttled() {
 /// converges.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_outage_mid_apply_is_reported_and_a_rerun_converges() {
-    require_emulators();
-    let _alone = EXCLUSIVE.lock().await;
+    let _emulators = emulators().await;
     let aws = aws().await;
     let proxy = Proxy::in_front_of_the_emulators();
-    let env = unique_env("ou");
+    // Destroyed on drop should the test fail before its own destroy.
+    let mut deployment = TestDeployment::new("ou");
+    let env = deployment.created().to_string();
     // Reading the deployment takes ~31 requests; go down (every later request unanswered)
     // well into the creations.
     proxy.trip_at(60, || {});
@@ -207,23 +203,20 @@ async fn an_outage_mid_apply_is_reported_and_a_rerun_converges() {
         run.stderr
     );
     proxy.reset();
-    let run = ftctl_with(&["apply", "stage1", "--env", &env, "--yes"], &proxy.env());
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    let run = ftctl_with(
+    ftctl_with(&["apply", "stage1", "--env", &env, "--yes"], &proxy.env()).success();
+    ftctl_with(
         &["plan", "stage1", "--env", &env, "--detailed-exitcode"],
         &proxy.env(),
-    );
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    let run = ftctl_with(&destroy_args(&env), &proxy.env());
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    )
+    .success();
+    ftctl_with(&destroy_args(&env), &proxy.env()).success();
     assert_eq!(leftovers(&aws, &env).await, Vec::<String>::new());
+    deployment.destroyed();
 }
 
-/// Tests that count everything in the emulators must not overlap each other's resources.
-static EXCLUSIVE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 /// How many resources of each sort the emulators hold, whoever owns them: an untagged orphan
-/// (made but never tagged, so no later run can find it) shows up here and nowhere else.
+/// (made but never tagged, so no later run can find it) shows up here and nowhere else. Only
+/// meaningful while no other test runs: the caller holds `emulators_alone()`.
 async fn everything(aws: &Aws) -> std::collections::BTreeMap<&'static str, usize> {
     let mut n = std::collections::BTreeMap::new();
     n.insert(
@@ -552,17 +545,14 @@ fn killed_at(proxy: &Proxy, k: u64, args: &[&str]) -> bool {
             .args(["-9", &pid])
             .status();
     });
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ftctl"));
-    cmd.args(args)
-        .current_dir(repo())
-        .stdin(std::process::Stdio::null())
+    let ftctl = Ftctl::new().args(args).envs(&proxy.env());
+    eprintln!("$ {} (killed at request {k})", ftctl.command_line());
+    let mut child = ftctl
+        .command()
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
-        .env("NO_COLOR", "1");
-    for (k, v) in proxy.env() {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("ftctl starts");
+        .spawn()
+        .expect("ftctl starts");
     pid.store(child.id(), Ordering::SeqCst);
     let status = child.wait().expect("ftctl ends");
     let killed = proxy.tripped();
@@ -572,6 +562,14 @@ fn killed_at(proxy: &Proxy, k: u64, args: &[&str]) -> bool {
         "k={k}: killed by the proxy but {status}, or not killed and no exit code"
     );
     killed
+}
+
+/// What the next run tells the user to do about the lock a killed run left: `ftctl
+/// force-unlock` (a no-op when the run ended before taking it). Until the tests' ftctl had a
+/// state directory of their own, the killed runs' locks went to the user's
+/// ~/.local/state/ftctl and the rerun, in the test directory, never saw them.
+fn release_killed_runs_lock(env: &str) {
+    ftctl(&["force-unlock", "--env", env]).success();
 }
 
 /// The points to crash at: about `spread` of them (the first, the last, and evenly between,
@@ -603,8 +601,8 @@ async fn killed_runs_converge(
     spread: u64,
     long_spread: u64,
 ) {
-    require_emulators();
-    let _alone = EXCLUSIVE.lock().await;
+    // It counts everything the emulators hold: no other test may run meanwhile.
+    let _alone = emulators_alone().await;
     let aws = aws().await;
     let proxy = Proxy::in_front_of_the_emulators();
     let base = unique_env(tag);
@@ -643,6 +641,7 @@ async fn killed_runs_converge(
         let apply = apply_args(&env);
         let apply_strs: Vec<&str> = apply.iter().map(String::as_str).collect();
         let killed = killed_at(&proxy, k, &apply_strs);
+        release_killed_runs_lock(&env);
         proxy.reset();
         let done = run(&apply);
         assert_eq!(done.code, 0, "k={k}: {}\n{}", done.stdout, done.stderr);
@@ -669,6 +668,7 @@ async fn killed_runs_converge(
         proxy.reset();
         run(&apply_args(&env)).ok();
         killed_at(&proxy, k, &destroy);
+        release_killed_runs_lock(&env);
         proxy.reset();
         let done = ftctl_with(&destroy, &proxy.env());
         assert_eq!(done.code, 0, "k={k}: {}\n{}", done.stdout, done.stderr);
@@ -704,8 +704,7 @@ async fn stage3_runs_killed_at_any_request_converge_when_run_again() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "writes docs/iam: make iam-policies"]
 async fn iam_policies_are_written_from_the_calls_ftctl_makes() {
-    require_emulators();
-    let _alone = EXCLUSIVE.lock().await;
+    let _emulators = emulators().await;
     let proxy = Proxy::in_front_of_the_emulators();
     for (n, stage) in ["stage1", "stage2", "stage3"].into_iter().enumerate() {
         // A name per stage: moto names a database's automated snapshot after it and the minute.
@@ -744,9 +743,9 @@ async fn iam_policies_are_written_from_the_calls_ftctl_makes() {
             };
             assert!(fine, "{args:?}: {}\n{}", run.stdout, run.stderr);
         }
-        let actions = common::iam::actions(&proxy.counts())
+        let actions = crate::support::iam::actions(&proxy.counts())
             .unwrap_or_else(|unknown| panic!("requests with no IAM action known: {unknown:?}"));
-        let doc = common::iam::policy(stage, &actions);
+        let doc = crate::support::iam::policy(stage, &actions);
         let path = repo().join(format!("docs/iam/{stage}.json"));
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap() + "\n").unwrap();

@@ -1,8 +1,6 @@
 //! IAM actions from the requests a run made (the proxy's `service:Operation` counts), and the
 //! least-privilege policy document of a stage built from them: docs/iam/<stage>.json.
 
-#![allow(dead_code)]
-
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 

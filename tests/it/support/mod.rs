@@ -1,13 +1,12 @@
 //! Test support: run the ftctl binary like a user would, and read back what the emulators hold
 //! with the AWS SDK (the same endpoint variables ftctl uses).
 
-#![allow(dead_code)]
-
 pub mod iam;
 pub mod proxy;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -22,39 +21,77 @@ pub fn require_emulators() {
     );
 }
 
-/// A deployment name unique to this test process, so tests can run in parallel.
+/// A deployment name no other test (in this process or another) uses: tag, process id, and a
+/// process-wide count, so two tests with one tag do not drive the same deployment. Short:
+/// ftctl takes at most 16 characters (src/expand.rs, `validate_env`) and the longest use,
+/// the crash tests' "k1" + 5 + "x" + count + "a" + request number, needs 14.
 pub fn unique_env(tag: &str) -> String {
-    format!("{tag}{}", std::process::id() % 100_000)
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{tag}{}x{n}", std::process::id() % 100_000)
 }
 
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
+/// The emulators' shared state. Tests that count everything the emulators hold, whoever made
+/// it (`resilience::everything`), take it for writing; every other test that touches the
+/// emulators takes it for reading, so none makes or removes anything while a count runs.
+/// Tokio's lock, so a waiting test does not block a runtime thread; it is fair, so a writer is
+/// not starved by a stream of readers.
+static EMULATORS: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// For a test that uses the emulators: shared with every other such test, not with a count.
+/// Checks they are configured first.
+pub async fn emulators() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    require_emulators();
+    EMULATORS.read().await
 }
 
-impl Run {
-    fn from(out: Output) -> Run {
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+/// `emulators()` for a synchronous test.
+pub fn emulators_blocking() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    require_emulators();
+    EMULATORS.blocking_read()
+}
+
+/// For a test that counts everything the emulators hold: alone.
+pub async fn emulators_alone() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    require_emulators();
+    EMULATORS.write().await
+}
+
+/// This process's scratch directory: HOME and XDG_STATE_HOME of every ftctl the tests spawn,
+/// so deployment locks (src/lock.rs: $XDG_STATE_HOME/ftctl/locks, else
+/// ~/.local/state/ftctl/locks) and anything else ftctl keeps per user never reach the user's
+/// own. Removed when the process exits.
+pub fn scratch() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        extern "C" fn remove() {
+            if let Some(dir) = DIR.get() {
+                let _ = std::fs::remove_dir_all(dir);
+            }
         }
-    }
-
-    pub fn ok(self) -> Run {
-        assert_eq!(
-            self.code, 0,
-            "ftctl failed:\n{}\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
+        let dir = std::env::temp_dir().join(format!("ftctl-test-{}", std::process::id()));
+        // Left by a killed test process that had this pid: nothing in it is live.
+        let _ = std::fs::remove_dir_all(&dir);
+        for sub in ["home", "state"] {
+            std::fs::create_dir_all(dir.join(sub)).expect("the test scratch directory");
+        }
+        // libtest ends with `process::exit`, which runs atexit handlers.
+        unsafe { libc::atexit(remove) };
+        dir
+    })
 }
 
-/// Runs ftctl in the repository (so `stage1` resolves), without a terminal on stdin.
-pub fn ftctl(args: &[&str]) -> Run {
-    ftctl_with(args, &[])
+/// Where ftctl keeps local deployment locks during this test process.
+pub fn test_state_dir() -> PathBuf {
+    scratch().join("state")
+}
+
+/// Points a command (ftctl, or a program that starts it) at this process's scratch instead of
+/// the user's home and state, without colour.
+pub fn hermetic(cmd: &mut Command) -> &mut Command {
+    cmd.env("HOME", scratch().join("home"))
+        .env("XDG_STATE_HOME", test_state_dir())
+        .env("NO_COLOR", "1")
 }
 
 /// The binary under test: `FTCTL_BIN` when set (a build directory shared between checkouts can
@@ -65,9 +102,12 @@ pub fn ftctl_bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_ftctl")))
 }
 
-/// Where ftctl keeps local deployment locks during this test process.
-pub fn test_state_dir() -> PathBuf {
-    std::env::temp_dir().join(format!("ftctl-test-state-{}", std::process::id()))
+/// The one way the tests start ftctl: in the repository (so `stage1` resolves), without a
+/// terminal on stdin, kept out of the user's state (`hermetic`).
+pub fn ftctl_command() -> Command {
+    let mut cmd = Command::new(ftctl_bin());
+    hermetic(&mut cmd).current_dir(repo()).stdin(Stdio::null());
+    cmd
 }
 
 /// The proxy every ftctl a test runs goes through (when the emulators are configured): it
@@ -82,21 +122,262 @@ pub fn aws_like() -> Option<&'static proxy::Proxy> {
         .as_ref()
 }
 
+/// An ftctl command line as a test would type it, in the manner of just's `Test::new()`:
+/// `Ftctl::new().args(["apply", "stage1", "--env", &env, "--yes"]).run().success()`. The
+/// harness adds nothing to the arguments; it sets only the environment (the AWS-like proxy's
+/// endpoints, the scratch HOME and state, NO_COLOR) and whatever the test passes with `env`.
+#[derive(Clone, Default)]
+pub struct Ftctl {
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl Ftctl {
+    pub fn new() -> Ftctl {
+        Ftctl::default()
+    }
+
+    pub fn args<S: AsRef<str>>(mut self, args: impl IntoIterator<Item = S>) -> Ftctl {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_string()));
+        self
+    }
+
+    /// `--var ASSIGNMENT`.
+    pub fn var(self, assignment: &str) -> Ftctl {
+        self.args(["--var", assignment])
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Ftctl {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn envs(self, env: &[(&str, &str)]) -> Ftctl {
+        env.iter().fold(self, |cmd, (k, v)| cmd.env(k, v))
+    }
+
+    /// The command line, as a user would type it: the variables the test set (endpoints
+    /// summarised), then `ftctl` and its arguments, quoted where a shell needs it.
+    pub fn command_line(&self) -> String {
+        let quote = |s: &str| {
+            if !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c))
+            {
+                s.to_string()
+            } else {
+                format!("'{}'", s.replace('\'', r"'\''"))
+            }
+        };
+        let mut words: Vec<String> = Vec::new();
+        let mut endpoints = 0;
+        for (k, v) in &self.env {
+            if k.starts_with("AWS_ENDPOINT_URL") {
+                endpoints += 1;
+            } else {
+                words.push(format!("{k}={}", quote(v)));
+            }
+        }
+        if endpoints > 0 {
+            words.insert(0, format!("[{endpoints} AWS_ENDPOINT_URL* set]"));
+        }
+        words.push("ftctl".to_string());
+        words.extend(self.args.iter().map(|a| quote(a)));
+        words.join(" ")
+    }
+
+    /// The process, ready to spawn (the test may change its pipes).
+    pub fn command(&self) -> Command {
+        let mut cmd = ftctl_command();
+        if let Some(proxy) = aws_like() {
+            cmd.envs(proxy.env());
+        }
+        cmd.args(&self.args);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Starts it in the background, output piped; `finish` the child for its `Run`.
+    pub fn spawn(&self) -> (String, std::process::Child) {
+        let line = self.command_line();
+        eprintln!("$ {line} &");
+        let child = self
+            .command()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("ftctl starts");
+        (line, child)
+    }
+
+    /// Runs it to the end, printing the command line first (shown with a failing test).
+    pub fn run(&self) -> Run {
+        let line = self.command_line();
+        eprintln!("$ {line}");
+        Run::from(line, self.command().output().expect("ftctl runs"))
+    }
+}
+
+pub struct Run {
+    /// The command line that ran (`Ftctl::command_line`), for failure messages.
+    pub command: String,
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn from(command: String, out: Output) -> Run {
+        Run {
+            command,
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    #[track_caller]
+    fn fail(&self, what: &str) -> ! {
+        panic!(
+            "{what}\n$ {}\nexit code {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.command, self.code, self.stdout, self.stderr
+        )
+    }
+
+    /// Exit code 0.
+    #[track_caller]
+    pub fn success(self) -> Run {
+        if self.code != 0 {
+            self.fail("ftctl failed");
+        }
+        self
+    }
+
+    /// `success`, under the name the tests used before the builder.
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        self.success()
+    }
+
+    /// Exit code `code`.
+    #[track_caller]
+    pub fn failure(self, code: i32) -> Run {
+        if self.code != code {
+            self.fail(&format!("expected exit code {code}"));
+        }
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_has(self, text: &str) -> Run {
+        if !self.stdout.contains(text) {
+            self.fail(&format!("stdout lacks {text:?}"));
+        }
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(self, text: &str) -> Run {
+        if !self.stderr.contains(text) {
+            self.fail(&format!("stderr lacks {text:?}"));
+        }
+        self
+    }
+}
+
+/// Waits for a child `Ftctl::spawn` started, off the runtime's threads.
+pub async fn finish((command, child): (String, std::process::Child)) -> Run {
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().expect("ftctl ends"))
+        .await
+        .unwrap();
+    Run::from(command, out)
+}
+
+/// `ftctl ARGS`: `Ftctl::new().args(args).run()`.
+pub fn ftctl(args: &[&str]) -> Run {
+    Ftctl::new().args(args).run()
+}
+
+/// `ftctl ARGS` with `env` set.
 pub fn ftctl_with(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(ftctl_bin());
-    if let Some(proxy) = aws_like() {
-        cmd.envs(proxy.env());
+    Ftctl::new().args(args).envs(env).run()
+}
+
+/// A deployment a test makes, destroyed (with whatever it protects, no final snapshots) when
+/// dropped, so a test that fails half-way leaves nothing in the emulators, which slow as state
+/// accumulates. A destroy that fails is reported, and fails the test if it was passing.
+pub struct TestDeployment {
+    pub env: String,
+    pub region: Option<&'static str>,
+    /// Nothing is destroyed until the test may have created something (`created`).
+    made: bool,
+}
+
+impl TestDeployment {
+    /// A fresh name (`unique_env(tag)`); nothing made yet.
+    pub fn new(tag: &str) -> TestDeployment {
+        TestDeployment::named(&unique_env(tag))
     }
-    cmd.args(args)
-        .current_dir(repo())
-        .stdin(Stdio::null())
-        .env("NO_COLOR", "1")
-        // Deployment locks of this test process, not the user's (a test may pass its own).
-        .env("XDG_STATE_HOME", test_state_dir());
-    for (k, v) in env {
-        cmd.env(k, v);
+
+    /// Another deployment of an existing name (the same name in another region, say).
+    pub fn named(env: &str) -> TestDeployment {
+        TestDeployment {
+            env: env.to_string(),
+            region: None,
+            made: false,
+        }
     }
-    Run::from(cmd.output().expect("ftctl runs"))
+
+    pub fn in_region(mut self, region: &'static str) -> TestDeployment {
+        self.region = Some(region);
+        self
+    }
+
+    /// The test is about to run something that may create resources.
+    pub fn created(&mut self) -> &str {
+        self.made = true;
+        &self.env
+    }
+
+    /// The test destroyed it itself (and checked what was left): nothing to do on drop.
+    pub fn destroyed(&mut self) {
+        self.made = false;
+    }
+
+    /// The destroy the drop runs.
+    pub fn destroy(&self) -> Ftctl {
+        let mut cmd = Ftctl::new().args([
+            "destroy",
+            "--env",
+            &self.env,
+            "--yes",
+            "--disable-deletion-protection",
+            "--skip-final-snapshot",
+        ]);
+        if let Some(region) = self.region {
+            cmd = cmd.args(["--region", region]);
+        }
+        cmd
+    }
+}
+
+impl Drop for TestDeployment {
+    fn drop(&mut self) {
+        if !self.made {
+            return;
+        }
+        let run = self.destroy().run();
+        if run.code != 0 {
+            if std::thread::panicking() {
+                eprintln!("cleanup of {} failed too:\n{}", self.env, run.stderr);
+            } else {
+                run.fail(&format!("destroy of {} failed", self.env));
+            }
+        }
+    }
 }
 
 /// A copy of a shipped stack with `edit` applied, in a temporary directory.
@@ -843,7 +1124,7 @@ pub async fn healthy_targets(aws: &Aws, group: &str) -> usize {
 }
 
 /// Puts the deployment's alarms back to OK. ministack matches an alarm's metric by name only,
-/// so breaching data another test put in for its own deployment (tests/monitoring.rs) also
+/// so breaching data another test put in for its own deployment (monitoring.rs) also
 /// fires this deployment's alarms; a test that needs steady state and runs after such a test
 /// undoes that first. (CloudWatch itself would keep them OK: their own metrics are healthy.)
 pub async fn calm_alarms(aws: &Aws, env: &str) {
@@ -866,32 +1147,55 @@ pub async fn calm_alarms(aws: &Aws, env: &str) {
     }
 }
 
-/// Destroys deployment `env` (in `region`, or the environment's) when dropped, so a test that
-/// fails half-way leaves nothing behind; a destroy that fails while the test passes fails it.
-pub struct DestroyOnDrop {
-    pub env: String,
-    pub region: Option<&'static str>,
+/// The harness keeps ftctl out of the user's own state (~/.local/state/ftctl, where earlier
+/// crash tests left over a thousand lock files): ftctl started by the builder names a lock
+/// file in this process's scratch directory.
+#[test]
+fn ftctl_keeps_its_locks_in_the_test_scratch() {
+    let no_aws = NoAws::new();
+    let env = unique_env("hm");
+    let run = Ftctl::new()
+        .args(["force-unlock", "--env", &env])
+        .envs(&no_aws.env())
+        .run()
+        .success();
+    let want = test_state_dir().join(format!("ftctl/locks/us-east-1--{env}.json"));
+    run.stdout_has(&format!("(lock file {})", want.display()));
+    no_aws.assert_untouched();
 }
 
-impl Drop for DestroyOnDrop {
-    fn drop(&mut self) {
-        let mut args = vec![
-            "destroy",
-            "--env",
-            &self.env,
-            "--yes",
-            "--disable-deletion-protection",
-            "--skip-final-snapshot",
-        ];
-        if let Some(region) = self.region {
-            args.extend(["--region", region]);
-        }
-        let run = ftctl(&args);
-        if run.code != 0 && !std::thread::panicking() {
-            panic!(
-                "destroy of {} failed: {}\n{}",
-                self.env, run.stdout, run.stderr
-            );
+/// And no test starts ftctl another way: every process the tests start that runs ftctl comes
+/// from `ftctl_command` (which applies `hermetic`), or applies `hermetic` itself. A source
+/// check, because a stray `Command::new` would write into the user's state only on the
+/// machines where the test runs without XDG_STATE_HOME and HOME already pointing elsewhere.
+#[test]
+fn every_ftctl_the_tests_start_is_hermetic() {
+    fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
         }
     }
+    let mut files = Vec::new();
+    sources(&repo().join("tests"), &mut files);
+    sources(&repo().join("benches"), &mut files);
+    let this = repo().join("tests/it/support/mod.rs");
+    let mut stray = Vec::new();
+    for file in files.iter().filter(|f| **f != this) {
+        let text = std::fs::read_to_string(file).unwrap();
+        let bypasses = text.contains("CARGO_BIN_EXE_ftctl")
+            || text.contains("Command::new(ftctl_bin")
+            || (text.contains("ftctl_bin()") && !text.contains("hermetic("));
+        if bypasses {
+            stray.push(file.display().to_string());
+        }
+    }
+    assert!(
+        stray.is_empty(),
+        "these start ftctl without `ftctl_command` or `hermetic`: {stray:?}"
+    );
 }

@@ -1,9 +1,7 @@
 //! Saved plans (`plan --out`, `apply PLAN.json`) and drift (`plan --refresh-only`) against the
 //! local emulators: what is applied is read back from them, and a refused plan changes nothing.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use serde_json::Value;
 
 async fn web_max_size(aws: &Aws, env: &str) -> Option<i32> {
@@ -29,8 +27,10 @@ async fn set_web_max_size(aws: &Aws, env: &str, max: i32) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_saved_plan_is_applied_as_planned_or_refused_when_the_deployment_changed() {
-    require_emulators();
-    let env = unique_env("sp");
+    let _emulators = emulators().await;
+    // Destroyed on drop should the test fail before its own destroy.
+    let mut deployment = TestDeployment::new("sp");
+    let env = deployment.created().to_string();
     let aws = aws().await;
     let dir = tempfile::tempdir().unwrap();
     let first = dir.path().join("first.json");
@@ -112,13 +112,9 @@ async fn a_saved_plan_is_applied_as_planned_or_refused_when_the_deployment_chang
     assert_eq!(web_max_size(&aws, &env).await, Some(8));
 
     // A saved plan is good once: the deployment it was planned against is gone.
-    let run = ftctl(&["apply", first]);
-    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
-    assert!(
-        run.stderr.contains("changed since the plan was made"),
-        "{}",
-        run.stderr
-    );
+    let run = ftctl(&["apply", first])
+        .failure(1)
+        .stderr_has("changed since the plan was made");
     assert!(
         run.stderr
             .contains(&format!("db.main (rds db instance {env}-main): new")),
@@ -147,8 +143,7 @@ async fn a_saved_plan_is_applied_as_planned_or_refused_when_the_deployment_chang
     .ok();
     assert!(run.stdout.contains("max_size = 8 -> 7"), "{}", run.stdout);
     set_web_max_size(&aws, &env, 9).await;
-    let run = ftctl(&["apply", second]);
-    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let run = ftctl(&["apply", second]).failure(1);
     assert!(
         run.stderr.contains(&format!(
             "tier.web.asg (autoscaling group {env}-web): max_size changed"
@@ -189,8 +184,7 @@ async fn a_saved_plan_is_applied_as_planned_or_refused_when_the_deployment_chang
     asg["props"]["max_size"] = serde_json::json!({ "int": 3 });
     let edited = dir.path().join("edited.json");
     std::fs::write(&edited, serde_json::to_string(&doc).unwrap()).unwrap();
-    let run = ftctl(&["apply", edited.to_str().unwrap()]);
-    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let run = ftctl(&["apply", edited.to_str().unwrap()]).failure(1);
     assert!(
         run.stderr
             .contains("differs from the plan saved in it (was the file edited?"),
@@ -205,6 +199,7 @@ async fn a_saved_plan_is_applied_as_planned_or_refused_when_the_deployment_chang
     assert_eq!(web_max_size(&aws, &env).await, Some(7));
 
     destroy_leaving_nothing(&aws, &env).await;
+    deployment.destroyed();
 }
 
 #[test]
@@ -241,13 +236,13 @@ fn broken_plan_files_are_refused_before_any_aws_call() {
         assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     }
     let missing = dir.path().join("missing.json");
-    let run = ftctl_with(&["apply", missing.to_str().unwrap()], &endpoints);
-    assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("no such plan file"), "{}", run.stderr);
+    ftctl_with(&["apply", missing.to_str().unwrap()], &endpoints)
+        .failure(1)
+        .stderr_has("no such plan file");
 
     // A saved plan is applied as it is: no --var.
     let path = dir.path().join("garbage.json");
-    let run = ftctl_with(
+    ftctl_with(
         &[
             "apply",
             path.to_str().unwrap(),
@@ -255,42 +250,40 @@ fn broken_plan_files_are_refused_before_any_aws_call() {
             "tiers.web.max_size=3",
         ],
         &endpoints,
-    );
-    assert_eq!(run.code, 1);
-    assert!(
-        run.stderr.contains("--var cannot change it"),
-        "{}",
-        run.stderr
-    );
+    )
+    .failure(1)
+    .stderr_has("--var cannot change it");
 
     // --out where nothing can be written fails before planning.
     let nowhere = dir.path().join("no/such/dir/plan.json");
-    let run = ftctl_with(
+    ftctl_with(
         &["plan", "stage1", "--out", nowhere.to_str().unwrap()],
         &endpoints,
-    );
-    assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("does not exist"), "{}", run.stderr);
+    )
+    .failure(1)
+    .stderr_has("does not exist");
     no_aws.assert_untouched();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn refresh_only_reports_drift_and_proposes_nothing() {
-    require_emulators();
-    let env = unique_env("dr");
+    let _emulators = emulators().await;
+    // Destroyed on drop should the test fail before its own destroy.
+    let mut deployment = TestDeployment::new("dr");
+    let env = deployment.created().to_string();
     let aws = aws().await;
     ftctl(&["apply", "stage1", "--env", &env, "--yes"]).ok();
 
-    let run = ftctl(&[
+    ftctl(&[
         "plan",
         "stage1",
         "--env",
         &env,
         "--refresh-only",
         "--detailed-exitcode",
-    ]);
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("No drift"), "{}", run.stdout);
+    ])
+    .success()
+    .stdout_has("No drift");
 
     // Someone changes a group by hand: the plan would change it back...
     set_web_max_size(&aws, &env, 9).await;
@@ -306,19 +299,11 @@ async fn refresh_only_reports_drift_and_proposes_nothing() {
         &env,
         "--refresh-only",
         "--detailed-exitcode",
-    ]);
-    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
-    assert!(
-        run.stdout.contains("Drift: 1 resource differs"),
-        "{}",
-        run.stdout
-    );
-    assert!(run.stdout.contains("~ tier.web.asg"), "{}", run.stdout);
-    assert!(
-        run.stdout.contains("max_size  live 9, stack 6"),
-        "{}",
-        run.stdout
-    );
+    ])
+    .failure(2)
+    .stdout_has("Drift: 1 resource differs")
+    .stdout_has("~ tier.web.asg")
+    .stdout_has("max_size  live 9, stack 6");
     assert!(!run.stdout.contains("Plan:"), "{}", run.stdout);
     // Without --detailed-exitcode, drift is a successful report.
     let run = ftctl(&["plan", "stage1", "--env", &env, "--refresh-only", "--json"]).ok();
@@ -350,4 +335,5 @@ async fn refresh_only_reports_drift_and_proposes_nothing() {
     );
 
     destroy_leaving_nothing(&aws, &env).await;
+    deployment.destroyed();
 }

@@ -1,9 +1,7 @@
 //! Operations commands against the local emulators: `ftctl check` on stacks as planned (no AWS
 //! call) and on a live deployment, including drift made outside ftctl.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use serde_json::Value;
 
 /// The controls issue 15 named, which the shipped stacks meet by default.
@@ -165,8 +163,8 @@ fn check_judges_stacks_as_planned_without_calling_aws() {
             "tiers.web.desired_capacity=1",
         ],
         &env,
-    );
-    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    )
+    .failure(2);
     let found = findings(&run);
     assert_eq!(found[0].0, "medium");
     assert!(found.contains(&("medium".into(), "RDS.5".into(), "db.main".into())));
@@ -175,7 +173,7 @@ fn check_judges_stacks_as_planned_without_calling_aws() {
         "ftctl.min-capacity".into(),
         "tier.web.asg".into()
     )));
-    let run = ftctl_with(
+    ftctl_with(
         &[
             "check",
             "stage1",
@@ -185,13 +183,9 @@ fn check_judges_stacks_as_planned_without_calling_aws() {
             "tiers.app.desired_capacity=1",
         ],
         &env,
-    );
-    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
-    assert!(
-        run.stdout.contains("fewer than 2 instances"),
-        "{}",
-        run.stdout
-    );
+    )
+    .failure(2)
+    .stdout_has("fewer than 2 instances");
     no_aws.assert_untouched();
 }
 
@@ -507,14 +501,11 @@ async fn secure_defaults_are_what_aws_holds(aws: &Aws, env: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn check_reads_the_live_deployment_and_finds_drift() {
-    require_emulators();
-    let env = unique_env("ck");
-    let aws = aws().await;
+    let _emulators = emulators().await;
     // Destroyed when the test fails part-way too (the end destroys and checks it left nothing).
-    let _gone = DestroyOnDrop {
-        env: env.clone(),
-        region: None,
-    };
+    let mut deployment = TestDeployment::new("ck");
+    let env = deployment.created().to_string();
+    let aws = aws().await;
     // The deployment's own trail is opt-in (audit.trail): this test opts in.
     let trail_on = ["--var", "audit.trail=true"];
     let mut args = vec![
@@ -558,8 +549,7 @@ async fn check_reads_the_live_deployment_and_finds_drift() {
         "--var",
         "audit.trail=true",
     ];
-    let run = ftctl(&check);
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let run = ftctl(&check).success();
     assert!(findings(&run).is_empty(), "{}", run.stdout);
     for control in SECURE_DEFAULTS {
         assert_eq!(outcome(&run, control), "passed", "live {control}");
@@ -693,13 +683,9 @@ async fn check_reads_the_live_deployment_and_finds_drift() {
     let run = ftctl(&["trail", "--env", &env, "--since", "1h", "--json"]).ok();
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(doc["since_seconds"], 3600);
-    let run = ftctl(&["trail", "--env", &env, "--since", "1w"]);
-    assert_eq!(run.code, 1);
-    assert!(
-        run.stderr.contains("the unit is s, m, h or d"),
-        "{}",
-        run.stderr
-    );
+    ftctl(&["trail", "--env", &env, "--since", "1w"])
+        .failure(1)
+        .stderr_has("the unit is s, m, h or d");
 
     // Someone changes a group by hand, outside ftctl.
     aws.autoscaling
@@ -709,8 +695,7 @@ async fn check_reads_the_live_deployment_and_finds_drift() {
         .send()
         .await
         .unwrap();
-    let run = ftctl(&check);
-    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let run = ftctl(&check).failure(2);
     assert_eq!(
         findings(&run),
         vec![("medium".into(), "ftctl.drift".into(), "tier.web.asg".into())]
@@ -736,8 +721,7 @@ async fn check_reads_the_live_deployment_and_finds_drift() {
         .send()
         .await
         .unwrap();
-    let run = ftctl(&check);
-    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let run = ftctl(&check).failure(2);
     assert!(
         findings(&run).contains(&("medium".into(), "KMS.4".into(), "notifications.key".into())),
         "{}",
@@ -745,6 +729,7 @@ async fn check_reads_the_live_deployment_and_finds_drift() {
     );
 
     destroy_leaving_nothing(&aws, &env).await;
+    deployment.destroyed();
 }
 
 /// ministack evaluates alarms when metric data arrives: breaching data drives the web tier's
@@ -752,8 +737,10 @@ async fn check_reads_the_live_deployment_and_finds_drift() {
 /// ALARM, with their reasons, and call the deployment not steady.
 #[tokio::test(flavor = "multi_thread")]
 async fn status_shows_capacity_and_the_alarms_cloudwatch_reports() {
-    require_emulators();
-    let env = unique_env("st");
+    let _emulators = emulators().await;
+    // Destroyed on drop should the test fail before its own destroy.
+    let mut deployment = TestDeployment::new("st");
+    let env = deployment.created().to_string();
     let aws = aws().await;
     ftctl(&["apply", "stage1", "--env", &env, "--yes"]).ok();
     let run = ftctl(&["status", "--env", &env, "--json"]).ok();
@@ -860,6 +847,7 @@ async fn status_shows_capacity_and_the_alarms_cloudwatch_reports() {
         "--skip-final-snapshot",
     ])
     .ok();
+    deployment.destroyed();
 }
 
 async fn group_states(aws: &Aws, group: &str) -> (i32, Vec<(String, String)>) {
@@ -887,8 +875,10 @@ async fn group_states(aws: &Aws, group: &str) -> (i32, Vec<(String, String)>) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn isolate_moves_an_instance_to_standby_and_back_and_suggests_outliers() {
-    require_emulators();
-    let env = unique_env("is");
+    let _emulators = emulators().await;
+    // Destroyed on drop should the test fail before its own destroy.
+    let mut deployment = TestDeployment::new("is");
+    let env = deployment.created().to_string();
     let aws = aws().await;
     ftctl(&["apply", "stage1", "--env", &env, "--yes"]).ok();
     let group = format!("{env}-web");
@@ -909,13 +899,9 @@ async fn isolate_moves_an_instance_to_standby_and_back_and_suggests_outliers() {
         "a replacement serves while the instance is examined"
     );
     // An instance that is not the deployment's is refused.
-    let run = ftctl(&["isolate", "i-0123456789abcdef0", "--env", &env]);
-    assert_eq!(run.code, 1);
-    assert!(
-        run.stderr.contains("no Auto Scaling group"),
-        "{}",
-        run.stderr
-    );
+    ftctl(&["isolate", "i-0123456789abcdef0", "--env", &env])
+        .failure(1)
+        .stderr_has("no Auto Scaling group");
 
     let run = ftctl(&["isolate", "--release", &victim, "--env", &env]).ok();
     assert!(run.stdout.contains("back in service"), "{}", run.stdout);
@@ -974,6 +960,7 @@ async fn isolate_moves_an_instance_to_standby_and_back_and_suggests_outliers() {
         "--skip-final-snapshot",
     ])
     .ok();
+    deployment.destroyed();
 }
 
 /// X-Ray for the app tier: `ftctl apply stage1` makes the group of the tier's traces and the
@@ -981,8 +968,10 @@ async fn isolate_moves_an_instance_to_standby_and_back_and_suggests_outliers() {
 /// plan has nothing to do, and destroy removes both.
 #[tokio::test(flavor = "multi_thread")]
 async fn tracing_makes_the_app_tiers_group_and_sampling_rule() {
-    require_emulators();
-    let env = unique_env("xr");
+    let _emulators = emulators().await;
+    // Destroyed on drop should the test fail before its own destroy.
+    let mut deployment = TestDeployment::new("xr");
+    let env = deployment.created().to_string();
     let aws = aws().await;
     let run = ftctl(&["plan", "stage1", "--env", &env, "--json"]).ok();
     let doc: Value = serde_json::from_str(&run.stdout).unwrap();
@@ -1025,6 +1014,7 @@ async fn tracing_makes_the_app_tiers_group_and_sampling_rule() {
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
 
     destroy_leaving_nothing(&aws, &env).await;
+    deployment.destroyed();
 }
 
 /// Route 53 publishes health-check metrics in us-east-1 only, and an alarm notifies only a topic
@@ -1034,19 +1024,12 @@ async fn tracing_makes_the_app_tiers_group_and_sampling_rule() {
 /// resources as its own, and destroying one leaves the other whole.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_public_zone_outside_us_east_1_is_watched_from_us_east_1() {
-    require_emulators();
-    let env = unique_env("r5");
+    let _emulators = emulators().await;
     // Both deployments go whatever happens (destroying one that does not exist is a no-op).
-    let _cleanup = (
-        DestroyOnDrop {
-            env: env.clone(),
-            region: Some("eu-west-1"),
-        },
-        DestroyOnDrop {
-            env: env.clone(),
-            region: None,
-        },
-    );
+    let mut abroad = TestDeployment::new("r5").in_region("eu-west-1");
+    let env = abroad.created().to_string();
+    let mut at_home = TestDeployment::named(&env);
+    at_home.created();
     let home = aws_in(Some("eu-west-1")).await;
     let virginia = aws_in(Some("us-east-1")).await;
     let public = [
@@ -1234,7 +1217,8 @@ async fn a_public_zone_outside_us_east_1_is_watched_from_us_east_1() {
     );
 
     // Destroyed from eu-west-1: nothing left in either region.
-    drop(_cleanup);
+    drop(abroad);
+    drop(at_home);
     assert_eq!(leftovers(&home, &env).await, Vec::<String>::new());
     assert_eq!(leftovers(&virginia, &env).await, Vec::<String>::new());
 }

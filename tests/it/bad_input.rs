@@ -3,9 +3,7 @@
 //! field, no panic, and no connection to AWS. Includes the inputs the property tests in
 //! src/stack/fuzz.rs found panicking or unlocated.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 use std::path::{Path, PathBuf};
 
 /// One refused input: a stack file (shipped stages edited, or raw bytes), the `--var`s, and what
@@ -278,8 +276,8 @@ fn a_missing_stack_file_is_named() {
     let run = ftctl_with(
         &["plan", "/nonexistent/stage9.toml", "--env", "bad"],
         &no_aws.env(),
-    );
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    )
+    .failure(1);
     assert!(
         run.stderr
             .contains("cannot read stack file /nonexistent/stage9.toml"),

@@ -12,8 +12,6 @@
 //! It runs on its own thread and runtime, so blocking tests (which wait for the ftctl process)
 //! and async tests can both use it.
 
-#![allow(dead_code)]
-
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -60,8 +58,6 @@ struct State {
     injected: Mutex<Injected>,
     tripwire: Mutex<Option<(u64, Action)>>,
     tripped: AtomicU64,
-    /// The AWS behaviours are on unless switched off.
-    aws_rules_off: std::sync::atomic::AtomicBool,
     /// What the AWS behaviours refused, per `service:Operation`.
     refused: Mutex<BTreeMap<String, u64>>,
     /// Resources whose first request was refused as not yet propagated.
@@ -164,10 +160,6 @@ impl Proxy {
         *self.state.faults.lock().unwrap() = faults;
     }
 
-    pub fn set_down(&self, down: bool) {
-        self.state.faults.lock().unwrap().down = down;
-    }
-
     /// Runs `action` when request number `k` (counted from 1 since the last reset) arrives;
     /// that request and every later one get no answer.
     pub fn trip_at(&self, k: u64, action: impl FnOnce() + Send + 'static) {
@@ -207,12 +199,6 @@ impl Proxy {
     /// Requests the AWS behaviours refused, per `service:Operation`.
     pub fn refused(&self) -> BTreeMap<String, u64> {
         self.state.refused.lock().unwrap().clone()
-    }
-
-    /// Forwards everything the emulators accept (for measuring the emulators themselves).
-    pub fn without_aws_rules(self) -> Proxy {
-        self.state.aws_rules_off.store(true, Ordering::SeqCst);
-        self
     }
 }
 
@@ -480,16 +466,14 @@ async fn handle(
         return Err(closed());
     }
 
-    if !state.aws_rules_off.load(Ordering::SeqCst) {
-        if let Some(refusal) = aws_refusal(&state, &service, &op, protocol, &body) {
-            *state
-                .refused
-                .lock()
-                .unwrap()
-                .entry(format!("{service}:{op}"))
-                .or_default() += 1;
-            return Ok(refusal);
-        }
+    if let Some(refusal) = aws_refusal(&state, &service, &op, protocol, &body) {
+        *state
+            .refused
+            .lock()
+            .unwrap()
+            .entry(format!("{service}:{op}"))
+            .or_default() += 1;
+        return Ok(refusal);
     }
 
     let uri = format!(

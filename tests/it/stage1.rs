@@ -1,9 +1,7 @@
 //! Stage 1 end to end against the local emulators: apply, describe everything back, plan no
 //! changes, change one parameter, destroy, and refuse bad input before any AWS call.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 
 #[test]
 fn bad_stack_files_are_refused_before_any_aws_call() {
@@ -88,23 +86,21 @@ fn bad_stack_files_are_refused_before_any_aws_call() {
         }
     }
     // A --var is checked the same way.
-    let run = ftctl_with(
+    ftctl_with(
         &["plan", "stage1", "--var", "tiers.app.max_size=0"],
         &endpoints,
-    );
-    assert_eq!(run.code, 1);
-    assert!(
-        run.stderr.contains("--var tiers.app.max_size=0"),
-        "{}",
-        run.stderr
-    );
+    )
+    .failure(1)
+    .stderr_has("--var tiers.app.max_size=0");
     no_aws.assert_untouched();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stage1_apply_describe_update_destroy() {
-    require_emulators();
-    let env = unique_env("lc");
+    let _emulators = emulators().await;
+    // Destroyed on drop should the test fail before its own destroy.
+    let mut deployment = TestDeployment::new("lc");
+    let env = deployment.created().to_string();
     let aws = aws().await;
 
     let run = ftctl(&["apply", "stage1", "--env", &env, "--yes"]).ok();
@@ -340,9 +336,9 @@ async fn stage1_apply_describe_update_destroy() {
     );
 
     // A second run plans nothing.
-    let run = ftctl(&["plan", "stage1", "--env", &env, "--detailed-exitcode"]);
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("No changes"), "{}", run.stdout);
+    ftctl(&["plan", "stage1", "--env", &env, "--detailed-exitcode"])
+        .success()
+        .stdout_has("No changes");
 
     // One parameter changed: exactly one in-place update, which apply converges.
     let run = ftctl(&[
@@ -354,8 +350,8 @@ async fn stage1_apply_describe_update_destroy() {
         "tiers.web.max_size=8",
         "--json",
         "--detailed-exitcode",
-    ]);
-    assert_eq!(run.code, 2, "{}", run.stderr);
+    ])
+    .failure(2);
     let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let changes = plan["changes"].as_array().unwrap();
     assert_eq!(changes.len(), 1, "{changes:?}");
@@ -382,7 +378,7 @@ async fn stage1_apply_describe_update_destroy() {
         .await
         .unwrap();
     assert_eq!(out.auto_scaling_groups()[0].max_size(), Some(8));
-    let run = ftctl(&[
+    ftctl(&[
         "plan",
         "stage1",
         "--env",
@@ -390,13 +386,13 @@ async fn stage1_apply_describe_update_destroy() {
         "--var",
         "tiers.web.max_size=8",
         "--detailed-exitcode",
-    ]);
-    assert_eq!(run.code, 0, "{}", run.stdout);
+    ])
+    .success();
 
     // Destroy refuses the protected database, deletes the rest, and a second run finishes.
-    let run = ftctl(&["destroy", "--env", &env, "--yes", "--skip-final-snapshot"]);
-    assert_eq!(run.code, 1, "{}", run.stdout);
-    assert!(run.stderr.contains("deletion protection"), "{}", run.stderr);
+    ftctl(&["destroy", "--env", &env, "--yes", "--skip-final-snapshot"])
+        .failure(1)
+        .stderr_has("deletion protection");
     assert!(leftovers(&aws, &env)
         .await
         .iter()
@@ -414,12 +410,15 @@ async fn stage1_apply_describe_update_destroy() {
     assert!(left.is_empty(), "left behind: {left:?}");
     let run = ftctl(&["destroy", "--env", &env, "--yes"]).ok();
     assert!(run.stdout.contains("nothing to destroy"), "{}", run.stdout);
+    deployment.destroyed();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deployments_side_by_side_do_not_touch_each_other() {
-    require_emulators();
-    let (a, b) = (unique_env("sa"), unique_env("sb"));
+    let _emulators = emulators().await;
+    // Destroyed on drop should the test fail before its own destroys.
+    let (mut da, mut db) = (TestDeployment::new("sa"), TestDeployment::new("sb"));
+    let (a, b) = (da.created().to_string(), db.created().to_string());
     let aws = aws().await;
     let unprotected = "databases.main.deletion_protection=false";
     ftctl(&[
@@ -460,7 +459,7 @@ async fn deployments_side_by_side_do_not_touch_each_other() {
     before_b.sort();
     after_b.sort();
     assert_eq!(before_b, after_b, "destroying {a} changed {b}");
-    let run = ftctl(&[
+    ftctl(&[
         "plan",
         "stage1",
         "--env",
@@ -468,8 +467,8 @@ async fn deployments_side_by_side_do_not_touch_each_other() {
         "--var",
         unprotected,
         "--detailed-exitcode",
-    ]);
-    assert_eq!(run.code, 0, "{}", run.stdout);
+    ])
+    .success();
     ftctl(&[
         "destroy",
         "--env",
@@ -480,15 +479,17 @@ async fn deployments_side_by_side_do_not_touch_each_other() {
     ])
     .ok();
     assert!(leftovers(&aws, &b).await.is_empty());
+    da.destroyed();
+    db.destroyed();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn apply_without_a_terminal_needs_yes() {
-    require_emulators();
+    let _emulators = emulators().await;
     let env = unique_env("ny");
-    let run = ftctl(&["apply", "stage1", "--env", &env]);
-    assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("pass --yes"), "{}", run.stderr);
+    let run = ftctl(&["apply", "stage1", "--env", &env])
+        .failure(1)
+        .stderr_has("pass --yes");
     assert!(
         run.stdout.contains("Plan: 58 to add"),
         "the plan is shown first: {}",
