@@ -802,7 +802,7 @@ pub struct EmrCluster {
     pub master_instance_type: String,
     pub core_instance_type: String,
     pub core_instance_count: u32,
-    /// Refused: ftctl's clusters run until destroyed (see the EMR section of the README). Kept
+    /// Refused: ftctl's clusters run until destroyed (see docs/stage3.md, EMR). Kept
     /// as a field so a stack naming it gets the reason, not only "unknown field".
     #[serde(default)]
     pub idle_timeout_seconds: Option<u32>,
