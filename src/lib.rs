@@ -16,3 +16,4 @@ pub mod error;
 #[cfg(test)]
 mod fake;
 pub mod lock;
+pub mod session;

@@ -18,6 +18,7 @@ use crate::plan::{self, Plan};
 use crate::render::{self, Heading};
 use crate::resource::{Kind, Observed, ResourceSpec};
 use crate::saved;
+use crate::session::Session;
 use crate::stack::{self, LoadedStack};
 use anyhow::{bail, Context, Result};
 use std::io::{BufRead, IsTerminal, Write};
@@ -42,19 +43,21 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(out) = &out {
                 check_out_path(out)?;
             }
-            let cloud = AwsCloud::connect(
+            let session = Session::connect(
                 input.stack.stack.region.as_deref(),
                 DeleteOptions::default(),
             )
             .await?;
-            check_region(&input, &cloud.clients.region)?;
-            let (desired, observed, plan) = compute(&cloud, &input).await?;
-            let heading = heading(&input, &cloud);
+            let cloud = &*session.cloud;
+            let region = cloud.region();
+            check_region(&input, &region)?;
+            let (desired, observed, plan) = compute(cloud, &input).await?;
+            let heading = heading(&input, cloud);
             if refresh_only {
                 let drift = crate::check::drift_of(&plan);
                 let matching = plan.unchanged.len() + plan.changes.len() - drift.len();
                 if json {
-                    let doc = render::drift_json(&heading, &cloud.clients.region, &drift, matching);
+                    let doc = render::drift_json(&heading, &region, &drift, matching);
                     println!("{}", serde_json::to_string_pretty(&doc)?);
                 } else {
                     print!("{}", render::drift_text(&heading, &drift, matching));
@@ -66,7 +69,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 });
             }
             if json {
-                let doc = render::plan_json(&heading, &cloud.clients.region, &plan);
+                let doc = render::plan_json(&heading, &region, &plan);
                 println!("{}", serde_json::to_string_pretty(&doc)?);
             } else {
                 print!("{}", render::plan_text(&heading, &plan));
@@ -76,7 +79,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                     out,
                     &input,
                     &stack.vars,
-                    &cloud.clients.region,
+                    &region,
                     &desired,
                     &observed,
                     &plan,
@@ -124,26 +127,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 .await;
             }
             let input = resolve(&stack, env.name())?;
-            let cloud = AwsCloud::connect(
+            let session = Session::connect(
                 input.stack.stack.region.as_deref(),
                 DeleteOptions::default(),
             )
             .await?;
-            check_region(&input, &cloud.clients.region)?;
-            let held = take_lock(&lock, &cloud, &input.deployment.env).await?;
-            holding(held, async {
-                let (desired, observed, plan) = compute(&cloud, &input).await?;
-                let heading = heading(&input, &cloud);
-                let how = Confirm::Ask(yes);
-                let work = Planned {
-                    deployment: &input.deployment,
-                    desired: &desired,
-                    observed: &observed,
-                    plan: &plan,
-                };
-                apply_planned(&cloud, &heading, work, how, parallelism, publish_metrics).await
-            })
-            .await
+            apply_stack(&session, &input, &lock, yes, parallelism, publish_metrics).await
         }
         Command::Destroy {
             env,
@@ -159,12 +148,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 skip_final_snapshot,
                 disable_deletion_protection,
             };
-            let cloud = AwsCloud::connect(region.as_deref(), options).await?;
-            let held = take_lock(&lock, &cloud, env.name()).await?;
+            let session = Session::connect(region.as_deref(), options).await?;
+            let held = take_lock(&lock, &session, env.name()).await?;
             holding(
                 held,
                 destroy(
-                    cloud,
+                    &session,
                     env.name(),
                     yes,
                     disable_deletion_protection,
@@ -180,11 +169,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             lock_id,
         } => {
             deployment::validate_env(env.name()).map_err(InputError)?;
-            let cloud = AwsCloud::connect(region.as_deref(), DeleteOptions::default()).await?;
-            let backend = lock_backend(&lock, &cloud)?;
+            let session = Session::connect(region.as_deref(), DeleteOptions::default()).await?;
+            let backend = lock_backend(&lock, &session)?;
             let key = lock::Key {
                 env: env.name().to_string(),
-                region: cloud.clients.region.clone(),
+                region: session.cloud.region(),
             };
             println!(
                 "{}",
@@ -302,12 +291,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 async fn destroy(
-    cloud: AwsCloud,
+    session: &Session,
     env: &str,
     yes: bool,
     disable_deletion_protection: bool,
     parallelism: u16,
 ) -> Result<ExitCode> {
+    let cloud = &session.cloud;
     let observed = cloud
         .observe(&Deployment {
             env: env.to_string(),
@@ -345,7 +335,7 @@ async fn destroy(
     }
     confirm(yes, "destroy")?;
     execute(
-        Arc::new(cloud),
+        cloud.clone(),
         &deployment,
         &plan,
         &[],
@@ -373,8 +363,34 @@ enum Confirm {
     Reviewed,
 }
 
+/// `apply STACK`: plan, confirm (unless --yes), apply and report, holding the deployment's lock.
+async fn apply_stack(
+    session: &Session,
+    input: &Input,
+    lock: &LockArgs,
+    yes: bool,
+    parallelism: u16,
+    publish_metrics: bool,
+) -> Result<ExitCode> {
+    check_region(input, &session.cloud.region())?;
+    let held = take_lock(lock, session, &input.deployment.env).await?;
+    holding(held, async {
+        let (desired, observed, plan) = compute(&*session.cloud, input).await?;
+        let heading = heading(input, &*session.cloud);
+        let work = Planned {
+            deployment: &input.deployment,
+            desired: &desired,
+            observed: &observed,
+            plan: &plan,
+        };
+        let how = Confirm::Ask(yes);
+        apply_planned(session, &heading, work, how, parallelism, publish_metrics).await
+    })
+    .await
+}
+
 async fn apply_planned(
-    cloud: &AwsCloud,
+    session: &Session,
     heading: &Heading<'_>,
     work: Planned<'_>,
     how: Confirm,
@@ -400,9 +416,8 @@ async fn apply_planned(
     if let Confirm::Ask(yes) = how {
         confirm(yes, "apply")?;
     }
-    let clients = cloud.clients.clone();
     let started = std::time::Instant::now();
-    let shared: Arc<dyn Cloud> = Arc::new(cloud.clone());
+    let shared = session.cloud.clone();
     let result = execute(
         shared.clone(),
         deployment,
@@ -415,14 +430,10 @@ async fn apply_planned(
     .await;
     if publish_metrics {
         let seconds = started.elapsed().as_secs_f64();
-        if let Err(e) = crate::aws::lab::publish_apply(
-            &clients,
-            deployment,
-            seconds,
-            plan.changes.len(),
-            result.is_ok(),
-        )
-        .await
+        if let Err(e) = session
+            .metrics
+            .publish_apply(deployment, seconds, plan.changes.len(), result.is_ok())
+            .await
         {
             eprintln!("warning: the run's metrics were not published: {e:#}");
         }
@@ -535,12 +546,13 @@ async fn apply_saved(
     }
     crate::graph::creation_order(&desired)
         .map_err(|e| InputError(format!("{}: {e}", path.display())))?;
-    let cloud = AwsCloud::connect(Some(&saved.region), DeleteOptions::default()).await?;
+    let session = Session::connect(Some(&saved.region), DeleteOptions::default()).await?;
+    let cloud = &session.cloud;
     let deployment = Deployment {
         env: saved.deployment.clone(),
         stack: saved.stack.name.clone(),
     };
-    let held = take_lock(lock, &cloud, &deployment.env).await?;
+    let held = take_lock(lock, &session, &deployment.env).await?;
     holding(held, async {
         let observed = cloud.observe(&deployment).await.with_context(|| {
             format!("reading deployment {} from {}", deployment.env, cloud.target())
@@ -594,14 +606,14 @@ async fn apply_saved(
             observed: &observed,
             plan: &plan,
         };
-        apply_planned(&cloud, &heading, work, Confirm::Reviewed, parallelism, publish_metrics).await
+        apply_planned(&session, &heading, work, Confirm::Reviewed, parallelism, publish_metrics).await
     })
     .await
 }
 
-fn lock_backend(args: &LockArgs, cloud: &AwsCloud) -> Result<lock::Backend> {
+fn lock_backend(args: &LockArgs, session: &Session) -> Result<lock::Backend> {
     match args.lock_table.as_deref().filter(|t| !t.is_empty()) {
-        None => lock::Backend::local(),
+        None => session.locks.backend(None),
         Some(table) => {
             // DynamoDB's rule for table names, checked before any call.
             let valid = (3..=255).contains(&table.len())
@@ -614,10 +626,7 @@ fn lock_backend(args: &LockArgs, cloud: &AwsCloud) -> Result<lock::Backend> {
                 ))
                 .into());
             }
-            Ok(lock::Backend::Table {
-                client: cloud.clients.dynamodb.clone(),
-                table: table.to_string(),
-            })
+            session.locks.backend(Some(table))
         }
     }
 }
@@ -633,11 +642,11 @@ fn command_line() -> String {
     words.join(" ")
 }
 
-async fn take_lock(args: &LockArgs, cloud: &AwsCloud, env: &str) -> Result<lock::Lock> {
-    let backend = lock_backend(args, cloud)?;
+async fn take_lock(args: &LockArgs, session: &Session, env: &str) -> Result<lock::Lock> {
+    let backend = lock_backend(args, session)?;
     let key = lock::Key {
         env: env.to_string(),
-        region: cloud.clients.region.clone(),
+        region: session.cloud.region(),
     };
     lock::Lock::acquire(backend, key, &command_line()).await
 }
@@ -816,7 +825,7 @@ fn check_region(input: &Input, region: &str) -> Result<()> {
     Err(InputError(input.loaded.locate(problems).to_string()).into())
 }
 
-fn heading<'a>(input: &'a Input, cloud: &AwsCloud) -> Heading<'a> {
+fn heading<'a>(input: &'a Input, cloud: &dyn Cloud) -> Heading<'a> {
     Heading {
         deployment: &input.deployment.env,
         stack: &input.deployment.stack,
@@ -1049,6 +1058,139 @@ fn print_bytes(bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fake::FakeCloud;
+    use crate::session::{LockPlace, RunMetrics};
+    use std::path::PathBuf;
+    use std::sync::Mutex;
+
+    /// Locks in a directory of the test's own.
+    struct LockDir(PathBuf);
+
+    impl LockPlace for LockDir {
+        fn backend(&self, table: Option<&str>) -> Result<lock::Backend> {
+            assert_eq!(table, None, "no table was asked for");
+            Ok(lock::Backend::File(self.0.clone()))
+        }
+    }
+
+    /// Every run's metrics: (deployment, changes, succeeded).
+    #[derive(Default)]
+    struct Published(Mutex<Vec<(String, usize, bool)>>);
+
+    #[async_trait::async_trait]
+    impl RunMetrics for Published {
+        async fn publish_apply(
+            &self,
+            deployment: &Deployment,
+            _: f64,
+            changes: usize,
+            succeeded: bool,
+        ) -> Result<()> {
+            self.0
+                .lock()
+                .unwrap()
+                .push((deployment.env.clone(), changes, succeeded));
+            Ok(())
+        }
+    }
+
+    fn lock_files(dir: &Path) -> Vec<PathBuf> {
+        std::fs::read_dir(dir)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default()
+    }
+
+    /// `ftctl apply stage1 --env unit --yes --publish-metrics` end to end against the in-memory
+    /// cloud: planned, applied in dependency order, reported, the lock taken and released; a
+    /// second run finds nothing to do.
+    #[tokio::test]
+    async fn apply_plans_locks_applies_and_reports_against_the_fake_cloud() {
+        let cloud = Arc::new(FakeCloud::default());
+        let locks = tempfile::tempdir().unwrap();
+        let metrics = Arc::new(Published::default());
+        let session = Session {
+            cloud: cloud.clone(),
+            locks: Arc::new(LockDir(locks.path().to_path_buf())),
+            metrics: metrics.clone(),
+        };
+        let args = StackArgs {
+            stack: "stage1".into(),
+            vars: vec![],
+        };
+        let input = resolve(&args, "unit").unwrap();
+        let (desired, _, _) = compute(&*session.cloud, &input).await.unwrap();
+        let no_table = LockArgs { lock_table: None };
+
+        let code = apply_stack(&session, &input, &no_table, true, 4, true)
+            .await
+            .unwrap();
+        assert_eq!(code, ExitCode::SUCCESS);
+        let made = cloud.observed();
+        assert_eq!(made.len(), desired.len());
+        let creates: Vec<String> = cloud.log();
+        let at = |id: &str| {
+            creates
+                .iter()
+                .position(|e| e == &format!("create {id}"))
+                .unwrap_or_else(|| panic!("{id} was not created: {creates:?}"))
+        };
+        assert!(at("network.vpc") < at("network.public.0"));
+        assert!(at("db.main.subnets") < at("db.main"));
+        assert_eq!(
+            *metrics.0.lock().unwrap(),
+            vec![("unit".to_string(), desired.len(), true)]
+        );
+        assert!(
+            lock_files(locks.path()).is_empty(),
+            "the lock is released: {:?}",
+            lock_files(locks.path())
+        );
+
+        let again = apply_stack(&session, &input, &no_table, true, 4, true)
+            .await
+            .unwrap();
+        assert_eq!(again, ExitCode::SUCCESS);
+        assert_eq!(cloud.log().len(), creates.len(), "nothing more was done");
+        assert_eq!(metrics.0.lock().unwrap().len(), 1, "no run, no metrics");
+    }
+
+    /// A held lock stops the run before anything is planned or changed.
+    #[tokio::test]
+    async fn a_held_lock_stops_apply_before_any_change() {
+        let cloud = Arc::new(FakeCloud::default());
+        let locks = tempfile::tempdir().unwrap();
+        let session = Session {
+            cloud: cloud.clone(),
+            locks: Arc::new(LockDir(locks.path().to_path_buf())),
+            metrics: Arc::new(Published::default()),
+        };
+        let input = resolve(
+            &StackArgs {
+                stack: "stage1".into(),
+                vars: vec![],
+            },
+            "unit",
+        )
+        .unwrap();
+        let key = lock::Key {
+            env: "unit".into(),
+            region: session.cloud.region(),
+        };
+        let held = lock::Lock::acquire(
+            lock::Backend::File(locks.path().to_path_buf()),
+            key,
+            "ftctl apply (another run)",
+        )
+        .await
+        .unwrap();
+        let no_table = LockArgs { lock_table: None };
+        let err = apply_stack(&session, &input, &no_table, true, 4, false)
+            .await
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("locked"), "{err:#}");
+        assert!(cloud.log().is_empty(), "{:?}", cloud.log());
+        held.release().await.unwrap();
+    }
 
     /// More zones than the region has is found only after asking AWS for its zones; the error
     /// still points at the line and field (it named only the file before).
