@@ -6,6 +6,7 @@
 pub mod backup;
 pub mod chaos;
 pub mod check;
+mod component;
 pub mod deployment;
 pub mod diagram;
 pub mod expand;
