@@ -2,7 +2,8 @@
 //! Scaling, ELBv2, RDS and CloudWatch alarm states (never from metrics, which lag minutes), and
 //! actions change only resources carrying the deployment's ownership tag.
 
-use super::{aws_error, filter, Clients, TAG_DEPLOYMENT};
+use crate::aws::clients::Clients;
+use crate::aws::sdk::{aws_error, error_code, filter, wait_for, RELEASE_WAIT};
 use crate::chaos::design::{Action, Undo};
 use crate::chaos::journal::{Journal, Outcome};
 use crate::chaos::run::Lab;
@@ -10,6 +11,7 @@ use crate::chaos::{
     tier_state, CacheState, DatabaseState, Instance, Inventory, Observation, ServiceState,
     ShardState, Snapshot, Task,
 };
+use crate::deployment::TAG_DEPLOYMENT;
 use anyhow::{Context, Result};
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit, StateValue};
@@ -37,7 +39,7 @@ pub struct AlarmPlaces {
 }
 
 impl AlarmPlaces {
-    pub fn new(cloud: &super::AwsCloud, inventory: &Inventory) -> AlarmPlaces {
+    pub fn new(cloud: &crate::aws::cloud::AwsCloud, inventory: &Inventory) -> AlarmPlaces {
         let remote_names = match &cloud.remote {
             Some(remote) => inventory
                 .alarms
@@ -109,7 +111,7 @@ impl AwsLab {
             .map(|g| {
                 let view = GroupView {
                     desired: g.desired_capacity().unwrap_or(0).max(0) as u32,
-                    subnets: super::asg::zone_list(g.vpc_zone_identifier()),
+                    subnets: crate::aws::autoscaling::group::zone_list(g.vpc_zone_identifier()),
                     members: g
                         .instances()
                         .iter()
@@ -244,10 +246,7 @@ impl AwsLab {
                 .await;
             let group = match out {
                 Ok(out) => out.replication_groups().first().cloned(),
-                Err(e)
-                    if super::error_code(&e).as_deref()
-                        == Some("ReplicationGroupNotFoundFault") =>
-                {
+                Err(e) if error_code(&e).as_deref() == Some("ReplicationGroupNotFoundFault") => {
                     None
                 }
                 Err(e) => return Err(aws_error(&format!("reading cache {}", c.group), e)),
@@ -579,9 +578,9 @@ impl Lab for AwsLab {
                 // shard of the same group waits until the previous failover has finished (the
                 // group is available again).
                 let elasticache = &self.clients.elasticache;
-                super::wait_for(
+                wait_for(
                     &format!("cache {group} to finish its previous failover"),
-                    super::RELEASE_WAIT,
+                    RELEASE_WAIT,
                     || async {
                         let out = elasticache
                             .describe_replication_groups()

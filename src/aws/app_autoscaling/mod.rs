@@ -1,0 +1,3 @@
+//! Application Auto Scaling targets and policies (cache replicas, service tasks).
+
+pub mod target;

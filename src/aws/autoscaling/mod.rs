@@ -1,0 +1,3 @@
+//! EC2 Auto Scaling groups.
+
+pub mod group;

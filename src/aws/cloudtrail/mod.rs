@@ -1,0 +1,3 @@
+//! CloudTrail trails (and what `ftctl trail` reads).
+
+pub mod trail;

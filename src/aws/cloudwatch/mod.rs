@@ -1,0 +1,4 @@
+//! CloudWatch alarms and the dashboard.
+
+pub mod alarm;
+pub mod dashboard;

@@ -1,0 +1,5 @@
+//! DynamoDB tables and their replicas in other regions.
+
+pub mod replica;
+pub mod table;
+mod tags;

@@ -1,0 +1,13 @@
+//! EC2: the network (VPC, subnets, gateways, routes, ACLs, endpoints), security groups, launch templates.
+
+pub mod elastic_ip;
+pub mod internet_gateway;
+pub mod launch_template;
+pub mod nat_gateway;
+pub mod network_acl;
+pub mod route_table;
+pub mod security_group;
+pub mod subnet;
+mod tags;
+pub mod vpc;
+pub mod vpc_endpoint;

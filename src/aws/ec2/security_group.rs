@@ -1,0 +1,285 @@
+//! Security groups and their ingress rules. Egress stays at the AWS default (all outbound).
+
+use super::tags::{ec2_owner, ec2_tags, owned_filter};
+use crate::aws::ctx::Ctx;
+use crate::aws::provider::Provider;
+use crate::aws::sdk::{aws_error, coded, delete_waiting, error_code, observed_from_spec, s};
+use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use anyhow::{anyhow, Result};
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+pub struct SecurityGroupProvider;
+
+/// One ingress rule, as compared: protocol, port range, source (CIDR or group id).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Rule {
+    protocol: String,
+    from: i32,
+    to: i32,
+    source: String,
+}
+
+impl Rule {
+    fn to_val(&self) -> Val {
+        Val::map([
+            ("protocol", Val::str(&self.protocol)),
+            ("from_port", Val::Int(self.from.into())),
+            ("to_port", Val::Int(self.to.into())),
+            ("source", Val::str(&self.source)),
+        ])
+    }
+
+    fn from_val(v: &Val) -> Option<Rule> {
+        let m = v.as_map()?;
+        Some(Rule {
+            protocol: m.get("protocol")?.as_str()?.to_string(),
+            from: m.get("from_port")?.as_i64()? as i32,
+            to: m.get("to_port")?.as_i64()? as i32,
+            source: m.get("source")?.as_str()?.to_string(),
+        })
+    }
+
+    fn permission(&self) -> IpPermission {
+        let b = IpPermission::builder()
+            .ip_protocol(&self.protocol)
+            .from_port(self.from)
+            .to_port(self.to);
+        if self.source.starts_with("sg-") {
+            b.user_id_group_pairs(UserIdGroupPair::builder().group_id(&self.source).build())
+                .build()
+        } else {
+            b.ip_ranges(IpRange::builder().cidr_ip(&self.source).build())
+                .build()
+        }
+    }
+}
+
+fn rules_of(v: Option<&Val>) -> Vec<Rule> {
+    v.map(|v| v.as_list().iter().filter_map(Rule::from_val).collect())
+        .unwrap_or_default()
+}
+
+#[async_trait]
+impl Provider for SecurityGroupProvider {
+    fn kind(&self) -> Kind {
+        Kind::SecurityGroup
+    }
+
+    async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {
+        let out = ctx
+            .clients
+            .ec2
+            .describe_security_groups()
+            .filters(owned_filter(ctx))
+            .send()
+            .await
+            .map_err(|e| aws_error("listing security groups", e))?;
+        let mut found = Vec::new();
+        for sg in out.security_groups() {
+            let Some((id, stack)) = ec2_owner(ctx, sg.tags()) else {
+                continue;
+            };
+            let mut rules = Vec::new();
+            for p in sg.ip_permissions() {
+                let protocol = p.ip_protocol().unwrap_or("-1").to_string();
+                let (from, to) = (p.from_port().unwrap_or(-1), p.to_port().unwrap_or(-1));
+                for r in p.ip_ranges() {
+                    rules.push(Rule {
+                        protocol: protocol.clone(),
+                        from,
+                        to,
+                        source: r.cidr_ip().unwrap_or_default().to_string(),
+                    });
+                }
+                for g in p.user_id_group_pairs() {
+                    rules.push(Rule {
+                        protocol: protocol.clone(),
+                        from,
+                        to,
+                        source: g.group_id().unwrap_or_default().to_string(),
+                    });
+                }
+            }
+            rules.sort();
+            let mut o = Observed::new(&id, Kind::SecurityGroup, sg.group_id().unwrap_or_default())
+                .prop("vpc_id", Val::str(sg.vpc_id().unwrap_or_default()))
+                .prop(
+                    "description",
+                    Val::str(sg.description().unwrap_or_default()),
+                )
+                .prop("ingress", Val::list(rules.iter().map(Rule::to_val)));
+            o.name = sg.group_name().unwrap_or_default().to_string();
+            o.stack = stack;
+            found.push(o);
+        }
+        Ok(found)
+    }
+
+    async fn create(&self, ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Observed> {
+        let out = ctx
+            .clients
+            .ec2
+            .create_security_group()
+            .group_name(&spec.name)
+            .description(s(spec, "description")?)
+            .vpc_id(s(spec, "vpc_id")?)
+            .tag_specifications(ec2_tags(ctx, spec, ResourceType::SecurityGroup))
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("creating security group {}", spec.name), e))?;
+        let id = out
+            .group_id()
+            .ok_or_else(|| anyhow!("CreateSecurityGroup returned no id"))?
+            .to_string();
+        let current =
+            Observed::new(&spec.id, Kind::SecurityGroup, &id).prop("ingress", Val::list([]));
+        self.update(ctx, spec, &current).await
+    }
+
+    async fn update(
+        &self,
+        ctx: &Ctx<'_>,
+        spec: &ResourceSpec,
+        current: &Observed,
+    ) -> Result<Observed> {
+        let group = current.physical_id.as_str();
+        // A group whose rules another service keeps (EMR's managed groups) has no `ingress`
+        // in its spec: its rules are left alone.
+        if !spec.props.contains_key("ingress") {
+            return Ok(observed_from_spec(spec, group));
+        }
+        let want = rules_of(spec.props.get("ingress"));
+        let have = rules_of(current.props.get("ingress"));
+        let revoke: Vec<IpPermission> = have
+            .iter()
+            .filter(|r| !want.contains(r))
+            .map(Rule::permission)
+            .collect();
+        let add: Vec<IpPermission> = want
+            .iter()
+            .filter(|r| !have.contains(r))
+            .map(Rule::permission)
+            .collect();
+        if !revoke.is_empty() {
+            ctx.clients
+                .ec2
+                .revoke_security_group_ingress()
+                .group_id(group)
+                .set_ip_permissions(Some(revoke))
+                .send()
+                .await
+                .map_err(|e| aws_error(&format!("revoking ingress rules of {group}"), e))?;
+        }
+        if !add.is_empty() {
+            ctx.clients
+                .ec2
+                .authorize_security_group_ingress()
+                .group_id(group)
+                .set_ip_permissions(Some(add))
+                .tag_specifications(ec2_tags(ctx, spec, ResourceType::SecurityGroupRule))
+                .send()
+                .await
+                .map_err(|e| aws_error(&format!("authorizing ingress rules of {group}"), e))?;
+        }
+        Ok(observed_from_spec(spec, group))
+    }
+
+    async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
+        let id = current.physical_id.clone();
+        revoke_group_references(ctx, &id).await?;
+        // Network interfaces of deleted load balancers and databases keep the group in use for
+        // a while after their owner is gone.
+        delete_waiting(
+            &["DependencyViolation"],
+            "InvalidGroup.NotFound",
+            || async {
+                ctx.clients
+                    .ec2
+                    .delete_security_group()
+                    .group_id(&id)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| coded(&format!("deleting security group {id}"), e))
+            },
+        )
+        .await
+    }
+}
+
+/// A revocation's error, unless it is that a named group is gone already: that blocks nothing.
+fn unless_group_gone<T, E>(revoked: Result<T, SdkError<E, HttpResponse>>, id: &str) -> Result<()>
+where
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+{
+    match revoked {
+        Err(e) if error_code(&e).as_deref() != Some("InvalidGroup.NotFound") => Err(aws_error(
+            &format!("revoking rules of {id} that name other groups"),
+            e,
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Revokes the group's rules that name other groups. Groups whose rules name each other (as
+/// EMR's managed master, core and service-access groups do) cannot be deleted while those
+/// rules stand; deleting them one by one then converges.
+async fn revoke_group_references(ctx: &Ctx<'_>, id: &str) -> Result<()> {
+    let ec2 = &ctx.clients.ec2;
+    let out = match ec2.describe_security_groups().group_ids(id).send().await {
+        Ok(out) => out,
+        Err(e) if error_code(&e).as_deref() == Some("InvalidGroup.NotFound") => return Ok(()),
+        Err(e) => return Err(aws_error(&format!("reading security group {id}"), e)),
+    };
+    let Some(group) = out.security_groups().first() else {
+        return Ok(());
+    };
+    let naming_groups = |perms: &[IpPermission]| -> Vec<IpPermission> {
+        perms
+            .iter()
+            .filter(|p| !p.user_id_group_pairs().is_empty())
+            .map(|p| {
+                IpPermission::builder()
+                    .ip_protocol(p.ip_protocol().unwrap_or("-1"))
+                    .set_from_port(p.from_port())
+                    .set_to_port(p.to_port())
+                    .set_user_id_group_pairs(Some(
+                        p.user_id_group_pairs()
+                            .iter()
+                            .map(|g| {
+                                UserIdGroupPair::builder()
+                                    .set_group_id(g.group_id().map(str::to_string))
+                                    .build()
+                            })
+                            .collect(),
+                    ))
+                    .build()
+            })
+            .collect()
+    };
+    let ingress = naming_groups(group.ip_permissions());
+    if !ingress.is_empty() {
+        let revoked = ec2
+            .revoke_security_group_ingress()
+            .group_id(id)
+            .set_ip_permissions(Some(ingress))
+            .send()
+            .await;
+        unless_group_gone(revoked, id)?;
+    }
+    let egress = naming_groups(group.ip_permissions_egress());
+    if !egress.is_empty() {
+        let revoked = ec2
+            .revoke_security_group_egress()
+            .group_id(id)
+            .set_ip_permissions(Some(egress))
+            .send()
+            .await;
+        unless_group_gone(revoked, id)?;
+    }
+    Ok(())
+}

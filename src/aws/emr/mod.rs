@@ -1,0 +1,3 @@
+//! EMR clusters.
+
+pub mod cluster;

@@ -1,0 +1,5 @@
+//! IAM roles and instance profiles.
+
+pub mod instance_profile;
+pub mod role;
+mod tags;

@@ -1,0 +1,3 @@
+//! KMS keys.
+
+pub mod key;

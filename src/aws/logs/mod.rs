@@ -1,0 +1,3 @@
+//! CloudWatch Logs log groups.
+
+pub mod log_group;

@@ -1,0 +1,3 @@
+//! S3 buckets.
+
+pub mod bucket;

@@ -1,0 +1,3 @@
+//! SNS topics.
+
+pub mod topic;

@@ -1,0 +1,3 @@
+//! WAFv2 web ACLs.
+
+pub mod web_acl;
