@@ -67,6 +67,13 @@ impl RunMetrics for AwsCloud {
         changes: usize,
         succeeded: bool,
     ) -> Result<()> {
-        crate::aws::lab::publish_apply(&self.clients, deployment, seconds, changes, succeeded).await
+        crate::aws::cloudwatch::metrics::publish_apply(
+            &self.clients,
+            deployment,
+            seconds,
+            changes,
+            succeeded,
+        )
+        .await
     }
 }

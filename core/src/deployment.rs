@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 pub const TAG_DEPLOYMENT: &str = "ftctl:deployment";
 pub const TAG_STACK: &str = "ftctl:stack";
 pub const TAG_LOGICAL_ID: &str = "ftctl:logical-id";
-/// Marks a resource whose size Application Auto Scaling manages (see `aws::scaling`).
+/// Marks a resource whose size Application Auto Scaling manages (see the ftctl crate's `aws::app_autoscaling`).
 pub const TAG_SCALED_BY: &str = "ftctl:scaled-by";
 /// Marks a DynamoDB table replica (value: the home table's region).
 pub const TAG_REPLICA_OF: &str = "ftctl:replica-of";

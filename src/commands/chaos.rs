@@ -3,7 +3,9 @@
 //! exit 1 always means "did not recover within budget".
 
 use super::confirm;
-use crate::aws::lab::{publish_result, AwsLab};
+use crate::aws::chaos::AwsLab;
+use crate::aws::cloudwatch::alarm_state::AlarmPlaces;
+use crate::aws::cloudwatch::metrics::publish_result;
 use crate::aws::{endpoint_for, AwsCloud, DeleteOptions};
 use crate::chaos::design::{self, Design, Fault, Refusal};
 use crate::chaos::journal::{Event, Journal, Outcome, Settings};
@@ -214,7 +216,7 @@ async fn experiment(run: &RunArgs, fault: Fault, duration: Option<f64>) -> Resul
     let mut lab = AwsLab {
         clients: cloud.clients.clone(),
         alarm_names: inv.alarms.iter().map(|a| a.name.clone()).collect(),
-        alarm_places: crate::aws::lab::AlarmPlaces::new(&cloud, &inv),
+        alarm_places: AlarmPlaces::new(&cloud, &inv),
         inventory: inv.clone(),
     };
     let stop_on: Vec<String> = stop_conditions(&lab, &run.stop_on)
@@ -525,7 +527,7 @@ async fn export_fis(experiment: FisExperiment) -> Result<ExitCode> {
     let lab = AwsLab {
         clients: cloud.clients.clone(),
         alarm_names: inv.alarms.iter().map(|a| a.name.clone()).collect(),
-        alarm_places: crate::aws::lab::AlarmPlaces::new(&cloud, &inv),
+        alarm_places: AlarmPlaces::new(&cloud, &inv),
         inventory: inv.clone(),
     };
     let baseline = crate::chaos::run::Lab::probe(&lab).await?;

@@ -4,7 +4,8 @@
 
 use super::chaos::state_lines;
 use super::InputError;
-use crate::aws::lab::{alarm_history, firing, AwsLab};
+use crate::aws::chaos::AwsLab;
+use crate::aws::cloudwatch::alarm_state::{alarm_history, firing, AlarmPlaces};
 use crate::aws::{AwsCloud, DeleteOptions};
 use crate::chaos::run::Lab;
 use crate::chaos::Inventory;
@@ -50,7 +51,7 @@ pub async fn run(
         bail!("deployment {env} owns nothing in {}", cloud.target());
     }
     let names: Vec<String> = inv.alarms.iter().map(|a| a.name.clone()).collect();
-    let places = crate::aws::lab::AlarmPlaces::new(&cloud, &inv);
+    let places = AlarmPlaces::new(&cloud, &inv);
     let lab = AwsLab {
         clients: cloud.clients.clone(),
         inventory: inv.clone(),

@@ -1,11 +1,12 @@
 //! Chaos experiments against AWS: probes read the deployment's state straight from EC2, Auto
 //! Scaling, ELBv2, RDS and CloudWatch alarm states (never from metrics, which lag minutes), and
-//! actions change only resources carrying the deployment's ownership tag.
+//! actions change only resources carrying the deployment's ownership tag. `AwsLab` is the
+//! `chaos::run::Lab` the run loop acts through; `ftctl status` probes with it too.
 
 use crate::aws::clients::Clients;
+use crate::aws::cloudwatch::alarm_state::AlarmPlaces;
 use crate::aws::sdk::{aws_error, error_code, filter, wait_for, RELEASE_WAIT};
 use crate::chaos::design::{Action, Undo};
-use crate::chaos::journal::{Journal, Outcome};
 use crate::chaos::run::Lab;
 use crate::chaos::{
     tier_state, CacheState, DatabaseState, Instance, Inventory, Observation, ServiceState,
@@ -14,7 +15,7 @@ use crate::chaos::{
 use crate::deployment::TAG_DEPLOYMENT;
 use anyhow::{Context, Result};
 use async_trait::async_trait;
-use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit, StateValue};
+use aws_sdk_cloudwatch::types::StateValue;
 use aws_sdk_ec2::client::Waiters as _;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -27,56 +28,6 @@ pub struct AwsLab {
     pub alarm_names: Vec<String>,
     /// Where each alarm is read.
     pub alarm_places: AlarmPlaces,
-}
-
-/// Where a deployment's alarms live: its own region, or for the Route 53 health check's alarm
-/// of a deployment outside us-east-1, us-east-1 (the region its ARN names).
-#[derive(Clone)]
-pub struct AlarmPlaces {
-    home: Arc<Clients>,
-    remote: Option<Arc<Clients>>,
-    remote_names: BTreeSet<String>,
-}
-
-impl AlarmPlaces {
-    pub fn new(cloud: &crate::aws::cloud::AwsCloud, inventory: &Inventory) -> AlarmPlaces {
-        let remote_names = match &cloud.remote {
-            Some(remote) => inventory
-                .alarms
-                .iter()
-                .filter(|a| a.arn.split(':').nth(3) == Some(remote.region.as_str()))
-                .map(|a| a.name.clone())
-                .collect(),
-            None => BTreeSet::new(),
-        };
-        AlarmPlaces {
-            home: cloud.clients.clone(),
-            remote: cloud.remote.clone(),
-            remote_names,
-        }
-    }
-
-    /// `names` in batches of at most 100 (DescribeAlarms' limit), each with the client of the
-    /// region its alarms live in.
-    fn batches<'a>(
-        &'a self,
-        names: &[String],
-    ) -> Vec<(&'a aws_sdk_cloudwatch::Client, Vec<String>)> {
-        let (far, near): (Vec<String>, Vec<String>) = names
-            .iter()
-            .cloned()
-            .partition(|n| self.remote_names.contains(n));
-        let mut out = Vec::new();
-        for chunk in near.chunks(100) {
-            out.push((&self.home.cloudwatch, chunk.to_vec()));
-        }
-        if let Some(remote) = &self.remote {
-            for chunk in far.chunks(100) {
-                out.push((&remote.cloudwatch, chunk.to_vec()));
-            }
-        }
-        out
-    }
 }
 
 struct GroupView {
@@ -616,193 +567,4 @@ impl Lab for AwsLab {
             Undo::StartInstances { instances } => self.start_instances(instances).await,
         }
     }
-}
-
-/// Publishes the result as custom metrics (namespace `ftctl/Chaos`), per deployment and
-/// experiment, so dashboards can chart recovery times next to the alarms.
-pub async fn publish_result(clients: &Clients, journal: &Journal) -> Result<()> {
-    let dims = vec![
-        Dimension::builder()
-            .name("Deployment")
-            .value(&journal.deployment)
-            .build(),
-        Dimension::builder()
-            .name("Experiment")
-            .value(&journal.design.experiment)
-            .build(),
-    ];
-    let mut values: BTreeMap<&str, (f64, StandardUnit)> = BTreeMap::new();
-    let recovered = journal.outcome == Some(Outcome::Recovered);
-    values.insert(
-        "Recovered",
-        (if recovered { 1.0 } else { 0.0 }, StandardUnit::Count),
-    );
-    if let Some(v) = &journal.verdict {
-        if let Some(t) = v.recovered_after {
-            values.insert("RecoverySeconds", (t, StandardUnit::Seconds));
-        }
-        if let Some(t) = v.detected_after {
-            values.insert("DetectionSeconds", (t, StandardUnit::Seconds));
-        }
-        values.insert("BudgetSeconds", (v.budget, StandardUnit::Seconds));
-    }
-    let data: Vec<MetricDatum> = values
-        .into_iter()
-        .map(|(name, (value, unit))| {
-            MetricDatum::builder()
-                .metric_name(name)
-                .value(value)
-                .unit(unit)
-                .set_dimensions(Some(dims.clone()))
-                .build()
-        })
-        .collect();
-    clients
-        .cloudwatch
-        .put_metric_data()
-        .namespace("ftctl/Chaos")
-        .set_metric_data(Some(data))
-        .send()
-        .await
-        .map_err(|e| aws_error("publishing the result to CloudWatch", e))?;
-    Ok(())
-}
-
-/// An alarm in state ALARM, with CloudWatch's reason.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct FiringAlarm {
-    pub name: String,
-    pub reason: String,
-    /// Seconds since the Unix epoch when it last changed state.
-    pub since: Option<i64>,
-}
-
-/// The alarms among `names` that are in ALARM now.
-pub async fn firing(places: &AlarmPlaces, names: &[String]) -> Result<Vec<FiringAlarm>> {
-    let mut out = Vec::new();
-    for (cloudwatch, chunk) in places.batches(names) {
-        let page = cloudwatch
-            .describe_alarms()
-            .set_alarm_names(Some(chunk))
-            .state_value(StateValue::Alarm)
-            .send()
-            .await
-            .map_err(|e| aws_error("reading alarm states", e))?;
-        out.extend(
-            page.metric_alarms()
-                .iter()
-                .filter(|a| a.state_value() == Some(&StateValue::Alarm))
-                .map(|a| FiringAlarm {
-                    name: a.alarm_name().unwrap_or_default().to_string(),
-                    reason: a.state_reason().unwrap_or_default().to_string(),
-                    since: a.state_updated_timestamp().map(|t| t.secs()),
-                }),
-        );
-    }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
-}
-
-/// One recorded change of an alarm's state.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct AlarmChange {
-    pub name: String,
-    pub at: Option<i64>,
-    pub summary: String,
-}
-
-/// The latest state changes of the alarms among `names`, newest first.
-pub async fn alarm_history(
-    places: &AlarmPlaces,
-    names: &[String],
-    limit: usize,
-) -> Result<Vec<AlarmChange>> {
-    let mut items = Vec::new();
-    let mut regions = vec![&places.home];
-    regions.extend(
-        places
-            .remote
-            .iter()
-            .filter(|_| !places.remote_names.is_empty()),
-    );
-    for clients in regions {
-        let page = clients
-            .cloudwatch
-            .describe_alarm_history()
-            .history_item_type(aws_sdk_cloudwatch::types::HistoryItemType::StateUpdate)
-            .max_records(100)
-            .send()
-            .await
-            .map_err(|e| aws_error("reading alarm history", e))?;
-        items.extend(page.alarm_history_items().to_vec());
-    }
-    let mut out: Vec<AlarmChange> = items
-        .iter()
-        .filter(|h| h.alarm_name().is_some_and(|n| names.iter().any(|m| m == n)))
-        // An update to the same state is an evaluation, not a change (some endpoints record
-        // those too).
-        .filter(|h| {
-            let summary = h.history_summary().unwrap_or_default();
-            summary
-                .split_once(" from ")
-                .and_then(|(_, rest)| rest.split_once(" to "))
-                .is_none_or(|(from, to)| from.trim() != to.trim())
-        })
-        .map(|h| AlarmChange {
-            name: h.alarm_name().unwrap_or_default().to_string(),
-            at: h.timestamp().map(|t| t.secs()),
-            summary: h.history_summary().unwrap_or_default().to_string(),
-        })
-        .collect();
-    out.sort_by_key(|c| std::cmp::Reverse(c.at));
-    out.truncate(limit);
-    Ok(out)
-}
-
-/// Publishes an apply's duration, size and outcome (namespace `ftctl/Deploy`), so dashboards
-/// can show how long changes take next to what they did to the service.
-pub async fn publish_apply(
-    clients: &Clients,
-    deployment: &crate::deployment::Deployment,
-    seconds: f64,
-    changes: usize,
-    succeeded: bool,
-) -> Result<()> {
-    let dims = vec![
-        Dimension::builder()
-            .name("Deployment")
-            .value(&deployment.env)
-            .build(),
-        Dimension::builder()
-            .name("Stack")
-            .value(&deployment.stack)
-            .build(),
-    ];
-    let datum = |name: &str, value: f64, unit: StandardUnit| {
-        MetricDatum::builder()
-            .metric_name(name)
-            .value(value)
-            .unit(unit)
-            .set_dimensions(Some(dims.clone()))
-            .build()
-    };
-    clients
-        .cloudwatch
-        .put_metric_data()
-        .namespace("ftctl/Deploy")
-        .metric_data(datum("ApplySeconds", seconds, StandardUnit::Seconds))
-        .metric_data(datum(
-            "ResourcesChanged",
-            changes as f64,
-            StandardUnit::Count,
-        ))
-        .metric_data(datum(
-            "ApplySucceeded",
-            if succeeded { 1.0 } else { 0.0 },
-            StandardUnit::Count,
-        ))
-        .send()
-        .await
-        .map_err(|e| aws_error("publishing the apply's metrics", e))?;
-    Ok(())
 }
