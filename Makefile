@@ -68,7 +68,10 @@ test:
 CRASH_TEST = trap 'localstack/down' EXIT; \
   localstack/up || exit 1; \
   source localstack/endpoints.env; \
-  FTCTL_CRASH_POINTS=$(1) $(CARGO) test --test it resilience::runs_killed_at_any_request -- --nocapture --test-threads 1
+  FTCTL_CRASH_POINTS=$(1) $(CARGO) test --test it runs_killed_at_any_request -- --nocapture --test-threads 1 \
+    2>&1 | tee $(TARGET_DIR)/crash-tests.log; \
+  grep -q "test result: ok. 2 passed" $(TARGET_DIR)/crash-tests.log || \
+    { echo "make: the two crash tests (stage 1 and stage 3) did not both run and pass" >&2; exit 1; }
 test-crash:
 	$(call CRASH_TEST,long)
 test-crash-all:
