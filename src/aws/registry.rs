@@ -71,7 +71,8 @@ pub fn provider(kind: Kind) -> &'static dyn Provider {
 }
 
 /// The kinds in waves: a kind's wave comes after the waves of every kind it observes after.
-/// Kinds inside a wave are in `Kind` order, so the requests of a plan are repeatable.
+/// Kinds inside a wave are read concurrently; their results are kept in `Kind` order, so what
+/// `observe` returns does not depend on which answer came first.
 pub fn observe_waves() -> &'static [Vec<Kind>] {
     static WAVES: OnceLock<Vec<Vec<Kind>>> = OnceLock::new();
     WAVES.get_or_init(|| waves(PROVIDERS.iter().map(|p| (p.kind(), p.observe_after()))))
