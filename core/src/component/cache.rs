@@ -1,5 +1,11 @@
-//! The caches of a stack (ElastiCache replication groups): what is checked beyond what the types say.
+//! The caches of a stack (ElastiCache replication groups): what is checked of them beyond what the
+//! types say, the resources they expand into and, where they have metrics worth watching, their
+//! rows on the dashboard.
 
+use super::monitoring::{metric, Row};
+use super::{alarm, tcp_rule_from_sg, AlarmDef, Component, Cx, TOPIC};
+use crate::deployment::physical_name;
+use crate::resource::{Kind, ResourceSpec, Val};
 use crate::stack::*;
 
 /// Reports each problem of the stack's caches as (dotted field, message).
@@ -146,4 +152,260 @@ pub(crate) fn validate(stack: &Stack, bad: &mut dyn FnMut(String, String)) {
         }
         check_policy(bad, &format!("{at}.alarm"), cache.alarm);
     }
+}
+
+/// The ElastiCache replication groups.
+pub(crate) struct Caches;
+
+impl Component for Caches {
+    fn validate(&self, stack: &Stack, bad: &mut dyn FnMut(String, String)) {
+        validate(stack, bad)
+    }
+
+    fn expand(&self, cx: &Cx<'_>, out: &mut Vec<ResourceSpec>) {
+        let Cx {
+            stack, env, zones, ..
+        } = *cx;
+        let (private_ids, topic) = (&cx.private_subnets, TOPIC);
+        for (name, cache) in &stack.caches {
+            out.extend(expand_cache(env, topic, name, cache, zones, private_ids));
+        }
+    }
+
+    fn dashboard(&self, cx: &Cx<'_>) -> Vec<Row> {
+        cx.stack
+            .caches
+            .keys()
+            .map(|name| {
+                let d = [(
+                    "ReplicationGroupId",
+                    Val::reference(format!("cache.{name}"), "name"),
+                )];
+                let m = |metric_name| metric("AWS/ElastiCache", metric_name, &d);
+                Row::new(
+                    cx,
+                    format!("Cache {name}"),
+                    vec![
+                        ("Engine CPU", vec![m("EngineCPUUtilization")], "Maximum"),
+                        ("Evictions", vec![m("Evictions")], "Sum"),
+                        ("Replication lag", vec![m("ReplicationLag")], "Maximum"),
+                    ],
+                )
+            })
+            .collect()
+    }
+}
+
+/// The node ids ElastiCache gives a replication group's members: `<group>-0001-002` in cluster
+/// mode (shard, node), `<group>-002` without.
+pub fn cache_member_suffixes(cluster_mode: bool, shards: u32, replicas: u32) -> Vec<String> {
+    let mut out = Vec::new();
+    for shard in 1..=shards {
+        for node in 1..=replicas + 1 {
+            out.push(if cluster_mode {
+                format!("{shard:04}-{node:03}")
+            } else {
+                format!("{node:03}")
+            });
+        }
+    }
+    out
+}
+
+/// The zones a shard's nodes go to: its primary in zone `shard mod n`, replicas in the zones
+/// after it, so every primary has a replica in another zone.
+pub fn cache_node_zones(zones: &[String], shard: usize, replicas: usize) -> Vec<String> {
+    (0..=replicas)
+        .map(|k| zones[(shard + k) % zones.len()].clone())
+        .collect()
+}
+
+fn expand_cache(
+    env: &str,
+    topic: &str,
+    name: &str,
+    cache: &crate::stack::Cache,
+    zones: &[String],
+    private_ids: &[String],
+) -> Vec<ResourceSpec> {
+    let mut out = Vec::new();
+    let sg = format!("cache.{name}.sg");
+    out.push(
+        ResourceSpec::new(
+            &sg,
+            Kind::SecurityGroup,
+            physical_name(env, &format!("{name}-cache"), 255),
+        )
+        .with("vpc_id", Val::reference("network.vpc", "id"))
+        .with(
+            "description",
+            Val::str(format!("ftctl {env}: cache {name}")),
+        )
+        .with(
+            "ingress",
+            Val::List(
+                cache
+                    .allow_from
+                    .iter()
+                    .map(|t| tcp_rule_from_sg(cache.port, &format!("tier.{t}.sg")))
+                    .collect(),
+            ),
+        ),
+    );
+    let subnet_group = format!("cache.{name}.subnets");
+    out.push(
+        ResourceSpec::new(
+            &subnet_group,
+            Kind::CacheSubnetGroup,
+            physical_name(env, &format!("{name}-cache"), 255),
+        )
+        .with(
+            "description",
+            Val::str(format!("ftctl {env}: private subnets of cache {name}")),
+        )
+        .with(
+            "subnet_ids",
+            Val::list(private_ids.iter().map(|id| Val::reference(id, "id"))),
+        ),
+    );
+    let id = format!("cache.{name}");
+    // Replication group ids: at most 40 characters.
+    let group_name = physical_name(env, name, 40);
+    let mut placed: Vec<String> = (0..cache.shards as usize)
+        .flat_map(|s| cache_node_zones(zones, s, cache.replicas_per_shard as usize))
+        .collect();
+    placed.sort();
+    placed.dedup();
+    let replicas = if cache.autoscaling.enabled {
+        Val::map([
+            ("min", Val::Int(cache.autoscaling.min_replicas.into())),
+            ("max", Val::Int(cache.autoscaling.max_replicas.into())),
+        ])
+    } else {
+        Val::Int(cache.replicas_per_shard.into())
+    };
+    out.push(
+        ResourceSpec::new(&id, Kind::CacheReplicationGroup, &group_name)
+            .with(
+                "description",
+                Val::str(format!("ftctl {env}: Redis cache {name}")),
+            )
+            .with("engine", Val::str("redis"))
+            .with("engine_version", Val::str(&cache.engine_version))
+            .with("node_type", Val::str(&cache.node_type))
+            .with("cluster_mode", Val::Bool(cache.cluster_mode))
+            .with("shards", Val::Int(cache.shards.into()))
+            .with("replicas_per_shard", replicas)
+            .with(
+                "initial_replicas",
+                Val::Int(cache.replicas_per_shard.into()),
+            )
+            .with("automatic_failover", Val::Bool(cache.automatic_failover))
+            .with("multi_az", Val::Bool(cache.multi_az))
+            .with("at_rest_encryption", Val::Bool(true))
+            .with("transit_encryption", Val::Bool(true))
+            .with(
+                "snapshot_retention_days",
+                Val::Int(cache.snapshot_retention_days.into()),
+            )
+            .with("port", Val::Int(cache.port.into()))
+            .with("zones", Val::list(placed.into_iter().map(Val::Str)))
+            .with(
+                "cache_subnet_group_name",
+                Val::reference(&subnet_group, "name"),
+            )
+            .with("security_group_ids", Val::list([Val::reference(&sg, "id")])),
+    );
+    if cache.autoscaling.enabled {
+        out.push(
+            ResourceSpec::new(
+                format!("cache.{name}.scaling"),
+                Kind::CacheScaling,
+                physical_name(env, &format!("{name}-cache-replicas"), 255),
+            )
+            .with("resource_id", Val::reference(&id, "resource_id"))
+            .with("parent_arn", Val::reference(&id, "arn"))
+            .with(
+                "min_capacity",
+                Val::Int(cache.autoscaling.min_replicas.into()),
+            )
+            .with(
+                "max_capacity",
+                Val::Int(cache.autoscaling.max_replicas.into()),
+            )
+            .with(
+                "target_cpu_percent",
+                Val::Float(cache.autoscaling.target_cpu_percent),
+            ),
+        );
+    }
+    // CloudWatch reports ElastiCache per node: one set of alarms per node the stack asks for.
+    for member in cache_member_suffixes(cache.cluster_mode, cache.shards, cache.replicas_per_shard)
+    {
+        let node = format!("{group_name}-{member}");
+        let dims = || vec![("CacheClusterId", Val::str(&node))];
+        let alarm_id = |what: &str| format!("alarm.cache.{name}.{member}.{what}");
+        out.push(alarm(
+            env,
+            topic,
+            AlarmDef {
+                id: alarm_id("cpu"),
+                name_suffix: format!("{name}-cache-{member}-cpu"),
+                description: format!(
+                    "Cache {name} node {node}: Redis engine CPU above {}%",
+                    cache.cpu_alarm_percent
+                ),
+                namespace: "AWS/ElastiCache",
+                metric: "EngineCPUUtilization",
+                statistic: "Average",
+                dimensions: dims(),
+                comparison: "GreaterThanThreshold",
+                threshold: cache.cpu_alarm_percent,
+                policy: cache.alarm,
+                missing: "missing",
+            },
+        ));
+        out.push(alarm(
+            env,
+            topic,
+            AlarmDef {
+                id: alarm_id("evictions"),
+                name_suffix: format!("{name}-cache-{member}-evictions"),
+                description: format!(
+                    "Cache {name} node {node}: more than {} keys evicted per period (memory full)",
+                    cache.evictions_alarm_threshold
+                ),
+                namespace: "AWS/ElastiCache",
+                metric: "Evictions",
+                statistic: "Sum",
+                dimensions: dims(),
+                comparison: "GreaterThanThreshold",
+                threshold: cache.evictions_alarm_threshold as f64,
+                policy: cache.alarm,
+                missing: "notBreaching",
+            },
+        ));
+        out.push(alarm(
+            env,
+            topic,
+            AlarmDef {
+                id: alarm_id("replication-lag"),
+                name_suffix: format!("{name}-cache-{member}-replication-lag"),
+                description: format!(
+                    "Cache {name} node {node}: replica more than {} s behind its primary",
+                    cache.replication_lag_alarm_seconds
+                ),
+                namespace: "AWS/ElastiCache",
+                metric: "ReplicationLag",
+                statistic: "Maximum",
+                dimensions: dims(),
+                comparison: "GreaterThanThreshold",
+                threshold: cache.replication_lag_alarm_seconds,
+                policy: cache.alarm,
+                // Only replicas report lag; a node that is primary reports nothing.
+                missing: "notBreaching",
+            },
+        ));
+    }
+    out
 }

@@ -1,5 +1,11 @@
-//! The databases of a stack (RDS databases): what is checked beyond what the types say.
+//! The databases of a stack (RDS databases): what is checked of them beyond what the types say, the
+//! resources they expand into and, where they have metrics worth watching, their rows on the
+//! dashboard.
 
+use super::monitoring::{metric, Row};
+use super::{alarm, tcp_rule_from_sg, AlarmDef, Component, Cx, TOPIC};
+use crate::deployment::{global_name, physical_name};
+use crate::resource::{Kind, ResourceSpec, Val};
 use crate::stack::*;
 
 /// Reports each problem of the stack's databases as (dotted field, message).
@@ -95,3 +101,271 @@ pub(crate) fn validate(stack: &Stack, bad: &mut dyn FnMut(String, String)) {
         check_policy(bad, &format!("{at}.alarm"), db.alarm);
     }
 }
+
+/// The RDS databases, their parameter and subnet groups, alarms, and AWS Backup for them.
+pub(crate) struct Databases;
+
+impl Component for Databases {
+    fn validate(&self, stack: &Stack, bad: &mut dyn FnMut(String, String)) {
+        validate(stack, bad)
+    }
+
+    fn expand(&self, cx: &Cx<'_>, out: &mut Vec<ResourceSpec>) {
+        let Cx {
+            stack, env, region, ..
+        } = *cx;
+        let (private_ids, topic) = (&cx.private_subnets, TOPIC);
+        // AWS Backup: one vault, one plan, one role for every database that asks for it.
+        let backed_up: Vec<(&String, &crate::stack::Database)> = stack
+            .databases
+            .iter()
+            .filter(|(_, db)| db.aws_backup)
+            .collect();
+        if !backed_up.is_empty() {
+            let keep_days = backed_up
+                .iter()
+                .map(|(_, db)| db.backup_retention_days)
+                .max()
+                .unwrap_or_default();
+            out.extend([
+                ResourceSpec::new(
+                    BACKUP_VAULT,
+                    Kind::BackupVault,
+                    physical_name(env, "backups", BACKUP_NAME_MAX),
+                ),
+                ResourceSpec::new(
+                    BACKUP_ROLE,
+                    Kind::IamRole,
+                    global_name(env, region, "backup", 64),
+                )
+                .with("trust_service", Val::str("backup.amazonaws.com"))
+                .with(
+                    "managed_policies",
+                    Val::list([Val::str(BACKUP_SERVICE_POLICY)]),
+                )
+                .with("statements", Val::List(Vec::new())),
+                ResourceSpec::new(
+                    "backup.plan",
+                    Kind::BackupPlan,
+                    physical_name(env, "databases", BACKUP_NAME_MAX),
+                )
+                .with("vault_name", Val::reference(BACKUP_VAULT, "name"))
+                // 05:00 UTC daily, as AWS Backup's own default plans.
+                .with("schedule", Val::str("cron(0 5 ? * * *)"))
+                .with("delete_after_days", Val::Int(keep_days.into()))
+                .with("iam_role_arn", Val::reference(BACKUP_ROLE, "arn"))
+                .with(
+                    "resources",
+                    Val::list(
+                        backed_up
+                            .iter()
+                            .map(|(name, _)| Val::reference(format!("db.{name}"), "arn")),
+                    ),
+                ),
+            ]);
+        }
+        for (name, db) in &stack.databases {
+            let sg = format!("db.{name}.sg");
+            let port = db.engine.default_port();
+            out.push(
+                ResourceSpec::new(
+                    &sg,
+                    Kind::SecurityGroup,
+                    physical_name(env, &format!("{name}-db"), 255),
+                )
+                .with("vpc_id", Val::reference("network.vpc", "id"))
+                .with(
+                    "description",
+                    Val::str(format!("ftctl {env}: database {name}")),
+                )
+                .with(
+                    "ingress",
+                    Val::List(
+                        db.allow_from
+                            .iter()
+                            .map(|t| tcp_rule_from_sg(port, &format!("tier.{t}.sg")))
+                            .collect(),
+                    ),
+                ),
+            );
+            let subnet_group = format!("db.{name}.subnets");
+            out.push(
+                ResourceSpec::new(
+                    &subnet_group,
+                    Kind::DbSubnetGroup,
+                    physical_name(env, &format!("{name}-db"), 255),
+                )
+                .with(
+                    "description",
+                    Val::str(format!("ftctl {env}: private subnets of database {name}")),
+                )
+                .with(
+                    "subnet_ids",
+                    Val::list(private_ids.iter().map(|id| Val::reference(id, "id"))),
+                ),
+            );
+            let version = db
+                .engine_version
+                .clone()
+                .unwrap_or_else(|| db.engine.default_version().to_string());
+            let family = db.engine.parameter_family(&version);
+            let mut exports = db.log_exports();
+            exports.sort();
+            // TLS required of every client (Security Hub RDS.38/RDS.39), and the logs exported
+            // actually written: MySQL writes its general and slow query logs only when asked to, to
+            // a file for RDS to ship (RDS User Guide, "Publishing MySQL logs to CloudWatch Logs").
+            let mut parameters: Vec<(&str, Val)> = Vec::new();
+            match db.engine {
+                crate::stack::Engine::Mysql => {
+                    parameters.push(("require_secure_transport", Val::str("1")));
+                    if exports.iter().any(|e| e == "slowquery") {
+                        parameters.push(("slow_query_log", Val::str("1")));
+                    }
+                    if exports.iter().any(|e| e == "general") {
+                        parameters.push(("general_log", Val::str("1")));
+                    }
+                    if exports.iter().any(|e| e == "slowquery" || e == "general") {
+                        parameters.push(("log_output", Val::str("FILE")));
+                    }
+                }
+                crate::stack::Engine::Postgres => parameters.push(("rds.force_ssl", Val::str("1"))),
+            }
+            // The family is part of the id and the name: a major version upgrade needs a group of
+            // the new family (RDS refuses to upgrade a database on a custom group of the old one),
+            // so it makes a new group and the old one goes once the database has moved.
+            // (names of parameter groups may not hold a period)
+            let family_slug = family.replace('.', "-");
+            let params = format!("db.{name}.params.{family_slug}");
+            out.push(
+                ResourceSpec::new(
+                    &params,
+                    Kind::DbParameterGroup,
+                    physical_name(env, &format!("{name}-{family_slug}"), 255),
+                )
+                .with("family", Val::str(&family))
+                .with(
+                    "description",
+                    Val::str(format!("ftctl {env}: database {name} ({family})")),
+                )
+                .with("parameters", Val::map(parameters)),
+            );
+            let id = format!("db.{name}");
+            out.push(
+                ResourceSpec::new(&id, Kind::DbInstance, physical_name(env, name, 63))
+                    .with("engine", Val::str(db.engine.as_aws()))
+                    .with("engine_version", Val::str(&version))
+                    .with(
+                        "engine_lifecycle_support",
+                        Val::str(if db.extended_support {
+                            "open-source-rds-extended-support"
+                        } else {
+                            "open-source-rds-extended-support-disabled"
+                        }),
+                    )
+                    .with("instance_class", Val::str(&db.instance_class))
+                    .with(
+                        "allocated_storage_gb",
+                        Val::Int(db.allocated_storage_gb.into()),
+                    )
+                    .with("multi_az", Val::Bool(db.multi_az))
+                    .with("storage_encrypted", Val::Bool(true))
+                    .with("publicly_accessible", Val::Bool(false))
+                    .with(
+                        "backup_retention_days",
+                        Val::Int(db.backup_retention_days.into()),
+                    )
+                    .with("deletion_protection", Val::Bool(db.deletion_protection))
+                    .with("master_username", Val::str(&db.master_username))
+                    .with("manage_master_user_password", Val::Bool(true))
+                    .with("port", Val::Int(port.into()))
+                    .with(
+                        "db_subnet_group_name",
+                        Val::reference(&subnet_group, "name"),
+                    )
+                    .with("security_group_ids", Val::list([Val::reference(&sg, "id")]))
+                    .with("parameter_group_name", Val::reference(&params, "name"))
+                    .with("iam_auth", Val::Bool(db.iam_auth))
+                    .with("log_exports", Val::list(exports.iter().map(Val::str))),
+            );
+            out.push(alarm(
+                env,
+                topic,
+                AlarmDef {
+                    id: format!("alarm.db.{name}.cpu"),
+                    name_suffix: format!("{name}-db-cpu"),
+                    description: format!("Database {name}: CPU above {}%", db.cpu_alarm_percent),
+                    namespace: "AWS/RDS",
+                    metric: "CPUUtilization",
+                    statistic: "Average",
+                    dimensions: vec![("DBInstanceIdentifier", Val::reference(&id, "name"))],
+                    comparison: "GreaterThanThreshold",
+                    threshold: db.cpu_alarm_percent,
+                    policy: db.alarm,
+                    missing: "missing",
+                },
+            ));
+            let free_bytes = db.allocated_storage_gb as f64
+                * 1024.0
+                * 1024.0
+                * 1024.0
+                * db.free_storage_alarm_percent
+                / 100.0;
+            out.push(alarm(
+                env,
+                topic,
+                AlarmDef {
+                    id: format!("alarm.db.{name}.free-storage"),
+                    name_suffix: format!("{name}-db-free-storage"),
+                    description: format!(
+                        "Database {name}: less than {}% of its storage free",
+                        db.free_storage_alarm_percent
+                    ),
+                    namespace: "AWS/RDS",
+                    metric: "FreeStorageSpace",
+                    statistic: "Minimum",
+                    dimensions: vec![("DBInstanceIdentifier", Val::reference(&id, "name"))],
+                    comparison: "LessThanThreshold",
+                    threshold: free_bytes.round(),
+                    policy: db.alarm,
+                    missing: "missing",
+                },
+            ));
+        }
+    }
+
+    fn dashboard(&self, cx: &Cx<'_>) -> Vec<Row> {
+        cx.stack
+            .databases
+            .keys()
+            .map(|name| {
+                let d = [(
+                    "DBInstanceIdentifier",
+                    Val::reference(format!("db.{name}"), "name"),
+                )];
+                let m = |metric_name| metric("AWS/RDS", metric_name, &d);
+                Row::new(
+                    cx,
+                    format!("Database {name}"),
+                    vec![
+                        ("CPU", vec![m("CPUUtilization")], "Average"),
+                        ("Free storage", vec![m("FreeStorageSpace")], "Minimum"),
+                        ("Connections", vec![m("DatabaseConnections")], "Maximum"),
+                        (
+                            "Read / write latency",
+                            vec![m("ReadLatency"), m("WriteLatency")],
+                            "Average",
+                        ),
+                    ],
+                )
+            })
+            .collect()
+    }
+}
+
+const BACKUP_VAULT: &str = "backup.vault";
+const BACKUP_ROLE: &str = "backup.role";
+/// CreateBackupVault and CreateBackupPlan: names of at most 50 characters.
+const BACKUP_NAME_MAX: usize = 50;
+/// What AWS Backup needs to snapshot RDS (and the other services it backs up) for the plan.
+const BACKUP_SERVICE_POLICY: &str =
+    "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup";

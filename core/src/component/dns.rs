@@ -1,5 +1,12 @@
-//! The dns of a stack (the Route 53 zone and its records): what is checked beyond what the types say.
+//! The dns of a stack (the Route 53 zone and its records): what is checked of them beyond what the
+//! types say, the resources they expand into and, where they have metrics worth watching, their
+//! rows on the dashboard.
 
+use super::monitoring::{metric, Row};
+use super::notifications::ROUTE53_TOPIC;
+use super::{alarm, AlarmDef, Component, Cx, ROUTE53_METRICS_REGION, TOPIC};
+use crate::deployment::physical_name;
+use crate::resource::{Kind, ResourceSpec, Val};
 use crate::stack::*;
 
 /// Reports each problem of the stack's dns as (dotted field, message).
@@ -63,4 +70,136 @@ pub(crate) fn validate(stack: &Stack, bad: &mut dyn FnMut(String, String)) {
         }
         check_policy(bad, "dns.health_alarm", dns.health_alarm);
     }
+}
+
+/// The hosted zone, its record for the balancer, and for a public zone the certificate and health check.
+pub(crate) struct Dns;
+
+impl Component for Dns {
+    fn validate(&self, stack: &Stack, bad: &mut dyn FnMut(String, String)) {
+        validate(stack, bad)
+    }
+
+    fn expand(&self, cx: &Cx<'_>, out: &mut Vec<ResourceSpec>) {
+        let Cx {
+            stack, env, region, ..
+        } = *cx;
+        let topic = TOPIC;
+        if let Some(dns) = &stack.dns {
+            out.extend(expand_dns(env, region, topic, dns));
+        }
+    }
+
+    /// The health check's row, of us-east-1, where Route 53 publishes its metrics.
+    fn dashboard(&self, cx: &Cx<'_>) -> Vec<Row> {
+        if cx.stack.dns.as_ref().is_none_or(|d| d.private) {
+            return Vec::new();
+        }
+        let d = [("HealthCheckId", Val::reference("dns.health", "id"))];
+        vec![Row {
+            title: "DNS".into(),
+            charts: vec![(
+                "Health check",
+                vec![metric("AWS/Route53", "HealthCheckStatus", &d)],
+                "Minimum",
+            )],
+            region: ROUTE53_METRICS_REGION.into(),
+        }]
+    }
+}
+
+/// The certificate of the balancer a public zone names.
+pub(crate) const CERTIFICATE: &str = "dns.certificate";
+
+fn expand_dns(env: &str, region: &str, topic: &str, dns: &crate::stack::Dns) -> Vec<ResourceSpec> {
+    let zone = dns.zone.trim_end_matches('.').to_lowercase();
+    let lb = format!("lb.{}", dns.load_balancer);
+    let mut zone_spec = ResourceSpec::new("dns.zone", Kind::HostedZone, &zone)
+        .with("zone_name", Val::str(format!("{zone}.")))
+        .with("private", Val::Bool(dns.private));
+    if dns.private {
+        zone_spec = zone_spec.with("vpc_id", Val::reference("network.vpc", "id"));
+    }
+    let record = format!("dns.record.{}", dns.record);
+    let mut specs = vec![
+        zone_spec,
+        ResourceSpec::new(&record, Kind::DnsRecord, format!("{}.{zone}", dns.record))
+            .with("zone_id", Val::reference("dns.zone", "id"))
+            .with("record_name", Val::str(format!("{}.{zone}.", dns.record)))
+            .with("alias_dns_name", Val::reference(&lb, "dns_name"))
+            .with("alias_zone_id", Val::reference(&lb, "zone_id"))
+            .with("evaluate_target_health", Val::Bool(true)),
+    ];
+    if dns.private {
+        // Route 53's health checkers are on the internet and cannot reach addresses inside a
+        // VPC, so a health check of a private zone's target would fail for ever (Route 53
+        // Developer Guide, "Health checking resources in a private hosted zone"). ACM cannot
+        // validate a certificate through a private zone either: the balancer stays HTTP.
+        return specs;
+    }
+    specs.extend([
+        // DNS-validated through the zone itself (ACM User Guide, "DNS validation").
+        ResourceSpec::new(
+            CERTIFICATE,
+            Kind::Certificate,
+            format!("{}.{zone}", dns.record),
+        )
+        .with("domain_name", Val::str(format!("{}.{zone}", dns.record)))
+        .with("zone_id", Val::reference("dns.zone", "id"))
+        .with("issued", Val::Bool(true)),
+        // HTTPS, as clients reach it (plain HTTP only redirects). Route 53 does not check the
+        // certificate, so checking the balancer's own name is fine (Route 53 Developer Guide,
+        // "Values that you specify when you create or update health checks").
+        ResourceSpec::new(
+            "dns.health",
+            Kind::HealthCheck,
+            physical_name(env, &format!("{}-health", dns.record), 255),
+        )
+        .with("type", Val::str("HTTPS"))
+        .with("fqdn", Val::reference(&lb, "dns_name"))
+        .with("path", Val::str(&dns.health_check_path))
+        .with("port", Val::Int(HTTPS_PORT.into()))
+        // The balancer answers HTTPS only once its listener is there.
+        .after(format!("{lb}.listener"))
+        .with("request_interval", Val::Int(30))
+        .with("failure_threshold", Val::Int(3)),
+        {
+            let away = region != ROUTE53_METRICS_REGION;
+            let (topic, name_suffix) = if away {
+                (
+                    ROUTE53_TOPIC,
+                    format!("{region}-{}-health-check", dns.record),
+                )
+            } else {
+                (topic, format!("{}-health-check", dns.record))
+            };
+            let spec = alarm(
+                env,
+                topic,
+                AlarmDef {
+                    id: "alarm.dns.health".into(),
+                    name_suffix,
+                    description: format!(
+                        "{}.{zone}: Route 53 health checks of {} fail",
+                        dns.record, dns.health_check_path
+                    ),
+                    // Route 53 publishes health check metrics in us-east-1 only.
+                    namespace: "AWS/Route53",
+                    metric: "HealthCheckStatus",
+                    statistic: "Minimum",
+                    dimensions: vec![("HealthCheckId", Val::reference("dns.health", "id"))],
+                    comparison: "LessThanThreshold",
+                    threshold: 1.0,
+                    policy: dns.health_alarm,
+                    missing: "breaching",
+                },
+            );
+            if away {
+                spec.with("region", Val::str(ROUTE53_METRICS_REGION))
+            } else {
+                spec
+            }
+        },
+    ]);
+    specs
 }

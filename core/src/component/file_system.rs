@@ -1,5 +1,11 @@
-//! The file systems of a stack (EFS file systems): what is checked beyond what the types say.
+//! The file systems of a stack (EFS file systems): what is checked of them beyond what the types
+//! say, the resources they expand into and, where they have metrics worth watching, their rows on
+//! the dashboard.
 
+use super::monitoring::{metric, Row};
+use super::{alarm, tcp_rule_from_sg, AlarmDef, Component, Cx, TOPIC};
+use crate::deployment::physical_name;
+use crate::resource::{Kind, ResourceSpec, Val};
 use crate::stack::*;
 
 /// Reports each problem of the stack's file systems as (dotted field, message).
@@ -26,4 +32,140 @@ pub(crate) fn validate(stack: &Stack, bad: &mut dyn FnMut(String, String)) {
         }
         check_policy(bad, &format!("{at}.alarm"), fs.alarm);
     }
+}
+
+/// The EFS file systems, their mount targets and the services' access points.
+pub(crate) struct FileSystems;
+
+impl Component for FileSystems {
+    fn validate(&self, stack: &Stack, bad: &mut dyn FnMut(String, String)) {
+        validate(stack, bad)
+    }
+
+    fn expand(&self, cx: &Cx<'_>, out: &mut Vec<ResourceSpec>) {
+        let Cx { stack, env, .. } = *cx;
+        let (private_ids, topic) = (&cx.private_subnets, TOPIC);
+        for (name, fs) in &stack.file_systems {
+            let users: Vec<&String> = stack
+                .services
+                .iter()
+                .filter(|(_, s)| s.file_system.as_deref() == Some(name.as_str()))
+                .map(|(n, _)| n)
+                .collect();
+            out.extend(expand_file_system(
+                env,
+                topic,
+                name,
+                fs,
+                &users,
+                private_ids,
+            ));
+        }
+    }
+
+    fn dashboard(&self, cx: &Cx<'_>) -> Vec<Row> {
+        cx.stack
+            .file_systems
+            .keys()
+            .map(|name| {
+                let d = [("FileSystemId", Val::reference(format!("fs.{name}"), "id"))];
+                let m = |metric_name| metric("AWS/EFS", metric_name, &d);
+                Row::new(
+                    cx,
+                    format!("File system {name}"),
+                    vec![
+                        ("I/O limit", vec![m("PercentIOLimit")], "Average"),
+                        ("Clients", vec![m("ClientConnections")], "Sum"),
+                    ],
+                )
+            })
+            .collect()
+    }
+}
+
+fn expand_file_system(
+    env: &str,
+    topic: &str,
+    name: &str,
+    fs: &crate::stack::FileSystem,
+    users: &[&String],
+    private_ids: &[String],
+) -> Vec<ResourceSpec> {
+    let id = format!("fs.{name}");
+    let sg = format!("fs.{name}.sg");
+    let mut out = vec![
+        ResourceSpec::new(
+            &sg,
+            Kind::SecurityGroup,
+            physical_name(env, &format!("{name}-fs"), 255),
+        )
+        .with("vpc_id", Val::reference("network.vpc", "id"))
+        .with(
+            "description",
+            Val::str(format!("ftctl {env}: file system {name}")),
+        )
+        .with(
+            "ingress",
+            Val::List(
+                users
+                    .iter()
+                    .map(|s| tcp_rule_from_sg(2049, &format!("svc.{s}.sg")))
+                    .collect(),
+            ),
+        ),
+        ResourceSpec::new(&id, Kind::EfsFileSystem, physical_name(env, name, 64))
+            .with("encrypted", Val::Bool(true))
+            .with("performance_mode", Val::str("generalPurpose"))
+            .with(
+                "throughput_mode",
+                Val::str(match fs.throughput_mode {
+                    crate::stack::ThroughputMode::Elastic => "elastic",
+                    crate::stack::ThroughputMode::Bursting => "bursting",
+                }),
+            )
+            .with("backup", Val::Bool(fs.backup)),
+        ResourceSpec::new(
+            format!("fs.{name}.ap"),
+            Kind::EfsAccessPoint,
+            physical_name(env, &format!("{name}-ap"), 255),
+        )
+        .with("file_system_id", Val::reference(&id, "id"))
+        .with("posix_uid", Val::Int(fs.posix_uid.into()))
+        .with("posix_gid", Val::Int(fs.posix_gid.into()))
+        .with("root_path", Val::str(&fs.root_path)),
+    ];
+    // A mount target in every zone: a task reaches the file system in its own zone.
+    for (i, subnet) in private_ids.iter().enumerate() {
+        out.push(
+            ResourceSpec::new(
+                format!("fs.{name}.mount.{i}"),
+                Kind::EfsMountTarget,
+                physical_name(env, &format!("{name}-mount-{i}"), 255),
+            )
+            .with("file_system_id", Val::reference(&id, "id"))
+            .with("subnet_id", Val::reference(subnet, "id"))
+            .with("security_group_ids", Val::list([Val::reference(&sg, "id")])),
+        );
+    }
+    out.push(alarm(
+        env,
+        topic,
+        AlarmDef {
+            id: format!("alarm.fs.{name}.io-limit"),
+            name_suffix: format!("{name}-fs-io-limit"),
+            description: format!(
+                "File system {name}: above {}% of its I/O limit",
+                fs.io_limit_alarm_percent
+            ),
+            namespace: "AWS/EFS",
+            metric: "PercentIOLimit",
+            statistic: "Average",
+            dimensions: vec![("FileSystemId", Val::reference(&id, "id"))],
+            comparison: "GreaterThanThreshold",
+            threshold: fs.io_limit_alarm_percent,
+            policy: fs.alarm,
+            missing: "missing",
+        },
+    ));
+    out
 }

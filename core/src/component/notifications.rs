@@ -1,5 +1,10 @@
-//! The notifications of a stack (where alarms are sent): what is checked beyond what the types say.
+//! The notifications of a stack (where alarms are sent): what is checked of them beyond what the
+//! types say, the resources they expand into and, where they have metrics worth watching, their
+//! rows on the dashboard.
 
+use super::{Component, Cx, ROUTE53_METRICS_REGION, TOPIC};
+use crate::deployment::physical_name;
+use crate::resource::{Kind, ResourceSpec, Val};
 use crate::stack::*;
 
 /// Reports each problem of the stack's notifications as (dotted field, message).
@@ -31,4 +36,89 @@ pub(crate) fn validate(stack: &Stack, bad: &mut dyn FnMut(String, String)) {
             );
         }
     }
+}
+
+/// The alarm topic, its key, and their copies where Route 53 publishes its metrics.
+pub(crate) struct Notifications;
+
+impl Component for Notifications {
+    fn validate(&self, stack: &Stack, bad: &mut dyn FnMut(String, String)) {
+        validate(stack, bad)
+    }
+
+    fn expand(&self, cx: &Cx<'_>, out: &mut Vec<ResourceSpec>) {
+        let Cx {
+            stack, env, region, ..
+        } = *cx;
+        let topic = TOPIC;
+        let mut subscriptions = Vec::new();
+        for (protocol, endpoints) in [
+            ("email", &stack.notifications.emails),
+            ("https", &stack.notifications.https_endpoints),
+            ("sqs", &stack.notifications.sqs_queue_arns),
+        ] {
+            for endpoint in endpoints {
+                subscriptions.push(Val::map([
+                    ("protocol", Val::str(protocol)),
+                    ("endpoint", Val::str(endpoint)),
+                ]));
+            }
+        }
+        let public_health_check = stack.dns.as_ref().is_some_and(|d| !d.private);
+        if public_health_check && region != ROUTE53_METRICS_REGION {
+            let name = physical_name(env, &format!("{region}-alerts"), KEY_ALIAS_MAX);
+            out.push(
+                notifications_key(ROUTE53_KEY, &name)
+                    .with("region", Val::str(ROUTE53_METRICS_REGION)),
+            );
+            out.push(
+                ResourceSpec::new(
+                    ROUTE53_TOPIC,
+                    Kind::SnsTopic,
+                    physical_name(env, &format!("{region}-alerts"), 256),
+                )
+                .with("region", Val::str(ROUTE53_METRICS_REGION))
+                .with("subscriptions", Val::List(subscriptions.clone()))
+                .with("kms_key_id", Val::reference(ROUTE53_KEY, "arn")),
+            );
+        }
+        let key = "notifications.key";
+        out.push(notifications_key(
+            key,
+            &physical_name(env, "alerts", KEY_ALIAS_MAX),
+        ));
+        out.push(
+            ResourceSpec::new(topic, Kind::SnsTopic, physical_name(env, "alerts", 256))
+                .with("subscriptions", Val::List(subscriptions))
+                .with("kms_key_id", Val::reference(key, "arn")),
+        );
+    }
+}
+
+/// The topic the Route 53 health-check alarm notifies when it lives away from the deployment.
+pub(crate) const ROUTE53_TOPIC: &str = "notifications.topic.us-east-1";
+/// The key of that topic: KMS keys are regional.
+const ROUTE53_KEY: &str = "notifications.key.us-east-1";
+/// A KMS alias is at most 256 characters, `alias/` included.
+const KEY_ALIAS_MAX: usize = 250;
+
+/// The customer managed key an alarm topic is encrypted with (SNS.1). Not the AWS managed
+/// `alias/aws/sns`: its policy cannot be changed to admit CloudWatch, so alarms published to a
+/// topic encrypted with it are dropped without an error (SNS Developer Guide, "Enable
+/// compatibility between event sources from AWS services and encrypted topics"). Rotated
+/// yearly (KMS.4). Costs $1 a month per key plus $0.03 per 10,000 requests.
+fn notifications_key(id: &str, name: &str) -> ResourceSpec {
+    ResourceSpec::new(id, Kind::KmsKey, name)
+        // Part of the key: a run stopped between CreateKey and CreateAlias leaves a key
+        // without it, which the next run finds by its tags and names.
+        .with("alias", Val::str(format!("alias/{name}")))
+        .with(
+            "description",
+            Val::str("ftctl: encrypts the alarm notifications topic"),
+        )
+        .with("rotation", Val::Bool(true))
+        .with(
+            "services",
+            Val::list([Val::str("cloudwatch.amazonaws.com")]),
+        )
 }

@@ -1,5 +1,11 @@
-//! The services of a stack (ECS Fargate services behind a balancer): what is checked beyond what the types say.
+//! The services of a stack (ECS Fargate services behind a balancer): what is checked of them beyond
+//! what the types say, the resources they expand into and, where they have metrics worth watching,
+//! their rows on the dashboard.
 
+use super::monitoring::{metric, Row};
+use super::{alarm, statement, tcp_rule_from_sg, AlarmDef, Component, Cx, ALB_NAME_MAX, TOPIC};
+use crate::deployment::{global_name, physical_name};
+use crate::resource::{Kind, ResourceSpec, Val};
 use crate::stack::*;
 
 /// Reports each problem of the stack's services as (dotted field, message).
@@ -125,4 +131,308 @@ pub(crate) fn validate(stack: &Stack, bad: &mut dyn FnMut(String, String)) {
         }
         check_policy(bad, &format!("{at}.running_alarm"), svc.running_alarm);
     }
+}
+
+/// The ECS Fargate services and the cluster they run in.
+pub(crate) struct Services;
+
+impl Component for Services {
+    fn validate(&self, stack: &Stack, bad: &mut dyn FnMut(String, String)) {
+        validate(stack, bad)
+    }
+
+    fn expand(&self, cx: &Cx<'_>, out: &mut Vec<ResourceSpec>) {
+        let Cx {
+            stack, env, region, ..
+        } = *cx;
+        let (private_ids, topic) = (&cx.private_subnets, TOPIC);
+        if !stack.services.is_empty() {
+            out.push(
+                ResourceSpec::new(
+                    "ecs.cluster",
+                    Kind::EcsCluster,
+                    physical_name(env, "cluster", 255),
+                )
+                .with("container_insights", Val::Bool(true)),
+            );
+        }
+        let mut priority = 100;
+        for (name, svc) in &stack.services {
+            out.extend(expand_service(
+                env,
+                region,
+                topic,
+                name,
+                svc,
+                priority,
+                private_ids,
+            ));
+            priority += 10;
+        }
+    }
+
+    fn dashboard(&self, cx: &Cx<'_>) -> Vec<Row> {
+        cx.stack
+            .services
+            .keys()
+            .map(|name| {
+                let d = [
+                    ("ClusterName", Val::reference("ecs.cluster", "name")),
+                    ("ServiceName", Val::reference(format!("svc.{name}"), "name")),
+                ];
+                let ecs = |metric_name| metric("AWS/ECS", metric_name, &d);
+                Row::new(
+                    cx,
+                    format!("Service {name}"),
+                    vec![
+                        (
+                            "Running tasks",
+                            vec![metric("ECS/ContainerInsights", "RunningTaskCount", &d)],
+                            "Minimum",
+                        ),
+                        (
+                            "CPU / memory",
+                            vec![ecs("CPUUtilization"), ecs("MemoryUtilization")],
+                            "Average",
+                        ),
+                    ],
+                )
+            })
+            .collect()
+    }
+}
+
+fn expand_service(
+    env: &str,
+    region: &str,
+    topic: &str,
+    name: &str,
+    svc: &crate::stack::Service,
+    priority: i64,
+    private_ids: &[String],
+) -> Vec<ResourceSpec> {
+    let id = format!("svc.{name}");
+    let sg = format!("svc.{name}.sg");
+    let tg = format!("svc.{name}.tg");
+    let logs = format!("svc.{name}.logs");
+    let exec_role = format!("svc.{name}.execution-role");
+    let task_role = format!("svc.{name}.task-role");
+    let task = format!("svc.{name}.task");
+    let lb = &svc.load_balancer;
+    let mut out = vec![
+        ResourceSpec::new(
+            &sg,
+            Kind::SecurityGroup,
+            physical_name(env, &format!("{name}-svc"), 255),
+        )
+        .with("vpc_id", Val::reference("network.vpc", "id"))
+        .with(
+            "description",
+            Val::str(format!("ftctl {env}: service {name}")),
+        )
+        .with(
+            "ingress",
+            Val::list([tcp_rule_from_sg(svc.container_port, &format!("lb.{lb}.sg"))]),
+        ),
+        ResourceSpec::new(
+            &tg,
+            Kind::TargetGroup,
+            physical_name(env, name, ALB_NAME_MAX),
+        )
+        .with("vpc_id", Val::reference("network.vpc", "id"))
+        .with("port", Val::Int(svc.container_port.into()))
+        .with("protocol", Val::str("HTTP"))
+        // Fargate tasks get their own network interface: targets are IP addresses.
+        .with("target_type", Val::str("ip"))
+        .with("health_check_path", Val::str(&svc.health_check_path))
+        .with("health_check_interval_seconds", Val::Int(15))
+        .with("health_check_timeout_seconds", Val::Int(5))
+        .with("healthy_threshold", Val::Int(2))
+        .with("unhealthy_threshold", Val::Int(2))
+        .with("matcher", Val::str("200")),
+        ResourceSpec::new(
+            format!("svc.{name}.rule"),
+            Kind::ListenerRule,
+            physical_name(env, &format!("{name}-rule"), 255),
+        )
+        .with(
+            "listener_arn",
+            Val::reference(format!("lb.{lb}.listener"), "arn"),
+        )
+        .with("priority", Val::Int(priority))
+        .with(
+            "path_patterns",
+            Val::list(svc.path_patterns.iter().map(Val::str)),
+        )
+        .with("forward_to", Val::reference(&tg, "arn")),
+        ResourceSpec::new(&logs, Kind::LogGroup, format!("/ftctl/{env}/{name}"))
+            .with("retention_days", Val::Int(svc.log_retention_days.into())),
+        // Least privilege: the agent may pull images and write to this service's log group only.
+        ResourceSpec::new(
+            &exec_role,
+            Kind::IamRole,
+            global_name(env, region, &format!("{name}-exec"), 64),
+        )
+        .with("trust_service", Val::str("ecs-tasks.amazonaws.com"))
+        .with("managed_policies", Val::List(Vec::new()))
+        .with(
+            "statements",
+            Val::list([
+                statement(&["ecr:GetAuthorizationToken"], vec![Val::str("*")]),
+                statement(
+                    &[
+                        "ecr:BatchCheckLayerAvailability",
+                        "ecr:BatchGetImage",
+                        "ecr:GetDownloadUrlForLayer",
+                    ],
+                    vec![Val::str("*")],
+                ),
+                statement(
+                    &["logs:CreateLogStream", "logs:PutLogEvents"],
+                    vec![Val::reference(&logs, "streams_arn")],
+                ),
+            ]),
+        ),
+    ];
+    // The application itself may only mount and write its file system.
+    let task_statements = match &svc.file_system {
+        Some(fs) => vec![statement(
+            &[
+                "elasticfilesystem:ClientMount",
+                "elasticfilesystem:ClientWrite",
+            ],
+            vec![Val::reference(format!("fs.{fs}"), "arn")],
+        )],
+        None => Vec::new(),
+    };
+    out.push(
+        ResourceSpec::new(
+            &task_role,
+            Kind::IamRole,
+            global_name(env, region, &format!("{name}-task"), 64),
+        )
+        .with("trust_service", Val::str("ecs-tasks.amazonaws.com"))
+        .with("managed_policies", Val::List(Vec::new()))
+        .with("statements", Val::List(task_statements)),
+    );
+    let mut task_spec =
+        ResourceSpec::new(&task, Kind::TaskDefinition, physical_name(env, name, 255))
+            .with("cpu", Val::Int(svc.cpu.into()))
+            .with("memory", Val::Int(svc.memory.into()))
+            .with("image", Val::str(&svc.image))
+            .with("container_port", Val::Int(svc.container_port.into()))
+            .with("execution_role_arn", Val::reference(&exec_role, "arn"))
+            .with("task_role_arn", Val::reference(&task_role, "arn"))
+            .with("log_group", Val::reference(&logs, "name"));
+    if let Some(fs) = &svc.file_system {
+        task_spec = task_spec
+            .with("file_system_id", Val::reference(format!("fs.{fs}"), "id"))
+            .with(
+                "access_point_id",
+                Val::reference(format!("fs.{fs}.ap"), "id"),
+            )
+            .with("mount_path", Val::str(&svc.mount_path));
+        // Tasks cannot mount before a mount target exists in their zone.
+        for i in 0..private_ids.len() {
+            task_spec = task_spec.after(format!("fs.{fs}.mount.{i}"));
+        }
+    }
+    out.push(task_spec);
+    let desired = if svc.autoscaling.enabled {
+        Val::map([
+            ("min", Val::Int(svc.autoscaling.min_tasks.into())),
+            ("max", Val::Int(svc.autoscaling.max_tasks.into())),
+        ])
+    } else {
+        Val::Int(svc.desired_count.into())
+    };
+    out.push(
+        ResourceSpec::new(&id, Kind::EcsService, physical_name(env, name, 255))
+            .with("cluster_arn", Val::reference("ecs.cluster", "arn"))
+            .with("task_definition_arn", Val::reference(&task, "arn"))
+            .with("desired_count", desired)
+            .with("initial_count", Val::Int(svc.desired_count.into()))
+            .with(
+                "subnet_ids",
+                Val::list(private_ids.iter().map(|s| Val::reference(s, "id"))),
+            )
+            .with("security_group_ids", Val::list([Val::reference(&sg, "id")]))
+            .with("target_group_arn", Val::reference(&tg, "arn"))
+            .with("container_name", Val::str("app"))
+            .with("container_port", Val::Int(svc.container_port.into()))
+            .with("circuit_breaker_rollback", Val::Bool(true))
+            // ECS refuses a target group that no listener forwards to.
+            .after(format!("svc.{name}.rule")),
+    );
+    if svc.autoscaling.enabled {
+        out.push(
+            ResourceSpec::new(
+                format!("svc.{name}.scaling"),
+                Kind::ServiceScaling,
+                physical_name(env, &format!("{name}-tasks"), 255),
+            )
+            .with("resource_id", Val::reference(&id, "resource_id"))
+            .with("parent_arn", Val::reference(&id, "arn"))
+            .with("min_capacity", Val::Int(svc.autoscaling.min_tasks.into()))
+            .with("max_capacity", Val::Int(svc.autoscaling.max_tasks.into()))
+            .with(
+                "target_cpu_percent",
+                Val::Float(svc.autoscaling.target_cpu_percent),
+            ),
+        );
+    }
+    let cluster_name = physical_name(env, "cluster", 255);
+    let service_name = physical_name(env, name, 255);
+    let dims = || {
+        vec![
+            ("ClusterName", Val::str(&cluster_name)),
+            ("ServiceName", Val::str(&service_name)),
+        ]
+    };
+    out.push(alarm(
+        env,
+        topic,
+        AlarmDef {
+            id: format!("alarm.svc.{name}.running"),
+            name_suffix: format!("{name}-svc-running"),
+            description: format!(
+                "Service {name}: fewer running tasks than the {} it should run",
+                svc.desired_count
+            ),
+            namespace: "ECS/ContainerInsights",
+            metric: "RunningTaskCount",
+            statistic: "Minimum",
+            dimensions: dims(),
+            comparison: "LessThanThreshold",
+            threshold: svc.desired_count as f64,
+            policy: svc.running_alarm,
+            missing: "breaching",
+        },
+    ));
+    for (what, metric, threshold) in [
+        ("cpu", "CPUUtilization", svc.cpu_alarm_percent),
+        ("memory", "MemoryUtilization", svc.memory_alarm_percent),
+    ] {
+        out.push(alarm(
+            env,
+            topic,
+            AlarmDef {
+                id: format!("alarm.svc.{name}.{what}"),
+                name_suffix: format!("{name}-svc-{what}"),
+                description: format!("Service {name}: {what} above {threshold}%"),
+                namespace: "AWS/ECS",
+                metric,
+                statistic: "Average",
+                dimensions: dims(),
+                comparison: "GreaterThanThreshold",
+                threshold,
+                policy: crate::stack::AlarmPolicy {
+                    period_seconds: 60,
+                    evaluation_periods: 5,
+                },
+                missing: "missing",
+            },
+        ));
+    }
+    out
 }

@@ -1,5 +1,11 @@
-//! The tables of a stack (DynamoDB tables and their global replicas): what is checked beyond what the types say.
+//! The tables of a stack (DynamoDB tables and their global replicas): what is checked of them
+//! beyond what the types say, the resources they expand into and, where they have metrics worth
+//! watching, their rows on the dashboard.
 
+use super::monitoring::{metric, Row};
+use super::{alarm, AlarmDef, Component, Cx, TOPIC};
+use crate::deployment::physical_name;
+use crate::resource::{Kind, ResourceSpec, Val};
 use crate::stack::*;
 use std::collections::BTreeSet;
 
@@ -100,4 +106,171 @@ pub(crate) fn validate(stack: &Stack, bad: &mut dyn FnMut(String, String)) {
         }
         check_policy(bad, &format!("{at}.alarm"), table.alarm);
     }
+}
+
+/// The DynamoDB tables and their replicas.
+pub(crate) struct Tables;
+
+impl Component for Tables {
+    fn validate(&self, stack: &Stack, bad: &mut dyn FnMut(String, String)) {
+        validate(stack, bad)
+    }
+
+    fn expand(&self, cx: &Cx<'_>, out: &mut Vec<ResourceSpec>) {
+        let Cx { stack, env, .. } = *cx;
+        let topic = TOPIC;
+        for (name, table) in &stack.tables {
+            out.extend(expand_table(env, topic, name, table));
+        }
+    }
+
+    fn dashboard(&self, cx: &Cx<'_>) -> Vec<Row> {
+        cx.stack
+            .tables
+            .keys()
+            .map(|name| {
+                let d = [("TableName", Val::reference(format!("table.{name}"), "name"))];
+                let m = |metric_name| metric("AWS/DynamoDB", metric_name, &d);
+                Row::new(
+                    cx,
+                    format!("Table {name}"),
+                    vec![
+                        (
+                            "Consumed read / write",
+                            vec![
+                                m("ConsumedReadCapacityUnits"),
+                                m("ConsumedWriteCapacityUnits"),
+                            ],
+                            "Sum",
+                        ),
+                        (
+                            "Throttles",
+                            vec![m("ReadThrottleEvents"), m("WriteThrottleEvents")],
+                            "Sum",
+                        ),
+                        (
+                            "Replication latency",
+                            vec![m("ReplicationLatency")],
+                            "Average",
+                        ),
+                    ],
+                )
+            })
+            .collect()
+    }
+}
+
+fn expand_table(
+    env: &str,
+    topic: &str,
+    name: &str,
+    table: &crate::stack::Table,
+) -> Vec<ResourceSpec> {
+    let mut out = Vec::new();
+    let id = format!("table.{name}");
+    let key = |k: &crate::stack::KeyAttribute| {
+        Val::map([
+            ("name", Val::str(&k.name)),
+            ("type", Val::str(k.key_type.as_aws())),
+        ])
+    };
+    let mut spec = ResourceSpec::new(&id, Kind::DynamoTable, physical_name(env, name, 255))
+        .with("partition_key", key(&table.partition_key))
+        .with(
+            "sort_key",
+            table
+                .sort_key
+                .as_ref()
+                .map(key)
+                .unwrap_or(Val::map(Vec::<(String, Val)>::new())),
+        )
+        .with(
+            "point_in_time_recovery",
+            Val::Bool(table.point_in_time_recovery),
+        )
+        .with("deletion_protection", Val::Bool(table.deletion_protection))
+        .with("sse", Val::str("KMS"))
+        // Streams carry changes to the replicas; a global table needs them.
+        .with("stream_view_type", Val::str("NEW_AND_OLD_IMAGES"));
+    spec = match table.billing_mode {
+        BillingMode::OnDemand => spec.with("billing_mode", Val::str("PAY_PER_REQUEST")),
+        BillingMode::Provisioned => spec
+            .with("billing_mode", Val::str("PROVISIONED"))
+            .with(
+                "read_capacity",
+                Val::Int(table.read_capacity.unwrap_or(1).into()),
+            )
+            .with(
+                "write_capacity",
+                Val::Int(table.write_capacity.unwrap_or(1).into()),
+            ),
+    };
+    out.push(spec);
+    let throttle = |what: &str, metric: &'static str| {
+        alarm(
+            env,
+            topic,
+            AlarmDef {
+                id: format!("alarm.table.{name}.{what}"),
+                name_suffix: format!("{name}-table-{what}"),
+                description: format!(
+                    "Table {name}: more than {} {metric} per period",
+                    table.throttle_alarm_threshold
+                ),
+                namespace: "AWS/DynamoDB",
+                metric,
+                statistic: "Sum",
+                dimensions: vec![("TableName", Val::reference(&id, "name"))],
+                comparison: "GreaterThanThreshold",
+                threshold: table.throttle_alarm_threshold as f64,
+                policy: table.alarm,
+                missing: "notBreaching",
+            },
+        )
+    };
+    out.push(throttle("read-throttles", "ReadThrottleEvents"));
+    out.push(throttle("write-throttles", "WriteThrottleEvents"));
+    for region in &table.replica_regions {
+        out.push(
+            ResourceSpec::new(
+                format!("table.{name}.replica.{region}"),
+                Kind::TableReplica,
+                physical_name(env, name, 255),
+            )
+            .with("table_name", Val::reference(&id, "name"))
+            .with("region", Val::str(region))
+            .with(
+                "point_in_time_recovery",
+                Val::Bool(table.point_in_time_recovery),
+            ),
+        );
+        out.push(
+            alarm(
+                env,
+                topic,
+                AlarmDef {
+                    id: format!("alarm.table.{name}.replication-latency.{region}"),
+                    name_suffix: format!("{name}-table-replication-latency-{region}"),
+                    description: format!(
+                        "Table {name}: writes take more than {} ms to reach {region}",
+                        table.replication_latency_alarm_ms
+                    ),
+                    namespace: "AWS/DynamoDB",
+                    metric: "ReplicationLatency",
+                    statistic: "Average",
+                    dimensions: vec![
+                        ("TableName", Val::reference(&id, "name")),
+                        ("ReceivingRegion", Val::str(region)),
+                    ],
+                    comparison: "GreaterThanThreshold",
+                    threshold: table.replication_latency_alarm_ms,
+                    policy: table.alarm,
+                    missing: "missing",
+                },
+            )
+            // The metric exists only once the replica does.
+            .after(format!("table.{name}.replica.{region}")),
+        );
+    }
+    out
 }

@@ -1,6 +1,6 @@
 use super::*;
-use crate::deployment::validate_env;
-use crate::resource::Kind;
+use crate::deployment::{physical_name, validate_env};
+use crate::resource::{Kind, Val};
 use crate::stack::load;
 use std::path::PathBuf;
 

@@ -272,8 +272,8 @@ pub fn validate(stack: &Stack) -> Vec<(String, String)> {
         }
     }
 
-    for validate in crate::component::VALIDATORS {
-        validate(stack, &mut bad);
+    for component in crate::component::COMPONENTS {
+        component.validate(stack, &mut bad);
     }
 
     // The public subnets' ACL admits each (listener port, allowed CIDR) of the internet-facing
