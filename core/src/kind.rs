@@ -53,6 +53,7 @@ kinds! {
     BackupPlan => "backup plan",
     KmsKey => "kms key",
     SnsTopic => "sns topic",
+    SqsQueue => "sqs queue",
     MetricAlarm => "cloudwatch alarm",
     CacheSubnetGroup => "elasticache subnet group",
     CacheReplicationGroup => "elasticache replication group",

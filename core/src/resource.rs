@@ -42,6 +42,7 @@ impl Kind {
             Kind::BackupPlan => &[],
             Kind::KmsKey => &[],
             Kind::SnsTopic => &[],
+            Kind::SqsQueue => &[],
             Kind::MetricAlarm => &[],
             Kind::CacheSubnetGroup => &[],
             Kind::CacheReplicationGroup => &[

@@ -208,6 +208,7 @@ fn endpoint_var(kind: Kind) -> &'static str {
         Kind::WebAcl => "WAFV2",
         Kind::BackupVault | Kind::BackupPlan => "BACKUP",
         Kind::SnsTopic => "SNS",
+        Kind::SqsQueue => "SQS",
         Kind::MetricAlarm | Kind::Dashboard => "CLOUDWATCH",
         Kind::CacheSubnetGroup | Kind::CacheReplicationGroup => "ELASTICACHE",
         Kind::CacheScaling | Kind::ServiceScaling => "APPLICATION_AUTO_SCALING",

@@ -30,6 +30,7 @@ mod route53;
 mod s3;
 mod sdk;
 mod sns;
+mod sqs;
 mod wafv2;
 mod xray;
 

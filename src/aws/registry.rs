@@ -5,7 +5,7 @@
 use super::provider::Provider;
 use super::{
     acm, app_autoscaling, autoscaling, backup, cloudtrail, cloudwatch, dynamodb, ec2, ecs, efs,
-    elasticache, elbv2, emr, iam, kms, logs, rds, route53, s3, sns, wafv2, xray,
+    elasticache, elbv2, emr, iam, kms, logs, rds, route53, s3, sns, sqs, wafv2, xray,
 };
 use crate::resource::Kind;
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,6 +36,7 @@ static PROVIDERS: &[&dyn Provider] = &[
     &backup::plan::BackupPlanProvider,
     &kms::key::KmsKeyProvider,
     &sns::topic::SnsTopicProvider,
+    &sqs::queue::SqsQueueProvider,
     &cloudwatch::alarm::MetricAlarmProvider,
     &elasticache::subnet_group::CacheSubnetGroupProvider,
     &elasticache::replication_group::ReplicationGroupProvider,

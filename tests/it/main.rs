@@ -14,6 +14,7 @@ mod chaos;
 mod locks;
 mod monitoring;
 mod plans;
+mod queues;
 mod resilience;
 mod secrets;
 mod stage1;

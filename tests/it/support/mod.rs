@@ -395,6 +395,7 @@ pub struct Aws {
     pub rds: aws_sdk_rds::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sns: aws_sdk_sns::Client,
+    pub sqs: aws_sdk_sqs::Client,
     pub elasticache: aws_sdk_elasticache::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// DynamoDB in the stage2 replica region.
@@ -440,6 +441,7 @@ pub async fn aws_in(region: Option<&str>) -> Aws {
         rds: aws_sdk_rds::Client::new(&conf),
         cloudwatch: aws_sdk_cloudwatch::Client::new(&conf),
         sns: aws_sdk_sns::Client::new(&conf),
+        sqs: aws_sdk_sqs::Client::new(&conf),
         elasticache: aws_sdk_elasticache::Client::new(&conf),
         dynamodb: aws_sdk_dynamodb::Client::new(&conf),
         dynamodb_west: aws_sdk_dynamodb::Client::new(&west),

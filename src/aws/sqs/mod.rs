@@ -1,0 +1,3 @@
+//! SQS queues.
+
+pub mod queue;
