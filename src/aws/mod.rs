@@ -37,4 +37,5 @@ pub use clients::Clients;
 pub use cloud::{endpoint_for, AwsCloud};
 pub use cloudtrail::trail;
 pub use ctx::DeleteOptions;
+pub use registry::schema;
 pub use sdk::{aws_error, error_code, unix_now};
