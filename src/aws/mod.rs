@@ -28,6 +28,8 @@ mod rds;
 mod registry;
 mod route53;
 mod s3;
+#[cfg(test)]
+mod schema_check;
 mod sdk;
 mod sns;
 mod wafv2;
