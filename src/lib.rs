@@ -3,7 +3,7 @@
 //! executor, deployment locks, the chaos run loop and the commands the binary dispatches to.
 
 pub use ftctl_core::{
-    backup, check, deployment, diagram, expand, graph, plan, render, resource, saved, stack,
+    backup, check, deployment, diagram, expand, graph, plan, render, resource, saved, schema, stack,
 };
 
 pub mod apply;

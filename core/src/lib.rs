@@ -1,7 +1,8 @@
 //! ftctl's pure core: the stack model and its loading, expansion into resources, the resource
-//! model, graph, plan, saved plans, controls check, rendering and the chaos design, verdict and
-//! report. No AWS SDK, async runtime or CLI framework is a dependency of this crate, so nothing
-//! here can reach the network: the `ftctl` crate does that, over these types.
+//! model and the shape of a kind's attribute schema, graph, plan, saved plans, controls check,
+//! rendering and the chaos design, verdict and report. No AWS SDK, async runtime or CLI
+//! framework is a dependency of this crate, so nothing here can reach the network: the `ftctl`
+//! crate does that, over these types.
 
 pub mod backup;
 pub mod chaos;
@@ -16,4 +17,5 @@ pub mod plan;
 pub mod render;
 pub mod resource;
 pub mod saved;
+pub mod schema;
 pub mod stack;

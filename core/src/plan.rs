@@ -2,6 +2,7 @@
 
 use crate::graph::{creation_order, GraphError};
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::Schemas;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
@@ -94,8 +95,13 @@ impl Plan {
 }
 
 /// Computes the plan. `observed` may contain several resources with one logical id (left over by
-/// an interrupted run): the first by physical id is kept, the others are deleted.
-pub fn diff(desired: &[ResourceSpec], observed: &[Observed]) -> Result<Plan, GraphError> {
+/// an interrupted run): the first by physical id is kept, the others are deleted. `schemas` says,
+/// per kind, which attribute changes replace and how values compare.
+pub fn diff(
+    desired: &[ResourceSpec],
+    observed: &[Observed],
+    schemas: Schemas<'_>,
+) -> Result<Plan, GraphError> {
     let order = creation_order(desired)?;
     let specs: HashMap<&str, &ResourceSpec> = desired.iter().map(|s| (s.id.as_str(), s)).collect();
 
@@ -155,21 +161,21 @@ pub fn diff(desired: &[ResourceSpec], observed: &[Observed]) -> Result<Plan, Gra
             });
             continue;
         };
-        let replaced_on = spec.kind.replaced_on();
+        let schema = schemas(spec.kind);
         let mut attributes = Vec::new();
         for (key, want) in &spec.props {
             let want = resolve(want, &current, &pending);
             let have = obs.props.get(key);
-            if have.is_none() && spec.kind.create_only().contains(&key.as_str()) {
+            if have.is_none() && schema.create_only(key) {
                 continue;
             }
-            let same = have.is_some_and(|h| spec.kind.equivalent(key, &want, h));
+            let same = have.is_some_and(|h| schema.equivalent(key, &want, h));
             if !same {
                 attributes.push(AttrChange {
                     name: key.clone(),
                     before: have.cloned(),
                     after: Some(want),
-                    forces_replacement: replaced_on.contains(&key.as_str()),
+                    forces_replacement: schema.replaces(key),
                 });
             }
         }

@@ -8,158 +8,6 @@ use std::fmt;
 
 pub use crate::kind::Kind;
 
-impl Kind {
-    /// Attributes whose change cannot be applied in place: the resource must be replaced.
-    /// Every other attribute is updated in place by the provider.
-    pub fn replaced_on(self) -> &'static [&'static str] {
-        match self {
-            Kind::Vpc => &["cidr_block"],
-            Kind::Subnet => &["vpc_id", "cidr_block", "availability_zone"],
-            Kind::InternetGateway => &[],
-            Kind::ElasticIp => &[],
-            Kind::NatGateway => &["subnet_id", "allocation_id"],
-            Kind::RouteTable => &["vpc_id"],
-            Kind::NetworkAcl => &["vpc_id"],
-            Kind::VpcEndpoint => &["type", "vpc_id", "service_name"],
-            Kind::SecurityGroup => &["vpc_id", "description"],
-            Kind::LaunchTemplate => &[],
-            Kind::TargetGroup => &["vpc_id", "port", "protocol", "target_type"],
-            Kind::LoadBalancer => &["scheme", "type"],
-            Kind::Certificate => &["domain_name", "zone_id"],
-            Kind::Listener => &["load_balancer_arn"],
-            Kind::WebAcl => &[],
-            Kind::AutoScalingGroup => &[],
-            Kind::DbSubnetGroup => &[],
-            // Neither can be changed after creation (RDS API reference, ModifyDBParameterGroup).
-            Kind::DbParameterGroup => &["family", "description"],
-            Kind::DbInstance => &[
-                "engine",
-                "storage_encrypted",
-                "db_subnet_group_name",
-                "master_username",
-            ],
-            Kind::BackupVault => &[],
-            Kind::BackupPlan => &[],
-            Kind::KmsKey => &[],
-            Kind::SnsTopic => &[],
-            Kind::SqsQueue => &[],
-            Kind::MetricAlarm => &[],
-            Kind::CacheSubnetGroup => &[],
-            Kind::CacheReplicationGroup => &[
-                "engine",
-                "cluster_mode",
-                "at_rest_encryption",
-                "transit_encryption",
-                "port",
-                "cache_subnet_group_name",
-            ],
-            Kind::CacheScaling => &["resource_id"],
-            Kind::DynamoTable => &["partition_key", "sort_key"],
-            Kind::TableReplica => &["table_name", "region"],
-            Kind::IamRole => &[],
-            Kind::LogGroup => &[],
-            Kind::EcsCluster => &[],
-            Kind::TaskDefinition => &[],
-            Kind::EcsService => &["cluster_arn", "target_group_arn", "container_name"],
-            Kind::ServiceScaling => &["resource_id"],
-            Kind::ListenerRule => &["listener_arn"],
-            Kind::EfsFileSystem => &["performance_mode", "encrypted"],
-            Kind::EfsMountTarget => &["file_system_id", "subnet_id"],
-            Kind::EfsAccessPoint => &["file_system_id", "posix_uid", "posix_gid", "root_path"],
-            Kind::HostedZone => &["zone_name", "private", "vpc_id"],
-            Kind::DnsRecord => &["zone_id", "record_name"],
-            Kind::HealthCheck => &["type"],
-            Kind::InstanceProfile => &["role_name"],
-            Kind::S3Bucket => &[],
-            Kind::Trail => &[],
-            Kind::Dashboard => &[],
-            Kind::TracingGroup => &[],
-            Kind::SamplingRule => &[],
-            Kind::EmrCluster => &[
-                "release_label",
-                "applications",
-                "master_instance_type",
-                "core_instance_type",
-                "subnet_id",
-                "master_security_group",
-                "core_security_group",
-                "service_security_group",
-                "service_role",
-                "instance_profile",
-                "log_uri",
-            ],
-        }
-    }
-
-    /// Attributes used when the resource is created that AWS may not report back (ElastiCache
-    /// describes engine version, security groups and subnet group per node, not per group). They
-    /// are compared when the provider could read them and left alone when it could not.
-    pub fn create_only(self) -> &'static [&'static str] {
-        match self {
-            Kind::CacheReplicationGroup => &[
-                "engine_version",
-                "security_group_ids",
-                "cache_subnet_group_name",
-                "initial_replicas",
-                // Placement at creation; later nodes go where AWS puts them, and a change in
-                // zones must never replace (delete) a cache.
-                "zones",
-            ],
-            Kind::EcsService => &["initial_count"],
-            Kind::AutoScalingGroup => &["initial_capacity"],
-            // Chosen at creation; ModifyDBInstance cannot change it.
-            Kind::DbInstance => &["engine_lifecycle_support"],
-            // Route 53 lists a private zone's VPCs only in GetHostedZone.
-            Kind::HostedZone => &["vpc_id"],
-            // EMR reports instance groups, scaling and idle policies through separate calls
-            // that not every endpoint implements; the counts also move with managed scaling.
-            Kind::EmrCluster => &[
-                "master_instance_type",
-                "core_instance_type",
-                "core_instance_count",
-                "managed_min",
-                "managed_max",
-                "auto_termination",
-            ],
-            _ => &[],
-        }
-    }
-}
-
-impl Kind {
-    /// Whether an observed value satisfies the wanted one. Mostly equality; a few attributes
-    /// are normalised by AWS (a requested engine version `8.0` runs as `8.0.39`).
-    pub fn equivalent(self, attr: &str, want: &Val, have: &Val) -> bool {
-        match (self, attr, want, have) {
-            (
-                Kind::DbInstance | Kind::CacheReplicationGroup,
-                "engine_version",
-                Val::Str(w),
-                Val::Str(h),
-            ) => h == w || h.starts_with(&format!("{w}.")),
-            // With auto scaling on, the stack gives the range the scaler may move a count in
-            // (cache replicas, service tasks): any count inside it is what the stack wants.
-            (_, _, Val::Map(_), Val::Int(h)) if want.range().is_some() => {
-                want.range().is_some_and(|(lo, hi)| (lo..=hi).contains(h))
-            }
-            // Instance types in order of preference (a `prioritized` mixed instances policy):
-            // the order is the setting, unlike the other lists, which are sets.
-            (Kind::AutoScalingGroup, "mixed_instance_types", Val::List(w), Val::List(h)) => {
-                w.len() == h.len() && w.iter().zip(h).all(|(a, b)| a.same_as(b))
-            }
-            (Kind::DnsRecord, "alias_dns_name", Val::Str(w), Val::Str(h)) => {
-                same_alias_target(w, h)
-            }
-            // Zones a replication group was placed in: all asked for must be used (auto scaling
-            // may add nodes elsewhere).
-            (Kind::CacheReplicationGroup, "zones", Val::List(w), Val::List(h)) => {
-                w.iter().all(|z| h.contains(z))
-            }
-            _ => want.same_as(have),
-        }
-    }
-}
-
 /// The major version of a database engine version: `8.0` of MySQL's `8.0.39`, `16` of
 /// PostgreSQL's `16.3` (PostgreSQL counts majors in the first number from 10 on).
 pub fn major_version(version: &str) -> String {
@@ -499,33 +347,9 @@ pub fn stacks_label(observed: &[Observed]) -> String {
     stacks.into_iter().collect::<Vec<_>>().join("+")
 }
 
-/// Route 53 answers alias targets with a trailing dot and, for load balancers, a `dualstack.`
-/// prefix: the same target either way.
-pub fn same_alias_target(a: &str, b: &str) -> bool {
-    let norm = |s: &str| {
-        s.trim_end_matches('.')
-            .to_lowercase()
-            .trim_start_matches("dualstack.")
-            .to_string()
-    };
-    norm(a) == norm(b)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn alias_targets_compare_as_route53_returns_them() {
-        assert!(same_alias_target(
-            "shop-public-1.us-east-1.elb.amazonaws.com",
-            "dualstack.shop-public-1.us-east-1.elb.amazonaws.com."
-        ));
-        assert!(!same_alias_target(
-            "a.elb.amazonaws.com",
-            "b.elb.amazonaws.com"
-        ));
-    }
 
     #[test]
     fn stacks_are_named_together() {
@@ -544,17 +368,6 @@ mod tests {
         let b = Val::list([Val::str("a"), Val::str("b")]);
         assert!(a.same_as(&b));
         assert!(!a.same_as(&Val::list([Val::str("a")])));
-    }
-
-    #[test]
-    fn instance_types_compare_in_order_of_preference() {
-        let want = Val::list([Val::str("t3.micro"), Val::str("t3a.micro")]);
-        let swapped = Val::list([Val::str("t3a.micro"), Val::str("t3.micro")]);
-        let g = Kind::AutoScalingGroup;
-        assert!(g.equivalent("mixed_instance_types", &want, &want.clone()));
-        assert!(!g.equivalent("mixed_instance_types", &want, &swapped));
-        // Other lists of the same kind stay sets.
-        assert!(g.equivalent("subnet_ids", &want, &swapped));
     }
 
     #[test]

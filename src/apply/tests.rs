@@ -49,7 +49,7 @@ fn specs(n: usize, max: i64) -> Vec<ResourceSpec> {
 
 async fn run(cloud: &Arc<FakeCloud>, desired: &[ResourceSpec], parallelism: usize) -> Outcome {
     let observed = cloud.observed();
-    let plan = diff(desired, &observed).unwrap();
+    let plan = diff(desired, &observed, &crate::aws::schema).unwrap();
     let (_tx, rx) = tokio::sync::watch::channel(false);
     execute(
         cloud.clone(),
@@ -91,7 +91,7 @@ async fn creates_in_dependency_order_then_converges() {
         "{:?}",
         asg.props
     );
-    let again = diff(&specs(3, 4), &cloud.observed()).unwrap();
+    let again = diff(&specs(3, 4), &cloud.observed(), &crate::aws::schema).unwrap();
     assert!(again.is_empty(), "{:?}", again.changes);
 }
 
@@ -143,7 +143,9 @@ async fn a_failure_stops_dependents_and_a_rerun_finishes() {
     *cloud.fail_on.lock().unwrap() = None;
     assert!(run(&cloud, &specs(2, 4), 8).await.succeeded());
     assert_eq!(cloud.observed().len(), 4);
-    assert!(diff(&specs(2, 4), &cloud.observed()).unwrap().is_empty());
+    assert!(diff(&specs(2, 4), &cloud.observed(), &crate::aws::schema)
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]
@@ -153,7 +155,7 @@ async fn an_interrupt_starts_nothing_new() {
         ..FakeCloud::default()
     });
     let desired = specs(4, 4);
-    let plan = diff(&desired, &[]).unwrap();
+    let plan = diff(&desired, &[], &crate::aws::schema).unwrap();
     let (tx, rx) = tokio::sync::watch::channel(false);
     let c = cloud.clone();
     let handle = tokio::spawn(async move {

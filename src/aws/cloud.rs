@@ -22,7 +22,7 @@ pub struct AwsCloud {
 }
 
 /// Kinds that may live in `ROUTE53_METRICS_REGION` for a deployment elsewhere.
-const REMOTE_KINDS: [Kind; 3] = [Kind::KmsKey, Kind::SnsTopic, Kind::MetricAlarm];
+pub(super) const REMOTE_KINDS: [Kind; 3] = [Kind::KmsKey, Kind::SnsTopic, Kind::MetricAlarm];
 
 impl AwsCloud {
     pub async fn connect(region: Option<&str>, delete_options: DeleteOptions) -> Result<Self> {

@@ -28,6 +28,8 @@ mod rds;
 mod registry;
 mod route53;
 mod s3;
+#[cfg(test)]
+mod schema_check;
 mod sdk;
 mod sns;
 mod sqs;
@@ -38,4 +40,5 @@ pub use clients::Clients;
 pub use cloud::{endpoint_for, AwsCloud};
 pub use cloudtrail::trail;
 pub use ctx::DeleteOptions;
+pub use registry::schema;
 pub use sdk::{aws_error, error_code, unix_now};

@@ -2,6 +2,7 @@
 
 use crate::aws::ctx::Ctx;
 use crate::resource::{Kind, Observed, ResourceSpec};
+use crate::schema::Schema;
 use anyhow::Result;
 use async_trait::async_trait;
 
@@ -9,6 +10,11 @@ use async_trait::async_trait;
 #[async_trait]
 pub trait Provider: Send + Sync {
     fn kind(&self) -> Kind;
+
+    /// Every attribute of the kind: which replace it, which are only used at creation, how
+    /// each compares. Declared in the provider's file, beside the `update` that changes the
+    /// others in place.
+    fn schema(&self) -> &'static Schema;
 
     /// The kinds whose observed resources `observe` needs (children like listeners are listed
     /// per parent). `AwsCloud::observe` reads those kinds first and passes only them.

@@ -1,6 +1,7 @@
 //! The one list of providers: every resource kind's `Provider`, exactly once (checked by the
-//! test below), and the order kinds are observed in, derived from what each provider declares
-//! it must observe after (not from the order of any list).
+//! test below), each kind's attribute schema as its provider declares it, and the order kinds
+//! are observed in, derived from what each provider declares it must observe after (not from
+//! the order of any list).
 
 use super::provider::Provider;
 use super::{
@@ -8,6 +9,7 @@ use super::{
     elasticache, elbv2, emr, iam, kms, logs, rds, route53, s3, sns, sqs, wafv2, xray,
 };
 use crate::resource::Kind;
+use crate::schema::Schema;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
@@ -71,6 +73,11 @@ pub fn provider(kind: Kind) -> &'static dyn Provider {
     BY_KIND.get_or_init(|| PROVIDERS.iter().map(|p| (p.kind(), *p)).collect())[&kind]
 }
 
+/// The schema of a kind, as its provider declares it: what the planner compares with.
+pub fn schema(kind: Kind) -> &'static Schema {
+    provider(kind).schema()
+}
+
 /// The kinds in waves: a kind's wave comes after the waves of every kind it observes after.
 /// Kinds inside a wave are read concurrently; their results are kept in `Kind` order, so what
 /// `observe` returns does not depend on which answer came first.
@@ -120,6 +127,28 @@ mod tests {
             );
         }
         assert_eq!(seen.len(), Kind::ALL.len());
+    }
+
+    #[test]
+    fn every_schema_is_its_providers_kind_and_names_each_attribute_once() {
+        for p in PROVIDERS {
+            let schema = p.schema();
+            assert_eq!(
+                schema.kind,
+                p.kind(),
+                "the schema of {:?}'s provider",
+                p.kind()
+            );
+            let mut names = BTreeSet::new();
+            for a in schema.attributes {
+                assert!(
+                    names.insert(a.name),
+                    "{:?} declares {} twice",
+                    p.kind(),
+                    a.name
+                );
+            }
+        }
     }
 
     #[test]

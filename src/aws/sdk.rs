@@ -304,7 +304,9 @@ pub fn changed(spec: &ResourceSpec, current: &Observed, key: &str) -> bool {
         .props
         .get(key)
         .zip(spec.props.get(key))
-        .is_some_and(|(have, want)| spec.kind.equivalent(key, want, have))
+        .is_some_and(|(have, want)| {
+            crate::aws::registry::schema(spec.kind).equivalent(key, want, have)
+        })
 }
 
 /// What to add to and remove from a list attribute (subnets, security groups, log types) to

@@ -312,7 +312,7 @@ async fn destroy(
         env: env.to_string(),
         stack: stack_name.clone(),
     };
-    let plan = plan::diff(&[], &observed)?;
+    let plan = plan::diff(&[], &observed, &crate::aws::schema)?;
     let heading = Heading {
         deployment: env,
         stack: &stack_name,
@@ -579,7 +579,7 @@ async fn apply_saved(
                 path.display()
             );
         }
-        let plan = plan::diff(&desired, &observed)?;
+        let plan = plan::diff(&desired, &observed, &crate::aws::schema)?;
         if saved::plan_digest(&plan) != saved.plan_digest {
             // Same observations, yet another plan: the file's resources were edited, or
             // another ftctl made it and plans differently.
@@ -875,7 +875,7 @@ pub async fn compute(
             cloud.target()
         )
     })?;
-    let plan = plan::diff(&desired, &observed)?;
+    let plan = plan::diff(&desired, &observed, &crate::aws::schema)?;
     Ok((desired, observed, plan))
 }
 

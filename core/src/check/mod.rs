@@ -467,7 +467,32 @@ mod tests {
                 .prop("vpc_id", Val::str("vpc-1"))
                 .prop("description", Val::str("changed by hand")),
         ];
-        let plan = crate::plan::diff(&desired, &observed).unwrap();
+        // What replaces, declared here: the real schemas live with the AWS providers.
+        use crate::schema::{Attr, Schema};
+        static VPC: Schema = Schema::new(Kind::Vpc, &[Attr::new("cidr_block").replaces()]);
+        static SUBNET: Schema = Schema::new(
+            Kind::Subnet,
+            &[
+                Attr::new("vpc_id").replaces(),
+                Attr::new("cidr_block").replaces(),
+            ],
+        );
+        static GROUP: Schema = Schema::new(
+            Kind::SecurityGroup,
+            &[
+                Attr::new("vpc_id").replaces(),
+                Attr::new("description").replaces(),
+            ],
+        );
+        let schemas = |kind: Kind| -> &'static Schema {
+            match kind {
+                Kind::Vpc => &VPC,
+                Kind::Subnet => &SUBNET,
+                Kind::SecurityGroup => &GROUP,
+                other => crate::schema::undeclared(other),
+            }
+        };
+        let plan = crate::plan::diff(&desired, &observed, &schemas).unwrap();
         assert_eq!(plan.changes.len(), 3, "all three are replaced");
         let drift = drift_of(&plan);
         let found: Vec<(&str, Vec<&str>)> = drift

@@ -88,7 +88,8 @@ fn after_load(loaded: &LoadedStack) -> Result<(), TestCaseError> {
     let specs = specs.unwrap();
     let order = crate::graph::creation_order(&specs);
     prop_assert!(order.is_ok(), "creation order: {:?}", order.err());
-    let plan = crate::plan::diff(&specs, &[]);
+    // Nothing is observed, so everything is created and no attribute is compared.
+    let plan = crate::plan::diff(&specs, &[], &crate::schema::undeclared);
     prop_assert!(plan.is_ok(), "plan: {:?}", plan.err());
     let plan = plan.unwrap();
     let heading = crate::render::Heading {

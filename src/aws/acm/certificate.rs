@@ -10,12 +10,23 @@ use crate::aws::sdk::{
     updated_in_place, wait_for, waiter_error,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use aws_sdk_acm::client::Waiters;
 use aws_sdk_acm::types::{CertificateStatus, ResourceRecord, Tag, ValidationMethod};
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecordSet, RrType};
 use std::time::Duration;
+
+/// Every attribute of an acm certificate: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::Certificate,
+    &[
+        Attr::new("domain_name").replaces(),
+        Attr::new("issued"),
+        Attr::new("zone_id").replaces(),
+    ],
+);
 
 pub struct CertificateProvider;
 
@@ -189,6 +200,10 @@ async fn validate(ctx: &Ctx<'_>, spec: &ResourceSpec, arn: &str) -> Result<()> {
 impl Provider for CertificateProvider {
     fn kind(&self) -> Kind {
         Kind::Certificate
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

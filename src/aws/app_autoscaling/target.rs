@@ -9,12 +9,25 @@ use crate::aws::provider::Provider;
 use crate::aws::sdk::{aws_error, error_code, f, i, observed_from_spec, s, updated_in_place};
 use crate::deployment::TAG_SCALED_BY;
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::Result;
 use async_trait::async_trait;
 use aws_sdk_applicationautoscaling::types::{
     MetricType, PolicyType, PredefinedMetricSpecification, ScalableDimension, ServiceNamespace,
     TargetTrackingScalingPolicyConfiguration,
 };
+
+/// Every attribute of a scalable target, the same for both things scaled: what expansion writes
+/// and this provider reads.
+const ATTRIBUTES: &[Attr] = &[
+    Attr::new("max_capacity"),
+    Attr::new("min_capacity"),
+    Attr::new("parent_arn"),
+    Attr::new("resource_id").replaces(),
+    Attr::new("target_cpu_percent"),
+];
+static CACHE_SCALING: Schema = Schema::new(Kind::CacheScaling, ATTRIBUTES);
+static SERVICE_SCALING: Schema = Schema::new(Kind::ServiceScaling, ATTRIBUTES);
 
 /// What is scaled.
 #[derive(Clone, Copy)]
@@ -170,6 +183,13 @@ impl Scaled {
 impl Provider for ScalingProvider {
     fn kind(&self) -> Kind {
         self.0.kind()
+    }
+
+    fn schema(&self) -> &'static Schema {
+        match self.0 {
+            Scaled::CacheReplicas => &CACHE_SCALING,
+            Scaled::ServiceTasks => &SERVICE_SCALING,
+        }
     }
 
     fn observe_after(&self) -> &'static [Kind] {

@@ -9,6 +9,7 @@ use crate::aws::sdk::{
 };
 use crate::deployment::TAG_DEPLOYMENT;
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Compare, Schema};
 use anyhow::Result;
 use async_trait::async_trait;
 use aws_sdk_autoscaling::client::Waiters;
@@ -20,6 +21,27 @@ use aws_sdk_autoscaling::types::{
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use std::collections::HashMap;
 use std::time::Duration;
+
+/// Every attribute of an autoscaling group: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::AutoScalingGroup,
+    &[
+        Attr::new("desired_capacity"),
+        Attr::new("health_check_grace_period"),
+        Attr::new("health_check_type"),
+        Attr::new("initial_capacity").create_only(),
+        Attr::new("launch_template_id"),
+        Attr::new("max_size"),
+        Attr::new("metrics_collection"),
+        Attr::new("min_size"),
+        // Instance types in order of preference (a `prioritized` mixed instances policy): the
+        // order is the setting, unlike the other lists, which are sets.
+        Attr::new("mixed_instance_types").compare(Compare::Ordered),
+        Attr::new("subnet_ids"),
+        Attr::new("target_cpu_percent"),
+        Attr::new("target_group_arns"),
+    ],
+);
 
 pub struct AutoScalingGroupProvider;
 
@@ -148,6 +170,10 @@ fn launch_settings(spec: &ResourceSpec) -> Result<LaunchSettings> {
 impl Provider for AutoScalingGroupProvider {
     fn kind(&self) -> Kind {
         Kind::AutoScalingGroup
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

@@ -10,9 +10,22 @@ use crate::aws::sdk::{
     str_list, strs, updated_in_place, Propagating, IAM_PROPAGATION,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use aws_sdk_backup::types::{BackupPlanInput, BackupRuleInput, BackupSelection, Lifecycle};
+
+/// Every attribute of a backup plan: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::BackupPlan,
+    &[
+        Attr::new("delete_after_days"),
+        Attr::new("iam_role_arn"),
+        Attr::new("resources"),
+        Attr::new("schedule"),
+        Attr::new("vault_name"),
+    ],
+);
 
 pub struct BackupPlanProvider;
 
@@ -114,6 +127,10 @@ async fn delete_selections(ctx: &Ctx<'_>, plan_id: &str) -> Result<()> {
 impl Provider for BackupPlanProvider {
     fn kind(&self) -> Kind {
         Kind::BackupPlan
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

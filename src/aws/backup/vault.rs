@@ -10,9 +10,13 @@ use crate::aws::s3::bucket::RETAINED_FROM;
 use crate::aws::sdk::{aws_error, error_code, observed_from_spec, read_each, updated_in_place};
 use crate::deployment::{TAG_DEPLOYMENT, TAG_HOME_REGION, TAG_LOGICAL_ID, TAG_STACK};
 use crate::resource::{Kind, Observed, ResourceSpec};
+use crate::schema::Schema;
 use anyhow::Result;
 use async_trait::async_trait;
 use std::collections::HashMap;
+
+/// A backup vault has no attributes: all there is to it is its name and tags.
+static SCHEMA: Schema = Schema::new(Kind::BackupVault, &[]);
 
 pub struct BackupVaultProvider;
 
@@ -20,6 +24,10 @@ pub struct BackupVaultProvider;
 impl Provider for BackupVaultProvider {
     fn kind(&self) -> Kind {
         Kind::BackupVault
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

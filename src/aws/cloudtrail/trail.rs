@@ -8,8 +8,21 @@ use crate::aws::provider::Provider;
 use crate::aws::sdk::{aws_error, b, error_code, observed_from_spec, s, updated_in_place};
 use crate::deployment::trail_name;
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::Result;
 use async_trait::async_trait;
+
+/// Every attribute of a cloudtrail trail: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::Trail,
+    &[
+        Attr::new("bucket"),
+        Attr::new("global_service_events"),
+        Attr::new("log_file_validation"),
+        Attr::new("logging"),
+        Attr::new("multi_region"),
+    ],
+);
 
 pub struct TrailProvider;
 
@@ -17,6 +30,10 @@ pub struct TrailProvider;
 impl Provider for TrailProvider {
     fn kind(&self) -> Kind {
         Kind::Trail
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

@@ -6,11 +6,32 @@ use crate::aws::sdk::{
     aws_error, f, i, observed_from_spec, read_each, s, str_list, strs, updated_in_place,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::Result;
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::MetricAlarm;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
 use std::collections::BTreeMap;
+
+/// Every attribute of a cloudwatch alarm: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::MetricAlarm,
+    &[
+        Attr::new("alarm_actions"),
+        Attr::new("comparison_operator"),
+        Attr::new("description"),
+        Attr::new("dimensions"),
+        Attr::new("evaluation_periods"),
+        Attr::new("metric_name"),
+        Attr::new("namespace"),
+        Attr::new("ok_actions"),
+        Attr::new("period"),
+        Attr::new("region"),
+        Attr::new("statistic"),
+        Attr::new("threshold"),
+        Attr::new("treat_missing_data"),
+    ],
+);
 
 pub struct MetricAlarmProvider;
 
@@ -66,6 +87,10 @@ async fn put(ctx: &Ctx<'_>, spec: &ResourceSpec, with_tags: bool) -> Result<()> 
 impl Provider for MetricAlarmProvider {
     fn kind(&self) -> Kind {
         Kind::MetricAlarm
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

@@ -7,8 +7,12 @@ use crate::aws::provider::Provider;
 use crate::aws::sdk::{aws_error, error_code, observed_from_spec, updated_in_place};
 use crate::deployment::physical_name;
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::Result;
 use async_trait::async_trait;
+
+/// Every attribute of a cloudwatch dashboard: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(Kind::Dashboard, &[Attr::new("body")]);
 
 pub struct DashboardProvider;
 
@@ -58,6 +62,10 @@ async fn put(ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<()> {
 impl Provider for DashboardProvider {
     fn kind(&self) -> Kind {
         Kind::Dashboard
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     /// The name is known, so one GetDashboard answers whether it exists (no listing).

@@ -12,6 +12,7 @@ use crate::aws::sdk::{
 };
 use crate::deployment::TAG_REPLICA_OF;
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::client::Waiters;
@@ -19,6 +20,16 @@ use aws_sdk_dynamodb::types::{
     CreateReplicationGroupMemberAction, DeleteReplicationGroupMemberAction, ReplicationGroupUpdate,
 };
 use std::time::Duration;
+
+/// Every attribute of a dynamodb table replica: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::TableReplica,
+    &[
+        Attr::new("point_in_time_recovery"),
+        Attr::new("region").replaces(),
+        Attr::new("table_name").replaces(),
+    ],
+);
 
 pub struct TableReplicaProvider;
 
@@ -29,6 +40,10 @@ const REPLICA_CHANGE_WAIT: Duration = Duration::from_secs(3600);
 impl Provider for TableReplicaProvider {
     fn kind(&self) -> Kind {
         Kind::TableReplica
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     fn observe_after(&self) -> &'static [Kind] {

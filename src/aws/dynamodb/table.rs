@@ -10,6 +10,7 @@ use crate::aws::sdk::{
 };
 use crate::deployment::TAG_REPLICA_OF;
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::Result;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::client::Waiters;
@@ -19,6 +20,22 @@ use aws_sdk_dynamodb::types::{
     StreamSpecification, StreamViewType, TableDescription,
 };
 use std::time::Duration;
+
+/// Every attribute of a dynamodb table: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::DynamoTable,
+    &[
+        Attr::new("billing_mode"),
+        Attr::new("deletion_protection"),
+        Attr::new("partition_key").replaces(),
+        Attr::new("point_in_time_recovery"),
+        Attr::new("read_capacity"),
+        Attr::new("sort_key").replaces(),
+        Attr::new("sse"),
+        Attr::new("stream_view_type"),
+        Attr::new("write_capacity"),
+    ],
+);
 
 pub struct TableProvider;
 
@@ -155,6 +172,10 @@ fn throughput(spec: &ResourceSpec) -> Result<Option<ProvisionedThroughput>> {
 impl Provider for TableProvider {
     fn kind(&self) -> Kind {
         Kind::DynamoTable
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

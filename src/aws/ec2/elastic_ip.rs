@@ -5,9 +5,13 @@ use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
 use crate::aws::sdk::{aws_error, coded, delete_waiting, observed_from_spec, updated_in_place};
 use crate::resource::{Kind, Observed, ResourceSpec};
+use crate::schema::Schema;
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{DomainType, ResourceType};
+
+/// An elastic IP has no attributes: all there is to it is its allocation and tags.
+static SCHEMA: Schema = Schema::new(Kind::ElasticIp, &[]);
 
 pub struct ElasticIpProvider;
 
@@ -15,6 +19,10 @@ pub struct ElasticIpProvider;
 impl Provider for ElasticIpProvider {
     fn kind(&self) -> Kind {
         Kind::ElasticIp
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

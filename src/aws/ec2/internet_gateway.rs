@@ -7,9 +7,13 @@ use crate::aws::sdk::{
     aws_error, coded, error_code, observed_from_spec, retry_while, s, RELEASE_WAIT,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
+
+/// Every attribute of an ec2 internet gateway: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(Kind::InternetGateway, &[Attr::new("vpc_id")]);
 
 pub struct InternetGatewayProvider;
 
@@ -47,6 +51,10 @@ async fn detach(ctx: &Ctx<'_>, igw: &str, vpc: &str) -> Result<()> {
 impl Provider for InternetGatewayProvider {
     fn kind(&self) -> Kind {
         Kind::InternetGateway
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

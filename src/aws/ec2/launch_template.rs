@@ -6,6 +6,7 @@ use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
 use crate::aws::sdk::{aws_error, b, error_code, i, observed_from_spec, s, str_list, strs};
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
@@ -15,6 +16,21 @@ use aws_sdk_ec2::types::{
     RequestLaunchTemplateData, ResourceType, Tag, VolumeType,
 };
 use aws_smithy_types::base64;
+
+/// Every attribute of an ec2 launch template: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::LaunchTemplate,
+    &[
+        Attr::new("http_tokens"),
+        Attr::new("image_id"),
+        Attr::new("instance_profile"),
+        Attr::new("instance_type"),
+        Attr::new("security_group_ids"),
+        Attr::new("user_data"),
+        Attr::new("volume_encrypted"),
+        Attr::new("volume_size_gb"),
+    ],
+);
 
 pub struct LaunchTemplateProvider;
 
@@ -69,6 +85,10 @@ fn template_data(ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<RequestLaunchTemp
 impl Provider for LaunchTemplateProvider {
     fn kind(&self) -> Kind {
         Kind::LaunchTemplate
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

@@ -7,11 +7,21 @@ use crate::aws::sdk::{
     aws_error, error_code, observed_from_spec, s, updated_in_place, waiter_error,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use aws_sdk_ec2::client::Waiters;
 use aws_sdk_ec2::types::{NatGatewayState, ResourceType};
 use std::time::Duration;
+
+/// Every attribute of an ec2 nat gateway: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::NatGateway,
+    &[
+        Attr::new("allocation_id").replaces(),
+        Attr::new("subnet_id").replaces(),
+    ],
+);
 
 pub struct NatGatewayProvider;
 
@@ -19,6 +29,10 @@ pub struct NatGatewayProvider;
 impl Provider for NatGatewayProvider {
     fn kind(&self) -> Kind {
         Kind::NatGateway
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

@@ -14,9 +14,16 @@ use crate::aws::sdk::{
     aws_error, coded, delete_waiting, error_code, filter, observed_from_spec, s, updated_in_place,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{NetworkAcl, NetworkAclEntry, PortRange, ResourceType, RuleAction};
+
+/// Every attribute of an ec2 network acl: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::NetworkAcl,
+    &[Attr::new("entries"), Attr::new("vpc_id").replaces()],
+);
 
 pub struct NetworkAclProvider;
 
@@ -258,6 +265,10 @@ pub async fn close_default_acl(ctx: &Ctx<'_>, vpc: &str) -> Result<()> {
 impl Provider for NetworkAclProvider {
     fn kind(&self) -> Kind {
         Kind::NetworkAcl
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

@@ -5,10 +5,21 @@ use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
 use crate::aws::sdk::{aws_error, error_code, observed_from_spec, s, str_list, strs};
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
 use std::collections::BTreeMap;
+
+/// Every attribute of an ec2 route table: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::RouteTable,
+    &[
+        Attr::new("routes"),
+        Attr::new("subnet_ids"),
+        Attr::new("vpc_id").replaces(),
+    ],
+);
 
 pub struct RouteTableProvider;
 
@@ -61,6 +72,10 @@ async fn add_route(ctx: &Ctx<'_>, table: &str, dest: &str, target: &str) -> Resu
 impl Provider for RouteTableProvider {
     fn kind(&self) -> Kind {
         Kind::RouteTable
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

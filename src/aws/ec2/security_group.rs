@@ -5,12 +5,23 @@ use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
 use crate::aws::sdk::{aws_error, coded, delete_waiting, error_code, observed_from_spec, s};
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// Every attribute of an ec2 security group: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::SecurityGroup,
+    &[
+        Attr::new("description").replaces(),
+        Attr::new("ingress"),
+        Attr::new("vpc_id").replaces(),
+    ],
+);
 
 pub struct SecurityGroupProvider;
 
@@ -67,6 +78,10 @@ fn rules_of(v: Option<&Val>) -> Vec<Rule> {
 impl Provider for SecurityGroupProvider {
     fn kind(&self) -> Kind {
         Kind::SecurityGroup
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

@@ -7,12 +7,25 @@ use crate::aws::sdk::{
     aws_error, b, changed, coded, delete_waiting, observed_from_spec, s, waiter_error,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use aws_sdk_ec2::client::Waiters;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 use std::collections::HashMap;
 use std::time::Duration;
+
+/// Every attribute of an ec2 subnet: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::Subnet,
+    &[
+        Attr::new("availability_zone").replaces(),
+        Attr::new("cidr_block").replaces(),
+        Attr::new("map_public_ip_on_launch"),
+        Attr::new("network_acl_id"),
+        Attr::new("vpc_id").replaces(),
+    ],
+);
 
 pub struct SubnetProvider;
 
@@ -32,6 +45,10 @@ async fn set_public_ip(ctx: &Ctx<'_>, subnet: &str, on: bool) -> Result<()> {
 impl Provider for SubnetProvider {
     fn kind(&self) -> Kind {
         Kind::Subnet
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

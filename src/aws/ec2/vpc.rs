@@ -9,11 +9,24 @@ use crate::aws::sdk::{
     aws_error, b, coded, delete_waiting, filter, observed_from_spec, s, waiter_error,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use aws_sdk_ec2::client::Waiters;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName};
 use std::time::Duration;
+
+/// Every attribute of an ec2 vpc: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::Vpc,
+    &[
+        Attr::new("cidr_block").replaces(),
+        Attr::new("default_network_acl_closed"),
+        Attr::new("default_security_group_closed"),
+        Attr::new("enable_dns_hostnames"),
+        Attr::new("enable_dns_support"),
+    ],
+);
 
 pub struct VpcProvider;
 
@@ -126,6 +139,10 @@ async fn close_defaults(ctx: &Ctx<'_>, spec: &ResourceSpec, vpc: &str) -> Result
 impl Provider for VpcProvider {
     fn kind(&self) -> Kind {
         Kind::Vpc
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

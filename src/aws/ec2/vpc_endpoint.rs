@@ -11,10 +11,25 @@ use crate::aws::sdk::{
     wait_for,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, State, VpcEndpointType};
 use std::time::Duration;
+
+/// Every attribute of an ec2 vpc endpoint: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::VpcEndpoint,
+    &[
+        Attr::new("private_dns_enabled"),
+        Attr::new("route_table_ids"),
+        Attr::new("security_group_ids"),
+        Attr::new("service_name").replaces(),
+        Attr::new("subnet_ids"),
+        Attr::new("type").replaces(),
+        Attr::new("vpc_id").replaces(),
+    ],
+);
 
 pub struct VpcEndpointProvider;
 
@@ -56,6 +71,10 @@ async fn state_of(ctx: &Ctx<'_>, id: &str) -> Result<Option<String>> {
 impl Provider for VpcEndpointProvider {
     fn kind(&self) -> Kind {
         Kind::VpcEndpoint
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

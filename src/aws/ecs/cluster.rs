@@ -6,9 +6,13 @@ use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
 use crate::aws::sdk::{aws_error, b, coded, delete_waiting, observed_from_spec, updated_in_place};
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::Result;
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{ClusterField, ClusterSetting, ClusterSettingName};
+
+/// Every attribute of an ecs cluster: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(Kind::EcsCluster, &[Attr::new("container_insights")]);
 
 pub struct EcsClusterProvider;
 
@@ -23,6 +27,10 @@ fn insights(on: bool) -> ClusterSetting {
 impl Provider for EcsClusterProvider {
     fn kind(&self) -> Kind {
         Kind::EcsCluster
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

@@ -11,6 +11,7 @@ use crate::aws::sdk::{
 };
 use crate::deployment::TAG_SCALED_BY;
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use aws_sdk_ecs::client::Waiters;
@@ -19,6 +20,24 @@ use aws_sdk_ecs::types::{
     LaunchType, LoadBalancer, NetworkConfiguration, PropagateTags, Service, ServiceField,
 };
 use std::time::Duration;
+
+/// Every attribute of an ecs service: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::EcsService,
+    &[
+        Attr::new("circuit_breaker_rollback"),
+        Attr::new("cluster_arn").replaces(),
+        Attr::new("container_name").replaces(),
+        Attr::new("container_port"),
+        // A range `{ min, max }` when auto scaling moves it (any count inside matches).
+        Attr::new("desired_count"),
+        Attr::new("initial_count").create_only(),
+        Attr::new("security_group_ids"),
+        Attr::new("subnet_ids"),
+        Attr::new("target_group_arn").replaces(),
+        Attr::new("task_definition_arn"),
+    ],
+);
 
 pub struct EcsServiceProvider;
 
@@ -130,6 +149,10 @@ async fn wait_stable(ctx: &Ctx<'_>, cluster: &str, service: &str) -> Result<()> 
 impl Provider for EcsServiceProvider {
     fn kind(&self) -> Kind {
         Kind::EcsService
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     fn observe_after(&self) -> &'static [Kind] {

@@ -8,6 +8,7 @@ use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
 use crate::aws::sdk::{aws_error, error_code, i, observed_from_spec, s, updated_in_place};
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::Result;
 use async_trait::async_trait;
 use aws_sdk_ecs::types::{
@@ -16,6 +17,23 @@ use aws_sdk_ecs::types::{
     NetworkMode, PortMapping, TaskDefinition, TaskDefinitionFamilyStatus, TaskDefinitionField,
     TaskDefinitionStatus, Volume,
 };
+
+/// Every attribute of an ecs task definition: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::TaskDefinition,
+    &[
+        Attr::new("access_point_id"),
+        Attr::new("container_port"),
+        Attr::new("cpu"),
+        Attr::new("execution_role_arn"),
+        Attr::new("file_system_id"),
+        Attr::new("image"),
+        Attr::new("log_group"),
+        Attr::new("memory"),
+        Attr::new("mount_path"),
+        Attr::new("task_role_arn"),
+    ],
+);
 
 pub struct TaskDefinitionProvider;
 
@@ -174,6 +192,10 @@ async fn register(ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<String> {
 impl Provider for TaskDefinitionProvider {
     fn kind(&self) -> Kind {
         Kind::TaskDefinition
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

@@ -6,9 +6,21 @@ use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
 use crate::aws::sdk::{aws_error, error_code, i, observed_from_spec, s, updated_in_place};
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::Result;
 use async_trait::async_trait;
 use aws_sdk_efs::types::{CreationInfo, LifeCycleState, PosixUser, RootDirectory};
+
+/// Every attribute of an efs access point: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::EfsAccessPoint,
+    &[
+        Attr::new("file_system_id").replaces(),
+        Attr::new("posix_gid").replaces(),
+        Attr::new("posix_uid").replaces(),
+        Attr::new("root_path").replaces(),
+    ],
+);
 
 pub struct EfsAccessPointProvider;
 
@@ -16,6 +28,10 @@ pub struct EfsAccessPointProvider;
 impl Provider for EfsAccessPointProvider {
     fn kind(&self) -> Kind {
         Kind::EfsAccessPoint
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     fn observe_after(&self) -> &'static [Kind] {

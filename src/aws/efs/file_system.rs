@@ -9,12 +9,24 @@ use crate::aws::sdk::{
     wait_for,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::Result;
 use async_trait::async_trait;
 use aws_sdk_efs::types::{
     BackupPolicy, FileSystemDescription, LifeCycleState, PerformanceMode, Status, ThroughputMode,
 };
 use std::time::Duration;
+
+/// Every attribute of an efs file system: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::EfsFileSystem,
+    &[
+        Attr::new("backup"),
+        Attr::new("encrypted").replaces(),
+        Attr::new("performance_mode").replaces(),
+        Attr::new("throughput_mode"),
+    ],
+);
 
 pub struct EfsFileSystemProvider;
 
@@ -66,6 +78,10 @@ async fn set_backup(ctx: &Ctx<'_>, id: &str, on: bool) -> Result<()> {
 impl Provider for EfsFileSystemProvider {
     fn kind(&self) -> Kind {
         Kind::EfsFileSystem
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

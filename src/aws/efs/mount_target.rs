@@ -8,11 +8,22 @@ use crate::aws::sdk::{
     aws_error, error_code, observed_from_spec, s, str_list, strs, updated_in_place, wait_for,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::Result;
 use async_trait::async_trait;
 use aws_sdk_efs::types::LifeCycleState;
 use std::collections::HashMap;
 use std::time::Duration;
+
+/// Every attribute of an efs mount target: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::EfsMountTarget,
+    &[
+        Attr::new("file_system_id").replaces(),
+        Attr::new("security_group_ids"),
+        Attr::new("subnet_id").replaces(),
+    ],
+);
 
 pub struct EfsMountTargetProvider;
 
@@ -40,6 +51,10 @@ async fn state(ctx: &Ctx<'_>, id: &str) -> Result<Option<LifeCycleState>> {
 impl Provider for EfsMountTargetProvider {
     fn kind(&self) -> Kind {
         Kind::EfsMountTarget
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     fn observe_after(&self) -> &'static [Kind] {

@@ -11,6 +11,7 @@ use crate::aws::sdk::{
 use crate::deployment::TAG_SCALED_BY;
 use crate::expand::cache_node_zones;
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Compare, Schema};
 use anyhow::Result;
 use async_trait::async_trait;
 use aws_sdk_elasticache::client::Waiters;
@@ -18,6 +19,42 @@ use aws_sdk_elasticache::types::{
     AutomaticFailoverStatus, ClusterMode, MultiAzStatus, NodeGroupConfiguration, ReplicationGroup,
 };
 use std::time::Duration;
+
+/// Every attribute of an elasticache replication group: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::CacheReplicationGroup,
+    &[
+        Attr::new("at_rest_encryption").replaces(),
+        Attr::new("automatic_failover"),
+        // The create-only ones: used at creation, but ElastiCache describes engine version,
+        // security groups and subnet group per node, not per group, so they are compared only
+        // when the provider could read them.
+        Attr::new("cache_subnet_group_name")
+            .replaces()
+            .create_only(),
+        Attr::new("cluster_mode").replaces(),
+        Attr::new("description"),
+        Attr::new("engine").replaces(),
+        // Compared by prefix, as for RDS: AWS may report a more exact version than asked for.
+        Attr::new("engine_version")
+            .create_only()
+            .compare(Compare::VersionPrefix),
+        Attr::new("initial_replicas").create_only(),
+        Attr::new("multi_az"),
+        Attr::new("node_type"),
+        Attr::new("port").replaces(),
+        // A range `{ min, max }` when auto scaling moves it (any count inside matches).
+        Attr::new("replicas_per_shard"),
+        Attr::new("security_group_ids").create_only(),
+        Attr::new("shards"),
+        Attr::new("snapshot_retention_days"),
+        Attr::new("transit_encryption").replaces(),
+        // Placement at creation; later nodes go where AWS puts them, and a change in zones must
+        // never replace (delete) a cache. All zones asked for must be used (auto scaling may add
+        // nodes elsewhere).
+        Attr::new("zones").create_only().compare(Compare::Superset),
+    ],
+);
 
 pub struct ReplicationGroupProvider;
 
@@ -132,6 +169,10 @@ fn observed_group(g: &ReplicationGroup, id: &str) -> Observed {
 impl Provider for ReplicationGroupProvider {
     fn kind(&self) -> Kind {
         Kind::CacheReplicationGroup
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

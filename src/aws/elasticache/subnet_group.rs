@@ -7,8 +7,15 @@ use crate::aws::sdk::{
     aws_error, coded, delete_waiting, observed_from_spec, s, str_list, strs, updated_in_place,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::Result;
 use async_trait::async_trait;
+
+/// Every attribute of an elasticache subnet group: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::CacheSubnetGroup,
+    &[Attr::new("description"), Attr::new("subnet_ids")],
+);
 
 pub struct CacheSubnetGroupProvider;
 
@@ -16,6 +23,10 @@ pub struct CacheSubnetGroupProvider;
 impl Provider for CacheSubnetGroupProvider {
     fn kind(&self) -> Kind {
         Kind::CacheSubnetGroup
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

@@ -7,6 +7,7 @@ use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
 use crate::aws::sdk::{aws_error, coded, error_code, i, observed_from_spec, retry_while, s};
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -14,6 +15,21 @@ use aws_sdk_elasticloadbalancingv2::types::{
     RedirectActionConfig, RedirectActionStatusCodeEnum,
 };
 use std::time::Duration;
+
+/// Every attribute of an elbv2 listener: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::Listener,
+    &[
+        Attr::new("certificate_arn"),
+        Attr::new("fixed_response_status"),
+        Attr::new("forward_to"),
+        Attr::new("load_balancer_arn").replaces(),
+        Attr::new("port"),
+        Attr::new("protocol"),
+        Attr::new("redirect_https_port"),
+        Attr::new("ssl_policy"),
+    ],
+);
 
 pub struct ListenerProvider;
 
@@ -72,6 +88,10 @@ fn ssl_policy(spec: &ResourceSpec) -> Option<String> {
 impl Provider for ListenerProvider {
     fn kind(&self) -> Kind {
         Kind::Listener
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     fn observe_after(&self) -> &'static [Kind] {

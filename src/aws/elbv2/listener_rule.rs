@@ -8,11 +8,23 @@ use crate::aws::sdk::{
     aws_error, error_code, i, observed_from_spec, s, str_list, strs, updated_in_place,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::Result;
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, PathPatternConditionConfig, RuleCondition, RulePriorityPair,
 };
+
+/// Every attribute of an elbv2 listener rule: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::ListenerRule,
+    &[
+        Attr::new("forward_to"),
+        Attr::new("listener_arn").replaces(),
+        Attr::new("path_patterns"),
+        Attr::new("priority"),
+    ],
+);
 
 pub struct ListenerRuleProvider;
 
@@ -38,6 +50,10 @@ fn forward(spec: &ResourceSpec) -> Result<Action> {
 impl Provider for ListenerRuleProvider {
     fn kind(&self) -> Kind {
         Kind::ListenerRule
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     fn observe_after(&self) -> &'static [Kind] {

@@ -9,6 +9,7 @@ use crate::aws::sdk::{
     str_list, strs, waiter_error, Propagating,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::client::Waiters;
@@ -16,6 +17,21 @@ use aws_sdk_elasticloadbalancingv2::types::{
     LoadBalancerAttribute, LoadBalancerSchemeEnum, LoadBalancerTypeEnum,
 };
 use std::time::Duration;
+
+/// Every attribute of an elbv2 load balancer: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::LoadBalancer,
+    &[
+        Attr::new("access_logs_bucket"),
+        Attr::new("access_logs_prefix"),
+        Attr::new("deletion_protection"),
+        Attr::new("drop_invalid_header_fields"),
+        Attr::new("scheme").replaces(),
+        Attr::new("security_group_ids"),
+        Attr::new("subnet_ids"),
+        Attr::new("type").replaces(),
+    ],
+);
 
 pub struct LoadBalancerProvider;
 
@@ -130,6 +146,10 @@ async fn observed_attributes(ctx: &Ctx<'_>, arn: &str, mut o: Observed) -> Resul
 impl Provider for LoadBalancerProvider {
     fn kind(&self) -> Kind {
         Kind::LoadBalancer
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {
@@ -255,7 +275,7 @@ impl Provider for LoadBalancerProvider {
         // Only when one changed: turning access logs on makes ELB write a test object again.
         let differs = |k: &str| match (spec.props.get(k), current.props.get(k)) {
             (None, None) => false,
-            (Some(want), Some(have)) => !spec.kind.equivalent(k, want, have),
+            (Some(want), Some(have)) => !SCHEMA.equivalent(k, want, have),
             _ => true,
         };
         if [

@@ -5,9 +5,27 @@ use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
 use crate::aws::sdk::{arn_suffix, aws_error, coded, delete_waiting, i, observed_from_spec, s};
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{Matcher, ProtocolEnum, TargetTypeEnum};
+
+/// Every attribute of an elbv2 target group: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::TargetGroup,
+    &[
+        Attr::new("health_check_interval_seconds"),
+        Attr::new("health_check_path"),
+        Attr::new("health_check_timeout_seconds"),
+        Attr::new("healthy_threshold"),
+        Attr::new("matcher"),
+        Attr::new("port").replaces(),
+        Attr::new("protocol").replaces(),
+        Attr::new("target_type").replaces(),
+        Attr::new("unhealthy_threshold"),
+        Attr::new("vpc_id").replaces(),
+    ],
+);
 
 pub struct TargetGroupProvider;
 
@@ -15,6 +33,10 @@ pub struct TargetGroupProvider;
 impl Provider for TargetGroupProvider {
     fn kind(&self) -> Kind {
         Kind::TargetGroup
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

@@ -12,6 +12,7 @@ use crate::aws::sdk::{
     updated_in_place, waiter_error, IAM_PROPAGATION, INSTANCE_PROFILE_PROPAGATING,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use aws_sdk_emr::client::Waiters;
@@ -20,6 +21,31 @@ use aws_sdk_emr::types::{
     InstanceRoleType, JobFlowInstancesConfig, ManagedScalingPolicy, MarketType, Tag,
 };
 use std::time::Duration;
+
+/// Every attribute of an emr cluster: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::EmrCluster,
+    &[
+        Attr::new("applications").replaces(),
+        // The create-only ones: EMR reports instance groups, scaling and idle policies through
+        // separate calls that not every endpoint implements; the counts also move with managed
+        // scaling.
+        Attr::new("auto_termination").create_only(),
+        Attr::new("core_instance_count").create_only(),
+        Attr::new("core_instance_type").replaces().create_only(),
+        Attr::new("core_security_group").replaces(),
+        Attr::new("instance_profile").replaces(),
+        Attr::new("log_uri").replaces(),
+        Attr::new("managed_max").create_only(),
+        Attr::new("managed_min").create_only(),
+        Attr::new("master_instance_type").replaces().create_only(),
+        Attr::new("master_security_group").replaces(),
+        Attr::new("release_label").replaces(),
+        Attr::new("service_role").replaces(),
+        Attr::new("service_security_group").replaces(),
+        Attr::new("subnet_id").replaces(),
+    ],
+);
 
 pub struct EmrClusterProvider;
 
@@ -89,6 +115,10 @@ fn scaling(spec: &ResourceSpec) -> Result<Option<ManagedScalingPolicy>> {
 impl Provider for EmrClusterProvider {
     fn kind(&self) -> Kind {
         Kind::EmrCluster
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

@@ -9,8 +9,12 @@ use crate::aws::sdk::{
     updated_in_place,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::Result;
 use async_trait::async_trait;
+
+/// Every attribute of an iam instance profile: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(Kind::InstanceProfile, &[Attr::new("role_name").replaces()]);
 
 pub struct InstanceProfileProvider;
 
@@ -18,6 +22,10 @@ pub struct InstanceProfileProvider;
 impl Provider for InstanceProfileProvider {
     fn kind(&self) -> Kind {
         Kind::InstanceProfile
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

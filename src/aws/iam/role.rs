@@ -10,9 +10,20 @@ use crate::aws::sdk::{
     updated_in_place,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::Result;
 use async_trait::async_trait;
 use serde_json::{json, Value};
+
+/// Every attribute of an iam role: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::IamRole,
+    &[
+        Attr::new("managed_policies"),
+        Attr::new("statements"),
+        Attr::new("trust_service"),
+    ],
+);
 
 pub struct IamRoleProvider;
 
@@ -183,6 +194,10 @@ async fn put_policy(ctx: &Ctx<'_>, role: &str, statements: &Val) -> Result<()> {
 impl Provider for IamRoleProvider {
     fn kind(&self) -> Kind {
         Kind::IamRole
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

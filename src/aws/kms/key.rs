@@ -11,10 +11,23 @@ use crate::aws::sdk::{
     aws_error, b, changed, error_code, read_each, s, str_list, strs, updated_in_place, wait_for,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use aws_sdk_kms::types::{KeyManagerType, KeyState, Tag};
 use std::time::Duration;
+
+/// Every attribute of a kms key: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::KmsKey,
+    &[
+        Attr::new("alias"),
+        Attr::new("description"),
+        Attr::new("region"),
+        Attr::new("rotation"),
+        Attr::new("services"),
+    ],
+);
 
 pub struct KmsKeyProvider;
 
@@ -237,6 +250,10 @@ async fn set_alias(ctx: &Ctx<'_>, spec: &ResourceSpec, key_id: &str) -> Result<(
 impl Provider for KmsKeyProvider {
     fn kind(&self) -> Kind {
         Kind::KmsKey
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

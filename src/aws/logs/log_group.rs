@@ -5,8 +5,12 @@ use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
 use crate::aws::sdk::{aws_error, error_code, i, observed_from_spec, updated_in_place};
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
+
+/// Every attribute of a logs log group: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(Kind::LogGroup, &[Attr::new("retention_days")]);
 
 pub struct LogGroupProvider;
 
@@ -18,6 +22,10 @@ fn prefix(ctx: &Ctx<'_>) -> String {
 impl Provider for LogGroupProvider {
     fn kind(&self) -> Kind {
         Kind::LogGroup
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

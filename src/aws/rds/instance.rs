@@ -9,10 +9,38 @@ use crate::aws::sdk::{
     waiter_error,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Compare, Schema};
 use anyhow::Result;
 use async_trait::async_trait;
 use aws_sdk_rds::client::Waiters;
 use std::time::Duration;
+
+/// Every attribute of a rds db instance: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::DbInstance,
+    &[
+        Attr::new("allocated_storage_gb"),
+        Attr::new("backup_retention_days"),
+        Attr::new("db_subnet_group_name").replaces(),
+        Attr::new("deletion_protection"),
+        Attr::new("engine").replaces(),
+        // Chosen at creation; ModifyDBInstance cannot change it.
+        Attr::new("engine_lifecycle_support").create_only(),
+        // RDS runs a requested `8.0` as `8.0.39`.
+        Attr::new("engine_version").compare(Compare::VersionPrefix),
+        Attr::new("iam_auth"),
+        Attr::new("instance_class"),
+        Attr::new("log_exports"),
+        Attr::new("manage_master_user_password"),
+        Attr::new("master_username").replaces(),
+        Attr::new("multi_az"),
+        Attr::new("parameter_group_name"),
+        Attr::new("port"),
+        Attr::new("publicly_accessible"),
+        Attr::new("security_group_ids"),
+        Attr::new("storage_encrypted").replaces(),
+    ],
+);
 
 pub struct DbInstanceProvider;
 
@@ -31,6 +59,10 @@ async fn wait_available(ctx: &Ctx<'_>, id: &str) -> Result<()> {
 impl Provider for DbInstanceProvider {
     fn kind(&self) -> Kind {
         Kind::DbInstance
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

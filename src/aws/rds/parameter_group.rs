@@ -10,9 +10,21 @@ use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
 use crate::aws::sdk::{aws_error, coded, delete_waiting, observed_from_spec, s, updated_in_place};
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use aws_sdk_rds::types::{ApplyMethod, Parameter};
+
+/// Every attribute of a rds db parameter group: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::DbParameterGroup,
+    &[
+        // Neither can be changed after creation (RDS API reference, ModifyDBParameterGroup).
+        Attr::new("description").replaces(),
+        Attr::new("family").replaces(),
+        Attr::new("parameters"),
+    ],
+);
 
 pub struct DbParameterGroupProvider;
 
@@ -79,6 +91,10 @@ async fn user_parameters(ctx: &Ctx<'_>, name: &str) -> Result<Val> {
 impl Provider for DbParameterGroupProvider {
     fn kind(&self) -> Kind {
         Kind::DbParameterGroup
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

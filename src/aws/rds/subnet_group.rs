@@ -7,8 +7,15 @@ use crate::aws::sdk::{
     aws_error, coded, delete_waiting, observed_from_spec, s, str_list, strs, updated_in_place,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::Result;
 use async_trait::async_trait;
+
+/// Every attribute of a rds db subnet group: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::DbSubnetGroup,
+    &[Attr::new("description"), Attr::new("subnet_ids")],
+);
 
 pub struct DbSubnetGroupProvider;
 
@@ -16,6 +23,10 @@ pub struct DbSubnetGroupProvider;
 impl Provider for DbSubnetGroupProvider {
     fn kind(&self) -> Kind {
         Kind::DbSubnetGroup
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

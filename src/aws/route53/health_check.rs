@@ -8,9 +8,23 @@ use crate::aws::sdk::{
     aws_error, error_code, i, observed_from_spec, s, unix_now, updated_in_place,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::Result;
 use async_trait::async_trait;
 use aws_sdk_route53::types::{HealthCheckConfig, HealthCheckType, Tag, TagResourceType};
+
+/// Every attribute of a route53 health check: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::HealthCheck,
+    &[
+        Attr::new("failure_threshold"),
+        Attr::new("fqdn"),
+        Attr::new("path"),
+        Attr::new("port"),
+        Attr::new("request_interval"),
+        Attr::new("type").replaces(),
+    ],
+);
 
 pub struct HealthCheckProvider;
 
@@ -29,6 +43,10 @@ fn config(spec: &ResourceSpec) -> Result<HealthCheckConfig> {
 impl Provider for HealthCheckProvider {
     fn kind(&self) -> Kind {
         Kind::HealthCheck
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

@@ -8,9 +8,21 @@ use crate::aws::sdk::{
     aws_error, b, coded, delete_waiting, observed_from_spec, s, unix_now, updated_in_place,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::Result;
 use async_trait::async_trait;
 use aws_sdk_route53::types::{HostedZoneConfig, Tag, TagResourceType, Vpc, VpcRegion};
+
+/// Every attribute of a route53 hosted zone: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::HostedZone,
+    &[
+        Attr::new("private").replaces(),
+        // Route 53 lists a private zone's VPCs only in GetHostedZone.
+        Attr::new("vpc_id").replaces().create_only(),
+        Attr::new("zone_name").replaces(),
+    ],
+);
 
 pub struct HostedZoneProvider;
 
@@ -74,6 +86,10 @@ pub(super) fn zone_id(raw: &str) -> String {
 impl Provider for HostedZoneProvider {
     fn kind(&self) -> Kind {
         Kind::HostedZone
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

@@ -5,11 +5,25 @@ use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
 use crate::aws::sdk::{aws_error, b, observed_from_spec, s, updated_in_place};
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Compare, Schema};
 use anyhow::Result;
 use async_trait::async_trait;
 use aws_sdk_route53::types::{
     AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecordSet, RrType,
 };
+
+/// Every attribute of a route53 record: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::DnsRecord,
+    &[
+        // Route 53 answers with a trailing dot and a `dualstack.` prefix.
+        Attr::new("alias_dns_name").compare(Compare::AliasTarget),
+        Attr::new("alias_zone_id"),
+        Attr::new("evaluate_target_health"),
+        Attr::new("record_name").replaces(),
+        Attr::new("zone_id").replaces(),
+    ],
+);
 
 pub struct DnsRecordProvider;
 
@@ -72,6 +86,10 @@ fn from_spec(spec: &ResourceSpec) -> Result<ResourceRecordSet> {
 impl Provider for DnsRecordProvider {
     fn kind(&self) -> Kind {
         Kind::DnsRecord
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     fn observe_after(&self) -> &'static [Kind] {

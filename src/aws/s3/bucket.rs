@@ -6,6 +6,7 @@ use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
 use crate::aws::sdk::{aws_error, b, error_code, s, updated_in_place};
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::Result;
 use async_trait::async_trait;
 use aws_sdk_s3::types::{
@@ -13,6 +14,17 @@ use aws_sdk_s3::types::{
     PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
     ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
 };
+
+/// Every attribute of an s3 bucket: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::S3Bucket,
+    &[
+        Attr::new("kms_encrypted"),
+        Attr::new("public_access_blocked"),
+        Attr::new("writer_service"),
+        Attr::new("writer_trail"),
+    ],
+);
 
 pub struct S3BucketProvider;
 
@@ -239,6 +251,10 @@ async fn configure(ctx: &Ctx<'_>, spec: &ResourceSpec, name: &str, account: &str
 impl Provider for S3BucketProvider {
     fn kind(&self) -> Kind {
         Kind::S3Bucket
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

@@ -5,9 +5,20 @@ use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
 use crate::aws::sdk::{aws_error, changed, observed_from_spec};
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use aws_sdk_sns::types::Tag;
+
+/// Every attribute of an sns topic: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::SnsTopic,
+    &[
+        Attr::new("kms_key_id"),
+        Attr::new("region"),
+        Attr::new("subscriptions"),
+    ],
+);
 
 pub struct SnsTopicProvider;
 
@@ -77,6 +88,10 @@ async fn current_subscriptions(
 impl Provider for SnsTopicProvider {
     fn kind(&self) -> Kind {
         Kind::SnsTopic
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

@@ -6,12 +6,25 @@ use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
 use crate::aws::sdk::{aws_error, b, changed, coded, error_code, i, observed_from_spec};
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::types::QueueAttributeName;
 use std::collections::HashMap;
 use std::time::Duration;
+
+/// Every attribute changes in place (SetQueueAttributes); the name is the queue's identity.
+static SCHEMA: Schema = Schema::new(
+    Kind::SqsQueue,
+    &[
+        Attr::new("dead_letter_queue_arn"),
+        Attr::new("max_receive_count"),
+        Attr::new("message_retention_seconds"),
+        Attr::new("sqs_managed_sse"),
+        Attr::new("visibility_timeout_seconds"),
+    ],
+);
 
 pub struct SqsQueueProvider;
 
@@ -127,6 +140,10 @@ async fn queue_arn(ctx: &Ctx<'_>, url: &str) -> Result<String> {
 impl Provider for SqsQueueProvider {
     fn kind(&self) -> Kind {
         Kind::SqsQueue
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

@@ -9,6 +9,7 @@ use crate::aws::sdk::{
     retry_while, s, str_list, strs, updated_in_place,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
 use aws_sdk_wafv2::types::{
@@ -16,6 +17,16 @@ use aws_sdk_wafv2::types::{
     ResourceType, Rule, Scope, Statement, Tag, VisibilityConfig,
 };
 use std::time::Duration;
+
+/// Every attribute of a wafv2 web acl: what expansion writes and this provider reads.
+static SCHEMA: Schema = Schema::new(
+    Kind::WebAcl,
+    &[
+        Attr::new("description"),
+        Attr::new("managed_rule_groups"),
+        Attr::new("resource_arn"),
+    ],
+);
 
 pub struct WebAclProvider;
 
@@ -150,6 +161,10 @@ async fn disassociate(ctx: &Ctx<'_>, resource: &str) -> Result<()> {
 impl Provider for WebAclProvider {
     fn kind(&self) -> Kind {
         Kind::WebAcl
+    }
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {

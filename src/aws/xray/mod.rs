@@ -10,9 +10,32 @@ use crate::aws::sdk::{
     aws_error, b, changed, error_code, f, i, observed_from_spec, s, updated_in_place,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
+use crate::schema::{Attr, Schema};
 use anyhow::Result;
 use async_trait::async_trait;
 use aws_sdk_xray::types::{InsightsConfiguration, SamplingRule, SamplingRuleUpdate, Tag};
+
+/// Every attribute of an xray group: what expansion writes and this provider reads.
+static GROUP_SCHEMA: Schema = Schema::new(
+    Kind::TracingGroup,
+    &[
+        Attr::new("asg_name"),
+        Attr::new("filter_expression"),
+        Attr::new("insights"),
+    ],
+);
+
+/// Every attribute of an xray sampling rule: what expansion writes and this provider reads.
+static RULE_SCHEMA: Schema = Schema::new(
+    Kind::SamplingRule,
+    &[
+        Attr::new("asg_name"),
+        Attr::new("fixed_rate"),
+        Attr::new("priority"),
+        Attr::new("reservoir_size"),
+        Attr::new("service_name"),
+    ],
+);
 
 /// Marks an Auto Scaling group whose tier has an X-Ray group (value: the group's name).
 pub const TAG_XRAY_GROUP: &str = "ftctl:xray-group";
@@ -184,6 +207,13 @@ async fn put_rule(ctx: &Ctx<'_>, spec: &ResourceSpec, create: bool) -> Result<St
 impl Provider for XrayProvider {
     fn kind(&self) -> Kind {
         self.0.kind()
+    }
+
+    fn schema(&self) -> &'static Schema {
+        match self.0 {
+            Traced::Group => &GROUP_SCHEMA,
+            Traced::SamplingRule => &RULE_SCHEMA,
+        }
     }
 
     fn observe_after(&self) -> &'static [Kind] {
