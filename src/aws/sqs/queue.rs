@@ -4,7 +4,9 @@
 
 use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
-use crate::aws::sdk::{aws_error, b, changed, coded, error_code, i, observed_from_spec};
+use crate::aws::sdk::{
+    aws_error, b, changed, coded, error_code, i, observed_from_spec, retry_while,
+};
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
 use crate::schema::{Attr, Schema};
 use anyhow::{anyhow, Result};
@@ -39,7 +41,12 @@ const ARN: &str = "QueueArn";
 /// reference, DeleteQueue), which a destroy followed by an apply meets: wait it out, a little
 /// longer than the 60 seconds.
 const DELETED_RECENTLY_WAIT: Duration = Duration::from_secs(70);
-const DELETED_RECENTLY_RETRY: Duration = Duration::from_secs(5);
+/// Its code in both forms SQS errors take: the query protocol's and the JSON protocol's shape name
+/// (which one the SDK reports was not checked against real SQS; ministack was not made to refuse).
+const DELETED_RECENTLY: [&str; 2] = [
+    "AWS.SimpleQueueService.QueueDeletedRecently",
+    "QueueDeletedRecently",
+];
 
 /// The queue's RedrivePolicy as SQS takes it: a JSON document naming the dead-letter queue and
 /// the receives after which a message moves there. Empty (no policy) when the spec names none.
@@ -208,9 +215,8 @@ impl Provider for SqsQueueProvider {
         let mut attrs = attributes(spec)?;
         // CreateQueue takes no empty RedrivePolicy; SetQueueAttributes does (to remove one).
         attrs.retain(|_, v| !v.is_empty());
-        let started = tokio::time::Instant::now();
-        let url = loop {
-            let sent = ctx
+        let url = retry_while(&DELETED_RECENTLY, DELETED_RECENTLY_WAIT, || async {
+            let out = ctx
                 .clients
                 .sqs
                 .create_queue()
@@ -218,22 +224,12 @@ impl Provider for SqsQueueProvider {
                 .set_attributes(Some(attrs.clone()))
                 .set_tags(Some(tags.clone()))
                 .send()
-                .await;
-            match sent {
-                Ok(out) => break out.queue_url().unwrap_or_default().to_string(),
-                Err(e) => {
-                    let (code, err) = coded(&format!("creating SQS queue {}", spec.name), e);
-                    let recently = code.as_deref()
-                        == Some("AWS.SimpleQueueService.QueueDeletedRecently")
-                        || code.as_deref() == Some("QueueDeletedRecently");
-                    if !recently || started.elapsed() > DELETED_RECENTLY_WAIT {
-                        return Err(err);
-                    }
-                    tracing::info!(queue = %spec.name, "queue of this name deleted under 60 s ago; waiting");
-                    tokio::time::sleep(DELETED_RECENTLY_RETRY).await;
-                }
-            }
-        };
+                .await
+                .map_err(|e| coded(&format!("creating SQS queue {}", spec.name), e))?;
+            Ok(out.queue_url().unwrap_or_default().to_string())
+        })
+        .await
+        .map_err(|(_, e)| e)?;
         if url.is_empty() {
             return Err(anyhow!("CreateQueue returned no URL for {}", spec.name));
         }
