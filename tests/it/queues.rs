@@ -9,6 +9,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use ftctl::aws::{AwsCloud, DeleteOptions};
 use ftctl::cloud::Cloud;
 use ftctl::deployment::Deployment;
+use ftctl::plan;
 use ftctl::resource::{Kind, Observed, ResourceSpec, Val};
 
 fn queue(env: &str, id: &str, suffix: &str, visibility: i64) -> ResourceSpec {
@@ -30,6 +31,18 @@ async fn attributes(aws: &Aws, url: &str) -> std::collections::HashMap<QueueAttr
         .attributes()
         .cloned()
         .unwrap_or_default()
+}
+
+/// Plans `specs` against what was observed and fails unless nothing would change: what SQS
+/// reports back must compare equal to what was asked under the kind's schema, or every plan of a
+/// deployment with queues would show a change that never goes away.
+fn assert_no_changes(specs: &[ResourceSpec], observed: &[Observed], after: &str) {
+    let planned = plan::diff(specs, observed, &ftctl::aws::schema).unwrap();
+    assert!(
+        planned.is_empty(),
+        "plan after {after} is not empty: {:?}",
+        planned.changes
+    );
 }
 
 fn found<'a>(observed: &'a [Observed], id: &str) -> &'a Observed {
@@ -92,6 +105,7 @@ async fn a_queue_and_its_dead_letter_queue_are_made_found_changed_and_destroyed(
         Val::str(&dead_arn)
     );
     assert_eq!(found(&observed, "queue.jobs.dead").outputs["arn"], dead_arn);
+    assert_no_changes(&[dead.clone(), jobs.clone()], &observed, "create");
 
     eprintln!("changing {env}-jobs in place through AwsCloud::update");
     let changed = queue(&env, "queue.jobs", "jobs", 120)
@@ -109,6 +123,15 @@ async fn a_queue_and_its_dead_letter_queue_are_made_found_changed_and_destroyed(
         redrive["maxReceiveCount"].to_string().trim_matches('"'),
         "3"
     );
+    let observed = cloud.observe(&deployment).await.unwrap();
+    assert_no_changes(&[dead.clone(), changed.clone()], &observed, "update");
+    // A shorter visibility timeout is changed in place, not by replacing the queue.
+    let shorter = queue(&env, "queue.jobs", "jobs", 90)
+        .with("dead_letter_queue_arn", Val::str(&dead_arn))
+        .with("max_receive_count", Val::Int(3));
+    let planned = plan::diff(&[dead.clone(), shorter], &observed, &ftctl::aws::schema).unwrap();
+    assert_eq!(planned.changes.len(), 1, "{:?}", planned.changes);
+    assert_eq!(planned.summary.update, 1, "{:?}", planned.summary);
 
     test.destroy().run().success();
     test.destroyed();
