@@ -1,15 +1,30 @@
-//! The audit trail of a stack: a multi-region CloudTrail trail into a bucket only it may
-//! write. Nothing to check beyond what the types say.
+//! The audit trail of a stack: a multi-region CloudTrail trail into a bucket only it may write.
+//! Nothing to check beyond what the types say. Its settings in the stack file are declared here
+//! too.
 
 use super::{Component, Cx, BUCKET_NAME_MAX};
 use crate::deployment::{physical_name, trail_name};
 use crate::resource::{Kind, ResourceSpec, Val};
 use crate::stack::Stack;
+use serde::{Deserialize, Serialize};
+
+/// The deployment's audit trail.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Audit {
+    /// A multi-region CloudTrail trail of the deployment's own, with log-file validation into an
+    /// encrypted bucket. Off by default: a trail records the whole account's calls, CloudTrail
+    /// allows five per region, and every trail after the account's first is billed ($2.00 per
+    /// 100,000 management events; AWS CloudTrail pricing and quotas). Most accounts already
+    /// have one (an organization trail): `ftctl check --live` says which covers the region.
+    #[serde(default)]
+    pub trail: bool,
+}
 
 /// The CloudTrail trail and its bucket.
-pub(crate) struct Audit;
+pub(crate) struct AuditComponent;
 
-impl Component for Audit {
+impl Component for AuditComponent {
     fn validate(&self, stack: &Stack, bad: &mut dyn FnMut(String, String)) {
         let _ = (stack, bad);
     }

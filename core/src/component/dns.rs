@@ -1,6 +1,6 @@
-//! The dns of a stack (the Route 53 zone and its records): what is checked of them beyond what the
-//! types say, the resources they expand into and, where they have metrics worth watching, their
-//! rows on the dashboard.
+//! The dns of a stack (the Route 53 zone and its records): their settings in the stack file, what
+//! is checked of them beyond what the types say, the resources they expand into and, where they
+//! have metrics worth watching, their rows on the dashboard.
 
 use super::monitoring::{metric, Row};
 use super::notifications::ROUTE53_TOPIC;
@@ -8,76 +8,93 @@ use super::{alarm, AlarmDef, Component, Cx, ROUTE53_METRICS_REGION, TOPIC};
 use crate::deployment::physical_name;
 use crate::resource::{Kind, ResourceSpec, Val};
 use crate::stack::*;
+use serde::{Deserialize, Serialize};
 
-/// Reports each problem of the stack's dns as (dotted field, message).
-pub(crate) fn validate(stack: &Stack, bad: &mut dyn FnMut(String, String)) {
-    if let Some(dns) = &stack.dns {
-        let label = |s: &str| {
-            !s.is_empty()
-                && s.len() <= 63
-                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                && !s.starts_with('-')
-                && !s.ends_with('-')
-        };
-        let zone = dns.zone.trim_end_matches('.');
-        if zone.split('.').count() < 2 || !zone.split('.').all(label) {
-            bad(
-                "dns.zone".into(),
-                format!(
-                    "`{}` is not a domain name such as shop.mycompany.com",
-                    dns.zone
-                ),
-            );
-        } else if let Some(reserved) = reserved_domain(zone) {
-            bad(
-                "dns.zone".into(),
-                format!(
-                    "`{}` is under {reserved}, which is reserved for documentation and testing \
-                     (RFC 2606, RFC 6761) and refused by Route 53: use a domain you own, or a \
-                     private zone such as shop.internal",
-                    dns.zone
-                ),
-            );
-        }
-        if !label(&dns.record) {
-            bad(
-                "dns.record".into(),
-                format!("`{}` is not a DNS label such as www", dns.record),
-            );
-        }
-        match stack.load_balancers.get(&dns.load_balancer) {
-            None => bad(
-                "dns.load_balancer".into(),
-                format!("no load balancer named `{}`", dns.load_balancer),
-            ),
-            Some(lb) if lb.scheme == Scheme::Internal && !dns.private => bad(
-                "dns.private".into(),
-                "a public zone pointing at an internal balancer would publish a private address"
-                    .into(),
-            ),
-            Some(lb) if !dns.private && lb.port == HTTPS_PORT => bad(
-                format!("load_balancers.{}.port", dns.load_balancer),
-                format!(
-                    "the balancer a public zone names serves HTTPS on {0} and redirects its own \
-                     port there: its port cannot also be {0} (use 80)",
-                    HTTPS_PORT
-                ),
-            ),
-            Some(_) => {}
-        }
-        if !dns.health_check_path.starts_with('/') {
-            bad("dns.health_check_path".into(), "must start with /".into());
-        }
-        check_policy(bad, "dns.health_alarm", dns.health_alarm);
-    }
+/// A Route 53 hosted zone with an alias record to a load balancer and a health check on it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dns {
+    /// The zone's domain, e.g. `shop.example.com`.
+    pub zone: String,
+    /// A private zone answers only inside the VPC.
+    #[serde(default)]
+    pub private: bool,
+    /// The record's label: `www` makes `www.<zone>`.
+    pub record: String,
+    pub load_balancer: String,
+    /// What the health check requests from the balancer.
+    #[serde(default = "default_health_path")]
+    pub health_check_path: String,
+    /// Failed health checks this long page someone.
+    #[serde(default = "three_minute_alarm")]
+    pub health_alarm: AlarmPolicy,
 }
 
 /// The hosted zone, its record for the balancer, and for a public zone the certificate and health check.
-pub(crate) struct Dns;
+pub(crate) struct DnsComponent;
 
-impl Component for Dns {
+impl Component for DnsComponent {
+    /// Reports each problem of the stack's dns as (dotted field, message).
     fn validate(&self, stack: &Stack, bad: &mut dyn FnMut(String, String)) {
-        validate(stack, bad)
+        if let Some(dns) = &stack.dns {
+            let label = |s: &str| {
+                !s.is_empty()
+                    && s.len() <= 63
+                    && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    && !s.starts_with('-')
+                    && !s.ends_with('-')
+            };
+            let zone = dns.zone.trim_end_matches('.');
+            if zone.split('.').count() < 2 || !zone.split('.').all(label) {
+                bad(
+                    "dns.zone".into(),
+                    format!(
+                        "`{}` is not a domain name such as shop.mycompany.com",
+                        dns.zone
+                    ),
+                );
+            } else if let Some(reserved) = reserved_domain(zone) {
+                bad(
+                    "dns.zone".into(),
+                    format!(
+                        "`{}` is under {reserved}, which is reserved for documentation and testing \
+                         (RFC 2606, RFC 6761) and refused by Route 53: use a domain you own, or a \
+                         private zone such as shop.internal",
+                        dns.zone
+                    ),
+                );
+            }
+            if !label(&dns.record) {
+                bad(
+                    "dns.record".into(),
+                    format!("`{}` is not a DNS label such as www", dns.record),
+                );
+            }
+            match stack.load_balancers.get(&dns.load_balancer) {
+                None => bad(
+                    "dns.load_balancer".into(),
+                    format!("no load balancer named `{}`", dns.load_balancer),
+                ),
+                Some(lb) if lb.scheme == Scheme::Internal && !dns.private => bad(
+                    "dns.private".into(),
+                    "a public zone pointing at an internal balancer would publish a private address"
+                        .into(),
+                ),
+                Some(lb) if !dns.private && lb.port == HTTPS_PORT => bad(
+                    format!("load_balancers.{}.port", dns.load_balancer),
+                    format!(
+                        "the balancer a public zone names serves HTTPS on {0} and redirects its own \
+                         port there: its port cannot also be {0} (use 80)",
+                        HTTPS_PORT
+                    ),
+                ),
+                Some(_) => {}
+            }
+            if !dns.health_check_path.starts_with('/') {
+                bad("dns.health_check_path".into(), "must start with /".into());
+            }
+            check_policy(bad, "dns.health_alarm", dns.health_alarm);
+        }
     }
 
     fn expand(&self, cx: &Cx<'_>, out: &mut Vec<ResourceSpec>) {

@@ -1,45 +1,85 @@
-//! The file systems of a stack (EFS file systems): what is checked of them beyond what the types
-//! say, the resources they expand into and, where they have metrics worth watching, their rows on
-//! the dashboard.
+//! The file systems of a stack (EFS file systems): their settings in the stack file, what is
+//! checked of them beyond what the types say, the resources they expand into and, where they have
+//! metrics worth watching, their rows on the dashboard.
 
 use super::monitoring::{metric, Row};
 use super::{alarm, tcp_rule_from_sg, AlarmDef, Component, Cx, TOPIC};
 use crate::deployment::physical_name;
 use crate::resource::{Kind, ResourceSpec, Val};
 use crate::stack::*;
+use serde::{Deserialize, Serialize};
 
-/// Reports each problem of the stack's file systems as (dotted field, message).
-pub(crate) fn validate(stack: &Stack, bad: &mut dyn FnMut(String, String)) {
-    for (name, fs) in &stack.file_systems {
-        let at = format!("file_systems.{name}");
-        if !valid_component_name(name) {
-            bad(
-                at.clone(),
-                "names must be 1-12 lowercase letters or digits, starting with a letter".into(),
-            );
-        }
-        if !fs.root_path.starts_with('/') || fs.root_path == "/" {
-            bad(
-                format!("{at}.root_path"),
-                "an absolute directory below / (clients are rooted there)".into(),
-            );
-        }
-        if !(1.0..=100.0).contains(&fs.io_limit_alarm_percent) {
-            bad(
-                format!("{at}.io_limit_alarm_percent"),
-                "must be between 1 and 100".into(),
-            );
-        }
-        check_policy(bad, &format!("{at}.alarm"), fs.alarm);
-    }
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ThroughputMode {
+    Elastic,
+    Bursting,
+}
+
+/// An encrypted EFS file system with a mount target in every zone.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSystem {
+    #[serde(default = "default_throughput")]
+    pub throughput_mode: ThroughputMode,
+    /// AWS Backup's daily plan for the file system.
+    #[serde(default = "yes")]
+    pub backup: bool,
+    /// Where the access point roots clients, and the POSIX owner it enforces.
+    #[serde(default = "default_ap_path")]
+    pub root_path: String,
+    #[serde(default = "default_posix_id")]
+    pub posix_uid: u32,
+    #[serde(default = "default_posix_id")]
+    pub posix_gid: u32,
+    /// I/O limit use (percent, General Purpose mode) above which it alarms.
+    #[serde(default = "default_io_limit")]
+    pub io_limit_alarm_percent: f64,
+    #[serde(default = "five_minute_alarm")]
+    pub alarm: AlarmPolicy,
+}
+
+fn default_throughput() -> ThroughputMode {
+    ThroughputMode::Elastic
+}
+fn default_ap_path() -> String {
+    "/shared".into()
+}
+fn default_posix_id() -> u32 {
+    1000
+}
+fn default_io_limit() -> f64 {
+    90.0
 }
 
 /// The EFS file systems, their mount targets and the services' access points.
 pub(crate) struct FileSystems;
 
 impl Component for FileSystems {
+    /// Reports each problem of the stack's file systems as (dotted field, message).
     fn validate(&self, stack: &Stack, bad: &mut dyn FnMut(String, String)) {
-        validate(stack, bad)
+        for (name, fs) in &stack.file_systems {
+            let at = format!("file_systems.{name}");
+            if !valid_component_name(name) {
+                bad(
+                    at.clone(),
+                    "names must be 1-12 lowercase letters or digits, starting with a letter".into(),
+                );
+            }
+            if !fs.root_path.starts_with('/') || fs.root_path == "/" {
+                bad(
+                    format!("{at}.root_path"),
+                    "an absolute directory below / (clients are rooted there)".into(),
+                );
+            }
+            if !(1.0..=100.0).contains(&fs.io_limit_alarm_percent) {
+                bad(
+                    format!("{at}.io_limit_alarm_percent"),
+                    "must be between 1 and 100".into(),
+                );
+            }
+            check_policy(bad, &format!("{at}.alarm"), fs.alarm);
+        }
     }
 
     fn expand(&self, cx: &Cx<'_>, out: &mut Vec<ResourceSpec>) {

@@ -7,20 +7,20 @@
 //! located errors. The security controls `ftctl check` applies judge resources (planned or
 //! live), so they live by resource kind in `check::controls`, not here.
 
-mod audit;
-mod cache;
-mod cluster;
-mod database;
-mod dns;
-mod file_system;
-mod load_balancer;
+pub(crate) mod audit;
+pub(crate) mod cache;
+pub(crate) mod cluster;
+pub(crate) mod database;
+pub(crate) mod dns;
+pub(crate) mod file_system;
+pub(crate) mod load_balancer;
 pub(crate) mod monitoring;
-mod network;
-mod notifications;
-mod service;
-mod table;
-mod tier;
-mod tracing;
+pub(crate) mod network;
+pub(crate) mod notifications;
+pub(crate) mod service;
+pub(crate) mod table;
+pub(crate) mod tier;
+pub(crate) mod tracing;
 
 pub use cache::{cache_member_suffixes, cache_node_zones};
 pub use load_balancer::ELB_LOG_DELIVERY;
@@ -67,19 +67,19 @@ pub(crate) trait Component: Sync {
 /// listed and dashboard rows laid out in this order). The notifications come early: every
 /// alarm refers to their topic.
 pub(crate) const COMPONENTS: [&dyn Component; 13] = [
-    &network::Network,
-    &notifications::Notifications,
+    &network::NetworkComponent,
+    &notifications::NotificationsComponent,
     &load_balancer::LoadBalancers,
     &tier::Tiers,
-    &tracing::Tracing,
+    &tracing::TracingComponent,
     &database::Databases,
     &cache::Caches,
     &table::Tables,
     &file_system::FileSystems,
     &service::Services,
     &cluster::Clusters,
-    &dns::Dns,
-    &audit::Audit,
+    &dns::DnsComponent,
+    &audit::AuditComponent,
 ];
 
 /// Balancer and target group names: at most 32 characters.

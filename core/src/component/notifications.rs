@@ -1,49 +1,57 @@
-//! The notifications of a stack (where alarms are sent): what is checked of them beyond what the
-//! types say, the resources they expand into and, where they have metrics worth watching, their
-//! rows on the dashboard.
+//! The notifications of a stack (where alarms are sent): their settings in the stack file, what is
+//! checked of them beyond what the types say, the resources they expand into and, where they have
+//! metrics worth watching, their rows on the dashboard.
 
 use super::{Component, Cx, ROUTE53_METRICS_REGION, TOPIC};
 use crate::deployment::physical_name;
 use crate::resource::{Kind, ResourceSpec, Val};
 use crate::stack::*;
+use serde::{Deserialize, Serialize};
 
-/// Reports each problem of the stack's notifications as (dotted field, message).
-pub(crate) fn validate(stack: &Stack, bad: &mut dyn FnMut(String, String)) {
-    for (i, email) in stack.notifications.emails.iter().enumerate() {
-        let ok = email
-            .split_once('@')
-            .is_some_and(|(u, d)| !u.is_empty() && d.contains('.'));
-        if !ok {
-            bad(
-                format!("notifications.emails.{i}"),
-                format!("`{email}` is not an e-mail address"),
-            );
-        }
-    }
-    for (i, url) in stack.notifications.https_endpoints.iter().enumerate() {
-        if !url.starts_with("https://") {
-            bad(
-                format!("notifications.https_endpoints.{i}"),
-                "must be an https:// URL".into(),
-            );
-        }
-    }
-    for (i, arn) in stack.notifications.sqs_queue_arns.iter().enumerate() {
-        if !arn.starts_with("arn:") || !arn.contains(":sqs:") {
-            bad(
-                format!("notifications.sqs_queue_arns.{i}"),
-                "must be an SQS queue ARN".into(),
-            );
-        }
-    }
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notifications {
+    #[serde(default)]
+    pub emails: Vec<String>,
+    #[serde(default)]
+    pub https_endpoints: Vec<String>,
+    #[serde(default)]
+    pub sqs_queue_arns: Vec<String>,
 }
 
 /// The alarm topic, its key, and their copies where Route 53 publishes its metrics.
-pub(crate) struct Notifications;
+pub(crate) struct NotificationsComponent;
 
-impl Component for Notifications {
+impl Component for NotificationsComponent {
+    /// Reports each problem of the stack's notifications as (dotted field, message).
     fn validate(&self, stack: &Stack, bad: &mut dyn FnMut(String, String)) {
-        validate(stack, bad)
+        for (i, email) in stack.notifications.emails.iter().enumerate() {
+            let ok = email
+                .split_once('@')
+                .is_some_and(|(u, d)| !u.is_empty() && d.contains('.'));
+            if !ok {
+                bad(
+                    format!("notifications.emails.{i}"),
+                    format!("`{email}` is not an e-mail address"),
+                );
+            }
+        }
+        for (i, url) in stack.notifications.https_endpoints.iter().enumerate() {
+            if !url.starts_with("https://") {
+                bad(
+                    format!("notifications.https_endpoints.{i}"),
+                    "must be an https:// URL".into(),
+                );
+            }
+        }
+        for (i, arn) in stack.notifications.sqs_queue_arns.iter().enumerate() {
+            if !arn.starts_with("arn:") || !arn.contains(":sqs:") {
+                bad(
+                    format!("notifications.sqs_queue_arns.{i}"),
+                    "must be an SQS queue ARN".into(),
+                );
+            }
+        }
     }
 
     fn expand(&self, cx: &Cx<'_>, out: &mut Vec<ResourceSpec>) {

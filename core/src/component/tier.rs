@@ -1,84 +1,67 @@
-//! The tiers of a stack (EC2 tiers in Auto Scaling groups behind a balancer): what is checked of
-//! them beyond what the types say, the resources they expand into and, where they have metrics
-//! worth watching, their rows on the dashboard.
+//! The tiers of a stack (EC2 tiers in Auto Scaling groups behind a balancer): their settings in the
+//! stack file, what is checked of them beyond what the types say, the resources they expand into
+//! and, where they have metrics worth watching, their rows on the dashboard.
 
 use super::monitoring::{metric, Row};
 use super::{alarm, statement, tcp_rule_from_sg, AlarmDef, Component, Cx, ALB_NAME_MAX, TOPIC};
 use crate::deployment::{global_name, physical_name};
 use crate::resource::{Kind, ResourceSpec, Val};
 use crate::stack::*;
+use serde::{Deserialize, Serialize};
 
-/// Reports each problem of the stack's tiers as (dotted field, message).
-pub(crate) fn validate(stack: &Stack, bad: &mut dyn FnMut(String, String)) {
-    for (name, tier) in &stack.tiers {
-        let at = format!("tiers.{name}");
-        if !valid_component_name(name) {
-            bad(
-                at.clone(),
-                "names must be 1-12 lowercase letters or digits, starting with a letter".into(),
-            );
-        }
-        if !stack.load_balancers.contains_key(&tier.load_balancer) {
-            bad(
-                format!("{at}.load_balancer"),
-                format!("no load balancer named `{}`", tier.load_balancer),
-            );
-        }
-        for (i, t) in tier.fallback_instance_types.iter().enumerate() {
-            let earlier = &tier.fallback_instance_types[..i];
-            if t.trim().is_empty() || t == &tier.instance_type || earlier.contains(t) {
-                bad(
-                    format!("{at}.fallback_instance_types.{i}"),
-                    "must be an instance type other than instance_type and the others listed"
-                        .into(),
-                );
-            }
-        }
-        if tier.instance_type.trim().is_empty() {
-            bad(format!("{at}.instance_type"), "must not be empty".into());
-        }
-        if tier.image.trim().is_empty() {
-            bad(format!("{at}.image"), "must not be empty".into());
-        }
-        if tier.min_size > tier.max_size {
-            bad(
-                format!("{at}.min_size"),
-                format!(
-                    "min_size ({}) is greater than max_size ({})",
-                    tier.min_size, tier.max_size
-                ),
-            );
-        } else if tier.desired_capacity < tier.min_size || tier.desired_capacity > tier.max_size {
-            bad(
-                format!("{at}.desired_capacity"),
-                format!(
-                    "desired_capacity ({}) must lie between min_size ({}) and max_size ({})",
-                    tier.desired_capacity, tier.min_size, tier.max_size
-                ),
-            );
-        }
-        if tier.max_size == 0 {
-            bad(format!("{at}.max_size"), "must be at least 1".into());
-        }
-        if !tier.health_check_path.starts_with('/') {
-            bad(
-                format!("{at}.health_check_path"),
-                "must start with /".into(),
-            );
-        }
-        if !(1.0..=100.0).contains(&tier.target_cpu_percent) {
-            bad(
-                format!("{at}.target_cpu_percent"),
-                "must be between 1 and 100".into(),
-            );
-        }
-        if tier.port == 0 {
-            bad(format!("{at}.port"), "must be a port number".into());
-        }
-        if tier.volume_size_gb == 0 {
-            bad(format!("{at}.volume_size_gb"), "must be at least 1".into());
-        }
-        check_policy(bad, &format!("{at}.capacity_alarm"), tier.capacity_alarm);
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tier {
+    /// The load balancer whose target group this tier serves.
+    pub load_balancer: String,
+    /// The instance type the tier prefers.
+    pub instance_type: String,
+    /// Types the group may launch when `instance_type` has no capacity in a zone, in order of
+    /// preference (Security Hub AutoScaling.6): with any, the group uses a mixed instances
+    /// policy, all On-Demand. Pick types with the same vCPUs and memory (t3.micro, t3a.micro).
+    #[serde(default)]
+    pub fallback_instance_types: Vec<String>,
+    /// Systems Manager reaches the instances (SSM.1): Session Manager instead of SSH, Run
+    /// Command, and the gray-failure experiments of `ftctl chaos`. Needs the `ssm` and
+    /// `ssmmessages` endpoints (or NAT).
+    #[serde(default = "yes")]
+    pub ssm: bool,
+    /// AMI id, or `resolve:ssm:<parameter>` (resolved by EC2 at launch).
+    #[serde(default = "default_image")]
+    pub image: String,
+    pub min_size: u32,
+    pub max_size: u32,
+    pub desired_capacity: u32,
+    #[serde(default = "default_http_port")]
+    pub port: u16,
+    #[serde(default = "default_health_path")]
+    pub health_check_path: String,
+    /// Seconds after launch before ELB health checks may mark an instance unhealthy.
+    #[serde(default = "default_grace")]
+    pub health_check_grace_seconds: u32,
+    /// Average CPU the target-tracking policy holds the group at.
+    #[serde(default = "default_target_cpu")]
+    pub target_cpu_percent: f64,
+    #[serde(default = "default_volume")]
+    pub volume_size_gb: u32,
+    /// Alarm on in-service instances below desired; its window is the tier's recovery budget.
+    #[serde(default = "default_capacity_policy")]
+    pub capacity_alarm: AlarmPolicy,
+}
+
+fn default_image() -> String {
+    "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64".into()
+}
+fn default_grace() -> u32 {
+    120
+}
+fn default_volume() -> u32 {
+    8
+}
+fn default_capacity_policy() -> AlarmPolicy {
+    AlarmPolicy {
+        period_seconds: 60,
+        evaluation_periods: 5,
     }
 }
 
@@ -86,8 +69,79 @@ pub(crate) fn validate(stack: &Stack, bad: &mut dyn FnMut(String, String)) {
 pub(crate) struct Tiers;
 
 impl Component for Tiers {
+    /// Reports each problem of the stack's tiers as (dotted field, message).
     fn validate(&self, stack: &Stack, bad: &mut dyn FnMut(String, String)) {
-        validate(stack, bad)
+        for (name, tier) in &stack.tiers {
+            let at = format!("tiers.{name}");
+            if !valid_component_name(name) {
+                bad(
+                    at.clone(),
+                    "names must be 1-12 lowercase letters or digits, starting with a letter".into(),
+                );
+            }
+            if !stack.load_balancers.contains_key(&tier.load_balancer) {
+                bad(
+                    format!("{at}.load_balancer"),
+                    format!("no load balancer named `{}`", tier.load_balancer),
+                );
+            }
+            for (i, t) in tier.fallback_instance_types.iter().enumerate() {
+                let earlier = &tier.fallback_instance_types[..i];
+                if t.trim().is_empty() || t == &tier.instance_type || earlier.contains(t) {
+                    bad(
+                        format!("{at}.fallback_instance_types.{i}"),
+                        "must be an instance type other than instance_type and the others listed"
+                            .into(),
+                    );
+                }
+            }
+            if tier.instance_type.trim().is_empty() {
+                bad(format!("{at}.instance_type"), "must not be empty".into());
+            }
+            if tier.image.trim().is_empty() {
+                bad(format!("{at}.image"), "must not be empty".into());
+            }
+            if tier.min_size > tier.max_size {
+                bad(
+                    format!("{at}.min_size"),
+                    format!(
+                        "min_size ({}) is greater than max_size ({})",
+                        tier.min_size, tier.max_size
+                    ),
+                );
+            } else if tier.desired_capacity < tier.min_size || tier.desired_capacity > tier.max_size
+            {
+                bad(
+                    format!("{at}.desired_capacity"),
+                    format!(
+                        "desired_capacity ({}) must lie between min_size ({}) and max_size ({})",
+                        tier.desired_capacity, tier.min_size, tier.max_size
+                    ),
+                );
+            }
+            if tier.max_size == 0 {
+                bad(format!("{at}.max_size"), "must be at least 1".into());
+            }
+            if !tier.health_check_path.starts_with('/') {
+                bad(
+                    format!("{at}.health_check_path"),
+                    "must start with /".into(),
+                );
+            }
+            if !(1.0..=100.0).contains(&tier.target_cpu_percent) {
+                bad(
+                    format!("{at}.target_cpu_percent"),
+                    "must be between 1 and 100".into(),
+                );
+            }
+            if tier.port == 0 {
+                bad(format!("{at}.port"), "must be a port number".into());
+            }
+            if tier.volume_size_gb == 0 {
+                bad(format!("{at}.volume_size_gb"), "must be at least 1".into());
+            }
+            check_policy(bad, &format!("{at}.capacity_alarm"), tier.capacity_alarm);
+        }
     }
 
     fn expand(&self, cx: &Cx<'_>, out: &mut Vec<ResourceSpec>) {
