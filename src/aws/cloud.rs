@@ -185,52 +185,12 @@ impl Cloud for AwsCloud {
     }
 }
 
-/// The endpoint variable (`AWS_ENDPOINT_URL_<SERVICE>`) of the service a kind is made with.
-fn endpoint_var(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Vpc
-        | Kind::Subnet
-        | Kind::InternetGateway
-        | Kind::ElasticIp
-        | Kind::NatGateway
-        | Kind::RouteTable
-        | Kind::NetworkAcl
-        | Kind::VpcEndpoint
-        | Kind::SecurityGroup
-        | Kind::LaunchTemplate => "EC2",
-        Kind::TargetGroup | Kind::LoadBalancer | Kind::Listener | Kind::ListenerRule => {
-            "ELASTIC_LOAD_BALANCING_V2"
-        }
-        Kind::AutoScalingGroup => "AUTO_SCALING",
-        Kind::DbSubnetGroup | Kind::DbParameterGroup | Kind::DbInstance => "RDS",
-        Kind::KmsKey => "KMS",
-        Kind::Certificate => "ACM",
-        Kind::WebAcl => "WAFV2",
-        Kind::BackupVault | Kind::BackupPlan => "BACKUP",
-        Kind::SnsTopic => "SNS",
-        Kind::SqsQueue => "SQS",
-        Kind::MetricAlarm | Kind::Dashboard => "CLOUDWATCH",
-        Kind::CacheSubnetGroup | Kind::CacheReplicationGroup => "ELASTICACHE",
-        Kind::CacheScaling | Kind::ServiceScaling => "APPLICATION_AUTO_SCALING",
-        Kind::DynamoTable | Kind::TableReplica => "DYNAMODB",
-        Kind::IamRole | Kind::InstanceProfile => "IAM",
-        Kind::LogGroup => "CLOUDWATCH_LOGS",
-        Kind::EcsCluster | Kind::TaskDefinition | Kind::EcsService => "ECS",
-        Kind::EfsFileSystem | Kind::EfsMountTarget | Kind::EfsAccessPoint => "EFS",
-        Kind::HostedZone | Kind::DnsRecord | Kind::HealthCheck => "ROUTE_53",
-        Kind::S3Bucket => "S3",
-        Kind::EmrCluster => "EMR",
-        Kind::Trail => "CLOUDTRAIL",
-        Kind::TracingGroup | Kind::SamplingRule => "XRAY",
-    }
-}
-
 /// Adds the endpoint to an error that is about the endpoint (see `EndpointProblem`).
 fn name_endpoint(kind: Kind, region: &str, err: anyhow::Error) -> anyhow::Error {
     if err.downcast_ref::<EndpointProblem>().is_none() {
         return err;
     }
-    let var = endpoint_var(kind);
+    let var = super::registry::endpoint_var(kind);
     let endpoint = match endpoint_for(var) {
         url if url == "AWS" => format!("AWS in {region}"),
         url => url,

@@ -1,5 +1,9 @@
 //! DynamoDB tables and their replicas in other regions.
 
+/// The service's name in its endpoint variable, `AWS_ENDPOINT_URL_DYNAMODB` (AWS SDKs and tools
+/// reference guide, service-specific endpoints).
+pub(crate) const ENDPOINT_VAR: &str = "DYNAMODB";
+
 pub mod replica;
 pub mod table;
 mod tags;

@@ -1,3 +1,7 @@
 //! SQS queues.
 
+/// The service's name in its endpoint variable, `AWS_ENDPOINT_URL_SQS` (AWS SDKs and tools
+/// reference guide, service-specific endpoints).
+pub(crate) const ENDPOINT_VAR: &str = "SQS";
+
 pub mod queue;

@@ -4,6 +4,10 @@
 //! Scaling group gets a marker tag naming each X-Ray resource (set before the resource is
 //! created, removed after it is deleted), and X-Ray is asked only about marked names.
 
+/// The service's name in its endpoint variable, `AWS_ENDPOINT_URL_XRAY` (AWS SDKs and tools
+/// reference guide, service-specific endpoints).
+pub(crate) const ENDPOINT_VAR: &str = "XRAY";
+
 use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
 use crate::aws::sdk::{
