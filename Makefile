@@ -61,7 +61,8 @@ test:
 
 # The long variants of the crash tests. `make test` kills ftctl at about 8 requests of each of
 # stage 1's `apply` and `destroy` and 3 of stage 3's; `test-crash` (run by CI after `make
-# test`, about 20 minutes) at about 24 and 6, offset by the process id so successive runs
+# test`) at about 16 and 4 (24 and 6 took about 20 minutes, which a cold CI run could not
+# afford), offset by the process id so successive runs
 # cover different requests; `test-crash-all` at every one of them (stage 1: 436 requests of
 # apply and destroy, stage 3: 748, as the crash tests printed them on 2026-12-01; several hours
 # on the emulators, which slow as they accumulate state), too long for CI.

@@ -687,14 +687,14 @@ async fn killed_runs_converge(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stage1_runs_killed_at_any_request_converge_when_run_again() {
-    killed_runs_converge("k1", "stage1", &[], 8, 24).await;
+    killed_runs_converge("k1", "stage1", &[], 8, 16).await;
 }
 
 /// Stage 3 has every kind (stage 1 and 2 included), as shipped: NAT gateways, VPC endpoints,
 /// X-Ray, the cache's and the service's scaling targets.
 #[tokio::test(flavor = "multi_thread")]
 async fn stage3_runs_killed_at_any_request_converge_when_run_again() {
-    killed_runs_converge("k3", "stage3", &[], 3, 6).await;
+    killed_runs_converge("k3", "stage3", &[], 3, 4).await;
 }
 
 /// The least-privilege IAM policy of each stage, from the requests ftctl really makes through
