@@ -60,12 +60,12 @@ test:
 	  $(CARGO) test --test it -- --test-threads $(IT_THREADS)
 
 # The long variants of the crash tests. `make test` kills ftctl at about 8 requests of each of
-# stage 1's `apply` and `destroy` and 3 of stage 3's; `test-crash` (run by CI after `make
-# test`) at about 16 and 4 (24 and 6 took about 20 minutes, which a cold CI run could not
-# afford), offset by the process id so successive runs
-# cover different requests; `test-crash-all` at every one of them (stage 1: 436 requests of
-# apply and destroy, stage 3: 748, as the crash tests printed them on 2026-12-01; several hours
-# on the emulators, which slow as they accumulate state), too long for CI.
+# stage 1's `apply` and `destroy` and 3 of stage 3's (about 12 minutes of its run);
+# `test-crash` at about 24 and 6 (about 30 minutes more; CI does not run it, see .ci/run),
+# offset by the process id so successive runs cover different requests; `test-crash-all` at
+# every one of them (stage 1: 436 requests of apply and destroy, stage 3: 748, as the crash
+# tests printed them on 2026-12-01; several hours on the emulators, which slow as they
+# accumulate state).
 CRASH_TEST = trap 'localstack/down' EXIT; \
   localstack/up || exit 1; \
   source localstack/endpoints.env; \
