@@ -272,3 +272,19 @@ mod tests {
         }
     }
 }
+
+/// Schemas the core's own tests plan with (the real ones live with the AWS providers).
+#[cfg(test)]
+pub(crate) mod for_tests {
+    use super::{Attr, Schema};
+    use crate::resource::Kind;
+
+    pub(crate) static VPC: Schema = Schema::new(Kind::Vpc, &[Attr::new("cidr_block").replaces()]);
+    pub(crate) static SUBNET: Schema = Schema::new(
+        Kind::Subnet,
+        &[
+            Attr::new("vpc_id").replaces(),
+            Attr::new("cidr_block").replaces(),
+        ],
+    );
+}

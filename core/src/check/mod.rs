@@ -468,15 +468,8 @@ mod tests {
                 .prop("description", Val::str("changed by hand")),
         ];
         // What replaces, declared here: the real schemas live with the AWS providers.
+        use crate::schema::for_tests::{SUBNET, VPC};
         use crate::schema::{Attr, Schema};
-        static VPC: Schema = Schema::new(Kind::Vpc, &[Attr::new("cidr_block").replaces()]);
-        static SUBNET: Schema = Schema::new(
-            Kind::Subnet,
-            &[
-                Attr::new("vpc_id").replaces(),
-                Attr::new("cidr_block").replaces(),
-            ],
-        );
         static GROUP: Schema = Schema::new(
             Kind::SecurityGroup,
             &[

@@ -2,15 +2,8 @@ use super::*;
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
 use crate::schema::{Attr, Compare, Schema};
 
-// The schemas these tests need, declared here: the real ones live with the AWS providers.
-static VPC: Schema = Schema::new(Kind::Vpc, &[Attr::new("cidr_block").replaces()]);
-static SUBNET: Schema = Schema::new(
-    Kind::Subnet,
-    &[
-        Attr::new("vpc_id").replaces(),
-        Attr::new("cidr_block").replaces(),
-    ],
-);
+// The other schemas these tests need, declared here: the real ones live with the AWS providers.
+use crate::schema::for_tests::{SUBNET, VPC};
 static GROUP: Schema = Schema::new(
     Kind::AutoScalingGroup,
     &[Attr::new("subnet_ids"), Attr::new("max_size")],
