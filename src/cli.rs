@@ -295,6 +295,9 @@ pub struct RunArgs {
     /// Also publish the result as CloudWatch metrics in namespace ftctl/Chaos.
     #[arg(long)]
     pub publish_metrics: bool,
+    /// An experiment holds the deployment's lock, as apply does: neither runs under the other.
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -311,7 +314,8 @@ pub struct InstanceArgs {
     /// Terminate exactly this instance (repeatable); it must belong to the deployment.
     #[arg(long = "instance", value_name = "ID", conflicts_with_all = ["groups", "count", "percent"])]
     pub instances: Vec<String>,
-    /// Orders the candidates, so a run can be repeated exactly [default: the current time].
+    /// Orders the candidates, so a run can be repeated exactly [default: derived from the
+    /// deployment and its running instances, so a dry run names what the run will touch].
     #[arg(long)]
     pub seed: Option<String>,
 }
@@ -321,7 +325,8 @@ pub struct AzArgs {
     /// The zone to lose [default: the one holding the most running instances].
     #[arg(long)]
     pub az: Option<String>,
-    /// Seconds the zone stays lost before ftctl puts it back [default: until the verdict].
+    /// Seconds the zone stays lost (its subnets cut off, groups kept out) before ftctl puts it
+    /// back [default: the budget].
     #[arg(long, value_parser = positive_seconds)]
     pub duration: Option<f64>,
     /// terminate: the zone is gone; stop: a power interruption (started again on rollback).
@@ -358,8 +363,15 @@ pub struct TaskArgs {
     #[arg(long = "service", value_name = "NAME")]
     pub services: Vec<String>,
     /// Tasks to stop per service [default: 1]; at least one always keeps running.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, conflicts_with = "percent", value_parser = clap::value_parser!(u32).range(1..))]
     pub count: Option<u32>,
+    /// Share of each service's running tasks to stop (rounded up; never all of them).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=99))]
+    pub percent: Option<u32>,
+    /// Orders the tasks to choose from, so a run can be repeated exactly [default: derived
+    /// from the deployment and its running tasks].
+    #[arg(long)]
+    pub seed: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -415,6 +427,17 @@ pub enum ChaosCommand {
         run: RunArgs,
         #[command(flatten)]
         cache: CacheArgs,
+    },
+    /// Stop the experiment running on the deployment (from any terminal or machine that sees
+    /// its lock) and wait while it rolls back.
+    Abort {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[command(flatten)]
+        lock: LockArgs,
+        /// Seconds to wait for the experiment to finish rolling back and release its lock.
+        #[arg(long, default_value_t = 600.0, value_parser = non_negative_seconds)]
+        wait: f64,
     },
     /// Print an experiment as an AWS Fault Injection Service experiment template (JSON).
     ExportFis {

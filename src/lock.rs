@@ -252,6 +252,16 @@ impl Lock {
         })
     }
 
+    /// Who holds it: this run.
+    pub fn holder(&self) -> &Holder {
+        &self.holder
+    }
+
+    /// Who asked this run to stop (`ftctl chaos abort`), if anyone has.
+    pub async fn abort_requested(&self) -> Result<Option<String>> {
+        abort_requested(&self.backend, &self.key, &self.holder.id).await
+    }
+
     pub async fn release(self) -> Result<()> {
         if let Ok(mut held) = HELD.lock() {
             *held = None;
@@ -465,6 +475,7 @@ pub async fn release(backend: &Backend, key: &Key, only: Option<&str>) -> Result
                 return Ok(false);
             }
             std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+            let _ = std::fs::remove_file(abort_file(dir, key, &holder.id));
             Ok(true)
         }
         Backend::Table { client, table } => {
@@ -497,6 +508,84 @@ pub async fn release(backend: &Backend, key: &Key, only: Option<&str>) -> Result
             }
         }
     }
+}
+
+/// Asks the run holding the deployment's lock to stop (`ftctl chaos abort`): written beside
+/// the lock (a file next to the lock file, or an attribute of the lock's item, set only while
+/// that same holder has it), and read by the holder between its probes. Returns the holder.
+pub async fn request_abort(backend: &Backend, key: &Key, by: &str) -> Result<Option<Holder>> {
+    let Some(holder) = current(backend, key).await? else {
+        return Ok(None);
+    };
+    match backend {
+        Backend::File(dir) => {
+            let path = abort_file(dir, key, &holder.id);
+            std::fs::write(&path, by).with_context(|| format!("writing {}", path.display()))?;
+        }
+        Backend::Table { client, table } => {
+            let update = client
+                .update_item()
+                .table_name(table)
+                .key("LockID", AttributeValue::S(key.id()))
+                .update_expression("SET #a = :a")
+                .condition_expression("#t = :t")
+                .expression_attribute_names("#a", "AbortRequestedBy")
+                .expression_attribute_names("#t", "Token")
+                .expression_attribute_values(":a", AttributeValue::S(by.to_string()))
+                .expression_attribute_values(":t", AttributeValue::S(holder.id.clone()))
+                .send()
+                .await;
+            match update {
+                Ok(_) => {}
+                // Released (or taken by another run) since it was read: nothing to stop.
+                Err(e)
+                    if crate::aws::error_code(&e).as_deref()
+                        == Some("ConditionalCheckFailedException") =>
+                {
+                    return Ok(None)
+                }
+                Err(e) => {
+                    return Err(crate::aws::aws_error(
+                        &format!("asking the run in DynamoDB table {table} to stop"),
+                        e,
+                    ))
+                }
+            }
+        }
+    }
+    Ok(Some(holder))
+}
+
+/// Who asked the run holding lock `id` to stop, if anyone has.
+pub async fn abort_requested(backend: &Backend, key: &Key, id: &str) -> Result<Option<String>> {
+    match backend {
+        Backend::File(dir) => match std::fs::read_to_string(abort_file(dir, key, id)) {
+            Ok(by) => Ok(Some(by)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).context("reading the abort request"),
+        },
+        Backend::Table { client, table } => {
+            let out = client
+                .get_item()
+                .table_name(table)
+                .key("LockID", AttributeValue::S(key.id()))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| crate::aws::aws_error("reading the abort request", e))?;
+            Ok(out.item().and_then(|item| {
+                let ours = item.get("Token").and_then(|v| v.as_s().ok()) == Some(&id.to_string());
+                let by = item.get("AbortRequestedBy").and_then(|v| v.as_s().ok());
+                by.filter(|_| ours).cloned()
+            }))
+        }
+    }
+}
+
+/// The abort request for the holder `id`: named by the holder, so a request left over from an
+/// earlier run never stops the next one.
+fn abort_file(dir: &Path, key: &Key, id: &str) -> PathBuf {
+    key.file(dir).with_extension(format!("abort-{id}"))
 }
 
 /// `ftctl force-unlock`: removes whatever lock the deployment has (or only the one with

@@ -21,6 +21,17 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Tags the deny-all network ACL kill-az makes, with the deployment's name: how rollback finds
+/// it. Not the ownership tag, so the ACL is never taken for part of the stack.
+pub const TAG_CHAOS_ACL: &str = "ftctl:chaos-isolates";
+
+fn ec2_tag(key: &str, value: &str) -> aws_sdk_ec2::types::Tag {
+    aws_sdk_ec2::types::Tag::builder()
+        .key(key)
+        .value(value)
+        .build()
+}
+
 pub struct AwsLab {
     pub clients: Arc<Clients>,
     pub inventory: Inventory,
@@ -387,6 +398,154 @@ impl AwsLab {
         Ok(())
     }
 
+    /// subnet id -> (its network ACL association id, the ACL it is on), for `subnets` of `vpc`.
+    async fn acl_associations(
+        &self,
+        vpc: &str,
+        subnets: &BTreeMap<String, String>,
+    ) -> Result<HashMap<String, (String, String)>> {
+        // Every ACL of the VPC, matched here: one request, whatever the number of subnets.
+        let acls: Vec<_> = self
+            .clients
+            .ec2
+            .describe_network_acls()
+            .filters(filter("vpc-id", vpc))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| aws_error("reading the subnets' network ACLs", e))?;
+        let mut found = HashMap::new();
+        for acl in &acls {
+            for a in acl.associations() {
+                if let (Some(subnet), Some(assoc), Some(id)) = (
+                    a.subnet_id(),
+                    a.network_acl_association_id(),
+                    acl.network_acl_id(),
+                ) {
+                    if subnets.contains_key(subnet) {
+                        found.insert(subnet.to_string(), (assoc.to_string(), id.to_string()));
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    async fn move_subnet(&self, subnet: &str, association: &str, acl: &str) -> Result<()> {
+        self.clients
+            .ec2
+            .replace_network_acl_association()
+            .association_id(association)
+            .network_acl_id(acl)
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("moving subnet {subnet} onto network ACL {acl}"), e))?;
+        Ok(())
+    }
+
+    /// The deny-all ACLs an earlier kill-az of this deployment made in `vpc`.
+    async fn chaos_acls(&self, vpc: &str) -> Result<Vec<aws_sdk_ec2::types::NetworkAcl>> {
+        self.clients
+            .ec2
+            .describe_network_acls()
+            .filters(filter("vpc-id", vpc))
+            .filters(filter(&format!("tag:{TAG_CHAOS_ACL}"), &self.inventory.env))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| aws_error("reading kill-az's network ACLs", e))
+    }
+
+    async fn isolate(
+        &self,
+        vpc: &str,
+        zone: &str,
+        subnets: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        // A new ACL has no rules but the catch-all deny, so moving a subnet onto it cuts the
+        // subnet off both ways. One left over from a killed run is reused rather than doubled.
+        let acl = match self
+            .chaos_acls(vpc)
+            .await?
+            .into_iter()
+            .find_map(|a| a.network_acl_id)
+        {
+            Some(id) => id,
+            None => {
+                let tags = aws_sdk_ec2::types::TagSpecification::builder()
+                    .resource_type(aws_sdk_ec2::types::ResourceType::NetworkAcl)
+                    .tags(ec2_tag(TAG_CHAOS_ACL, &self.inventory.env))
+                    .tags(ec2_tag(
+                        "Name",
+                        &format!("{}-kill-az-{zone}", self.inventory.env),
+                    ))
+                    .build();
+                self.clients
+                    .ec2
+                    .create_network_acl()
+                    .vpc_id(vpc)
+                    .tag_specifications(tags)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error("creating the deny-all network ACL", e))?
+                    .network_acl()
+                    .and_then(|a| a.network_acl_id())
+                    .map(str::to_string)
+                    .context("EC2 created a network ACL without an id")?
+            }
+        };
+        let current = self.acl_associations(vpc, subnets).await?;
+        for subnet in subnets.keys() {
+            let (association, on) = current
+                .get(subnet)
+                .with_context(|| format!("subnet {subnet} is on no network ACL EC2 reports"))?;
+            if *on != acl {
+                self.move_subnet(subnet, association, &acl).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn restore_acls(&self, vpc: &str, subnets: &BTreeMap<String, String>) -> Result<()> {
+        let current = self.acl_associations(vpc, subnets).await?;
+        for (subnet, original) in subnets {
+            match current.get(subnet) {
+                Some((association, on)) if on != original => {
+                    self.move_subnet(subnet, association, original).await?
+                }
+                Some(_) => {}
+                None => anyhow::bail!("subnet {subnet} is on no network ACL EC2 reports"),
+            }
+        }
+        // Delete the deny-all ACL once no subnet is on it (EC2 refuses while one is).
+        for acl in self.chaos_acls(vpc).await? {
+            let Some(id) = acl.network_acl_id() else {
+                continue;
+            };
+            if !acl.associations().is_empty() {
+                tracing::warn!("network ACL {id} still has subnets: not deleted");
+                continue;
+            }
+            match self
+                .clients
+                .ec2
+                .delete_network_acl()
+                .network_acl_id(id)
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if error_code(&e).as_deref() == Some("InvalidNetworkAclID.NotFound") => {}
+                Err(e) => return Err(aws_error(&format!("deleting network ACL {id}"), e)),
+            }
+        }
+        Ok(())
+    }
+
     async fn set_zones(&self, group: &str, subnets: &[String]) -> Result<()> {
         self.clients
             .autoscaling
@@ -472,6 +631,7 @@ impl Lab for AwsLab {
 
     async fn act(&self, action: &Action) -> Result<()> {
         match action {
+            Action::IsolateSubnets { vpc, zone, subnets } => self.isolate(vpc, zone, subnets).await,
             Action::RemoveZone { group, to, .. } => self.set_zones(group, to).await,
             Action::TerminateInstances { instances } => {
                 self.clients
@@ -565,6 +725,7 @@ impl Lab for AwsLab {
         match undo {
             Undo::RestoreZones { group, subnets } => self.set_zones(group, subnets).await,
             Undo::StartInstances { instances } => self.start_instances(instances).await,
+            Undo::RestoreNetworkAcls { vpc, subnets } => self.restore_acls(vpc, subnets).await,
         }
     }
 }

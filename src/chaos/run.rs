@@ -21,9 +21,20 @@ pub trait Lab: Send + Sync {
     async fn undo(&self, undo: &Undo) -> anyhow::Result<()>;
 }
 
+/// Where in the run a probe was taken, for progress display.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Phase {
+    /// Watching the fault and the recovery: seconds since the injection, and the budget.
+    Fault { since: f64, budget: f64 },
+    /// Waiting for steady state after a rollback: seconds since it started, and the bound.
+    Settling { since: f64, timeout: f64 },
+    /// The one look at the end of a run that had nothing to roll back.
+    Final,
+}
+
 /// Shows progress while watching.
 pub trait Watcher: Send + Sync {
-    fn probe(&self, snapshot: &Snapshot, elapsed_since_fault: Option<f64>, budget: f64);
+    fn probe(&self, snapshot: &Snapshot, phase: Phase);
     fn event(&self, event: &Event);
 }
 
@@ -49,13 +60,26 @@ pub struct Runner<'a> {
     pub interrupt: watch::Receiver<bool>,
 }
 
+/// Which part of the run a probe belongs to (see `Phase`).
+#[derive(Clone, Copy)]
+enum Stage {
+    Watch,
+    Settle(f64),
+    Final,
+}
+
 enum Stop {
     Verdict,
     Abort(String),
 }
 
 impl Runner<'_> {
-    async fn observe(&self, journal: &mut Journal, clock: &Clock) -> Option<JournalProbe> {
+    async fn observe(
+        &self,
+        journal: &mut Journal,
+        clock: &Clock,
+        stage: Stage,
+    ) -> Option<JournalProbe> {
         match self.lab.probe().await {
             Ok(obs) => {
                 let mut snapshot = obs.snapshot;
@@ -66,9 +90,19 @@ impl Runner<'_> {
                     problems,
                     snapshot,
                 };
-                let since = journal.injected_at.map(|t| probe.snapshot.at - t);
-                self.watcher
-                    .probe(&probe.snapshot, since, journal.design.budget.seconds);
+                let at = probe.snapshot.at;
+                let phase = match stage {
+                    Stage::Settle(start) => Phase::Settling {
+                        since: at - start,
+                        timeout: journal.settings.after_timeout,
+                    },
+                    Stage::Watch => Phase::Fault {
+                        since: at - journal.injected_at.unwrap_or(0.0),
+                        budget: journal.design.budget.seconds,
+                    },
+                    Stage::Final => Phase::Final,
+                };
+                self.watcher.probe(&probe.snapshot, phase);
                 journal.probes.push(probe.clone());
                 Some(probe)
             }
@@ -215,13 +249,19 @@ impl Runner<'_> {
         journal.verdict = Some(verdict);
         self.sink.save(&journal);
 
-        if !journal.pending_undo.is_empty() {
+        // Wait for steady state only when something is put back now: a fault with nothing to
+        // undo (terminated instances) or one already undone at the end of its duration was
+        // watched for its whole budget already, and waiting that long again shows nothing new.
+        let after = if journal.pending_undo.is_empty() {
+            self.final_look(&mut journal, &clock).await
+        } else {
             self.rollback(&mut journal, &clock).await;
             if journal.fault_ended_at.is_none() {
                 journal.fault_ended_at = Some(clock.now());
             }
-        }
-        journal.after_rollback = Some(self.settle_after(&mut journal, &clock).await);
+            self.settle_after(&mut journal, &clock).await
+        };
+        journal.after_rollback = Some(after);
         self.sink.save(&journal);
         journal
     }
@@ -262,7 +302,7 @@ impl Runner<'_> {
                     );
                 }
             }
-            let Some(probe) = self.observe(journal, clock).await else {
+            let Some(probe) = self.observe(journal, clock, Stage::Watch).await else {
                 if clock.now() - injected_at > budget + settings.settle + 60.0 {
                     return Stop::Abort("the deployment could not be read: giving up".into());
                 }
@@ -284,13 +324,30 @@ impl Runner<'_> {
         }
     }
 
+    /// One probe at the end of a run that put nothing back, so the report says how it left
+    /// the deployment.
+    async fn final_look(&mut self, journal: &mut Journal, clock: &Clock) -> AfterRollback {
+        match self.observe(journal, clock, Stage::Final).await {
+            Some(probe) => AfterRollback {
+                steady: probe.steady,
+                at: probe.snapshot.at,
+                problems: probe.problems,
+            },
+            None => AfterRollback {
+                steady: false,
+                at: clock.now(),
+                problems: vec!["the deployment could not be read".to_string()],
+            },
+        }
+    }
+
     /// After rollback: wait (bounded) for steady state, so the report says whether the
     /// deployment is whole again.
     async fn settle_after(&mut self, journal: &mut Journal, clock: &Clock) -> AfterRollback {
         let start = clock.now();
         let mut last_problems = vec!["not probed".to_string()];
         loop {
-            if let Some(probe) = self.observe(journal, clock).await {
+            if let Some(probe) = self.observe(journal, clock, Stage::Settle(start)).await {
                 if probe.steady {
                     return AfterRollback {
                         steady: true,

@@ -65,7 +65,7 @@ impl Lab for ScriptedLab {
 
 struct Quiet;
 impl Watcher for Quiet {
-    fn probe(&self, _: &Snapshot, _: Option<f64>, _: f64) {}
+    fn probe(&self, _: &Snapshot, _: super::run::Phase) {}
     fn event(&self, _: &Event) {}
 }
 
@@ -129,7 +129,7 @@ async fn a_run_that_heals_passes_and_rolls_back_everything() {
     assert!(j.pending_undo.is_empty());
     let log = lab.log();
     let undos: Vec<&String> = log.iter().filter(|l| l.starts_with("undo")).collect();
-    assert_eq!(undos.len(), 3, "{log:?}");
+    assert_eq!(undos.len(), 4, "{log:?}");
     assert!(
         undos[0].contains("start"),
         "newest change undone first: {log:?}"
@@ -146,7 +146,7 @@ async fn a_run_that_never_heals_fails_and_still_rolls_back() {
     assert_eq!(j.outcome.unwrap().exit_code(), 1);
     assert_eq!(
         lab.log().iter().filter(|l| l.starts_with("undo")).count(),
-        3
+        4
     );
     let after = j.after_rollback.unwrap();
     assert!(!after.steady);
@@ -174,7 +174,7 @@ async fn a_stop_condition_aborts_and_rolls_back() {
     assert!(j.reason.contains("stop condition"), "{}", j.reason);
     assert_eq!(
         lab.log().iter().filter(|l| l.starts_with("undo")).count(),
-        3
+        4
     );
 }
 
@@ -195,7 +195,7 @@ async fn ctrl_c_aborts_and_rolls_back() {
     assert!(j.reason.contains("interrupted"), "{}", j.reason);
     assert_eq!(
         lab.log().iter().filter(|l| l.starts_with("undo")).count(),
-        3
+        4
     );
 }
 
@@ -213,10 +213,10 @@ async fn a_failed_injection_undoes_what_was_done_and_nothing_more() {
         "nothing after the failure: {log:?}"
     );
     // The stop was recorded for undo before it was sent, so rollback starts them anyway
-    // (a half-applied stop is still a stop); both zone lists are restored.
+    // (a half-applied stop is still a stop); both zone lists and the subnets' ACLs are restored.
     assert_eq!(
         log.iter().filter(|l| l.starts_with("undo")).count(),
-        3,
+        4,
         "{log:?}"
     );
 }
@@ -242,10 +242,59 @@ async fn the_fault_ends_after_its_duration() {
     let first_undo = log.iter().position(|l| l.starts_with("undo")).unwrap();
     assert_eq!(
         log.iter().filter(|l| l.starts_with("undo")).count(),
-        3,
+        4,
         "undone once: {log:?}"
     );
-    assert!(first_undo >= 4, "{log:?}");
+    assert!(first_undo >= 5, "{log:?}");
+}
+
+#[tokio::test]
+async fn a_run_with_nothing_to_put_back_does_not_wait_again_after_its_verdict() {
+    // Terminated instances cannot be put back: once the verdict is in, one look at the
+    // deployment is enough, however long --after-timeout is.
+    let lab = ScriptedLab::new(vec![degraded()]);
+    let inv = inventory();
+    let base = steady();
+    let fault = Fault::KillInstance {
+        tiers: vec!["web".into()],
+        count: None,
+        percent: None,
+        instances: vec![],
+        seed: None,
+    };
+    let design = design::design(&fault, &inv, &base, Some(0.1)).unwrap();
+    let mut s = settings();
+    s.after_timeout = 3600.0;
+    let (_tx, rx) = quiet_interrupt();
+    let saves = Saves::default();
+    let runner = Runner {
+        lab: &lab,
+        watcher: &Quiet,
+        sink: &saves,
+        deployment_alarms: vec![],
+        interrupt: rx,
+    };
+    let journal = Journal::new(&inv, "test", "now".into(), design, s);
+    let j = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        runner.run(journal, base),
+    )
+    .await
+    .expect("the run ended without waiting out --after-timeout");
+    assert_eq!(j.outcome, Some(Outcome::NotRecovered));
+    assert!(!lab.log().iter().any(|l| l.starts_with("undo")));
+    let verdict_probe = j
+        .probes
+        .iter()
+        .position(|p| p.snapshot.at - j.injected_at.unwrap() > 0.1)
+        .expect("a probe past the budget");
+    assert_eq!(
+        j.probes.len(),
+        verdict_probe + 2,
+        "one probe after the verdict's"
+    );
+    let after = j.after_rollback.unwrap();
+    assert!(!after.steady);
 }
 
 #[tokio::test]

@@ -9,13 +9,15 @@ use crate::aws::cloudwatch::metrics::publish_result;
 use crate::aws::{endpoint_for, AwsCloud, DeleteOptions};
 use crate::chaos::design::{self, Design, Fault, Refusal};
 use crate::chaos::journal::{Event, Journal, Outcome, Settings};
-use crate::chaos::run::{Runner, Sink, Watcher};
+use crate::chaos::run::{Phase, Runner, Sink, Watcher};
 use crate::chaos::{fis, report, Inventory, Observation, Snapshot};
 use crate::cli::{
-    CacheArgs, ChaosCommand, DbArgs, FisExperiment, InstanceArgs, RunArgs, TargetArgs, TaskArgs,
+    CacheArgs, ChaosCommand, DbArgs, FisExperiment, InstanceArgs, LockArgs, RunArgs, TargetArgs,
+    TaskArgs,
 };
 use crate::cloud::Cloud;
 use crate::deployment::{self, Deployment};
+use crate::lock;
 use anyhow::{anyhow, bail, Context, Result};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -45,6 +47,7 @@ pub async fn dispatch(command: ChaosCommand) -> Result<ExitCode> {
         ChaosCommand::CacheFailover { run, cache } => {
             experiment(&run, cache_fault(&cache), None).await
         }
+        ChaosCommand::Abort { target, lock, wait } => abort(&target, &lock, wait).await,
         ChaosCommand::ExportFis { experiment } => export_fis(experiment).await,
     }
 }
@@ -55,12 +58,7 @@ fn instance_fault(a: &InstanceArgs) -> Fault {
         count: a.count,
         percent: a.percent,
         instances: a.instances.clone(),
-        seed: a.seed.clone().unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map(|d| d.as_nanos().to_string())
-                .unwrap_or_default()
-        }),
+        seed: a.seed.clone(),
     }
 }
 
@@ -74,6 +72,8 @@ fn task_fault(a: &TaskArgs) -> Fault {
     Fault::KillTask {
         services: a.services.clone(),
         count: a.count,
+        percent: a.percent,
+        seed: a.seed.clone(),
     }
 }
 
@@ -155,6 +155,72 @@ async fn list(target: &TargetArgs, json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `ftctl chaos abort`: asks the experiment holding the deployment's lock to stop, then waits
+/// while it rolls back and releases the lock. Exit 0 once it has (or when nothing runs), 2 when
+/// the lock is held by something that is not an experiment, 1 when the wait runs out.
+async fn abort(target: &TargetArgs, lock_args: &LockArgs, wait: f64) -> Result<ExitCode> {
+    let env = target.env.name();
+    deployment::validate_env(env).map_err(|e| anyhow!(e))?;
+    let cloud = AwsCloud::connect(target.region.as_deref(), DeleteOptions::default()).await?;
+    let backend = super::lock_backend_in(lock_args, &cloud)?;
+    let key = lock::Key {
+        env: env.to_string(),
+        region: cloud.region(),
+    };
+    let Some(holder) = lock::current(&backend, &key).await? else {
+        println!(
+            "No experiment runs on deployment {env} in {}: nothing to abort.",
+            key.region
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    if !holder.command.contains(" chaos ") {
+        eprintln!(
+            "refused: deployment {env} is locked by `{}` (lock id {}), which is not an experiment; \
+             chaos abort stops experiments only",
+            holder.command, holder.id
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let me = lock::Holder::me("ftctl chaos abort");
+    let by = format!("{}@{}, pid {}", me.user, me.host, me.pid);
+    let Some(holder) = lock::request_abort(&backend, &key, &by).await? else {
+        println!("The experiment on deployment {env} has just finished: nothing to abort.");
+        return Ok(ExitCode::SUCCESS);
+    };
+    println!(
+        "Asked `{}` ({} on {}, pid {}, lock id {}) to stop; waiting up to {wait:.0} s while it rolls back...",
+        holder.command, holder.user, holder.host, holder.pid, holder.id
+    );
+    let started = std::time::Instant::now();
+    loop {
+        match lock::current(&backend, &key).await? {
+            Some(h) if h.id == holder.id => {}
+            _ => {
+                println!(
+                    "Stopped after {:.1} s: the experiment rolled back and released the lock (its journal and report say what it put back).",
+                    started.elapsed().as_secs_f64()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+        if holder.killed() {
+            eprintln!(
+                "The experiment's process (pid {}) is gone without releasing the lock: see its journal's `pending_undo` for what is still changed, then `ftctl force-unlock --env {env}`.",
+                holder.pid
+            );
+            return Ok(ExitCode::from(1));
+        }
+        if started.elapsed().as_secs_f64() >= wait {
+            eprintln!(
+                "The experiment has not finished rolling back after {wait:.0} s; it goes on doing so (run `ftctl chaos abort` again to keep waiting)."
+            );
+            return Ok(ExitCode::from(1));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 /// Loopback endpoints (the local emulators) need no confirmation; anything else is a real
 /// system that somebody depends on.
 fn endpoints_are_loopback() -> bool {
@@ -212,6 +278,42 @@ async fn stop_conditions(lab: &AwsLab, keys: &[String]) -> Result<BTreeMap<Strin
 
 async fn experiment(run: &RunArgs, fault: Fault, duration: Option<f64>) -> Result<ExitCode> {
     let (cloud, inv) = inventory(&run.target).await?;
+    if run.dry_run {
+        return experiment_locked(run, fault, duration, cloud, inv, None).await;
+    }
+    // Held from before the baseline to the end, so no apply changes what the experiment is
+    // judging (and no experiment starts under an apply); `chaos abort` reaches the run through it.
+    let backend = super::lock_backend_in(&run.lock, &cloud)?;
+    let key = lock::Key {
+        env: inv.env.clone(),
+        region: cloud.region(),
+    };
+    let held = lock::Lock::acquire(backend.clone(), key.clone(), &super::command_line()).await?;
+    let holder = held.holder().id.clone();
+    let ran = experiment_locked(
+        run,
+        fault,
+        duration,
+        cloud,
+        inv,
+        Some((backend, key, holder)),
+    )
+    .await;
+    if let Err(e) = held.release().await {
+        eprintln!("warning: the deployment lock was not released: {e:#}");
+    }
+    ran
+}
+
+/// The experiment once its lock is held (none for a dry run): baseline, design, run, report.
+async fn experiment_locked(
+    run: &RunArgs,
+    fault: Fault,
+    duration: Option<f64>,
+    cloud: AwsCloud,
+    inv: Inventory,
+    held: Option<(lock::Backend, lock::Key, String)>,
+) -> Result<ExitCode> {
     let target = cloud.target();
     let mut lab = AwsLab {
         clients: cloud.clients.clone(),
@@ -276,7 +378,6 @@ async fn experiment(run: &RunArgs, fault: Fault, duration: Option<f64>) -> Resul
             &format!("run {} against {target}", design.experiment),
         )?;
     }
-
     let started = SystemTime::now();
     let stamp = aws_smithy_types::DateTime::from(started)
         .fmt(aws_smithy_types::date_time::Format::DateTime)
@@ -291,6 +392,15 @@ async fn experiment(run: &RunArgs, fault: Fault, duration: Option<f64>) -> Resul
     });
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating report directory {}", dir.display()))?;
+    let Some((backend, key, holder)) = held else {
+        bail!("an experiment runs only while it holds the deployment's lock");
+    };
+    // A lost zone comes back after its duration, by default the budget: long enough to see
+    // whether the rest heals, and never left cut off once the verdict is in.
+    let duration = match (&fault, duration) {
+        (Fault::KillAz { .. }, None) => Some(design.budget.seconds),
+        (_, d) => d,
+    };
     let settings = Settings {
         interval: run.interval,
         settle: run.settle,
@@ -307,12 +417,37 @@ async fn experiment(run: &RunArgs, fault: Fault, duration: Option<f64>) -> Resul
     ));
 
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let ctrl_c = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\nInterrupted: rolling back (Ctrl-C again to exit at once, leaving the journal to say what is still changed).");
-            let _ = tx.send(true);
+    let tx = std::sync::Arc::new(tx);
+    let ctrl_c = tokio::spawn({
+        let tx = tx.clone();
+        async move {
             if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
+                eprintln!("\nInterrupted: rolling back (Ctrl-C again to exit at once, leaving the journal to say what is still changed).");
+                let _ = tx.send(true);
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(130);
+                }
+            }
+        }
+    });
+    // `ftctl chaos abort` from elsewhere: read beside the lock between probes.
+    let aborted_by = std::sync::Arc::new(Mutex::new(None::<String>));
+    let abort_watch = tokio::spawn({
+        let (tx, aborted_by) = (tx.clone(), aborted_by.clone());
+        let every = Duration::from_secs_f64(run.interval.max(1.0));
+        async move {
+            loop {
+                tokio::time::sleep(every).await;
+                match lock::abort_requested(&backend, &key, &holder).await {
+                    Ok(Some(by)) => {
+                        eprintln!("\nAbort requested by {by}: rolling back.");
+                        *aborted_by.lock().unwrap_or_else(|e| e.into_inner()) = Some(by);
+                        let _ = tx.send(true);
+                        return;
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!("could not read abort requests: {e:#}"),
+                }
             }
         }
     });
@@ -324,9 +459,15 @@ async fn experiment(run: &RunArgs, fault: Fault, duration: Option<f64>) -> Resul
         deployment_alarms,
         interrupt: rx,
     };
-    let journal = runner.run(journal, baseline).await;
+    let mut journal = runner.run(journal, baseline).await;
     ctrl_c.abort();
+    abort_watch.abort();
     watcher.finish();
+    let by = aborted_by.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    if let (Some(by), Some(Outcome::Aborted)) = (by, journal.outcome) {
+        journal.reason = format!("aborted by `ftctl chaos abort` ({by})");
+        sink.save(&journal);
+    }
 
     let report_path = write_report(&dir, &journal)?;
     if run.publish_metrics {
@@ -358,6 +499,11 @@ fn describe_design(
         "Experiment {} on deployment {} ({}) in {target}\n  {}\n  budget: {:.0} s, from {}\n",
         d.experiment, inv.env, inv.stack, d.summary, d.budget.seconds, d.budget.source
     );
+    if let Some(seed) = &d.seed {
+        s.push_str(&format!(
+            "  seed: {seed} (`--seed {seed}` chooses exactly these targets again)\n"
+        ));
+    }
     s.push_str("\nSteady state now:\n");
     s.push_str(&state_lines(&baseline.snapshot));
     if problems.is_empty() {
@@ -470,6 +616,12 @@ fn summary(j: &Journal, report_path: &Path) -> String {
         j.design.budget.seconds,
         j.design.budget.source,
     );
+    if let (Some(zone), Some(last)) = (&j.design.zone, j.probes.last()) {
+        s.push_str(&format!("  outside {zone}, at the end:\n"));
+        for line in last.snapshot.outside_zone(zone) {
+            s.push_str(&format!("    {line}\n"));
+        }
+    }
     if let Some(v) = v.filter(|v| v.relapses > 0) {
         s.push_str(&format!(
             "  relapses        {} (recovered, then lost again)\n",
@@ -646,7 +798,7 @@ impl ConsoleWatcher {
 }
 
 impl Watcher for ConsoleWatcher {
-    fn probe(&self, snapshot: &Snapshot, since_fault: Option<f64>, budget: f64) {
+    fn probe(&self, snapshot: &Snapshot, phase: Phase) {
         let mut parts: Vec<String> = snapshot
             .tiers
             .iter()
@@ -673,9 +825,12 @@ impl Watcher for ConsoleWatcher {
             parts.push(format!("ALARM: {}", snapshot.alarms_firing.join(",")));
         }
         let state = parts.join(" · ");
-        let clock = match since_fault {
-            Some(t) => format!("{t:>6.1}s / {budget:.0}s"),
-            None => "after rollback".to_string(),
+        let clock = match phase {
+            Phase::Fault { since, budget } => format!("{since:>6.1}s / {budget:.0}s"),
+            Phase::Settling { since, timeout } => {
+                format!("after rollback {since:>5.1}s / {timeout:.0}s")
+            }
+            Phase::Final => "at the end".to_string(),
         };
         match &self.bar {
             Some(bar) => bar.set_message(format!("{clock}  {state}")),

@@ -612,8 +612,16 @@ async fn apply_saved(
 }
 
 fn lock_backend(args: &LockArgs, session: &Session) -> Result<lock::Backend> {
+    lock_backend_in(args, session.locks.as_ref())
+}
+
+/// The lock backend `args` name, from where locks are kept (`LockPlace`).
+pub(crate) fn lock_backend_in(
+    args: &LockArgs,
+    locks: &dyn crate::session::LockPlace,
+) -> Result<lock::Backend> {
     match args.lock_table.as_deref().filter(|t| !t.is_empty()) {
-        None => session.locks.backend(None),
+        None => locks.backend(None),
         Some(table) => {
             // DynamoDB's rule for table names, checked before any call.
             let valid = (3..=255).contains(&table.len())
@@ -626,13 +634,13 @@ fn lock_backend(args: &LockArgs, session: &Session) -> Result<lock::Backend> {
                 ))
                 .into());
             }
-            session.locks.backend(Some(table))
+            locks.backend(Some(table))
         }
     }
 }
 
 /// The command line as typed, for the lock's holder (never parsed again).
-fn command_line() -> String {
+pub(crate) fn command_line() -> String {
     let mut words = vec!["ftctl".to_string()];
     words.extend(
         std::env::args_os()

@@ -76,6 +76,81 @@ async fn zone_lists(aws: &Aws, groups: &[String]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Subnet id -> the network ACL it is on, for every subnet of the deployment's VPC.
+async fn subnet_acls(aws: &Aws, env: &str) -> BTreeMap<String, String> {
+    let subnets = aws
+        .ec2
+        .describe_subnets()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:ftctl:deployment")
+                .values(env)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<String> = subnets
+        .subnets()
+        .iter()
+        .filter_map(|s| s.subnet_id().map(str::to_string))
+        .collect();
+    let acls = aws
+        .ec2
+        .describe_network_acls()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("association.subnet-id")
+                .set_values(Some(ids.clone()))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut on = BTreeMap::new();
+    for acl in acls.network_acls() {
+        for a in acl.associations() {
+            let subnet = a.subnet_id().unwrap_or_default().to_string();
+            if ids.contains(&subnet) {
+                on.insert(subnet, acl.network_acl_id().unwrap_or_default().to_string());
+            }
+        }
+    }
+    on
+}
+
+/// The deny-all ACLs kill-az made for the deployment: (id, its subnets, its entries' actions).
+async fn isolating_acls(aws: &Aws, env: &str) -> Vec<(String, Vec<String>, Vec<String>)> {
+    let out = aws
+        .ec2
+        .describe_network_acls()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:ftctl:chaos-isolates")
+                .values(env)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    out.network_acls()
+        .iter()
+        .map(|a| {
+            (
+                a.network_acl_id().unwrap_or_default().to_string(),
+                a.associations()
+                    .iter()
+                    .filter_map(|x| x.subnet_id().map(str::to_string))
+                    .collect(),
+                a.entries()
+                    .iter()
+                    .map(|e| format!("{:?}", e.rule_action()))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
 /// Instance id -> (state, zone) for every instance of the deployment (terminated ones too).
 async fn instance_states(aws: &Aws, env: &str) -> BTreeMap<String, (String, String)> {
     let out = aws
@@ -238,6 +313,7 @@ async fn kill_az_rebuilds_in_the_surviving_zone_and_puts_zone_lists_back() {
     let groups = vec![d.group("app"), d.group("web")];
     let zones_before = zone_lists(&aws, &groups).await;
     let outsider = stranger(&aws, &d.env).await;
+    let acls_before = subnet_acls(&aws, &d.env).await;
     let reports = tempfile::tempdir().unwrap();
     let dir = reports.path().join("az");
 
@@ -252,11 +328,33 @@ async fn kill_az_rebuilds_in_the_surviving_zone_and_puts_zone_lists_back() {
         "1",
         "--budget",
         "30",
+        "--duration",
+        "6",
         "--json",
         "--report-dir",
         dir.to_str().unwrap(),
     ]);
+    // While the zone is lost, its subnets are on an ACL of ftctl's that denies everything.
+    let mut isolated = None;
+    for _ in 0..100 {
+        let found = isolating_acls(&aws, &d.env).await;
+        if let Some(acl) = found
+            .into_iter()
+            .find(|(_, subnets, _)| !subnets.is_empty())
+        {
+            isolated = Some(acl);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let run = finish(child).await.success();
+    let (_, cut_off, entries) = isolated.expect("a deny-all ACL held the zone's subnets");
+    // No rule allows anything. (AWS lists the two catch-all denies, rule `*` in and out, on
+    // every ACL; moto lists no entries on a new one. Either way nothing is allowed.)
+    assert!(
+        entries.iter().all(|e| e.contains("Deny")),
+        "only denies: {entries:?}"
+    );
     let j: Value = serde_json::from_str(&run.stdout).expect("--json prints the journal");
     assert_eq!(j["outcome"], "recovered");
     // moto starts every group instance in the first zone, so that is the busiest one, and the
@@ -273,12 +371,23 @@ async fn kill_az_rebuilds_in_the_surviving_zone_and_puts_zone_lists_back() {
     assert_eq!(
         kinds,
         [
+            "isolate-subnets",
             "remove-zone",
             "remove-zone",
             "terminate-instances",
             "failover-database"
         ]
     );
+    // The subnets cut off are exactly the deployment's subnets in the lost zone.
+    let planned: Vec<String> = j["design"]["actions"][0]["subnets"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let mut cut_off = cut_off;
+    cut_off.sort();
+    assert_eq!(cut_off, planned);
 
     // Capacity came back in the surviving zone while the lost one was out of the zone lists.
     let last_faulted = j["probes"]
@@ -299,6 +408,16 @@ async fn kill_az_rebuilds_in_the_surviving_zone_and_puts_zone_lists_back() {
 
     // Everything the experiment changed is back; the outsider in the lost zone was untouched.
     assert_eq!(zone_lists(&aws, &groups).await, zones_before);
+    assert_eq!(subnet_acls(&aws, &d.env).await, acls_before);
+    assert!(
+        isolating_acls(&aws, &d.env).await.is_empty(),
+        "the deny-all ACL is deleted"
+    );
+    assert!(
+        run.stderr.contains("outside us-east-1a, at the end"),
+        "{}",
+        run.stderr
+    );
     assert!(j["pending_undo"].as_array().unwrap().is_empty());
     assert_eq!(state_of(&aws, &outsider).await, "running");
     let events = j["events"].to_string();
@@ -760,4 +879,73 @@ async fn kill_task_stops_a_task_and_judges_the_service_by_its_running_count() {
         .await
         .unwrap();
     assert_eq!(services.services()[0].running_count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_experiment_holds_the_lock_and_chaos_abort_stops_it_from_elsewhere() {
+    let _emulators = emulators().await;
+    let d = Deployed::new("ab");
+    let aws = aws().await;
+    let groups = vec![d.group("app"), d.group("web")];
+    let zones_before = zone_lists(&aws, &groups).await;
+    let acls_before = subnet_acls(&aws, &d.env).await;
+    let reports = tempfile::tempdir().unwrap();
+    let dir = reports.path().join("abort");
+
+    // A power loss held for two minutes: long enough that only an abort ends it.
+    let child = spawn_ftctl(&[
+        "chaos",
+        "kill-az",
+        "--env",
+        &d.env,
+        "--mode",
+        "stop",
+        "--interval",
+        "0.2",
+        "--budget",
+        "120",
+        "--report-dir",
+        dir.to_str().unwrap(),
+    ]);
+    let mut injected = false;
+    for _ in 0..150 {
+        if let Ok(text) = std::fs::read_to_string(dir.join("journal.json")) {
+            if text.contains("\"kind\": \"inject\"") {
+                injected = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(injected, "the experiment started");
+
+    // An apply cannot change the deployment under the running experiment.
+    ftctl(&["apply", "stage1", "--env", &d.env, "--yes"])
+        .failure(1)
+        .stderr_has("is locked by another run")
+        .stderr_has("chaos kill-az");
+
+    // From another terminal: abort, which waits for the rollback.
+    ftctl(&["chaos", "abort", "--env", &d.env])
+        .success()
+        .stdout_has("Asked `ftctl chaos kill-az")
+        .stdout_has("rolled back and released the lock");
+    let run = finish(child).await.failure(2);
+    assert!(run.stdout.contains("ABORTED"), "{}", run.stdout);
+    let j = journal(&dir);
+    assert_eq!(j["outcome"], "aborted");
+    assert!(
+        j["reason"].as_str().unwrap().contains("ftctl chaos abort"),
+        "{}",
+        j["reason"]
+    );
+    assert!(j["pending_undo"].as_array().unwrap().is_empty());
+    assert_eq!(zone_lists(&aws, &groups).await, zones_before);
+    assert_eq!(subnet_acls(&aws, &d.env).await, acls_before);
+    assert!(isolating_acls(&aws, &d.env).await.is_empty());
+
+    // Nothing runs now: abort says so and succeeds; the lock is free for an apply.
+    ftctl(&["chaos", "abort", "--env", &d.env])
+        .success()
+        .stdout_has("nothing to abort");
 }

@@ -22,8 +22,9 @@ pub enum Fault {
         count: Option<u32>,
         percent: Option<u32>,
         instances: Vec<String>,
-        /// Orders the candidates, so a run can be repeated exactly.
-        seed: String,
+        /// Orders the candidates, so a run can be repeated exactly; by default derived from
+        /// the deployment and its running instances (see `default_seed`).
+        seed: Option<String>,
     },
     KillAz {
         zone: Option<String>,
@@ -41,6 +42,9 @@ pub enum Fault {
         services: Vec<String>,
         /// Tasks to stop per service [1].
         count: Option<u32>,
+        /// Share of each service's running tasks to stop, rounded up, instead of a count.
+        percent: Option<u32>,
+        seed: Option<String>,
     },
 }
 
@@ -48,6 +52,16 @@ pub enum Fault {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "kebab-case")]
 pub enum Action {
+    /// Cut a zone's subnets off the network, as FIS's `aws:network:disrupt-connectivity` does:
+    /// move them onto a new network ACL of the VPC with no rules, which denies all traffic
+    /// both ways (a custom ACL has only its catch-all deny until rules are added: Amazon VPC
+    /// User Guide, "Network ACLs"). ACLs are stateless, so open connections stop too.
+    IsolateSubnets {
+        vpc: String,
+        zone: String,
+        /// subnet id -> the network ACL it is on now, which rollback puts it back on.
+        subnets: BTreeMap<String, String>,
+    },
     /// Take a zone out of a group's zone list so it cannot launch there.
     RemoveZone {
         group: String,
@@ -85,6 +99,11 @@ pub enum Action {
 impl Action {
     pub fn describe(&self) -> String {
         match self {
+            Action::IsolateSubnets { zone, subnets, .. } => format!(
+                "cut {zone} off the network: move subnet{} {} onto a deny-all network ACL",
+                if subnets.len() == 1 { "" } else { "s" },
+                subnets.keys().cloned().collect::<Vec<_>>().join(" ")
+            ),
             Action::RemoveZone {
                 group,
                 zone,
@@ -125,6 +144,10 @@ impl Action {
     /// What puts this change back, if anything can.
     pub fn undo(&self) -> Option<Undo> {
         match self {
+            Action::IsolateSubnets { vpc, subnets, .. } => Some(Undo::RestoreNetworkAcls {
+                vpc: vpc.clone(),
+                subnets: subnets.clone(),
+            }),
             Action::RemoveZone { group, from, .. } => Some(Undo::RestoreZones {
                 group: group.clone(),
                 subnets: from.clone(),
@@ -144,8 +167,19 @@ impl Action {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "undo", rename_all = "kebab-case")]
 pub enum Undo {
-    RestoreZones { group: String, subnets: Vec<String> },
-    StartInstances { instances: Vec<String> },
+    RestoreZones {
+        group: String,
+        subnets: Vec<String>,
+    },
+    StartInstances {
+        instances: Vec<String>,
+    },
+    /// Put each subnet back on its network ACL and delete the deny-all ACL kill-az made
+    /// (found by its tag, so this works also when the run died before it learnt the ACL's id).
+    RestoreNetworkAcls {
+        vpc: String,
+        subnets: BTreeMap<String, String>,
+    },
 }
 
 impl Undo {
@@ -155,6 +189,15 @@ impl Undo {
                 format!("restore group {group} subnets {}", subnets.join(","))
             }
             Undo::StartInstances { instances } => format!("start {}", instances.join(" ")),
+            Undo::RestoreNetworkAcls { subnets, .. } => format!(
+                "put {} back on their network ACLs ({}) and delete the deny-all ACL",
+                subnets.keys().cloned().collect::<Vec<_>>().join(" "),
+                subnets
+                    .iter()
+                    .map(|(s, a)| format!("{s} -> {a}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         }
     }
 }
@@ -176,6 +219,10 @@ pub struct Design {
     pub actions: Vec<Action>,
     pub budget: Budget,
     pub warnings: Vec<String>,
+    /// The seed that ordered the candidates when the experiment chose among them: printed by
+    /// the dry run and kept in the journal, so `--seed` repeats exactly this choice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<String>,
 }
 
 impl Design {
@@ -239,13 +286,26 @@ pub fn design(
             percent,
             instances,
             seed,
-        } => kill_instance(inv, baseline, tiers, *count, *percent, instances, seed)?,
+        } => kill_instance(
+            inv,
+            baseline,
+            tiers,
+            *count,
+            *percent,
+            instances,
+            seed.as_deref(),
+        )?,
         Fault::KillAz { zone, mode } => kill_az(inv, baseline, zone.as_deref(), *mode)?,
         Fault::RdsFailover { databases } => rds_failover(inv, baseline, databases)?,
         Fault::CacheFailover { caches, shard } => {
             cache_failover(inv, baseline, caches, shard.as_deref())?
         }
-        Fault::KillTask { services, count } => kill_task(inv, baseline, services, *count)?,
+        Fault::KillTask {
+            services,
+            count,
+            percent,
+            seed,
+        } => kill_task(inv, baseline, services, *count, *percent, seed.as_deref())?,
     };
     let databases = design.failover_databases();
     let caches = design.failover_caches();
@@ -349,10 +409,21 @@ fn groups_for<'a>(inv: &'a Inventory, tiers: &[String]) -> Result<Vec<&'a super:
         .collect()
 }
 
-fn shuffled<'a>(mut items: Vec<&'a Instance>, seed: &str) -> Vec<&'a Instance> {
-    let key = |i: &Instance| Sha256::digest(format!("{seed}/{}", i.id).as_bytes()).to_vec();
-    items.sort_by_key(|i| key(i));
+/// The order a seed puts candidates in: by the hash of seed and id, so it does not depend on
+/// the order AWS listed them in.
+fn shuffled<'a, T>(mut items: Vec<&'a T>, seed: &str, id: impl Fn(&T) -> &str) -> Vec<&'a T> {
+    items.sort_by_cached_key(|i| Sha256::digest(format!("{seed}/{}", id(i)).as_bytes()).to_vec());
     items
+}
+
+/// The seed used when none is given: a hash of the deployment and the candidates it chose
+/// from. A dry run and the run after it see the same candidates and so touch the same ones;
+/// once the candidates change (a replaced instance has a new id), so does the choice.
+pub fn default_seed<'a>(env: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    let mut ids: Vec<&str> = candidates.into_iter().collect();
+    ids.sort_unstable();
+    let digest = Sha256::digest(format!("{env}/{}", ids.join(",")).as_bytes());
+    digest[..6].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn kill_instance(
@@ -362,8 +433,13 @@ fn kill_instance(
     count: Option<u32>,
     percent: Option<u32>,
     chosen: &[String],
-    seed: &str,
+    seed: Option<&str>,
 ) -> Result<Design, Refusal> {
+    let running = baseline.instances.iter().filter(|i| i.state == "running");
+    let seed = match seed {
+        Some(s) => s.to_string(),
+        None => default_seed(&inv.env, running.map(|i| i.id.as_str())),
+    };
     let mut victims: Vec<String> = Vec::new();
     let mut affected: Vec<String> = Vec::new();
     let mut warnings = Vec::new();
@@ -407,7 +483,12 @@ fn kill_instance(
                 )));
             }
             let take = take.min(n) as usize;
-            victims.extend(shuffled(live, seed).iter().take(take).map(|i| i.id.clone()));
+            victims.extend(
+                shuffled(live, &seed, |i: &Instance| &i.id)
+                    .iter()
+                    .take(take)
+                    .map(|i| i.id.clone()),
+            );
             affected.push(group.tier.clone());
         }
     }
@@ -430,6 +511,7 @@ fn kill_instance(
         actions: vec![Action::TerminateInstances { instances: victims }],
         budget: placeholder_budget(),
         warnings,
+        seed: chosen.is_empty().then_some(seed),
     })
 }
 
@@ -480,6 +562,45 @@ fn kill_az(
     let mut actions = Vec::new();
     let mut warnings = Vec::new();
     let mut tiers = Vec::new();
+    // First the network, as when a zone goes dark: every subnet of the deployment there.
+    let zone_subnets: Vec<&String> = inv
+        .subnet_zones
+        .iter()
+        .filter(|(_, z)| **z == zone)
+        .map(|(s, _)| s)
+        .collect();
+    let isolate: BTreeMap<String, String> = zone_subnets
+        .iter()
+        .filter_map(|s| inv.subnet_acls.get(*s).map(|a| ((*s).clone(), a.clone())))
+        .collect();
+    let unknown: Vec<&str> = zone_subnets
+        .iter()
+        .filter(|s| !isolate.contains_key(**s))
+        .map(|s| s.as_str())
+        .collect();
+    if !unknown.is_empty() {
+        warnings.push(format!(
+            "subnet{} {} in {zone}: the network ACL is not known, so {} not cut off",
+            if unknown.len() == 1 { "" } else { "s" },
+            unknown.join(", "),
+            if unknown.len() == 1 {
+                "it is"
+            } else {
+                "they are"
+            }
+        ));
+    }
+    match &inv.vpc {
+        Some(vpc) if !isolate.is_empty() => actions.push(Action::IsolateSubnets {
+            vpc: vpc.clone(),
+            zone: zone.clone(),
+            subnets: isolate.clone(),
+        }),
+        None if !isolate.is_empty() => warnings.push(format!(
+            "the deployment's VPC was not found, so {zone}'s subnets are not cut off"
+        )),
+        _ => {}
+    }
     for g in &inv.groups {
         let current: Vec<String> = baseline
             .snapshot
@@ -565,6 +686,38 @@ fn kill_az(
             },
         });
     }
+    // The zone's Fargate tasks die with it; the services should start others elsewhere.
+    let mut tasks_lost = 0;
+    for svc in &inv.services {
+        let all: Vec<&super::Task> = baseline
+            .tasks
+            .iter()
+            .filter(|t| t.service == svc.service)
+            .collect();
+        let mut there: Vec<String> = all
+            .iter()
+            .filter(|t| t.zone == zone)
+            .map(|t| t.arn.clone())
+            .collect();
+        if there.is_empty() {
+            continue;
+        }
+        there.sort();
+        if there.len() == all.len() {
+            warnings.push(format!(
+                "service {} is not spread across zones: all {} running task{} in {zone}",
+                svc.name,
+                all.len(),
+                if all.len() == 1 { " is" } else { "s are" }
+            ));
+        }
+        tasks_lost += there.len();
+        actions.push(Action::StopTasks {
+            cluster: svc.cluster.clone(),
+            service: svc.service.clone(),
+            tasks: there,
+        });
+    }
     for d in &inv.databases {
         let Some(state) = baseline
             .snapshot
@@ -618,18 +771,35 @@ fn kill_az(
         AzMode::Terminate => "terminate",
         AzMode::Stop => "stop",
     };
+    let mut parts = Vec::new();
+    if !isolate.is_empty() && inv.vpc.is_some() {
+        parts.push(format!(
+            "cut its {} subnet{} off",
+            isolate.len(),
+            if isolate.len() == 1 { "" } else { "s" }
+        ));
+    }
+    parts.push(format!(
+        "{verb} its {} instance{}",
+        victims.len(),
+        if victims.len() == 1 { "" } else { "s" }
+    ));
+    if tasks_lost > 0 {
+        parts.push(format!(
+            "stop its {tasks_lost} task{}",
+            if tasks_lost == 1 { "" } else { "s" }
+        ));
+    }
+    parts.push("keep groups out of it".to_string());
     Ok(Design {
         experiment: "kill-az".into(),
-        summary: format!(
-            "lose zone {zone}: {verb} its {} instance{}, keep groups out of it",
-            victims.len(),
-            if victims.len() == 1 { "" } else { "s" }
-        ),
+        summary: format!("lose zone {zone}: {}", parts.join(", ")),
         zone: Some(zone),
         tiers,
         actions,
         budget: placeholder_budget(),
         warnings,
+        seed: None,
     })
 }
 
@@ -644,6 +814,7 @@ fn targeted(experiment: &str, summary: String, actions: Vec<Action>) -> Design {
         actions,
         budget: placeholder_budget(),
         warnings: Vec::new(),
+        seed: None,
     }
 }
 
@@ -734,6 +905,8 @@ fn kill_task(
     baseline: &Observation,
     names: &[String],
     count: Option<u32>,
+    percent: Option<u32>,
+    seed: Option<&str>,
 ) -> Result<Design, Refusal> {
     let chosen = choose(
         &inv.services,
@@ -744,26 +917,36 @@ fn kill_task(
         "no ECS service",
         &inv.env,
     )?;
-    let count = count.unwrap_or(1) as usize;
+    let seed = match seed {
+        Some(s) => s.to_string(),
+        None => default_seed(&inv.env, baseline.tasks.iter().map(|t| t.arn.as_str())),
+    };
     let mut actions = Vec::new();
     let mut stopped = 0;
     for s in &chosen {
-        let mut tasks: Vec<&String> = baseline
+        let tasks: Vec<&super::Task> = baseline
             .tasks
             .iter()
             .filter(|t| t.service == s.service)
-            .map(|t| &t.arn)
             .collect();
-        tasks.sort();
-        if tasks.len() <= count {
+        let n = tasks.len() as u32;
+        let take = match percent {
+            Some(p) => (n * p).div_ceil(100).max(1),
+            None => count.unwrap_or(1),
+        };
+        if take >= n {
             return Err(Refusal(format!(
-                "service {} runs {} task{}: stopping {count} would leave none to serve",
+                "service {} runs {n} task{}: stopping {take} would leave none to serve",
                 s.name,
-                tasks.len(),
-                if tasks.len() == 1 { "" } else { "s" }
+                if n == 1 { "" } else { "s" },
             )));
         }
-        let victims: Vec<String> = tasks.into_iter().take(count).cloned().collect();
+        let mut victims: Vec<String> = shuffled(tasks, &seed, |t: &super::Task| &t.arn)
+            .into_iter()
+            .take(take as usize)
+            .map(|t| t.arn.clone())
+            .collect();
+        victims.sort();
         stopped += victims.len();
         actions.push(Action::StopTasks {
             cluster: s.cluster.clone(),
@@ -771,7 +954,7 @@ fn kill_task(
             tasks: victims,
         });
     }
-    Ok(targeted(
+    let mut design = targeted(
         "kill-task",
         format!(
             "stop {stopped} task{} of {}",
@@ -779,7 +962,9 @@ fn kill_task(
             names_of(&chosen, |s| &s.name)
         ),
         actions,
-    ))
+    );
+    design.seed = Some(seed);
+    Ok(design)
 }
 
 fn cache_failover(
@@ -859,6 +1044,13 @@ pub fn applicable(inv: &Inventory) -> Vec<Applicable> {
         });
     }
     let tiers: Vec<String> = inv.groups.iter().map(|g| g.tier.clone()).collect();
+    let caches: Vec<String> = inv
+        .caches
+        .iter()
+        .filter(|c| c.automatic_failover)
+        .map(|c| c.group.clone())
+        .collect();
+    let services: Vec<String> = inv.services.iter().map(|s| s.service.clone()).collect();
     for z in inv.zones() {
         let dbs: Vec<String> = inv
             .databases
@@ -869,8 +1061,11 @@ pub fn applicable(inv: &Inventory) -> Vec<Applicable> {
         out.push(Applicable {
             experiment: "kill-az".into(),
             command: format!("ftctl chaos kill-az --env {env} --az {z}"),
-            targets: format!("zone {z}: its instances, group zone lists, database primaries"),
-            budget: derive_budget(inv, &tiers, &dbs, &[], &[]).ok(),
+            targets: format!(
+                "zone {z}: its subnets' traffic, instances, tasks, group zone lists, database \
+                 and cache primaries"
+            ),
+            budget: derive_budget(inv, &tiers, &dbs, &caches, &services).ok(),
         });
     }
     for d in inv.databases.iter().filter(|d| d.multi_az) {

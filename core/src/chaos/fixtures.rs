@@ -41,10 +41,19 @@ pub fn inventory() -> Inventory {
             alarm("alarm.tier.app.capacity", 240),
             alarm("alarm.db.main.cpu", 600),
         ],
-        subnet_zones: [("s-a", "az-a"), ("s-b", "az-b")]
+        subnet_zones: [("s-a", "az-a"), ("s-b", "az-b"), ("s-db-a", "az-a")]
             .iter()
             .map(|(s, z)| (s.to_string(), z.to_string()))
             .collect(),
+        vpc: Some("vpc-1".into()),
+        subnet_acls: [
+            ("s-a", "acl-app"),
+            ("s-b", "acl-app"),
+            ("s-db-a", "acl-data"),
+        ]
+        .iter()
+        .map(|(s, a)| (s.to_string(), a.to_string()))
+        .collect(),
     }
 }
 

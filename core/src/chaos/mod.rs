@@ -84,6 +84,13 @@ pub struct Inventory {
     pub alarms: Vec<Alarm>,
     /// Availability zone of every subnet the deployment owns.
     pub subnet_zones: BTreeMap<String, String>,
+    /// The deployment's VPC, where kill-az puts its deny-all network ACL.
+    #[serde(default)]
+    pub vpc: Option<String>,
+    /// The network ACL each of the deployment's subnets is on, so that losing a zone can put
+    /// its subnets back exactly where they were.
+    #[serde(default)]
+    pub subnet_acls: BTreeMap<String, String>,
 }
 
 impl Inventory {
@@ -99,7 +106,12 @@ impl Inventory {
                     if let Some(az) = o.outputs.get("availability_zone") {
                         inv.subnet_zones.insert(o.physical_id.clone(), az.clone());
                     }
+                    if let Some(acl) = o.props.get("network_acl_id").and_then(Val::as_str) {
+                        inv.subnet_acls
+                            .insert(o.physical_id.clone(), acl.to_string());
+                    }
                 }
+                Kind::Vpc => inv.vpc = Some(o.physical_id.clone()),
                 Kind::AutoScalingGroup => {
                     let tier =
                         o.id.strip_prefix("tier.")
@@ -392,6 +404,72 @@ impl Snapshot {
             if deployment_alarms.contains(a) {
                 out.push(format!("alarm {a} is in ALARM"));
             }
+        }
+        out
+    }
+}
+
+impl Snapshot {
+    /// What serves outside the lost zone, one line per tier, database, cache and service: the
+    /// kill-az verdict's "what recovered in the zones that remained".
+    pub fn outside_zone(&self, lost: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for t in &self.tiers {
+            let elsewhere: Vec<String> = t
+                .serving_by_zone
+                .iter()
+                .filter(|(z, _)| z.as_str() != lost)
+                .map(|(z, n)| format!("{n} in {z}"))
+                .collect();
+            let inside = t.serving_by_zone.get(lost).copied().unwrap_or(0);
+            out.push(format!(
+                "tier {}: {} of {} serving{}{}",
+                t.tier,
+                t.serving - inside,
+                t.desired,
+                if elsewhere.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", elsewhere.join(", "))
+                },
+                if inside > 0 {
+                    format!(", and {inside} still in {lost}")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        for d in &self.databases {
+            out.push(format!(
+                "database {}: {}, primary in {}{}",
+                d.name,
+                d.status,
+                d.zone,
+                if d.zone == lost {
+                    " (the lost zone)"
+                } else {
+                    ""
+                }
+            ));
+        }
+        for c in &self.caches {
+            for sh in &c.shards {
+                if let Some(z) = &sh.primary_zone {
+                    out.push(format!(
+                        "cache {} shard {}: {}, primary in {z}{}",
+                        c.name,
+                        sh.id,
+                        sh.status,
+                        if z == lost { " (the lost zone)" } else { "" }
+                    ));
+                }
+            }
+        }
+        for sv in &self.services {
+            out.push(format!(
+                "service {}: {} of {} tasks running",
+                sv.name, sv.running, sv.desired
+            ));
         }
         out
     }

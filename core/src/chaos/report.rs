@@ -94,7 +94,20 @@ pub fn markdown(j: &Journal, timeline: &str) -> String {
                 .join("; ")
         );
     }
+    if let Some(seed) = &d.seed {
+        let _ = writeln!(
+            md,
+            "| Seed | `{seed}` (`--seed {seed}` chooses the same targets) |"
+        );
+    }
     let _ = writeln!(md, "\n![timeline]({timeline})\n");
+    if let (Some(zone), Some(last)) = (&d.zone, j.probes.last()) {
+        let _ = writeln!(md, "## Outside {zone} at the end\n");
+        for line in last.snapshot.outside_zone(zone) {
+            let _ = writeln!(md, "- {line}");
+        }
+        let _ = writeln!(md);
+    }
     if !d.warnings.is_empty() {
         let _ = writeln!(md, "## Warnings\n");
         for w in &d.warnings {

@@ -116,7 +116,7 @@ fn kill_instance(tiers: &[&str], count: Option<u32>, percent: Option<u32>, ids: 
         count,
         percent,
         instances: ids.iter().map(|s| s.to_string()).collect(),
-        seed: "fixed".into(),
+        seed: Some("fixed".into()),
     }
 }
 
@@ -268,7 +268,7 @@ fn the_seed_makes_the_choice_repeatable() {
                 count: None,
                 percent: None,
                 instances: vec![],
-                seed: n.to_string(),
+                seed: Some(n.to_string()),
             };
             let d = design::design(&fault, &inv, &base, None).unwrap();
             format!("{:?}", d.actions)
@@ -278,6 +278,46 @@ fn the_seed_makes_the_choice_repeatable() {
         picks.len() > 1,
         "the seed never changed the choice: {picks:?}"
     );
+}
+
+#[test]
+fn without_a_seed_the_dry_run_and_the_run_choose_the_same_and_say_how_to_repeat_it() {
+    let inv = inventory();
+    let base = observation(healthy_fleet(), "az-a", &[]);
+    let unseeded = Fault::KillInstance {
+        tiers: vec!["web".into()],
+        count: None,
+        percent: None,
+        instances: vec![],
+        seed: None,
+    };
+    // Two designs from the same probe stand for the dry run and the run that follows it.
+    let dry = design::design(&unseeded, &inv, &base, None).unwrap();
+    let run = design::design(&unseeded, &inv, &base, None).unwrap();
+    assert_eq!(dry.actions, run.actions);
+    let seed = dry.seed.clone().expect("the design names the seed it used");
+    let repeated = Fault::KillInstance {
+        tiers: vec!["web".into()],
+        count: None,
+        percent: None,
+        instances: vec![],
+        seed: Some(seed.clone()),
+    };
+    let again = design::design(&repeated, &inv, &base, None).unwrap();
+    assert_eq!(
+        again.actions, dry.actions,
+        "--seed {seed} repeats the choice"
+    );
+    assert_eq!(again.seed.as_deref(), Some(seed.as_str()));
+    // Instances named one by one involve no choice, so no seed.
+    let named = design::design(
+        &kill_instance(&[], None, None, &[&base.instances[0].id]),
+        &inv,
+        &base,
+        None,
+    )
+    .unwrap();
+    assert_eq!(named.seed, None);
 }
 
 #[test]
@@ -318,6 +358,15 @@ fn kill_az_picks_the_busiest_zone_and_keeps_groups_out_of_it() {
     assert_eq!(
         d.actions,
         vec![
+            // Every subnet of the deployment in the zone, not only the groups' ones.
+            Action::IsolateSubnets {
+                vpc: "vpc-1".into(),
+                zone: "az-a".into(),
+                subnets: [("s-a", "acl-app"), ("s-db-a", "acl-data")]
+                    .iter()
+                    .map(|(s, a)| (s.to_string(), a.to_string()))
+                    .collect(),
+            },
             Action::RemoveZone {
                 group: "t-app".into(),
                 zone: "az-a".into(),
@@ -363,6 +412,10 @@ fn kill_az_stop_mode_is_undone_by_starting_and_restoring() {
     assert_eq!(
         undos,
         vec![
+            Undo::RestoreNetworkAcls {
+                vpc: "vpc-1".into(),
+                subnets: [("s-b".to_string(), "acl-app".to_string())].into(),
+            },
             Undo::RestoreZones {
                 group: "t-app".into(),
                 subnets: vec!["s-a".into(), "s-b".into()]
@@ -387,6 +440,107 @@ fn kill_az_stop_mode_is_undone_by_starting_and_restoring() {
     )
     .unwrap_err();
     assert!(err.0.contains("does not use that zone"), "{err}");
+}
+
+#[test]
+fn kill_az_stops_the_zones_tasks_and_says_what_serves_outside_it() {
+    let mut inv = inventory();
+    inv.services.push(Service {
+        name: "api".into(),
+        cluster: "t-cluster".into(),
+        service: "t-api".into(),
+    });
+    let mut base = observation(healthy_fleet(), "az-b", &[]);
+    for (arn, zone) in [
+        ("arn:task/1", "az-a"),
+        ("arn:task/2", "az-b"),
+        ("arn:task/3", "az-a"),
+    ] {
+        base.tasks.push(Task {
+            service: "t-api".into(),
+            arn: arn.into(),
+            zone: zone.into(),
+        });
+    }
+    let d = design::design(
+        &Fault::KillAz {
+            zone: Some("az-a".into()),
+            mode: AzMode::Terminate,
+        },
+        &inv,
+        &base,
+        Some(60.0),
+    )
+    .unwrap();
+    assert!(
+        d.actions.contains(&Action::StopTasks {
+            cluster: "t-cluster".into(),
+            service: "t-api".into(),
+            tasks: vec!["arn:task/1".into(), "arn:task/3".into()],
+        }),
+        "{:?}",
+        d.actions
+    );
+    assert!(d.summary.contains("stop its 2 tasks"), "{}", d.summary);
+    assert!(d.summary.contains("cut its 2 subnets off"), "{}", d.summary);
+    assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+    // Every task in the lost zone: said before it starts.
+    base.tasks.retain(|t| t.zone == "az-a");
+    let d = design::design(
+        &Fault::KillAz {
+            zone: Some("az-a".into()),
+            mode: AzMode::Terminate,
+        },
+        &inv,
+        &base,
+        Some(60.0),
+    )
+    .unwrap();
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.contains("service api is not spread")),
+        "{:?}",
+        d.warnings
+    );
+    // What serves outside the lost zone, from a probe.
+    let lines = base.snapshot.outside_zone("az-a");
+    assert!(
+        lines.contains(&"tier web: 1 of 3 serving (1 in az-b), and 2 still in az-a".to_string()),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&"database main: available, primary in az-b".to_string()),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn kill_az_without_a_known_network_acl_says_the_subnet_stays_connected() {
+    let mut inv = inventory();
+    inv.subnet_acls.remove("s-db-a");
+    let d = design::design(
+        &Fault::KillAz {
+            zone: Some("az-a".into()),
+            mode: AzMode::Terminate,
+        },
+        &inv,
+        &steady(),
+        Some(60.0),
+    )
+    .unwrap();
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.contains("s-db-a") && w.contains("not cut off")),
+        "{:?}",
+        d.warnings
+    );
+    assert!(
+        matches!(&d.actions[0], Action::IsolateSubnets { subnets, .. } if subnets.len() == 1),
+        "{:?}",
+        d.actions
+    );
 }
 
 #[test]
@@ -595,26 +749,56 @@ fn kill_task_stops_some_tasks_never_all() {
     let one = Fault::KillTask {
         services: vec![],
         count: None,
+        percent: None,
+        seed: Some("fixed".into()),
     };
     let d = design::design(&one, &inv, &base, None).unwrap();
-    assert_eq!(
-        d.actions,
-        vec![Action::StopTasks {
-            cluster: "t-cluster".into(),
-            service: "t-api".into(),
-            tasks: vec!["arn:task/a".into()],
-        }]
-    );
+    let [Action::StopTasks {
+        cluster,
+        service,
+        tasks,
+    }] = d.actions.as_slice()
+    else {
+        panic!("one StopTasks action: {:?}", d.actions);
+    };
+    assert_eq!((cluster.as_str(), service.as_str()), ("t-cluster", "t-api"));
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(d.seed.as_deref(), Some("fixed"));
     assert_eq!(d.budget.seconds, 180.0);
+    // A share: 50% of 3 rounds up to 2, and never all of them.
+    let half = Fault::KillTask {
+        services: vec![],
+        count: None,
+        percent: Some(50),
+        seed: None,
+    };
+    let d = design::design(&half, &inv, &base, None).unwrap();
+    assert!(
+        matches!(d.actions.as_slice(), [Action::StopTasks { tasks, .. }] if tasks.len() == 2),
+        "{:?}",
+        d.actions
+    );
+    let whole = Fault::KillTask {
+        services: vec![],
+        count: None,
+        percent: Some(100),
+        seed: None,
+    };
+    let err = design::design(&whole, &inv, &base, None).unwrap_err();
+    assert!(err.0.contains("would leave none"), "{err}");
     let all = Fault::KillTask {
         services: vec!["api".into()],
         count: Some(3),
+        percent: None,
+        seed: None,
     };
     let err = design::design(&all, &inv, &base, None).unwrap_err();
     assert!(err.0.contains("would leave none"), "{err}");
     let unknown = Fault::KillTask {
         services: vec!["nope".into()],
         count: None,
+        percent: None,
+        seed: None,
     };
     assert!(design::design(&unknown, &inv, &base, None).is_err());
     // A service short of tasks is not steady.
