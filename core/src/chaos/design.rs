@@ -2,6 +2,7 @@
 //! Pure: the same inventory and observation always give the same design.
 
 use super::{Instance, Inventory, Observation};
+pub mod gray;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -42,6 +43,22 @@ pub enum Fault {
         /// Tasks to stop per service [1].
         count: Option<u32>,
     },
+    /// Gray failure: delay (and jitter) on every packet a share of a tier's instances sends.
+    Latency {
+        on: gray::Share,
+        delay_ms: u32,
+        jitter_ms: u32,
+    },
+    /// Gray failure: a share of the packets a share of a tier's instances sends is dropped.
+    PacketLoss {
+        on: gray::Share,
+        loss_percent: u32,
+    },
+    /// Gray failure: the CPUs of a share of a tier's instances are kept busy.
+    CpuStress {
+        on: gray::Share,
+        load_percent: u32,
+    },
 }
 
 /// One change the experiment makes.
@@ -80,6 +97,14 @@ pub enum Action {
         #[serde(default)]
         zone: Option<String>,
     },
+    /// Systems Manager Run Command: run `document` with `parameters` on `instances`. `comment`
+    /// marks the command so that rollback can find it.
+    SendCommand {
+        document: String,
+        instances: Vec<String>,
+        parameters: BTreeMap<String, Vec<String>>,
+        comment: String,
+    },
 }
 
 impl Action {
@@ -113,6 +138,20 @@ impl Action {
                     .collect::<Vec<_>>()
                     .join(" ")
             ),
+            Action::SendCommand {
+                document,
+                instances,
+                parameters,
+                ..
+            } => format!(
+                "run {document} ({}) on {}",
+                parameters
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", v.join(",")))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                instances.join(" ")
+            ),
             Action::FailoverCache { group, shard, zone } => format!(
                 "test failover of cache {group} shard {shard}{}",
                 zone.as_ref()
@@ -132,6 +171,16 @@ impl Action {
             Action::StopInstances { instances } => Some(Undo::StartInstances {
                 instances: instances.clone(),
             }),
+            Action::SendCommand {
+                document,
+                instances,
+                comment,
+                ..
+            } => Some(Undo::CancelCommand {
+                document: document.clone(),
+                instances: instances.clone(),
+                comment: comment.clone(),
+            }),
             Action::TerminateInstances { .. }
             | Action::FailoverDatabase { .. }
             | Action::FailoverCache { .. }
@@ -146,6 +195,13 @@ impl Action {
 pub enum Undo {
     RestoreZones { group: String, subnets: Vec<String> },
     StartInstances { instances: Vec<String> },
+    /// Cancel the run's command (found by its comment) wherever it still runs, and see every
+    /// invocation end: the AWSFIS documents remove their fault when cancelled.
+    CancelCommand {
+        document: String,
+        instances: Vec<String>,
+        comment: String,
+    },
 }
 
 impl Undo {
@@ -155,6 +211,14 @@ impl Undo {
                 format!("restore group {group} subnets {}", subnets.join(","))
             }
             Undo::StartInstances { instances } => format!("start {}", instances.join(" ")),
+            Undo::CancelCommand {
+                document,
+                instances,
+                ..
+            } => format!(
+                "cancel {document} on {} and see it end",
+                instances.join(" ")
+            ),
         }
     }
 }
@@ -179,6 +243,12 @@ pub struct Design {
 }
 
 impl Design {
+    /// Whether the experiment is judged by recovery (something is lost and must be rebuilt) or,
+    /// for a gray failure, by steady state holding while the fault runs (`verdict::hold`).
+    pub fn expects_healing(&self) -> bool {
+        !gray::EXPERIMENTS.contains(&self.experiment.as_str())
+    }
+
     /// Services whose tasks the experiment stops.
     pub fn stopped_services(&self) -> Vec<String> {
         self.actions
@@ -246,16 +316,20 @@ pub fn design(
             cache_failover(inv, baseline, caches, shard.as_deref())?
         }
         Fault::KillTask { services, count } => kill_task(inv, baseline, services, *count)?,
+        Fault::Latency { .. } | Fault::PacketLoss { .. } | Fault::CpuStress { .. } => {
+            gray::design(fault, inv, baseline)?
+        }
     };
     let databases = design.failover_databases();
     let caches = design.failover_caches();
     let services = design.stopped_services();
-    design.budget = match budget_override {
-        Some(seconds) => Budget {
+    design.budget = match (budget_override, gray::budget(fault)) {
+        (Some(seconds), _) => Budget {
             seconds,
             source: "--budget".to_string(),
         },
-        None => derive_budget(inv, &design.tiers, &databases, &caches, &services)?,
+        (None, Some(fault_duration)) => fault_duration,
+        (None, None) => derive_budget(inv, &design.tiers, &databases, &caches, &services)?,
     };
     Ok(design)
 }
@@ -902,5 +976,6 @@ pub fn applicable(inv: &Inventory) -> Vec<Applicable> {
             budget: derive_budget(inv, &[], &[], &[], std::slice::from_ref(&s.service)).ok(),
         });
     }
+    out.extend(gray::applicable(inv));
     out
 }

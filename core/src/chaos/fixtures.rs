@@ -45,6 +45,8 @@ pub fn inventory() -> Inventory {
             .iter()
             .map(|(s, z)| (s.to_string(), z.to_string()))
             .collect(),
+        ssm_tiers: vec!["app".into(), "web".into()],
+        region: "us-east-1".into(),
     }
 }
 
