@@ -29,6 +29,7 @@
 
 use super::{shuffled, Action, Budget, Design, Fault, Refusal};
 use crate::chaos::{Instance, Inventory, Observation};
+use crate::deployment::TAG_DEPLOYMENT;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -404,7 +405,7 @@ pub fn fis(
             json!({
                 "resourceType": "aws:ec2:instance",
                 "resourceTags": {
-                    crate::deployment::TAG_DEPLOYMENT: inv.env,
+                    TAG_DEPLOYMENT: inv.env,
                     "aws:autoscaling:groupName": group.name,
                 },
                 "filters": [{ "path": "State.Name", "values": ["running"] }],
