@@ -11,9 +11,11 @@ their Status; an unknown command id is InvalidCommandId.
   https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_ListCommandInvocations.html
   https://docs.aws.amazon.com/systems-manager/latest/userguide/monitor-commands.html (statuses)
 moto: every command and invocation is Success the moment it is sent (so nothing could be
-cancelled or watched while it runs); CancelCommand and ListCommandInvocations are not
-implemented.
-Here: a command whose Parameters hold DurationSeconds is InProgress on each instance until that
+cancelled or watched while it runs); a command sent with InstanceIds and no Targets also ran on
+every instance in the region (its target lookup with no filter matched all of them);
+CancelCommand and ListCommandInvocations are not implemented.
+Here: a command runs on exactly the InstanceIds given when no Targets are; a command whose
+Parameters hold DurationSeconds is InProgress on each instance until that
 many seconds after it was sent, then Success; CancelCommand turns the unfinished invocations
 Cancelled (straight away: nothing runs to be stopped) and the command Cancelled when none is left
 running; ListCommandInvocations answers from the same state. Nothing runs on the instances.
@@ -33,7 +35,13 @@ _init = Command.__init__
 
 
 def init_with_duration(self: Command, *args: Any, **kwargs: Any) -> None:
+    # moto extends the list it is given in place: keep a copy of what was asked for.
+    asked = list(kwargs.get("instance_ids") or [])
     _init(self, *args, **kwargs)
+    if not kwargs.get("targets"):
+        self.instance_ids = list(dict.fromkeys(asked))
+        self.invocations = [i for i in self.invocations if i["InstanceId"] in asked]
+        self.target_count = len(self.instance_ids)
     try:
         seconds = int((self.parameters or {}).get("DurationSeconds", ["0"])[0])
     except (ValueError, TypeError, IndexError):

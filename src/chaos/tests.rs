@@ -325,8 +325,14 @@ async fn a_gray_failure_that_stays_steady_holds_for_its_duration_then_is_cancell
     assert!(j.reason.starts_with("held"), "{}", j.reason);
     assert!(j.fault_ended_at.is_some(), "watched until the fault's end");
     let log = lab.log();
-    assert!(log[0].starts_with("act run AWSFIS-Run-Network-Latency-Sources"), "{log:?}");
-    assert!(log[1].starts_with("undo cancel AWSFIS-Run-Network-Latency-Sources"), "{log:?}");
+    assert!(
+        log[0].starts_with("act run AWSFIS-Run-Network-Latency-Sources"),
+        "{log:?}"
+    );
+    assert!(
+        log[1].starts_with("undo cancel AWSFIS-Run-Network-Latency-Sources"),
+        "{log:?}"
+    );
     assert_eq!(log.len(), 2, "{log:?}");
     assert!(j.pending_undo.is_empty());
 }
@@ -344,11 +350,15 @@ async fn a_gray_failure_that_an_alarm_shows_is_degraded_and_rolled_back_at_once(
     let d = j.verdict.as_ref().unwrap().degraded.as_ref().unwrap();
     assert_eq!(d.alarms, vec!["t-alarm-tier-web-healthy-hosts"]);
     assert!(
-        j.reason.contains("alarm t-alarm-tier-web-healthy-hosts is in ALARM"),
+        j.reason
+            .contains("alarm t-alarm-tier-web-healthy-hosts is in ALARM"),
         "{}",
         j.reason
     );
-    assert!(j.fault_ended_at.unwrap() < 30.0, "stopped before its duration");
+    assert!(
+        j.fault_ended_at.unwrap() < 30.0,
+        "stopped before its duration"
+    );
     assert!(lab.log().iter().any(|l| l.starts_with("undo cancel")));
     assert!(j.after_rollback.as_ref().unwrap().steady);
 }

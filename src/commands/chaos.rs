@@ -7,11 +7,11 @@ use crate::aws::chaos::AwsLab;
 use crate::aws::cloudwatch::alarm_state::AlarmPlaces;
 use crate::aws::cloudwatch::metrics::publish_result;
 use crate::aws::{endpoint_for, AwsCloud, DeleteOptions};
+use crate::chaos::design::gray;
 use crate::chaos::design::{self, Design, Fault, Refusal};
 use crate::chaos::journal::{Event, Journal, Outcome, Settings};
 use crate::chaos::run::{Runner, Sink, Watcher};
 use crate::chaos::{fis, report, Inventory, Observation, Snapshot};
-use crate::chaos::design::gray;
 use crate::cli::{
     CacheArgs, ChaosCommand, CpuArgs, DbArgs, FisExperiment, InstanceArgs, LatencyArgs, LossArgs,
     RunArgs, ShareArgs, TargetArgs, TaskArgs,
@@ -234,7 +234,7 @@ fn endpoints_are_loopback() -> bool {
         crate::aws::ssm::ENDPOINT_VAR,
     ]
     .iter()
-        .all(|service| is_loopback_url(&endpoint_for(service)))
+    .all(|service| is_loopback_url(&endpoint_for(service)))
 }
 
 fn is_loopback_url(url: &str) -> bool {

@@ -861,8 +861,21 @@ async fn latency_sends_the_fis_document_and_an_abort_cancels_it() {
         .map(|(id, _)| id)
         .collect();
     let dry = ftctl(&[
-        "chaos", "latency", "--env", &d.env, "--group", "web", "--delay-ms", "150",
-        "--jitter-ms", "15", "--duration", "60", "--seed", "gray-1", "--dry-run",
+        "chaos",
+        "latency",
+        "--env",
+        &d.env,
+        "--group",
+        "web",
+        "--delay-ms",
+        "150",
+        "--jitter-ms",
+        "15",
+        "--duration",
+        "60",
+        "--seed",
+        "gray-1",
+        "--dry-run",
     ])
     .success()
     .stdout_has(DOC)

@@ -193,8 +193,13 @@ impl Action {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "undo", rename_all = "kebab-case")]
 pub enum Undo {
-    RestoreZones { group: String, subnets: Vec<String> },
-    StartInstances { instances: Vec<String> },
+    RestoreZones {
+        group: String,
+        subnets: Vec<String>,
+    },
+    StartInstances {
+        instances: Vec<String>,
+    },
     /// Cancel the run's command (found by its comment) wherever it still runs, and see every
     /// invocation end: the AWSFIS documents remove their fault when cancelled.
     CancelCommand {

@@ -157,10 +157,9 @@ impl Inventory {
                     });
                 }
                 Kind::IamRole => {
-                    let tier = o
-                        .id
-                        .strip_prefix("tier.")
-                        .and_then(|rest| rest.strip_suffix(".role"));
+                    let tier =
+                        o.id.strip_prefix("tier.")
+                            .and_then(|rest| rest.strip_suffix(".role"));
                     let managed = o
                         .props
                         .get("managed_policies")

@@ -937,16 +937,35 @@ fn gray_victims_follow_the_seed_and_never_take_a_whole_tier_by_accident() {
             a => panic!("{a:?}"),
         }
     };
-    assert_eq!(pick("a"), pick("a"), "the same seed picks the same instance");
+    assert_eq!(
+        pick("a"),
+        pick("a"),
+        "the same seed picks the same instance"
+    );
     let picks: std::collections::BTreeSet<Vec<String>> =
         (0..20).map(|n| pick(&n.to_string())).collect();
     assert!(picks.len() > 1, "different seeds spread the choice");
-    let err =
-        design::design(&latency(share(&["web"], Some(3), None)), &inv, &steady(), None).unwrap_err();
+    let err = design::design(
+        &latency(share(&["web"], Some(3), None)),
+        &inv,
+        &steady(),
+        None,
+    )
+    .unwrap_err();
     assert!(err.0.contains("--percent 100"), "{}", err.0);
-    let all =
-        design::design(&latency(share(&["web"], None, Some(100))), &inv, &steady(), None).unwrap();
-    assert_eq!(all.summary.split(" 3 instances").count(), 2, "{}", all.summary);
+    let all = design::design(
+        &latency(share(&["web"], None, Some(100))),
+        &inv,
+        &steady(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        all.summary.split(" 3 instances").count(),
+        2,
+        "{}",
+        all.summary
+    );
 }
 
 #[test]
@@ -1007,8 +1026,8 @@ fn gray_experiments_apply_only_to_tiers_systems_manager_reaches() {
             .count(),
         1
     );
-    let err = design::design(&latency(share(&["app"], None, None)), &inv, &steady(), None)
-        .unwrap_err();
+    let err =
+        design::design(&latency(share(&["app"], None, None)), &inv, &steady(), None).unwrap_err();
     assert!(err.0.contains("AmazonSSMManagedInstanceCore"), "{}", err.0);
     inv.ssm_tiers.clear();
     assert!(design::design(&latency(share(&[], None, None)), &inv, &steady(), None).is_err());
@@ -1070,7 +1089,11 @@ fn gray_fis_template_uses_send_command_with_the_same_document_and_parameters() {
     assert_eq!(target["selectionMode"], "PERCENT(50)");
     assert_eq!(target["resourceTags"]["aws:autoscaling:groupName"], "t-web");
     let stops = t["stopConditions"].as_array().unwrap();
-    assert_eq!(stops.len(), 2, "web's capacity and healthy-hosts alarms: {stops:?}");
+    assert_eq!(
+        stops.len(),
+        2,
+        "web's capacity and healthy-hosts alarms: {stops:?}"
+    );
 }
 
 // ---------- the gray-failure verdict ----------
@@ -1103,5 +1126,8 @@ fn a_gray_failure_holds_when_every_probe_during_it_is_steady() {
     assert_eq!(d.problems, bad);
     assert_eq!(d.alarms, alarms);
     let not_before = [r(0.0, "x"), r(1.0, "")];
-    assert_eq!(hold(&not_before, 0.5, Some(1.0), 9.0).status, Status::NotSteadyBefore);
+    assert_eq!(
+        hold(&not_before, 0.5, Some(1.0), 9.0).status,
+        Status::NotSteadyBefore
+    );
 }

@@ -69,7 +69,12 @@ pub struct Reading<'a> {
 /// the fault has ended (`ended_at`) with every probe from the injection to then steady;
 /// degraded at the first probe in that span that was not. Probes after the end do not count
 /// against it (they are the rollback's). `duration` is reported as the budget.
-pub fn hold(readings: &[Reading], injected_at: f64, ended_at: Option<f64>, duration: f64) -> Verdict {
+pub fn hold(
+    readings: &[Reading],
+    injected_at: f64,
+    ended_at: Option<f64>,
+    duration: f64,
+) -> Verdict {
     let mut verdict = Verdict {
         status: Status::Pending,
         detected_after: None,

@@ -23,10 +23,7 @@ pub async fn publish_result(clients: &Clients, journal: &Journal) -> Result<()> 
     ];
     let mut values: BTreeMap<&str, (f64, StandardUnit)> = BTreeMap::new();
     // A gray failure that held needed no recovery: it counts as a pass.
-    let recovered = matches!(
-        journal.outcome,
-        Some(Outcome::Recovered | Outcome::Held)
-    );
+    let recovered = matches!(journal.outcome, Some(Outcome::Recovered | Outcome::Held));
     values.insert(
         "Recovered",
         (if recovered { 1.0 } else { 0.0 }, StandardUnit::Count),

@@ -45,7 +45,12 @@ async fn invocations(clients: &Clients, command_id: &str) -> Result<BTreeMap<Str
         .send()
         .try_collect()
         .await
-        .map_err(|e| aws_error(&format!("reading the invocations of command {command_id}"), e))?;
+        .map_err(|e| {
+            aws_error(
+                &format!("reading the invocations of command {command_id}"),
+                e,
+            )
+        })?;
     Ok(items
         .iter()
         .filter_map(|i| {
@@ -78,7 +83,11 @@ pub async fn send(
         .send()
         .await
         .map_err(|e| aws_error(&format!("sending {document} to {}", instances.join(" ")), e))?;
-    let Some(id) = out.command().and_then(|c| c.command_id()).map(str::to_string) else {
+    let Some(id) = out
+        .command()
+        .and_then(|c| c.command_id())
+        .map(str::to_string)
+    else {
         bail!("SendCommand of {document} returned no command id");
     };
     let start = Instant::now();
@@ -95,9 +104,11 @@ pub async fn send(
                 failed.join(", ")
             );
         }
-        let started = instances
-            .iter()
-            .all(|i| states.get(i).is_some_and(|s| s == "InProgress" || s == "Success"));
+        let started = instances.iter().all(|i| {
+            states
+                .get(i)
+                .is_some_and(|s| s == "InProgress" || s == "Success")
+        });
         if started {
             return Ok(id);
         }

@@ -66,7 +66,14 @@ pub struct Share {
 }
 
 /// The share and the document, with its own parameters, of a gray fault.
-fn parts(fault: &Fault) -> Option<(&'static str, &Share, &'static str, Vec<(&'static str, String)>)> {
+fn parts(
+    fault: &Fault,
+) -> Option<(
+    &'static str,
+    &Share,
+    &'static str,
+    Vec<(&'static str, String)>,
+)> {
     let network = |extra: Vec<(&'static str, String)>| {
         let mut p = extra;
         // Every flow leaving the instance: its answers to the balancer and to users, and its
@@ -340,9 +347,17 @@ pub fn design(fault: &Fault, inv: &Inventory, baseline: &Observation) -> Result<
 /// The gray experiments `chaos list` offers: each tier Systems Manager reaches.
 pub fn applicable(inv: &Inventory) -> Vec<super::Applicable> {
     let mut out = Vec::new();
-    for g in inv.groups.iter().filter(|g| inv.ssm_tiers.contains(&g.tier)) {
+    for g in inv
+        .groups
+        .iter()
+        .filter(|g| inv.ssm_tiers.contains(&g.tier))
+    {
         for (experiment, what, flags) in [
-            (LATENCY, "added latency and jitter", "--delay-ms 100 --jitter-ms 10"),
+            (
+                LATENCY,
+                "added latency and jitter",
+                "--delay-ms 100 --jitter-ms 10",
+            ),
             (PACKET_LOSS, "packet loss", "--loss-percent 7"),
             (CPU_STRESS, "CPU stress", "--load-percent 80"),
         ] {
