@@ -65,15 +65,16 @@ pub struct Share {
     pub duration: u32,
 }
 
-/// The share and the document, with its own parameters, of a gray fault.
-fn parts(
-    fault: &Fault,
-) -> Option<(
+/// The experiment's name, its share, its document and the document's own parameters.
+type Parts<'a> = (
     &'static str,
-    &Share,
+    &'a Share,
     &'static str,
     Vec<(&'static str, String)>,
-)> {
+);
+
+/// The share and the document, with its own parameters, of a gray fault.
+fn parts(fault: &Fault) -> Option<Parts<'_>> {
     let network = |extra: Vec<(&'static str, String)>| {
         let mut p = extra;
         // Every flow leaving the instance: its answers to the balancer and to users, and its
