@@ -21,6 +21,9 @@ and what moto did are in each module of moto_patches/):
   FTCTL_ASG_REPLACE_SECONDS (2) later, its replacement's target `initial` for
   FTCTL_TG_INITIAL_SECONDS (1) (moto replaced a terminated one inside the call and ignored a
   stopped one).
+- Systems Manager (moto_patches/ssm.py): a command runs for its DurationSeconds parameter
+  (InProgress, then Success; moto made every command Success at once), CancelCommand and
+  ListCommandInvocations (not implemented in moto).
 Everything else is moto unchanged. Run as: python moto_server.py -H 127.0.0.1 -p PORT
 """
 

@@ -439,6 +439,36 @@ pub enum ChaosCommand {
         #[arg(long, default_value_t = 600.0, value_parser = non_negative_seconds)]
         wait: f64,
     },
+    /// Gray failure: add latency and jitter to what a share of a tier's instances send, for a
+    /// while, through Systems Manager (AWSFIS-Run-Network-Latency-Sources). Steady state must hold.
+    Latency {
+        #[command(flatten)]
+        run: RunArgs,
+        #[command(flatten)]
+        share: ShareArgs,
+        #[command(flatten)]
+        latency: LatencyArgs,
+    },
+    /// Gray failure: drop a share of the packets a share of a tier's instances send, for a while,
+    /// through Systems Manager (AWSFIS-Run-Network-Packet-Loss-Sources). Steady state must hold.
+    PacketLoss {
+        #[command(flatten)]
+        run: RunArgs,
+        #[command(flatten)]
+        share: ShareArgs,
+        #[command(flatten)]
+        loss: LossArgs,
+    },
+    /// Gray failure: load the CPUs of a share of a tier's instances, for a while, through
+    /// Systems Manager (AWSFIS-Run-CPU-Stress). Steady state must hold.
+    CpuStress {
+        #[command(flatten)]
+        run: RunArgs,
+        #[command(flatten)]
+        share: ShareArgs,
+        #[command(flatten)]
+        cpu: CpuArgs,
+    },
     /// Print an experiment as an AWS Fault Injection Service experiment template (JSON).
     ExportFis {
         #[command(subcommand)]
@@ -456,6 +486,51 @@ pub struct FisArgs {
     /// Extra stop-condition alarms (name or ftctl logical id).
     #[arg(long = "stop-on", value_name = "ALARM")]
     pub stop_on: Vec<String>,
+}
+
+/// Which instances a gray failure hits, and for how long.
+#[derive(Debug, Args, Clone)]
+pub struct ShareArgs {
+    /// Tier (or group name) to degrade (repeatable) [default: every tier Systems Manager reaches].
+    #[arg(long = "group", value_name = "TIER")]
+    pub groups: Vec<String>,
+    /// Instances to degrade per tier [default: 1].
+    #[arg(long, conflicts_with = "percent", value_parser = clap::value_parser!(u32).range(1..))]
+    pub count: Option<u32>,
+    /// Percentage of each tier's running instances to degrade (rounded up; 100 takes all).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub percent: Option<u32>,
+    /// Orders the candidates, so a run can be repeated exactly [default: the current time; the
+    /// seed used is printed].
+    #[arg(long)]
+    pub seed: Option<String>,
+    /// Seconds the fault lasts (the document's DurationSeconds), 60 to 43200 (an FIS action's range).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(60..=43_200))]
+    pub duration: u32,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct LatencyArgs {
+    /// Delay added to every packet, in milliseconds.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=60_000))]
+    pub delay_ms: u32,
+    /// Jitter around the delay, in milliseconds (at most the delay).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=60_000))]
+    pub jitter_ms: u32,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct LossArgs {
+    /// Percentage of packets dropped.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub loss_percent: u32,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CpuArgs {
+    /// Target CPU load, in percent of every vCPU.
+    #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub load_percent: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -477,6 +552,30 @@ pub enum FisExperiment {
         fis: FisArgs,
         #[command(flatten)]
         db: DbArgs,
+    },
+    Latency {
+        #[command(flatten)]
+        fis: FisArgs,
+        #[command(flatten)]
+        share: ShareArgs,
+        #[command(flatten)]
+        latency: LatencyArgs,
+    },
+    PacketLoss {
+        #[command(flatten)]
+        fis: FisArgs,
+        #[command(flatten)]
+        share: ShareArgs,
+        #[command(flatten)]
+        loss: LossArgs,
+    },
+    CpuStress {
+        #[command(flatten)]
+        fis: FisArgs,
+        #[command(flatten)]
+        share: ShareArgs,
+        #[command(flatten)]
+        cpu: CpuArgs,
     },
 }
 

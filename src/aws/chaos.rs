@@ -684,6 +684,16 @@ impl Lab for AwsLab {
                 }
                 Ok(())
             }
+            Action::SendCommand {
+                document,
+                instances,
+                parameters,
+                comment,
+            } => {
+                crate::aws::ssm::send(&self.clients, document, instances, parameters, comment)
+                    .await?;
+                Ok(())
+            }
             Action::FailoverCache { group, shard, .. } => {
                 // ElastiCache runs one TestFailover per replication group at a time: another
                 // shard of the same group waits until the previous failover has finished (the
@@ -726,6 +736,11 @@ impl Lab for AwsLab {
             Undo::RestoreZones { group, subnets } => self.set_zones(group, subnets).await,
             Undo::StartInstances { instances } => self.start_instances(instances).await,
             Undo::RestoreNetworkAcls { vpc, subnets } => self.restore_acls(vpc, subnets).await,
+            Undo::CancelCommand {
+                document,
+                instances,
+                comment,
+            } => crate::aws::ssm::cancel(&self.clients, document, instances, comment).await,
         }
     }
 }

@@ -33,6 +33,8 @@ pub struct Clients {
     pub acm: aws_sdk_acm::Client,
     pub wafv2: aws_sdk_wafv2::Client,
     pub backup: aws_sdk_backup::Client,
+    /// Run Command, for the gray-failure experiments.
+    pub ssm: aws_sdk_ssm::Client,
     /// The loaded configuration, for clients in other regions (global table replicas).
     config: aws_types::SdkConfig,
     /// Partition and account of the credentials, asked of STS once (`caller_account`).
@@ -99,6 +101,7 @@ impl Clients {
             acm: aws_sdk_acm::Client::new(&conf),
             wafv2: aws_sdk_wafv2::Client::new(&conf),
             backup: aws_sdk_backup::Client::new(&conf),
+            ssm: aws_sdk_ssm::Client::new(&conf),
             config: conf,
             caller: tokio::sync::OnceCell::new(),
         }

@@ -33,6 +33,7 @@ mod schema_check;
 mod sdk;
 mod sns;
 mod sqs;
+pub mod ssm;
 mod wafv2;
 mod xray;
 

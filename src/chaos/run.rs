@@ -226,18 +226,33 @@ impl Runner<'_> {
             None => self.watch(&mut journal, &clock).await,
         };
         let injected_at = journal.injected_at.unwrap_or(0.0);
-        let verdict = verdict::assess(
-            &journal.points(),
-            injected_at,
-            journal.design.budget.seconds,
-            journal.settings.settle,
-        );
+        let gray = !journal.design.expects_healing();
+        let verdict = if gray {
+            verdict::hold(
+                &journal.readings(),
+                injected_at,
+                journal.fault_ended_at,
+                journal.design.budget.seconds,
+            )
+        } else {
+            verdict::assess(
+                &journal.points(),
+                injected_at,
+                journal.design.budget.seconds,
+                journal.settings.settle,
+            )
+        };
         match stop {
+            Stop::Verdict if gray && verdict.status == Status::Pending => {
+                journal.outcome = Some(Outcome::Aborted);
+                journal.reason = "no probe read the deployment while the fault ran".into();
+            }
             Stop::Verdict => {
-                journal.outcome = Some(if verdict.status == Status::Recovered {
-                    Outcome::Recovered
-                } else {
-                    Outcome::NotRecovered
+                journal.outcome = Some(match verdict.status {
+                    Status::Recovered => Outcome::Recovered,
+                    Status::Held => Outcome::Held,
+                    Status::Degraded => Outcome::Degraded,
+                    _ => Outcome::NotRecovered,
                 });
                 journal.reason = describe_verdict(&verdict);
             }
@@ -316,6 +331,14 @@ impl Runner<'_> {
                 let reason = format!("stop condition: alarm {alarm} is in ALARM");
                 self.record(journal, clock, "stop-condition", reason.clone(), true);
                 return Stop::Abort(reason);
+            }
+            if !journal.design.expects_healing() {
+                // A gray failure stops at its first unsteady probe (a guarding alarm in ALARM
+                // is one: every probe reads them), or once its duration is over.
+                if !probe.steady || journal.fault_ended_at.is_some() {
+                    return Stop::Verdict;
+                }
+                continue;
             }
             let v = verdict::assess(&journal.points(), injected_at, budget, settings.settle);
             if v.status != Status::Pending {

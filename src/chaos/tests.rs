@@ -332,3 +332,82 @@ async fn an_unsteady_start_is_refused_without_touching_anything() {
     assert!(lab.log().is_empty());
     assert!(j.reason.contains("web: 1 of 3 serving"), "{}", j.reason);
 }
+
+// ---------- gray failures: judged by whether steady state held ----------
+
+async fn run_latency(lab: &ScriptedLab, settings: Settings) -> Journal {
+    let inv = inventory();
+    let base = steady();
+    let fault = Fault::Latency {
+        on: design::gray::Share {
+            tiers: vec!["web".into()],
+            count: None,
+            percent: None,
+            seed: "fixed".into(),
+            duration: 60,
+        },
+        delay_ms: 100,
+        jitter_ms: 10,
+    };
+    let design = design::design(&fault, &inv, &base, None).unwrap();
+    let journal = Journal::new(&inv, "test", "now".into(), design, settings);
+    let (_tx, rx) = quiet_interrupt();
+    let saves = Saves::default();
+    let runner = Runner {
+        lab,
+        watcher: &Quiet,
+        sink: &saves,
+        deployment_alarms: inv.alarms.iter().map(|a| a.name.clone()).collect(),
+        interrupt: rx,
+    };
+    runner.run(journal, base).await
+}
+
+#[tokio::test]
+async fn a_gray_failure_that_stays_steady_holds_for_its_duration_then_is_cancelled() {
+    let lab = ScriptedLab::new(vec![steady()]);
+    let mut s = settings();
+    s.duration = Some(0.05);
+    let j = run_latency(&lab, s).await;
+    assert_eq!(j.outcome, Some(Outcome::Held), "{}", j.reason);
+    assert_eq!(j.outcome.unwrap().exit_code(), 0);
+    assert!(j.reason.starts_with("held"), "{}", j.reason);
+    assert!(j.fault_ended_at.is_some(), "watched until the fault's end");
+    let log = lab.log();
+    assert!(
+        log[0].starts_with("act run AWSFIS-Run-Network-Latency-Sources"),
+        "{log:?}"
+    );
+    assert!(
+        log[1].starts_with("undo cancel AWSFIS-Run-Network-Latency-Sources"),
+        "{log:?}"
+    );
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert!(j.pending_undo.is_empty());
+}
+
+#[tokio::test]
+async fn a_gray_failure_that_an_alarm_shows_is_degraded_and_rolled_back_at_once() {
+    let alarmed = observation(healthy_fleet(), "az-a", &["t-alarm-tier-web-healthy-hosts"]);
+    let lab = ScriptedLab::new(vec![steady(), alarmed, steady()]);
+    let mut s = settings();
+    s.duration = Some(30.0);
+    s.stop_on.clear();
+    let j = run_latency(&lab, s).await;
+    assert_eq!(j.outcome, Some(Outcome::Degraded), "{}", j.reason);
+    assert_eq!(j.outcome.unwrap().exit_code(), 1);
+    let d = j.verdict.as_ref().unwrap().degraded.as_ref().unwrap();
+    assert_eq!(d.alarms, vec!["t-alarm-tier-web-healthy-hosts"]);
+    assert!(
+        j.reason
+            .contains("alarm t-alarm-tier-web-healthy-hosts is in ALARM"),
+        "{}",
+        j.reason
+    );
+    assert!(
+        j.fault_ended_at.unwrap() < 30.0,
+        "stopped before its duration"
+    );
+    assert!(lab.log().iter().any(|l| l.starts_with("undo cancel")));
+    assert!(j.after_rollback.as_ref().unwrap().steady);
+}

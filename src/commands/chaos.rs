@@ -7,13 +7,14 @@ use crate::aws::chaos::AwsLab;
 use crate::aws::cloudwatch::alarm_state::AlarmPlaces;
 use crate::aws::cloudwatch::metrics::publish_result;
 use crate::aws::{endpoint_for, AwsCloud, DeleteOptions};
+use crate::chaos::design::gray;
 use crate::chaos::design::{self, Design, Fault, Refusal};
 use crate::chaos::journal::{Event, Journal, Outcome, Settings};
 use crate::chaos::run::{Phase, Runner, Sink, Watcher};
 use crate::chaos::{fis, report, Inventory, Observation, Snapshot};
 use crate::cli::{
-    CacheArgs, ChaosCommand, DbArgs, FisExperiment, InstanceArgs, LockArgs, RunArgs, TargetArgs,
-    TaskArgs,
+    CacheArgs, ChaosCommand, CpuArgs, DbArgs, FisExperiment, InstanceArgs, LatencyArgs, LockArgs,
+    LossArgs, RunArgs, ShareArgs, TargetArgs, TaskArgs,
 };
 use crate::cloud::Cloud;
 use crate::deployment::{self, Deployment};
@@ -48,8 +49,70 @@ pub async fn dispatch(command: ChaosCommand) -> Result<ExitCode> {
             experiment(&run, cache_fault(&cache), None).await
         }
         ChaosCommand::Abort { target, lock, wait } => abort(&target, &lock, wait).await,
+        ChaosCommand::Latency {
+            run,
+            share,
+            latency,
+        } => gray_experiment(&run, &share, latency_fault(&share, &latency)).await,
+        ChaosCommand::PacketLoss { run, share, loss } => {
+            gray_experiment(&run, &share, loss_fault(&share, &loss)).await
+        }
+        ChaosCommand::CpuStress { run, share, cpu } => {
+            gray_experiment(&run, &share, cpu_fault(&share, &cpu)).await
+        }
         ChaosCommand::ExportFis { experiment } => export_fis(experiment).await,
     }
+}
+
+/// A seed from the clock when none is given: printed in the design, so the run can be repeated.
+fn seed_or_now(seed: &Option<String>) -> String {
+    seed.clone().unwrap_or_else(|| {
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_nanos().to_string())
+            .unwrap_or_default()
+    })
+}
+
+fn share(a: &ShareArgs) -> gray::Share {
+    gray::Share {
+        tiers: a.groups.clone(),
+        count: a.count,
+        percent: a.percent,
+        seed: seed_or_now(&a.seed),
+        duration: a.duration,
+    }
+}
+
+fn latency_fault(s: &ShareArgs, a: &LatencyArgs) -> Fault {
+    Fault::Latency {
+        on: share(s),
+        delay_ms: a.delay_ms,
+        jitter_ms: a.jitter_ms,
+    }
+}
+
+fn loss_fault(s: &ShareArgs, a: &LossArgs) -> Fault {
+    Fault::PacketLoss {
+        on: share(s),
+        loss_percent: a.loss_percent,
+    }
+}
+
+fn cpu_fault(s: &ShareArgs, a: &CpuArgs) -> Fault {
+    Fault::CpuStress {
+        on: share(s),
+        load_percent: a.load_percent,
+    }
+}
+
+/// A gray failure: its input is checked before anything is read, and it lasts its duration.
+async fn gray_experiment(run: &RunArgs, share: &ShareArgs, fault: Fault) -> Result<ExitCode> {
+    if let Err(Refusal(msg)) = gray::check(&fault) {
+        eprintln!("refused: {msg}");
+        return Ok(ExitCode::from(2));
+    }
+    experiment(run, fault, Some(share.duration as f64)).await
 }
 
 fn instance_fault(a: &InstanceArgs) -> Fault {
@@ -95,7 +158,8 @@ async fn inventory(target: &TargetArgs) -> Result<(AwsCloud, Inventory)> {
         })
         .await
         .with_context(|| format!("reading deployment {}", target.env.name()))?;
-    let inv = Inventory::from_observed(target.env.name(), &observed);
+    let mut inv = Inventory::from_observed(target.env.name(), &observed);
+    inv.region = cloud.region();
     if inv.is_empty() {
         bail!(
             "deployment {} has no group, database or cache in {}: nothing to experiment on",
@@ -148,6 +212,9 @@ async fn list(target: &TargetArgs, json: bool) -> Result<ExitCode> {
     }
     if inv.services.is_empty() {
         missing.push("kill-task (no ECS service)");
+    }
+    if inv.ssm_tiers.is_empty() && !inv.groups.is_empty() {
+        missing.push("latency, packet-loss, cpu-stress (no tier managed by Systems Manager)");
     }
     if !missing.is_empty() {
         println!("\nNot applicable here: {}.", missing.join(", "));
@@ -224,9 +291,15 @@ async fn abort(target: &TargetArgs, lock_args: &LockArgs, wait: f64) -> Result<E
 /// Loopback endpoints (the local emulators) need no confirmation; anything else is a real
 /// system that somebody depends on.
 fn endpoints_are_loopback() -> bool {
-    ["EC2", "AUTO_SCALING", "ELASTIC_LOAD_BALANCING_V2", "RDS"]
-        .iter()
-        .all(|service| is_loopback_url(&endpoint_for(service)))
+    [
+        "EC2",
+        "AUTO_SCALING",
+        "ELASTIC_LOAD_BALANCING_V2",
+        "RDS",
+        crate::aws::ssm::ENDPOINT_VAR,
+    ]
+    .iter()
+    .all(|service| is_loopback_url(&endpoint_for(service)))
 }
 
 fn is_loopback_url(url: &str) -> bool {
@@ -674,7 +747,22 @@ async fn export_fis(experiment: FisExperiment) -> Result<ExitCode> {
             (fis, fault, az.duration.unwrap_or(300.0))
         }
         FisExperiment::RdsFailover { fis, db } => (fis, db_fault(&db), 300.0),
+        FisExperiment::Latency {
+            fis,
+            share,
+            latency,
+        } => (fis, latency_fault(&share, &latency), share.duration as f64),
+        FisExperiment::PacketLoss { fis, share, loss } => {
+            (fis, loss_fault(&share, &loss), share.duration as f64)
+        }
+        FisExperiment::CpuStress { fis, share, cpu } => {
+            (fis, cpu_fault(&share, &cpu), share.duration as f64)
+        }
     };
+    if let Err(Refusal(msg)) = gray::check(&fault) {
+        eprintln!("refused: {msg}");
+        return Ok(ExitCode::from(2));
+    }
     let (cloud, inv) = inventory(&fis_args.target).await?;
     let lab = AwsLab {
         clients: cloud.clients.clone(),

@@ -700,17 +700,46 @@ async fn stage3_runs_killed_at_any_request_converge_when_run_again() {
 /// The least-privilege IAM policy of each stage, from the requests ftctl really makes through
 /// the proxy (plan, apply, a no-op plan, an apply that changes a group, a listener port with its
 /// ACL rule, the database's logs and parameters, publishing its metrics; status, check --live,
-/// chaos list, destroy): rewrites docs/iam/<stage>.json. Run with `make iam-policies`.
+/// chaos list, a gray failure sent through Run Command and aborted by a stop condition, so that
+/// its rollback cancels the command; destroy): rewrites docs/iam/<stage>.json. Run with `make
+/// iam-policies`.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "writes docs/iam: make iam-policies"]
 async fn iam_policies_are_written_from_the_calls_ftctl_makes() {
     let _emulators = emulators().await;
     let proxy = Proxy::in_front_of_the_emulators();
+    // An alarm outside the deployment, in ALARM from the start: as a --stop-on it aborts the gray
+    // failure at its first probe (the deployment itself stays steady), and rollback cancels.
+    let aws = crate::support::aws().await;
+    let stopper = unique_env("iam-stop");
+    aws.cloudwatch
+        .put_metric_alarm()
+        .alarm_name(&stopper)
+        .namespace("ftctl/Test")
+        .metric_name("Stop")
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(1.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .send()
+        .await
+        .unwrap();
+    aws.cloudwatch
+        .set_alarm_state()
+        .alarm_name(&stopper)
+        .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+        .state_reason("iam policies: abort the gray failure")
+        .send()
+        .await
+        .unwrap();
     for (n, stage) in ["stage1", "stage2", "stage3"].into_iter().enumerate() {
         // A name per stage: moto names a database's automated snapshot after it and the minute.
         let env = format!("{}s{n}", unique_env("iam"));
         proxy.reset();
-        let runs: [&[&str]; 8] = [
+        let reports = tempfile::tempdir().unwrap();
+        let report_dir = reports.path().to_str().unwrap();
+        let runs: [&[&str]; 9] = [
             &["plan", stage, "--env", &env],
             &["apply", stage, "--env", &env, "--yes"],
             &["plan", stage, "--env", &env, "--detailed-exitcode"],
@@ -731,14 +760,36 @@ async fn iam_policies_are_written_from_the_calls_ftctl_makes() {
             &["status", "--env", &env, "--json"],
             &["check", stage, "--live", "--env", &env, "--json"],
             &["chaos", "list", "--env", &env],
+            &[
+                "chaos",
+                "latency",
+                "--env",
+                &env,
+                "--group",
+                "web",
+                "--duration",
+                "60",
+                "--stop-on",
+                &stopper,
+                "--interval",
+                "0.5",
+                "--after-timeout",
+                "1",
+                "--report-dir",
+                report_dir,
+            ],
             &destroy_args(&env),
         ];
         for args in runs {
             let run = ftctl_with(args, &proxy.env());
             // check exits 2 or 3 when controls fail (the account has no trail here); 1 is an
             // error, after which its calls would be missing from the policy.
-            let fine = match args[0] {
-                "check" => matches!(run.code, 0 | 2 | 3),
+            let fine = match (args[0], args.get(1).copied()) {
+                ("check", _) => matches!(run.code, 0 | 2 | 3),
+                // Aborted by the stop condition (2), its command cancelled.
+                ("chaos", Some("latency")) => {
+                    run.code == 2 && run.stdout.contains("stop condition")
+                }
                 _ => run.code == 0,
             };
             assert!(fine, "{args:?}: {}\n{}", run.stdout, run.stderr);
@@ -751,4 +802,10 @@ async fn iam_policies_are_written_from_the_calls_ftctl_makes() {
         std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap() + "\n").unwrap();
         eprintln!("{}: {} actions", path.display(), actions.len());
     }
+    let _ = aws
+        .cloudwatch
+        .delete_alarms()
+        .alarm_names(&stopper)
+        .send()
+        .await;
 }

@@ -2,6 +2,7 @@
 //! Pure: the same inventory and observation always give the same design.
 
 use super::{Instance, Inventory, Observation};
+pub mod gray;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -45,6 +46,22 @@ pub enum Fault {
         /// Share of each service's running tasks to stop, rounded up, instead of a count.
         percent: Option<u32>,
         seed: Option<String>,
+    },
+    /// Gray failure: delay (and jitter) on every packet a share of a tier's instances sends.
+    Latency {
+        on: gray::Share,
+        delay_ms: u32,
+        jitter_ms: u32,
+    },
+    /// Gray failure: a share of the packets a share of a tier's instances sends is dropped.
+    PacketLoss {
+        on: gray::Share,
+        loss_percent: u32,
+    },
+    /// Gray failure: the CPUs of a share of a tier's instances are kept busy.
+    CpuStress {
+        on: gray::Share,
+        load_percent: u32,
     },
 }
 
@@ -94,6 +111,14 @@ pub enum Action {
         #[serde(default)]
         zone: Option<String>,
     },
+    /// Systems Manager Run Command: run `document` with `parameters` on `instances`. `comment`
+    /// marks the command so that rollback can find it.
+    SendCommand {
+        document: String,
+        instances: Vec<String>,
+        parameters: BTreeMap<String, Vec<String>>,
+        comment: String,
+    },
 }
 
 impl Action {
@@ -132,6 +157,20 @@ impl Action {
                     .collect::<Vec<_>>()
                     .join(" ")
             ),
+            Action::SendCommand {
+                document,
+                instances,
+                parameters,
+                ..
+            } => format!(
+                "run {document} ({}) on {}",
+                parameters
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", v.join(",")))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                instances.join(" ")
+            ),
             Action::FailoverCache { group, shard, zone } => format!(
                 "test failover of cache {group} shard {shard}{}",
                 zone.as_ref()
@@ -154,6 +193,16 @@ impl Action {
             }),
             Action::StopInstances { instances } => Some(Undo::StartInstances {
                 instances: instances.clone(),
+            }),
+            Action::SendCommand {
+                document,
+                instances,
+                comment,
+                ..
+            } => Some(Undo::CancelCommand {
+                document: document.clone(),
+                instances: instances.clone(),
+                comment: comment.clone(),
             }),
             Action::TerminateInstances { .. }
             | Action::FailoverDatabase { .. }
@@ -180,6 +229,13 @@ pub enum Undo {
         vpc: String,
         subnets: BTreeMap<String, String>,
     },
+    /// Cancel the run's command (found by its comment) wherever it still runs, and see every
+    /// invocation end: the AWSFIS documents remove their fault when cancelled.
+    CancelCommand {
+        document: String,
+        instances: Vec<String>,
+        comment: String,
+    },
 }
 
 impl Undo {
@@ -197,6 +253,14 @@ impl Undo {
                     .map(|(s, a)| format!("{s} -> {a}"))
                     .collect::<Vec<_>>()
                     .join(", ")
+            ),
+            Undo::CancelCommand {
+                document,
+                instances,
+                ..
+            } => format!(
+                "cancel {document} on {} and see it end",
+                instances.join(" ")
             ),
         }
     }
@@ -226,6 +290,12 @@ pub struct Design {
 }
 
 impl Design {
+    /// Whether the experiment is judged by recovery (something is lost and must be rebuilt) or,
+    /// for a gray failure, by steady state holding while the fault runs (`verdict::hold`).
+    pub fn expects_healing(&self) -> bool {
+        !gray::EXPERIMENTS.contains(&self.experiment.as_str())
+    }
+
     /// Services whose tasks the experiment stops.
     pub fn stopped_services(&self) -> Vec<String> {
         self.actions
@@ -306,16 +376,20 @@ pub fn design(
             percent,
             seed,
         } => kill_task(inv, baseline, services, *count, *percent, seed.as_deref())?,
+        Fault::Latency { .. } | Fault::PacketLoss { .. } | Fault::CpuStress { .. } => {
+            gray::design(fault, inv, baseline)?
+        }
     };
     let databases = design.failover_databases();
     let caches = design.failover_caches();
     let services = design.stopped_services();
-    design.budget = match budget_override {
-        Some(seconds) => Budget {
+    design.budget = match (budget_override, gray::budget(fault)) {
+        (Some(seconds), _) => Budget {
             seconds,
             source: "--budget".to_string(),
         },
-        None => derive_budget(inv, &design.tiers, &databases, &caches, &services)?,
+        (None, Some(fault_duration)) => fault_duration,
+        (None, None) => derive_budget(inv, &design.tiers, &databases, &caches, &services)?,
     };
     Ok(design)
 }
@@ -1097,5 +1171,6 @@ pub fn applicable(inv: &Inventory) -> Vec<Applicable> {
             budget: derive_budget(inv, &[], &[], &[], std::slice::from_ref(&s.service)).ok(),
         });
     }
+    out.extend(gray::applicable(inv));
     out
 }

@@ -117,6 +117,9 @@ pub fn template(
             );
         }
         Fault::RdsFailover { .. } | Fault::CacheFailover { .. } | Fault::KillTask { .. } => {}
+        Fault::Latency { .. } | Fault::PacketLoss { .. } | Fault::CpuStress { .. } => {
+            super::design::gray::fis(fault, design, inv, &mut targets, &mut actions)
+        }
     }
     let databases = design.failover_databases();
     if !databases.is_empty() {

@@ -54,6 +54,8 @@ pub fn inventory() -> Inventory {
         .iter()
         .map(|(s, a)| (s.to_string(), a.to_string()))
         .collect(),
+        ssm_tiers: vec!["app".into(), "web".into()],
+        region: "us-east-1".into(),
     }
 }
 

@@ -3,7 +3,7 @@
 //! put back) and rendered as the report.
 
 use super::design::{Design, Undo};
-use super::verdict::{Point, Status, Verdict};
+use super::verdict::{Point, Reading, Status, Verdict};
 use super::{Inventory, Snapshot};
 use serde::{Deserialize, Serialize};
 
@@ -39,13 +39,17 @@ pub enum Outcome {
     Refused,
     /// Stopped by a stop condition, Ctrl-C, or an error; rolled back.
     Aborted,
+    /// Gray failure: steady state held while the fault ran.
+    Held,
+    /// Gray failure: a probe or an alarm showed the degradation while the fault ran.
+    Degraded,
 }
 
 impl Outcome {
     pub fn exit_code(self) -> u8 {
         match self {
-            Outcome::Recovered => 0,
-            Outcome::NotRecovered => 1,
+            Outcome::Recovered | Outcome::Held => 0,
+            Outcome::NotRecovered | Outcome::Degraded => 1,
             Outcome::Refused | Outcome::Aborted => 2,
         }
     }
@@ -118,6 +122,18 @@ impl Journal {
         }
     }
 
+    /// Every probe as the gray-failure verdict reads it.
+    pub fn readings(&self) -> Vec<Reading<'_>> {
+        self.probes
+            .iter()
+            .map(|p| Reading {
+                at: p.snapshot.at,
+                problems: &p.problems,
+                alarms: &p.snapshot.alarms_firing,
+            })
+            .collect()
+    }
+
     pub fn points(&self) -> Vec<Point> {
         self.probes
             .iter()
@@ -145,6 +161,22 @@ pub fn describe_verdict(v: &Verdict) -> String {
             format!("not recovered within budget: still not steady after {budget:.0} s")
         }
         (Status::NotSteadyBefore, _) => "not in steady state before the fault".to_string(),
+        (Status::Held, _) => format!(
+            "held: every probe while the fault ran ({budget:.0} s) was steady and no alarm fired; nothing needed to heal"
+        ),
+        (Status::Degraded, _) => match &v.degraded {
+            Some(d) => format!(
+                "degraded {:.1} s into the fault: {}{}",
+                d.after,
+                d.problems.join("; "),
+                if d.alarms.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (alarms in ALARM: {})", d.alarms.join(", "))
+                }
+            ),
+            None => "degraded while the fault ran".to_string(),
+        },
         _ => "undecided".to_string(),
     }
 }

@@ -91,6 +91,13 @@ pub struct Inventory {
     /// its subnets back exactly where they were.
     #[serde(default)]
     pub subnet_acls: BTreeMap<String, String>,
+    /// Tiers whose instance role carries AmazonSSMManagedInstanceCore: Systems Manager can run
+    /// commands on their instances (the gray-failure experiments).
+    #[serde(default)]
+    pub ssm_tiers: Vec<String>,
+    /// The deployment's region, when the reader knows it (FIS exports name documents by it).
+    #[serde(default)]
+    pub region: String,
 }
 
 impl Inventory {
@@ -161,6 +168,24 @@ impl Inventory {
                         },
                     });
                 }
+                Kind::IamRole => {
+                    let tier =
+                        o.id.strip_prefix("tier.")
+                            .and_then(|rest| rest.strip_suffix(".role"));
+                    let managed = o
+                        .props
+                        .get("managed_policies")
+                        .map(Val::strings)
+                        .unwrap_or_default();
+                    // By name, whatever the partition (arn:aws-cn:iam::aws:policy/...).
+                    if let Some(tier) = tier.filter(|_| {
+                        managed
+                            .iter()
+                            .any(|p| p.ends_with(":policy/AmazonSSMManagedInstanceCore"))
+                    }) {
+                        inv.ssm_tiers.push(tier.to_string());
+                    }
+                }
                 Kind::EcsService => inv.services.push(Service {
                     name: o.id.strip_prefix("svc.").unwrap_or(&o.id).to_string(),
                     cluster: o.outputs.get("cluster").cloned().unwrap_or_default(),
@@ -189,6 +214,7 @@ impl Inventory {
         inv.caches.sort_by(|a, b| a.name.cmp(&b.name));
         inv.services.sort_by(|a, b| a.name.cmp(&b.name));
         inv.alarms.sort_by(|a, b| a.logical_id.cmp(&b.logical_id));
+        inv.ssm_tiers.sort();
         inv
     }
 

@@ -18,6 +18,8 @@ pub fn outcome_label(outcome: Option<Outcome>) -> &'static str {
         Some(Outcome::NotRecovered) => "NOT RECOVERED",
         Some(Outcome::Refused) => "REFUSED",
         Some(Outcome::Aborted) => "ABORTED",
+        Some(Outcome::Held) => "HELD",
+        Some(Outcome::Degraded) => "DEGRADED",
         None => "UNFINISHED",
     }
 }

@@ -1003,3 +1003,315 @@ fn kill_az_loses_only_group_members_and_names_what_it_leaves_alone() {
         d.warnings
     );
 }
+
+// ---------- gray failures ----------
+
+fn share(tiers: &[&str], count: Option<u32>, percent: Option<u32>) -> design::gray::Share {
+    design::gray::Share {
+        tiers: tiers.iter().map(|s| s.to_string()).collect(),
+        count,
+        percent,
+        seed: "fixed".into(),
+        duration: 120,
+    }
+}
+
+fn latency(on: design::gray::Share) -> Fault {
+    Fault::Latency {
+        on,
+        delay_ms: 200,
+        jitter_ms: 20,
+    }
+}
+
+#[test]
+fn latency_sends_the_fis_document_with_its_parameters_to_a_share_of_the_tier() {
+    let inv = inventory();
+    let d = design::design(&latency(share(&["web"], None, None)), &inv, &steady(), None).unwrap();
+    assert_eq!(d.experiment, "latency");
+    assert!(!d.expects_healing(), "a gray failure is judged by hold");
+    assert_eq!(d.tiers, vec!["web"]);
+    assert_eq!(d.actions.len(), 1);
+    let Action::SendCommand {
+        document,
+        instances,
+        parameters,
+        comment,
+    } = &d.actions[0]
+    else {
+        panic!("{:?}", d.actions)
+    };
+    assert_eq!(document, "AWSFIS-Run-Network-Latency-Sources");
+    assert_eq!(instances.len(), 1, "one instance of web's three by default");
+    assert!(instances[0].starts_with("i-w"));
+    let p = |k: &str| parameters.get(k).map(|v| v.join(",")).unwrap_or_default();
+    assert_eq!(p("DelayMilliseconds"), "200");
+    assert_eq!(p("JitterMilliseconds"), "20");
+    assert_eq!(p("DurationSeconds"), "120");
+    assert_eq!(p("Sources"), "ALL");
+    assert_eq!(p("TrafficType"), "egress");
+    assert_eq!(p("Interface"), "DEFAULT");
+    assert_eq!(p("InstallDependencies"), "True");
+    assert_eq!(parameters.len(), 7, "{parameters:?}");
+    assert!(comment.starts_with("ftctl chaos latency t ") && comment.len() <= 100);
+    // Undone by cancelling that very command, recorded before it is sent.
+    assert_eq!(
+        d.actions[0].undo(),
+        Some(Undo::CancelCommand {
+            document: document.clone(),
+            instances: instances.clone(),
+            comment: comment.clone(),
+        })
+    );
+    // The budget is the fault's duration, not an alarm window; the seed is in the design.
+    assert_eq!(d.budget.seconds, 120.0);
+    assert!(d.summary.contains("seed fixed"), "{}", d.summary);
+}
+
+#[test]
+fn packet_loss_and_cpu_stress_use_their_documents() {
+    let inv = inventory();
+    let loss = Fault::PacketLoss {
+        on: share(&["app"], None, None),
+        loss_percent: 15,
+    };
+    let d = design::design(&loss, &inv, &steady(), None).unwrap();
+    let Action::SendCommand {
+        document,
+        parameters,
+        ..
+    } = &d.actions[0]
+    else {
+        panic!()
+    };
+    assert_eq!(document, "AWSFIS-Run-Network-Packet-Loss-Sources");
+    assert_eq!(parameters["LossPercent"], vec!["15"]);
+    assert_eq!(parameters["Sources"], vec!["ALL"]);
+    let cpu = Fault::CpuStress {
+        on: share(&["web"], Some(2), None),
+        load_percent: 90,
+    };
+    let d = design::design(&cpu, &inv, &steady(), None).unwrap();
+    let Action::SendCommand {
+        document,
+        instances,
+        parameters,
+        ..
+    } = &d.actions[0]
+    else {
+        panic!()
+    };
+    assert_eq!(document, "AWSFIS-Run-CPU-Stress");
+    assert_eq!(instances.len(), 2);
+    assert_eq!(parameters["LoadPercent"], vec!["90"]);
+    assert_eq!(parameters["CPU"], vec!["0"]);
+    assert_eq!(parameters["DurationSeconds"], vec!["120"]);
+    assert!(!parameters.contains_key("Sources"));
+}
+
+#[test]
+fn gray_victims_follow_the_seed_and_never_take_a_whole_tier_by_accident() {
+    let inv = inventory();
+    let pick = |seed: &str| {
+        let mut on = share(&["web"], None, None);
+        on.seed = seed.into();
+        let d = design::design(&latency(on), &inv, &steady(), None).unwrap();
+        match &d.actions[0] {
+            Action::SendCommand { instances, .. } => instances.clone(),
+            a => panic!("{a:?}"),
+        }
+    };
+    assert_eq!(
+        pick("a"),
+        pick("a"),
+        "the same seed picks the same instance"
+    );
+    let picks: std::collections::BTreeSet<Vec<String>> =
+        (0..20).map(|n| pick(&n.to_string())).collect();
+    assert!(picks.len() > 1, "different seeds spread the choice");
+    let err = design::design(
+        &latency(share(&["web"], Some(3), None)),
+        &inv,
+        &steady(),
+        None,
+    )
+    .unwrap_err();
+    assert!(err.0.contains("--percent 100"), "{}", err.0);
+    let all = design::design(
+        &latency(share(&["web"], None, Some(100))),
+        &inv,
+        &steady(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        all.summary.split(" 3 instances").count(),
+        2,
+        "{}",
+        all.summary
+    );
+}
+
+#[test]
+fn gray_input_out_of_range_is_refused_before_anything_is_read() {
+    let bad = [
+        latency(share(&[], None, Some(0))),
+        latency(share(&[], None, Some(150))),
+        latency(share(&[], Some(0), None)),
+        Fault::Latency {
+            on: share(&[], None, None),
+            delay_ms: 0,
+            jitter_ms: 0,
+        },
+        Fault::Latency {
+            on: share(&[], None, None),
+            delay_ms: 10,
+            jitter_ms: 11,
+        },
+        Fault::PacketLoss {
+            on: share(&[], None, None),
+            loss_percent: 101,
+        },
+        Fault::CpuStress {
+            on: share(&[], None, None),
+            load_percent: 0,
+        },
+        Fault::CpuStress {
+            on: design::gray::Share {
+                duration: 30,
+                ..share(&[], None, None)
+            },
+            load_percent: 50,
+        },
+    ];
+    for f in &bad {
+        assert!(design::gray::check(f).is_err(), "{f:?}");
+    }
+    assert!(design::gray::check(&latency(share(&[], None, Some(100)))).is_ok());
+}
+
+#[test]
+fn gray_experiments_apply_only_to_tiers_systems_manager_reaches() {
+    let mut inv = inventory();
+    let gray: Vec<String> = design::applicable(&inv)
+        .iter()
+        .filter(|a| design::gray::EXPERIMENTS.contains(&a.experiment.as_str()))
+        .map(|a| a.command.clone())
+        .collect();
+    assert_eq!(gray.len(), 6, "three per tier: {gray:?}");
+    assert!(gray
+        .iter()
+        .any(|c| c.starts_with("ftctl chaos latency --env t --group web")));
+    inv.ssm_tiers = vec!["web".into()];
+    assert_eq!(
+        design::applicable(&inv)
+            .iter()
+            .filter(|a| a.experiment == "cpu-stress")
+            .count(),
+        1
+    );
+    let err =
+        design::design(&latency(share(&["app"], None, None)), &inv, &steady(), None).unwrap_err();
+    assert!(err.0.contains("AmazonSSMManagedInstanceCore"), "{}", err.0);
+    inv.ssm_tiers.clear();
+    assert!(design::design(&latency(share(&[], None, None)), &inv, &steady(), None).is_err());
+}
+
+#[test]
+fn ssm_managed_tiers_are_read_from_the_instance_roles() {
+    let mut web = Observed::new("tier.web.role", Kind::IamRole, "t-web-instance");
+    web.props.insert(
+        "managed_policies".into(),
+        Val::list([Val::str(
+            "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+        )]),
+    );
+    let mut app = Observed::new("tier.app.role", Kind::IamRole, "t-app-instance");
+    app.props
+        .insert("managed_policies".into(), Val::List(Vec::new()));
+    let inv = Inventory::from_observed("t", &[web, app]);
+    assert_eq!(inv.ssm_tiers, vec!["web"]);
+}
+
+#[test]
+fn gray_fis_template_uses_send_command_with_the_same_document_and_parameters() {
+    let inv = inventory();
+    let fault = Fault::PacketLoss {
+        on: share(&["web"], None, Some(50)),
+        loss_percent: 10,
+    };
+    let d = design::design(&fault, &inv, &steady(), None).unwrap();
+    let t = fis::template(&fault, &d, &inv, "arn:aws:iam::1:role/fis", 120.0, &[]);
+    // FIS model: action aws:ssm:send-command with documentArn, documentParameters (a JSON
+    // object as a string) and duration (ISO 8601); its target is aws:ec2:instance.
+    let action = &t["actions"]["packet-loss-web"];
+    assert_eq!(action["actionId"], "aws:ssm:send-command");
+    assert_eq!(
+        action["parameters"]["documentArn"],
+        "arn:aws:ssm:us-east-1::document/AWSFIS-Run-Network-Packet-Loss-Sources"
+    );
+    assert_eq!(action["parameters"]["duration"], "PT120S");
+    let params: std::collections::BTreeMap<String, String> = serde_json::from_str(
+        action["parameters"]["documentParameters"]
+            .as_str()
+            .expect("documentParameters is a string"),
+    )
+    .unwrap();
+    assert_eq!(params["LossPercent"], "10");
+    assert_eq!(params["DurationSeconds"], "120");
+    assert_eq!(params["Sources"], "ALL");
+    let keys: Vec<&str> = action["parameters"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, vec!["documentArn", "documentParameters", "duration"]);
+    assert_eq!(action["targets"]["Instances"], "web-instances");
+    let target = &t["targets"]["web-instances"];
+    assert_eq!(target["resourceType"], "aws:ec2:instance");
+    assert_eq!(target["selectionMode"], "PERCENT(50)");
+    assert_eq!(target["resourceTags"]["aws:autoscaling:groupName"], "t-web");
+    let stops = t["stopConditions"].as_array().unwrap();
+    assert_eq!(
+        stops.len(),
+        2,
+        "web's capacity and healthy-hosts alarms: {stops:?}"
+    );
+}
+
+// ---------- the gray-failure verdict ----------
+
+#[test]
+fn a_gray_failure_holds_when_every_probe_during_it_is_steady() {
+    use super::verdict::{hold, Reading};
+    let none: Vec<String> = Vec::new();
+    let bad = vec!["web: 2 of 3 serving".to_string()];
+    let alarms = vec!["t-web-healthy".to_string()];
+    let r = |at: f64, problems: &'static str| Reading {
+        at,
+        problems: if problems.is_empty() { &none } else { &bad },
+        alarms: if problems.is_empty() { &none } else { &alarms },
+    };
+    let steady_run = [r(0.0, ""), r(1.0, ""), r(5.0, ""), r(10.0, "")];
+    assert_eq!(hold(&steady_run, 0.5, None, 9.0).status, Status::Pending);
+    let v = hold(&steady_run, 0.5, Some(9.5), 9.0);
+    assert_eq!(v.status, Status::Held);
+    assert_eq!(v.detected_after, None);
+    // A probe after the fault ended (the rollback's) does not count against it.
+    let late = [r(0.0, ""), r(1.0, ""), r(10.0, "x")];
+    assert_eq!(hold(&late, 0.5, Some(9.5), 9.0).status, Status::Held);
+    // The first unsteady probe while it ran: which problem, which alarms, when.
+    let degraded = [r(0.0, ""), r(1.0, ""), r(3.0, "x"), r(4.0, "")];
+    let v = hold(&degraded, 0.5, None, 9.0);
+    assert_eq!(v.status, Status::Degraded);
+    let d = v.degraded.unwrap();
+    assert_eq!(d.after, 2.5);
+    assert_eq!(d.problems, bad);
+    assert_eq!(d.alarms, alarms);
+    let not_before = [r(0.0, "x"), r(1.0, "")];
+    assert_eq!(
+        hold(&not_before, 0.5, Some(1.0), 9.0).status,
+        Status::NotSteadyBefore
+    );
+}

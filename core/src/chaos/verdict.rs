@@ -22,6 +22,11 @@ pub enum Status {
     NotRecovered,
     /// The last probe before the fault was not steady: the experiment must not run.
     NotSteadyBefore,
+    /// Gray failure: every probe while the fault ran was steady; nothing needed to heal.
+    Held,
+    /// Gray failure: a probe while the fault ran was not steady (`Verdict::degraded` says which
+    /// and when).
+    Degraded,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +40,71 @@ pub struct Verdict {
     pub budget: f64,
     /// How many times steady state came back and was lost again after the fault.
     pub relapses: u32,
+    /// Gray failure: the first probe that showed the degradation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub degraded: Option<Degradation>,
+}
+
+/// What the first unsteady probe of a gray failure saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Degradation {
+    /// Seconds from the injection to that probe.
+    pub after: f64,
+    /// Why it was not steady (serving counts, statuses, alarms in ALARM).
+    pub problems: Vec<String>,
+    /// The alarms that were in ALARM then.
+    pub alarms: Vec<String>,
+}
+
+/// One probe as a gray-failure verdict reads it: its time, why it was not steady (empty when
+/// steady) and the alarms in ALARM.
+#[derive(Debug, Clone, Copy)]
+pub struct Reading<'a> {
+    pub at: f64,
+    pub problems: &'a [String],
+    pub alarms: &'a [String],
+}
+
+/// Judges a gray failure: nothing is lost, so steady state must hold while it runs. Held once
+/// the fault has ended (`ended_at`) with every probe from the injection to then steady;
+/// degraded at the first probe in that span that was not. Probes after the end do not count
+/// against it (they are the rollback's). `duration` is reported as the budget.
+pub fn hold(
+    readings: &[Reading],
+    injected_at: f64,
+    ended_at: Option<f64>,
+    duration: f64,
+) -> Verdict {
+    let mut verdict = Verdict {
+        status: Status::Pending,
+        detected_after: None,
+        recovered_after: None,
+        budget: duration,
+        relapses: 0,
+        degraded: None,
+    };
+    let before = readings.iter().rev().find(|r| r.at < injected_at);
+    if !before.is_some_and(|r| r.problems.is_empty()) {
+        verdict.status = Status::NotSteadyBefore;
+        return verdict;
+    }
+    let during = readings
+        .iter()
+        .filter(|r| r.at >= injected_at && ended_at.is_none_or(|end| r.at <= end));
+    if let Some(first) = during.clone().find(|r| !r.problems.is_empty()) {
+        verdict.status = Status::Degraded;
+        verdict.detected_after = Some(first.at - injected_at);
+        verdict.degraded = Some(Degradation {
+            after: first.at - injected_at,
+            problems: first.problems.to_vec(),
+            alarms: first.alarms.to_vec(),
+        });
+        return verdict;
+    }
+    if ended_at.is_some() && during.count() > 0 {
+        verdict.status = Status::Held;
+    }
+    verdict
 }
 
 /// Judges the timeline so far. `points` are in time order; `injected_at` is when the first
@@ -48,6 +118,7 @@ pub fn assess(points: &[Point], injected_at: f64, budget: f64, settle: f64) -> V
         recovered_after: None,
         budget,
         relapses: 0,
+        degraded: None,
     };
     let before = points.iter().rev().find(|p| p.at < injected_at);
     if !before.is_some_and(|p| p.steady) {

@@ -414,6 +414,7 @@ pub struct Aws {
     pub acm: aws_sdk_acm::Client,
     pub wafv2: aws_sdk_wafv2::Client,
     pub backup: aws_sdk_backup::Client,
+    pub ssm: aws_sdk_ssm::Client,
 }
 
 /// The second region stage2 replicates its table to.
@@ -458,6 +459,7 @@ pub async fn aws_in(region: Option<&str>) -> Aws {
         acm: aws_sdk_acm::Client::new(&conf),
         wafv2: aws_sdk_wafv2::Client::new(&conf),
         backup: aws_sdk_backup::Client::new(&conf),
+        ssm: aws_sdk_ssm::Client::new(&conf),
         // The emulators serve S3 path-style (endpoint/bucket), as ftctl's client does.
         s3: aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&conf)
@@ -1021,6 +1023,7 @@ impl NoAws {
             "AWS_ENDPOINT_URL_XRAY",
             "AWS_ENDPOINT_URL_ACM",
             "AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING",
+            "AWS_ENDPOINT_URL_SSM",
         ]
         .map(String::from)
         .to_vec();
