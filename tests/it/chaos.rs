@@ -338,10 +338,8 @@ async fn kill_az_rebuilds_in_the_surviving_zone_and_puts_zone_lists_back() {
     let mut isolated = None;
     for _ in 0..100 {
         let found = isolating_acls(&aws, &d.env).await;
-        if let Some(acl) = found
-            .into_iter()
-            .find(|(_, subnets, _)| !subnets.is_empty())
-        {
+        // Subnets are moved one by one: wait for stage 1's two (public and private) in the zone.
+        if let Some(acl) = found.into_iter().find(|(_, subnets, _)| subnets.len() >= 2) {
             isolated = Some(acl);
             break;
         }
