@@ -500,8 +500,8 @@ pub struct ShareArgs {
     /// Percentage of each tier's running instances to degrade (rounded up; 100 takes all).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub percent: Option<u32>,
-    /// Orders the candidates, so a run can be repeated exactly [default: the current time; the
-    /// seed used is printed].
+    /// Orders the candidates, so a run can be repeated exactly [default: derived from the
+    /// deployment and its running instances, so a dry run names what the run will touch].
     #[arg(long)]
     pub seed: Option<String>,
     /// Seconds the fault lasts (the document's DurationSeconds), 60 to 43200 (an FIS action's range).

@@ -257,11 +257,6 @@ impl Lock {
         &self.holder
     }
 
-    /// Who asked this run to stop (`ftctl chaos abort`), if anyone has.
-    pub async fn abort_requested(&self) -> Result<Option<String>> {
-        abort_requested(&self.backend, &self.key, &self.holder.id).await
-    }
-
     pub async fn release(self) -> Result<()> {
         if let Ok(mut held) = HELD.lock() {
             *held = None;

@@ -5,6 +5,8 @@
 
 use crate::aws::clients::Clients;
 use crate::aws::cloudwatch::alarm_state::AlarmPlaces;
+use crate::aws::ec2::network_acl;
+use crate::aws::ec2::tags::tag_specification;
 use crate::aws::sdk::{aws_error, error_code, filter, wait_for, RELEASE_WAIT};
 use crate::chaos::design::{Action, Undo};
 use crate::chaos::run::Lab;
@@ -17,6 +19,7 @@ use anyhow::{Context, Result};
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::StateValue;
 use aws_sdk_ec2::client::Waiters as _;
+use aws_sdk_ec2::types::NetworkAcl;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,11 +28,26 @@ use std::time::Duration;
 /// it. Not the ownership tag, so the ACL is never taken for part of the stack.
 pub const TAG_CHAOS_ACL: &str = "ftctl:chaos-isolates";
 
-fn ec2_tag(key: &str, value: &str) -> aws_sdk_ec2::types::Tag {
-    aws_sdk_ec2::types::Tag::builder()
-        .key(key)
-        .value(value)
-        .build()
+/// subnet id -> (its network ACL association id, the ACL it is on), for `subnets`, from `acls`.
+fn associations(
+    acls: &[NetworkAcl],
+    subnets: &BTreeMap<String, String>,
+) -> HashMap<String, (String, String)> {
+    let mut found = HashMap::new();
+    for acl in acls {
+        for a in acl.associations() {
+            if let (Some(subnet), Some(assoc), Some(id)) = (
+                a.subnet_id(),
+                a.network_acl_association_id(),
+                acl.network_acl_id(),
+            ) {
+                if subnets.contains_key(subnet) {
+                    found.insert(subnet.to_string(), (assoc.to_string(), id.to_string()));
+                }
+            }
+        }
+    }
+    found
 }
 
 pub struct AwsLab {
@@ -398,66 +416,19 @@ impl AwsLab {
         Ok(())
     }
 
-    /// subnet id -> (its network ACL association id, the ACL it is on), for `subnets` of `vpc`.
-    async fn acl_associations(
-        &self,
-        vpc: &str,
-        subnets: &BTreeMap<String, String>,
-    ) -> Result<HashMap<String, (String, String)>> {
-        // Every ACL of the VPC, matched here: one request, whatever the number of subnets.
-        let acls: Vec<_> = self
-            .clients
-            .ec2
-            .describe_network_acls()
-            .filters(filter("vpc-id", vpc))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| aws_error("reading the subnets' network ACLs", e))?;
-        let mut found = HashMap::new();
-        for acl in &acls {
-            for a in acl.associations() {
-                if let (Some(subnet), Some(assoc), Some(id)) = (
-                    a.subnet_id(),
-                    a.network_acl_association_id(),
-                    acl.network_acl_id(),
-                ) {
-                    if subnets.contains_key(subnet) {
-                        found.insert(subnet.to_string(), (assoc.to_string(), id.to_string()));
-                    }
-                }
-            }
-        }
-        Ok(found)
+    /// Every network ACL of `vpc`: one request, whatever the number of subnets.
+    async fn vpc_acls(&self, vpc: &str) -> Result<Vec<NetworkAcl>> {
+        network_acl::list(&self.clients.ec2, vec![filter("vpc-id", vpc)]).await
     }
 
-    async fn move_subnet(&self, subnet: &str, association: &str, acl: &str) -> Result<()> {
-        self.clients
-            .ec2
-            .replace_network_acl_association()
-            .association_id(association)
-            .network_acl_id(acl)
-            .send()
-            .await
-            .map_err(|e| aws_error(&format!("moving subnet {subnet} onto network ACL {acl}"), e))?;
-        Ok(())
-    }
-
-    /// The deny-all ACLs an earlier kill-az of this deployment made in `vpc`.
-    async fn chaos_acls(&self, vpc: &str) -> Result<Vec<aws_sdk_ec2::types::NetworkAcl>> {
-        self.clients
-            .ec2
-            .describe_network_acls()
-            .filters(filter("vpc-id", vpc))
-            .filters(filter(&format!("tag:{TAG_CHAOS_ACL}"), &self.inventory.env))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| aws_error("reading kill-az's network ACLs", e))
+    /// The deny-all ACLs kill-az made for this deployment, among `acls`.
+    fn isolating<'a>(&self, acls: &'a [NetworkAcl]) -> impl Iterator<Item = &'a NetworkAcl> {
+        let env = self.inventory.env.clone();
+        acls.iter().filter(move |a| {
+            a.tags()
+                .iter()
+                .any(|t| t.key() == Some(TAG_CHAOS_ACL) && t.value() == Some(env.as_str()))
+        })
     }
 
     async fn isolate(
@@ -466,24 +437,26 @@ impl AwsLab {
         zone: &str,
         subnets: &BTreeMap<String, String>,
     ) -> Result<()> {
-        // A new ACL has no rules but the catch-all deny, so moving a subnet onto it cuts the
-        // subnet off both ways. One left over from a killed run is reused rather than doubled.
-        let acl = match self
-            .chaos_acls(vpc)
-            .await?
-            .into_iter()
-            .find_map(|a| a.network_acl_id)
-        {
+        let acls = self.vpc_acls(vpc).await?;
+        // A new ACL has no rules but the catch-all denies every ACL ends with (rule `*`, in and
+        // out: Amazon VPC User Guide, "Default network ACL for your VPC"; a custom ACL "denies
+        // all inbound and outbound traffic" until rules are added), so moving a subnet onto it
+        // cuts the subnet off both ways. One left over from a killed run is reused.
+        let existing = self
+            .isolating(&acls)
+            .find_map(|a| a.network_acl_id())
+            .map(str::to_string);
+        let acl = match existing {
             Some(id) => id,
             None => {
-                let tags = aws_sdk_ec2::types::TagSpecification::builder()
-                    .resource_type(aws_sdk_ec2::types::ResourceType::NetworkAcl)
-                    .tags(ec2_tag(TAG_CHAOS_ACL, &self.inventory.env))
-                    .tags(ec2_tag(
-                        "Name",
-                        &format!("{}-kill-az-{zone}", self.inventory.env),
-                    ))
-                    .build();
+                let name = format!("{}-kill-az-{zone}", self.inventory.env);
+                let tags = tag_specification(
+                    aws_sdk_ec2::types::ResourceType::NetworkAcl,
+                    [
+                        (TAG_CHAOS_ACL, self.inventory.env.as_str()),
+                        ("Name", &name),
+                    ],
+                );
                 self.clients
                     .ec2
                     .create_network_acl()
@@ -498,50 +471,55 @@ impl AwsLab {
                     .context("EC2 created a network ACL without an id")?
             }
         };
-        let current = self.acl_associations(vpc, subnets).await?;
+        let current = associations(&acls, subnets);
         for subnet in subnets.keys() {
             let (association, on) = current
                 .get(subnet)
                 .with_context(|| format!("subnet {subnet} is on no network ACL EC2 reports"))?;
             if *on != acl {
-                self.move_subnet(subnet, association, &acl).await?;
+                network_acl::replace_association(&self.clients.ec2, subnet, association, &acl)
+                    .await?;
             }
         }
         Ok(())
     }
 
     async fn restore_acls(&self, vpc: &str, subnets: &BTreeMap<String, String>) -> Result<()> {
-        let current = self.acl_associations(vpc, subnets).await?;
+        let acls = self.vpc_acls(vpc).await?;
+        let current = associations(&acls, subnets);
+        let mut moved = Vec::new();
         for (subnet, original) in subnets {
             match current.get(subnet) {
                 Some((association, on)) if on != original => {
-                    self.move_subnet(subnet, association, original).await?
+                    network_acl::replace_association(
+                        &self.clients.ec2,
+                        subnet,
+                        association,
+                        original,
+                    )
+                    .await?;
+                    moved.push(subnet.as_str());
                 }
                 Some(_) => {}
                 None => anyhow::bail!("subnet {subnet} is on no network ACL EC2 reports"),
             }
         }
-        // Delete the deny-all ACL once no subnet is on it (EC2 refuses while one is).
-        for acl in self.chaos_acls(vpc).await? {
+        // Delete the deny-all ACL once none of its subnets is left on it (EC2 refuses while
+        // one is); subnets other than the ones just moved keep it.
+        for acl in self.isolating(&acls) {
             let Some(id) = acl.network_acl_id() else {
                 continue;
             };
-            if !acl.associations().is_empty() {
+            let others = acl
+                .associations()
+                .iter()
+                .filter_map(|a| a.subnet_id())
+                .any(|s| !moved.contains(&s));
+            if others {
                 tracing::warn!("network ACL {id} still has subnets: not deleted");
                 continue;
             }
-            match self
-                .clients
-                .ec2
-                .delete_network_acl()
-                .network_acl_id(id)
-                .send()
-                .await
-            {
-                Ok(_) => {}
-                Err(e) if error_code(&e).as_deref() == Some("InvalidNetworkAclID.NotFound") => {}
-                Err(e) => return Err(aws_error(&format!("deleting network ACL {id}"), e)),
-            }
+            network_acl::delete_acl(&self.clients.ec2, id).await?;
         }
         Ok(())
     }

@@ -77,6 +77,31 @@ impl Sink for Saves {
     }
 }
 
+/// Runs `design` quietly from `base` through `lab`, with `settings`.
+async fn run_design(
+    lab: &ScriptedLab,
+    inv: &crate::chaos::Inventory,
+    design: crate::chaos::design::Design,
+    base: crate::chaos::Observation,
+    settings: Settings,
+    interrupt: tokio::sync::watch::Receiver<bool>,
+    saves: &Saves,
+) -> Journal {
+    let runner = Runner {
+        lab,
+        watcher: &Quiet,
+        sink: saves,
+        deployment_alarms: inv.alarms.iter().map(|a| a.name.clone()).collect(),
+        interrupt,
+    };
+    runner
+        .run(
+            Journal::new(inv, "test", "now".into(), design, settings),
+            base,
+        )
+        .await
+}
+
 async fn run_kill_az(
     lab: &ScriptedLab,
     settings: Settings,
@@ -94,16 +119,8 @@ async fn run_kill_az(
         Some(0.3),
     )
     .unwrap();
-    let journal = Journal::new(&inv, "test", "now".into(), design, settings);
     let saves = Saves::default();
-    let runner = Runner {
-        lab,
-        watcher: &Quiet,
-        sink: &saves,
-        deployment_alarms: inv.alarms.iter().map(|a| a.name.clone()).collect(),
-        interrupt,
-    };
-    let journal = runner.run(journal, base).await;
+    let journal = run_design(lab, &inv, design, base, settings, interrupt, &saves).await;
     assert!(
         *saves.0.lock().unwrap() > 2,
         "the journal is saved as it grows"
@@ -267,17 +284,9 @@ async fn a_run_with_nothing_to_put_back_does_not_wait_again_after_its_verdict() 
     s.after_timeout = 3600.0;
     let (_tx, rx) = quiet_interrupt();
     let saves = Saves::default();
-    let runner = Runner {
-        lab: &lab,
-        watcher: &Quiet,
-        sink: &saves,
-        deployment_alarms: vec![],
-        interrupt: rx,
-    };
-    let journal = Journal::new(&inv, "test", "now".into(), design, s);
     let j = tokio::time::timeout(
         std::time::Duration::from_secs(30),
-        runner.run(journal, base),
+        run_design(&lab, &inv, design, base, s, rx, &saves),
     )
     .await
     .expect("the run ended without waiting out --after-timeout");
@@ -343,24 +352,15 @@ async fn run_latency(lab: &ScriptedLab, settings: Settings) -> Journal {
             tiers: vec!["web".into()],
             count: None,
             percent: None,
-            seed: "fixed".into(),
+            seed: Some("fixed".into()),
             duration: 60,
         },
         delay_ms: 100,
         jitter_ms: 10,
     };
     let design = design::design(&fault, &inv, &base, None).unwrap();
-    let journal = Journal::new(&inv, "test", "now".into(), design, settings);
     let (_tx, rx) = quiet_interrupt();
-    let saves = Saves::default();
-    let runner = Runner {
-        lab,
-        watcher: &Quiet,
-        sink: &saves,
-        deployment_alarms: inv.alarms.iter().map(|a| a.name.clone()).collect(),
-        interrupt: rx,
-    };
-    runner.run(journal, base).await
+    run_design(lab, &inv, design, base, settings, rx, &Saves::default()).await
 }
 
 #[tokio::test]

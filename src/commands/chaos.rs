@@ -64,22 +64,12 @@ pub async fn dispatch(command: ChaosCommand) -> Result<ExitCode> {
     }
 }
 
-/// A seed from the clock when none is given: printed in the design, so the run can be repeated.
-fn seed_or_now(seed: &Option<String>) -> String {
-    seed.clone().unwrap_or_else(|| {
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_nanos().to_string())
-            .unwrap_or_default()
-    })
-}
-
 fn share(a: &ShareArgs) -> gray::Share {
     gray::Share {
         tiers: a.groups.clone(),
         count: a.count,
         percent: a.percent,
-        seed: seed_or_now(&a.seed),
+        seed: a.seed.clone(),
         duration: a.duration,
     }
 }
@@ -465,9 +455,6 @@ async fn experiment_locked(
     });
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating report directory {}", dir.display()))?;
-    let Some((backend, key, holder)) = held else {
-        bail!("an experiment runs only while it holds the deployment's lock");
-    };
     // A lost zone comes back after its duration, by default the budget: long enough to see
     // whether the rest heals, and never left cut off once the verdict is in.
     let duration = match (&fault, duration) {
@@ -505,10 +492,10 @@ async fn experiment_locked(
     });
     // `ftctl chaos abort` from elsewhere: read beside the lock between probes.
     let aborted_by = std::sync::Arc::new(Mutex::new(None::<String>));
-    let abort_watch = tokio::spawn({
+    let abort_watch = held.map(|(backend, key, holder)| {
         let (tx, aborted_by) = (tx.clone(), aborted_by.clone());
         let every = Duration::from_secs_f64(run.interval.max(1.0));
-        async move {
+        tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;
                 match lock::abort_requested(&backend, &key, &holder).await {
@@ -522,7 +509,7 @@ async fn experiment_locked(
                     Err(e) => tracing::warn!("could not read abort requests: {e:#}"),
                 }
             }
-        }
+        })
     });
     let watcher = ConsoleWatcher::new(run.json);
     let runner = Runner {
@@ -534,7 +521,9 @@ async fn experiment_locked(
     };
     let mut journal = runner.run(journal, baseline).await;
     ctrl_c.abort();
-    abort_watch.abort();
+    if let Some(watch) = abort_watch {
+        watch.abort();
+    }
     watcher.finish();
     let by = aborted_by.lock().unwrap_or_else(|e| e.into_inner()).clone();
     if let (Some(by), Some(Outcome::Aborted)) = (by, journal.outcome) {

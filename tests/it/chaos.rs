@@ -1066,7 +1066,7 @@ async fn latency_sends_the_fis_document_and_an_abort_cancels_it() {
     .success()
     .stdout_has(DOC)
     .stdout_has("DelayMilliseconds=150")
-    .stdout_has("seed gray-1");
+    .stdout_has("seed: gray-1");
     for id in &web {
         assert!(
             commands_on(&aws, id, DOC).await.is_empty(),

@@ -452,6 +452,7 @@ pub fn derive_budget(
         })
 }
 
+/// The groups of the tiers named (by tier or group name), or every group when none is named.
 fn groups_for<'a>(inv: &'a Inventory, tiers: &[String]) -> Result<Vec<&'a super::Group>, Refusal> {
     if inv.groups.is_empty() {
         return Err(Refusal(format!(
@@ -481,6 +482,16 @@ fn groups_for<'a>(inv: &'a Inventory, tiers: &[String]) -> Result<Vec<&'a super:
                 })
         })
         .collect()
+}
+
+/// How many of `n` candidates a `--count`/`--percent` choice takes: a percentage rounds up and
+/// takes at least one; one by default.
+fn how_many(n: u32, count: Option<u32>, percent: Option<u32>) -> u32 {
+    match (count, percent) {
+        (_, Some(p)) => (n * p).div_ceil(100).max(1),
+        (Some(c), None) => c,
+        (None, None) => 1,
+    }
 }
 
 /// The order a seed puts candidates in: by the hash of seed and id, so it does not depend on
@@ -543,11 +554,7 @@ fn kill_instance(
                 warnings.push(format!("tier {} has no running instance", group.tier));
                 continue;
             }
-            let take = match (count, percent) {
-                (_, Some(p)) => (n * p).div_ceil(100).max(1),
-                (Some(c), None) => c,
-                (None, None) => 1,
-            };
+            let take = how_many(n, count, percent);
             if take >= n && percent != Some(100) {
                 return Err(Refusal(format!(
                     "that would take all {n} instance{} of tier {}: the blast radius is capped \
@@ -1004,10 +1011,7 @@ fn kill_task(
             .filter(|t| t.service == s.service)
             .collect();
         let n = tasks.len() as u32;
-        let take = match percent {
-            Some(p) => (n * p).div_ceil(100).max(1),
-            None => count.unwrap_or(1),
-        };
+        let take = how_many(n, count, percent);
         if take >= n {
             return Err(Refusal(format!(
                 "service {} runs {n} task{}: stopping {take} would leave none to serve",

@@ -9,8 +9,29 @@ use crate::deployment::TAG_DEPLOYMENT;
 use serde_json::{json, Map, Value};
 
 /// ISO 8601 duration for FIS parameters, whole seconds.
-fn iso_duration(seconds: f64) -> String {
+pub(crate) fn iso_duration(seconds: f64) -> String {
     format!("PT{}S", seconds.ceil().max(1.0) as u64)
+}
+
+/// The FIS target for a share of a tier's running instances, chosen by the deployment's and the
+/// group's tags when the experiment starts: `COUNT(n)`, `PERCENT(p)`, one by default.
+pub(crate) fn tier_instances(
+    inv: &Inventory,
+    group: &super::Group,
+    count: Option<u32>,
+    percent: Option<u32>,
+) -> Value {
+    let selection = match (count, percent) {
+        (_, Some(p)) => format!("PERCENT({p})"),
+        (Some(c), None) => format!("COUNT({c})"),
+        (None, None) => "COUNT(1)".to_string(),
+    };
+    json!({
+        "resourceType": "aws:ec2:instance",
+        "resourceTags": { TAG_DEPLOYMENT: inv.env, "aws:autoscaling:groupName": group.name },
+        "filters": [{ "path": "State.Name", "values": ["running"] }],
+        "selectionMode": selection,
+    })
 }
 
 pub fn template(
@@ -23,28 +44,14 @@ pub fn template(
 ) -> Value {
     let mut targets = Map::new();
     let mut actions = Map::new();
-    let running = json!([{ "path": "State.Name", "values": ["running"] }]);
     match fault {
         Fault::KillInstance { count, percent, .. } => {
             for tier in &design.tiers {
                 let Some(group) = inv.groups.iter().find(|g| &g.tier == tier) else {
                     continue;
                 };
-                let selection = match (count, percent) {
-                    (_, Some(p)) => format!("PERCENT({p})"),
-                    (Some(c), None) => format!("COUNT({c})"),
-                    (None, None) => "COUNT(1)".to_string(),
-                };
                 let name = format!("{tier}-instances");
-                targets.insert(
-                    name.clone(),
-                    json!({
-                        "resourceType": "aws:ec2:instance",
-                        "resourceTags": { TAG_DEPLOYMENT: inv.env, "aws:autoscaling:groupName": group.name },
-                        "filters": running,
-                        "selectionMode": selection,
-                    }),
-                );
+                targets.insert(name.clone(), tier_instances(inv, group, *count, *percent));
                 actions.insert(
                     format!("terminate-{tier}"),
                     json!({

@@ -1011,7 +1011,7 @@ fn share(tiers: &[&str], count: Option<u32>, percent: Option<u32>) -> design::gr
         tiers: tiers.iter().map(|s| s.to_string()).collect(),
         count,
         percent,
-        seed: "fixed".into(),
+        seed: Some("fixed".into()),
         duration: 120,
     }
 }
@@ -1065,7 +1065,7 @@ fn latency_sends_the_fis_document_with_its_parameters_to_a_share_of_the_tier() {
     );
     // The budget is the fault's duration, not an alarm window; the seed is in the design.
     assert_eq!(d.budget.seconds, 120.0);
-    assert!(d.summary.contains("seed fixed"), "{}", d.summary);
+    assert_eq!(d.seed.as_deref(), Some("fixed"), "{}", d.summary);
 }
 
 #[test]
@@ -1114,7 +1114,7 @@ fn gray_victims_follow_the_seed_and_never_take_a_whole_tier_by_accident() {
     let inv = inventory();
     let pick = |seed: &str| {
         let mut on = share(&["web"], None, None);
-        on.seed = seed.into();
+        on.seed = Some(seed.into());
         let d = design::design(&latency(on), &inv, &steady(), None).unwrap();
         match &d.actions[0] {
             Action::SendCommand { instances, .. } => instances.clone(),

@@ -12,6 +12,6 @@ pub mod network_acl;
 pub mod route_table;
 pub mod security_group;
 pub mod subnet;
-mod tags;
+pub(crate) mod tags;
 pub mod vpc;
 pub mod vpc_endpoint;

@@ -178,9 +178,16 @@ pub(super) async fn describe(
     ctx: &Ctx<'_>,
     filters: Vec<aws_sdk_ec2::types::Filter>,
 ) -> Result<Vec<NetworkAcl>> {
-    ctx.clients
-        .ec2
-        .describe_network_acls()
+    list(&ctx.clients.ec2, filters).await
+}
+
+/// The network ACLs `filters` select, every page. Also used by kill-az, which acts outside a
+/// deployment context (`aws::chaos`).
+pub async fn list(
+    ec2: &aws_sdk_ec2::Client,
+    filters: Vec<aws_sdk_ec2::types::Filter>,
+) -> Result<Vec<NetworkAcl>> {
+    ec2.describe_network_acls()
         .set_filters(Some(filters))
         .into_paginator()
         .items()
@@ -188,6 +195,39 @@ pub(super) async fn describe(
         .try_collect()
         .await
         .map_err(|e| aws_error("listing network ACLs", e))
+}
+
+/// Moves `subnet`, now on the ACL of `association`, onto `acl`.
+pub async fn replace_association(
+    ec2: &aws_sdk_ec2::Client,
+    subnet: &str,
+    association: &str,
+    acl: &str,
+) -> Result<()> {
+    ec2.replace_network_acl_association()
+        .association_id(association)
+        .network_acl_id(acl)
+        .send()
+        .await
+        .map_err(|e| aws_error(&format!("moving subnet {subnet} onto network ACL {acl}"), e))?;
+    Ok(())
+}
+
+/// Deletes a network ACL, waiting while EC2 still counts a subnet on it; one already gone is fine.
+pub async fn delete_acl(ec2: &aws_sdk_ec2::Client, id: &str) -> Result<()> {
+    delete_waiting(
+        &["DependencyViolation", "InvalidNetworkAclID.InUse"],
+        "InvalidNetworkAclID.NotFound",
+        || async {
+            ec2.delete_network_acl()
+                .network_acl_id(id)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| coded(&format!("deleting network ACL {id}"), e))
+        },
+    )
+    .await
 }
 
 /// Moves `subnet` onto `acl` (a subnet is always on exactly one ACL: its association is
@@ -209,14 +249,7 @@ pub async fn associate(ctx: &Ctx<'_>, subnet: &str, acl: &str) -> Result<()> {
     if on.network_acl_id() == Some(acl) {
         return Ok(());
     }
-    ctx.clients
-        .ec2
-        .replace_network_acl_association()
-        .association_id(&association)
-        .network_acl_id(acl)
-        .send()
-        .await
-        .map_err(|e| aws_error(&format!("moving subnet {subnet} onto network ACL {acl}"), e))?;
+    replace_association(&ctx.clients.ec2, subnet, &association, acl).await?;
     if let (Some(true), Some(vpc)) = (on.is_default(), on.vpc_id()) {
         // Read again after the move: subnets move in parallel, and only a read made after
         // every move sees the default ACL without subnets.
@@ -334,22 +367,7 @@ impl Provider for NetworkAclProvider {
     }
 
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
-        let id = current.physical_id.clone();
         // Refused while a subnet is on it (a subnet being deleted, still).
-        delete_waiting(
-            &["DependencyViolation", "InvalidNetworkAclID.InUse"],
-            "InvalidNetworkAclID.NotFound",
-            || async {
-                ctx.clients
-                    .ec2
-                    .delete_network_acl()
-                    .network_acl_id(&id)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| coded(&format!("deleting network ACL {id}"), e))
-            },
-        )
-        .await
+        delete_acl(&ctx.clients.ec2, &current.physical_id).await
     }
 }

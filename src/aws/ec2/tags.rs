@@ -16,8 +16,20 @@ pub fn ec2_tags(
     spec: &ResourceSpec,
     resource_type: aws_sdk_ec2::types::ResourceType,
 ) -> aws_sdk_ec2::types::TagSpecification {
+    let tags = ctx.tags(spec);
+    tag_specification(
+        resource_type,
+        tags.iter().map(|(k, v)| (k.as_ref(), v.as_ref())),
+    )
+}
+
+/// EC2 tag specifications for a resource type, from (key, value) pairs.
+pub fn tag_specification<'a>(
+    resource_type: aws_sdk_ec2::types::ResourceType,
+    tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> aws_sdk_ec2::types::TagSpecification {
     let mut b = aws_sdk_ec2::types::TagSpecification::builder().resource_type(resource_type);
-    for (k, v) in ctx.tags(spec) {
+    for (k, v) in tags {
         b = b.tags(aws_sdk_ec2::types::Tag::builder().key(k).value(v).build());
     }
     b.build()

@@ -29,7 +29,6 @@
 
 use super::{shuffled, Action, Budget, Design, Fault, Refusal};
 use crate::chaos::{Instance, Inventory, Observation};
-use crate::deployment::TAG_DEPLOYMENT;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -59,8 +58,9 @@ pub struct Share {
     pub tiers: Vec<String>,
     pub count: Option<u32>,
     pub percent: Option<u32>,
-    /// Orders the candidates, so a run can be repeated exactly.
-    pub seed: String,
+    /// Orders the candidates, so a run can be repeated exactly; by default derived from the
+    /// deployment and its running instances (`design::default_seed`), as for kill-instance.
+    pub seed: Option<String>,
     /// Seconds the fault lasts (`DurationSeconds` of the document).
     pub duration: u32,
 }
@@ -237,25 +237,18 @@ pub fn design(fault: &Fault, inv: &Inventory, baseline: &Observation) -> Result<
             .filter(|g| inv.ssm_tiers.contains(&g.tier))
             .collect()
     } else {
-        on.tiers
-            .iter()
-            .map(|t| {
-                inv.groups
-                    .iter()
-                    .find(|g| &g.tier == t || &g.name == t)
-                    .ok_or_else(|| {
-                        Refusal(format!(
-                            "--group {t}: deployment {} has no such tier (it has: {})",
-                            inv.env,
-                            inv.groups
-                                .iter()
-                                .map(|g| g.tier.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ))
-                    })
-            })
-            .collect::<Result<_, _>>()?
+        super::groups_for(inv, &on.tiers)?
+    };
+    let seed = match &on.seed {
+        Some(s) => s.clone(),
+        None => super::default_seed(
+            &inv.env,
+            baseline
+                .instances
+                .iter()
+                .filter(|i| i.state == "running")
+                .map(|i| i.id.as_str()),
+        ),
     };
     for g in &groups {
         if !inv.ssm_tiers.contains(&g.tier) {
@@ -288,11 +281,7 @@ pub fn design(fault: &Fault, inv: &Inventory, baseline: &Observation) -> Result<
             warnings.push(format!("tier {} has no running instance", g.tier));
             continue;
         }
-        let take = match (on.count, on.percent) {
-            (_, Some(p)) => (n * p).div_ceil(100).max(1),
-            (Some(c), None) => c,
-            (None, None) => 1,
-        };
+        let take = super::how_many(n, on.count, on.percent);
         if take >= n && on.percent != Some(100) {
             return Err(Refusal(format!(
                 "that would degrade all {n} instance{} of tier {}: the blast radius is capped \
@@ -301,7 +290,7 @@ pub fn design(fault: &Fault, inv: &Inventory, baseline: &Observation) -> Result<
                 g.tier
             )));
         }
-        let mut victims: Vec<String> = shuffled(live, &on.seed, |i: &super::Instance| &i.id)
+        let mut victims: Vec<String> = shuffled(live, &seed, |i: &super::Instance| &i.id)
             .iter()
             .take(take.min(n) as usize)
             .map(|i| i.id.clone())
@@ -312,7 +301,7 @@ pub fn design(fault: &Fault, inv: &Inventory, baseline: &Observation) -> Result<
             let chunk = chunk.to_vec();
             actions.push(Action::SendCommand {
                 document: document.to_string(),
-                comment: marker(experiment, &inv.env, &on.seed, &chunk),
+                comment: marker(experiment, &inv.env, &seed, &chunk),
                 instances: chunk,
                 parameters: parameters.clone(),
             });
@@ -325,14 +314,12 @@ pub fn design(fault: &Fault, inv: &Inventory, baseline: &Observation) -> Result<
     Ok(Design {
         experiment: experiment.into(),
         summary: format!(
-            "{} {hit} instance{} of tier{} {} for {} s (seed {}: pass --seed {} to choose the same)",
+            "{} {hit} instance{} of tier{} {} for {} s",
             effect(fault),
             if hit == 1 { "" } else { "s" },
             if tiers.len() == 1 { "" } else { "s" },
             tiers.join(", "),
             on.duration,
-            on.seed,
-            on.seed
         ),
         zone: None,
         tiers,
@@ -342,7 +329,7 @@ pub fn design(fault: &Fault, inv: &Inventory, baseline: &Observation) -> Result<
             source: String::new(),
         }),
         warnings,
-        seed: Some(on.seed.clone()),
+        seed: Some(seed),
     })
 }
 
@@ -378,10 +365,6 @@ pub fn applicable(inv: &Inventory) -> Vec<super::Applicable> {
 }
 
 /// ISO 8601 duration of whole seconds, as FIS takes it.
-fn iso(seconds: u32) -> String {
-    format!("PT{seconds}S")
-}
-
 /// The FIS targets and `aws:ssm:send-command` actions of a gray fault: the same document with
 /// the same parameters, on the same share of each tier, chosen by tag when the experiment starts.
 pub fn fis(
@@ -411,23 +394,10 @@ pub fn fis(
         let Some(group) = inv.groups.iter().find(|g| &g.tier == tier) else {
             continue;
         };
-        let selection = match (on.count, on.percent) {
-            (_, Some(p)) => format!("PERCENT({p})"),
-            (Some(c), None) => format!("COUNT({c})"),
-            (None, None) => "COUNT(1)".to_string(),
-        };
         let name = format!("{tier}-instances");
         targets.insert(
             name.clone(),
-            json!({
-                "resourceType": "aws:ec2:instance",
-                "resourceTags": {
-                    TAG_DEPLOYMENT: inv.env,
-                    "aws:autoscaling:groupName": group.name,
-                },
-                "filters": [{ "path": "State.Name", "values": ["running"] }],
-                "selectionMode": selection,
-            }),
+            crate::chaos::fis::tier_instances(inv, group, on.count, on.percent),
         );
         actions.insert(
             format!("{experiment}-{tier}"),
@@ -437,7 +407,7 @@ pub fn fis(
                 "parameters": {
                     "documentArn": format!("arn:aws:ssm:{region}::document/{document}"),
                     "documentParameters": document_parameters,
-                    "duration": iso(on.duration),
+                    "duration": crate::chaos::fis::iso_duration(f64::from(on.duration)),
                 },
                 "targets": { "Instances": name },
             }),
