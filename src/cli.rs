@@ -392,6 +392,17 @@ pub enum ChaosCommand {
         target: TargetArgs,
         #[arg(long)]
         json: bool,
+        /// Also write each experiment as a scenario file in DIR (for `chaos run`), to start from.
+        #[arg(long, value_name = "DIR")]
+        export: Option<PathBuf>,
+    },
+    /// Run a scenario file: ftctl's faults in sequence or in parallel, against targets named by
+    /// logical id, judged as one experiment (see docs/chaos-guide.md, "Scenarios").
+    Run {
+        #[command(flatten)]
+        run: RunArgs,
+        /// The scenario (TOML).
+        file: PathBuf,
     },
     /// Terminate instances of the deployment's groups.
     KillInstance {

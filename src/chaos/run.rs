@@ -2,7 +2,7 @@
 //! behind `Lab`, so the whole loop (including rollback on failure, stop conditions and Ctrl-C)
 //! is unit-tested with a scripted lab.
 
-use super::design::{Action, Undo};
+use super::design::{Action, Start, Undo};
 use super::journal::Outcome;
 use super::journal::{describe_verdict, AfterRollback, Event, Journal, JournalProbe};
 use super::verdict;
@@ -197,34 +197,31 @@ impl Runner<'_> {
             return journal;
         }
 
-        // Inject, recording each undo before the change it undoes is made.
+        // Inject what starts now (everything, but for a scenario's later steps), recording each
+        // undo before the change it undoes is made.
         journal.injected_at = Some(clock.now());
-        let actions = journal.design.actions.clone();
-        let mut failed = None;
-        for action in &actions {
-            if self.interrupted() {
-                failed = Some("interrupted before every action was sent".to_string());
-                break;
-            }
-            if let Some(undo) = action.undo() {
-                journal.pending_undo.push(undo);
-                self.sink.save(&journal);
-            }
-            match self.lab.act(action).await {
-                Ok(()) => self.record(&mut journal, &clock, "inject", action.describe(), true),
-                Err(e) => {
-                    let msg = format!("{}: {e:#}", action.describe());
-                    self.record(&mut journal, &clock, "inject", msg.clone(), false);
-                    failed = Some(format!("injection failed: {msg}"));
-                    break;
-                }
-            }
-        }
+        let schedule = journal.design.schedule();
+        let mut next = 0;
+        let failed = self
+            .inject_due(&mut journal, &clock, &schedule, &mut next)
+            .await;
 
         let stop = match failed {
             Some(reason) => Stop::Abort(reason),
-            None => self.watch(&mut journal, &clock).await,
+            None => self.watch(&mut journal, &clock, &schedule, &mut next).await,
         };
+        for start in &schedule[next..] {
+            self.record(
+                &mut journal,
+                &clock,
+                "step-skipped",
+                format!(
+                    "{} (due at +{} s) was not started: the run ended first",
+                    start.label, start.at
+                ),
+                true,
+            );
+        }
         let injected_at = journal.injected_at.unwrap_or(0.0);
         let gray = !journal.design.expects_healing();
         let verdict = if gray {
@@ -281,7 +278,59 @@ impl Runner<'_> {
         journal
     }
 
-    async fn watch(&mut self, journal: &mut Journal, clock: &Clock) -> Stop {
+    /// Sends the actions of every start that is due (`next` onwards), in order. The reason the
+    /// run must stop when one fails or the run is interrupted midway.
+    async fn inject_due(
+        &self,
+        journal: &mut Journal,
+        clock: &Clock,
+        schedule: &[Start],
+        next: &mut usize,
+    ) -> Option<String> {
+        let injected_at = journal.injected_at.unwrap_or(0.0);
+        while let Some(start) = schedule.get(*next) {
+            if clock.now() - injected_at < start.at {
+                return None;
+            }
+            *next += 1;
+            if schedule.len() > 1 {
+                self.record(
+                    journal,
+                    clock,
+                    "step",
+                    format!("{} starts (+{} s)", start.label, start.at),
+                    true,
+                );
+            }
+            let actions = journal.design.actions[start.actions.clone()].to_vec();
+            for action in &actions {
+                if self.interrupted() {
+                    return Some("interrupted before every action was sent".to_string());
+                }
+                if let Some(undo) = action.undo() {
+                    journal.pending_undo.push(undo);
+                    self.sink.save(journal);
+                }
+                match self.lab.act(action).await {
+                    Ok(()) => self.record(journal, clock, "inject", action.describe(), true),
+                    Err(e) => {
+                        let msg = format!("{}: {e:#}", action.describe());
+                        self.record(journal, clock, "inject", msg.clone(), false);
+                        return Some(format!("injection failed: {msg}"));
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    async fn watch(
+        &mut self,
+        journal: &mut Journal,
+        clock: &Clock,
+        schedule: &[Start],
+        next: &mut usize,
+    ) -> Stop {
         let injected_at = journal.injected_at.unwrap_or(0.0);
         let budget = journal.design.budget.seconds;
         let settings = journal.settings.clone();
@@ -317,6 +366,11 @@ impl Runner<'_> {
                     );
                 }
             }
+            if journal.fault_ended_at.is_none() {
+                if let Some(reason) = self.inject_due(journal, clock, schedule, next).await {
+                    return Stop::Abort(reason);
+                }
+            }
             let Some(probe) = self.observe(journal, clock, Stage::Watch).await else {
                 if clock.now() - injected_at > budget + settings.settle + 60.0 {
                     return Stop::Abort("the deployment could not be read: giving up".into());
@@ -341,7 +395,15 @@ impl Runner<'_> {
                 continue;
             }
             let v = verdict::assess(&journal.points(), injected_at, budget, settings.settle);
-            if v.status != Status::Pending {
+            // A scenario is judged once its last step has started and had the settle time to
+            // show, unless the budget is already spent.
+            let all_started = match schedule.get(*next) {
+                None => schedule
+                    .last()
+                    .is_none_or(|s| clock.now() - injected_at >= s.at + settings.settle),
+                Some(_) => false,
+            };
+            if v.status == Status::NotRecovered || (v.status != Status::Pending && all_started) {
                 return Stop::Verdict;
             }
         }

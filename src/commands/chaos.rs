@@ -11,6 +11,7 @@ use crate::chaos::design::gray;
 use crate::chaos::design::{self, Design, Fault, Refusal};
 use crate::chaos::journal::{Event, Journal, Outcome, Settings};
 use crate::chaos::run::{Phase, Runner, Sink, Watcher};
+use crate::chaos::scenario::{self, Scenario};
 use crate::chaos::{fis, report, Inventory, Observation, Snapshot};
 use crate::cli::{
     CacheArgs, ChaosCommand, CpuArgs, DbArgs, FisExperiment, InstanceArgs, LatencyArgs, LockArgs,
@@ -31,22 +32,31 @@ use std::time::{Duration, SystemTime};
 
 pub async fn dispatch(command: ChaosCommand) -> Result<ExitCode> {
     match command {
-        ChaosCommand::List { target, json } => list(&target, json).await,
+        ChaosCommand::List {
+            target,
+            json,
+            export,
+        } => list(&target, json, export.as_deref()).await,
+        ChaosCommand::Run { run, file } => run_scenario(&run, &file).await,
         ChaosCommand::KillInstance { run, instances } => {
             let fault = instance_fault(&instances);
-            experiment(&run, fault, None).await
+            experiment(&run, What::Fault(fault), None).await
         }
         ChaosCommand::KillAz { run, az } => {
             let fault = Fault::KillAz {
                 zone: az.az.clone(),
                 mode: az.mode.into(),
             };
-            experiment(&run, fault, az.duration).await
+            experiment(&run, What::Fault(fault), az.duration).await
         }
-        ChaosCommand::RdsFailover { run, db } => experiment(&run, db_fault(&db), None).await,
-        ChaosCommand::KillTask { run, task } => experiment(&run, task_fault(&task), None).await,
+        ChaosCommand::RdsFailover { run, db } => {
+            experiment(&run, What::Fault(db_fault(&db)), None).await
+        }
+        ChaosCommand::KillTask { run, task } => {
+            experiment(&run, What::Fault(task_fault(&task)), None).await
+        }
         ChaosCommand::CacheFailover { run, cache } => {
-            experiment(&run, cache_fault(&cache), None).await
+            experiment(&run, What::Fault(cache_fault(&cache)), None).await
         }
         ChaosCommand::Abort { target, lock, wait } => abort(&target, &lock, wait).await,
         ChaosCommand::Latency {
@@ -62,6 +72,59 @@ pub async fn dispatch(command: ChaosCommand) -> Result<ExitCode> {
         }
         ChaosCommand::ExportFis { experiment } => export_fis(experiment).await,
     }
+}
+
+/// What an experiment runs: one fault from the command line, or a scenario file's steps.
+enum What {
+    Fault(Fault),
+    Scenario(Scenario),
+}
+
+impl What {
+    fn design(
+        &self,
+        inv: &Inventory,
+        baseline: &Observation,
+        budget: Option<f64>,
+    ) -> Result<Design, Refusal> {
+        match self {
+            What::Fault(fault) => design::design(fault, inv, baseline, budget),
+            What::Scenario(s) => scenario::design(s, inv, baseline, budget),
+        }
+    }
+
+    /// How long what can be put back stays changed, when the command line did not say: a lost
+    /// zone or a scenario for its budget, long enough to see whether the rest heals and never
+    /// left changed once the verdict is in.
+    fn duration(&self, given: Option<f64>, design: &Design) -> Option<f64> {
+        match (self, given) {
+            (_, Some(d)) => Some(d),
+            (What::Fault(Fault::KillAz { .. }), None) => Some(design.budget.seconds),
+            (What::Scenario(s), None) => Some(s.header.duration.unwrap_or(design.budget.seconds)),
+            (What::Fault(_), None) => None,
+        }
+    }
+
+    /// Stop conditions the experiment itself names, beside `--stop-on`.
+    fn stop_on(&self) -> &[String] {
+        match self {
+            What::Scenario(s) => &s.header.stop_on,
+            What::Fault(_) => &[],
+        }
+    }
+}
+
+/// `ftctl chaos run FILE`: the file is read and checked before anything else, so a mistake in
+/// it is reported with its place and no AWS call is made.
+async fn run_scenario(run: &RunArgs, file: &Path) -> Result<ExitCode> {
+    let scenario = match scenario::load(file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprint!("{e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    experiment(run, What::Scenario(scenario), None).await
 }
 
 fn share(a: &ShareArgs) -> gray::Share {
@@ -102,7 +165,7 @@ async fn gray_experiment(run: &RunArgs, share: &ShareArgs, fault: Fault) -> Resu
         eprintln!("refused: {msg}");
         return Ok(ExitCode::from(2));
     }
-    experiment(run, fault, Some(share.duration as f64)).await
+    experiment(run, What::Fault(fault), Some(share.duration as f64)).await
 }
 
 fn instance_fault(a: &InstanceArgs) -> Fault {
@@ -160,9 +223,20 @@ async fn inventory(target: &TargetArgs) -> Result<(AwsCloud, Inventory)> {
     Ok((cloud, inv))
 }
 
-async fn list(target: &TargetArgs, json: bool) -> Result<ExitCode> {
+async fn list(target: &TargetArgs, json: bool, export: Option<&Path>) -> Result<ExitCode> {
     let (cloud, inv) = inventory(target).await?;
     let experiments = design::applicable(&inv);
+    if let Some(dir) = export {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating export directory {}", dir.display()))?;
+        for a in &experiments {
+            let (name, text) = scenario::export(&inv, a);
+            let path = dir.join(name);
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+            // Progress on stderr, so `--json` output stays one document.
+            eprintln!("wrote {}", path.display());
+        }
+    }
     if json {
         let doc = serde_json::json!({
             "deployment": inv.env,
@@ -339,10 +413,10 @@ async fn stop_conditions(lab: &AwsLab, keys: &[String]) -> Result<BTreeMap<Strin
     Ok(found)
 }
 
-async fn experiment(run: &RunArgs, fault: Fault, duration: Option<f64>) -> Result<ExitCode> {
+async fn experiment(run: &RunArgs, what: What, duration: Option<f64>) -> Result<ExitCode> {
     let (cloud, inv) = inventory(&run.target).await?;
     if run.dry_run {
-        return experiment_locked(run, fault, duration, cloud, inv, None).await;
+        return experiment_locked(run, what, duration, cloud, inv, None).await;
     }
     // Held from before the baseline to the end, so no apply changes what the experiment is
     // judging (and no experiment starts under an apply); `chaos abort` reaches the run through it.
@@ -355,7 +429,7 @@ async fn experiment(run: &RunArgs, fault: Fault, duration: Option<f64>) -> Resul
     let holder = held.holder().id.clone();
     let ran = experiment_locked(
         run,
-        fault,
+        what,
         duration,
         cloud,
         inv,
@@ -371,7 +445,7 @@ async fn experiment(run: &RunArgs, fault: Fault, duration: Option<f64>) -> Resul
 /// The experiment once its lock is held (none for a dry run): baseline, design, run, report.
 async fn experiment_locked(
     run: &RunArgs,
-    fault: Fault,
+    what: What,
     duration: Option<f64>,
     cloud: AwsCloud,
     inv: Inventory,
@@ -384,17 +458,15 @@ async fn experiment_locked(
         alarm_places: AlarmPlaces::new(&cloud, &inv),
         inventory: inv.clone(),
     };
-    let stop_on: Vec<String> = stop_conditions(&lab, &run.stop_on)
-        .await?
-        .into_keys()
-        .collect();
+    let keys: Vec<String> = run.stop_on.iter().chain(what.stop_on()).cloned().collect();
+    let stop_on: Vec<String> = stop_conditions(&lab, &keys).await?.into_keys().collect();
     for name in &stop_on {
         if !lab.alarm_names.contains(name) {
             lab.alarm_names.push(name.clone());
         }
     }
     let baseline = crate::chaos::run::Lab::probe(&lab).await?;
-    let design = match design::design(&fault, &inv, &baseline, run.budget) {
+    let design = match what.design(&inv, &baseline, run.budget) {
         Ok(d) => d,
         Err(Refusal(msg)) => {
             eprintln!("refused: {msg}");
@@ -455,12 +527,7 @@ async fn experiment_locked(
     });
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("creating report directory {}", dir.display()))?;
-    // A lost zone comes back after its duration, by default the budget: long enough to see
-    // whether the rest heals, and never left cut off once the verdict is in.
-    let duration = match (&fault, duration) {
-        (Fault::KillAz { .. }, None) => Some(design.budget.seconds),
-        (_, d) => d,
-    };
+    let duration = what.duration(duration, &design);
     let settings = Settings {
         interval: run.interval,
         settle: run.settle,
@@ -573,8 +640,21 @@ fn describe_design(
     } else {
         s.push_str(&format!("  steady: NO ({})\n", problems.join("; ")));
     }
+    for (i, step) in d.steps.iter().enumerate() {
+        if let Some(seed) = &step.seed {
+            s.push_str(&format!("  step {} seed: {seed}\n", i + 1));
+        }
+    }
     s.push_str("\nActions, in order:\n");
+    let schedule = d.schedule();
     for (n, a) in d.actions.iter().enumerate() {
+        if let Some(start) = schedule
+            .iter()
+            .filter(|_| schedule.len() > 1)
+            .find(|st| st.actions.start == n)
+        {
+            s.push_str(&format!("  at +{} s, {}:\n", start.at, start.label));
+        }
         s.push_str(&format!("  {}. {}\n", n + 1, a.describe()));
         if let Some(u) = a.undo() {
             s.push_str(&format!("     undone by: {}\n", u.describe()));

@@ -356,3 +356,58 @@ fn bad_flags_are_refused_without_panic_or_aws() {
     assert_eq!(ftctl_with(&["--help"], &endpoints).code, 0);
     no_aws.assert_untouched();
 }
+
+/// A broken scenario file is refused by `chaos run` before anything is read: exit 2 (as every
+/// chaos refusal), each problem with its file:line and field, no panic, no AWS call.
+#[test]
+fn bad_scenario_files_are_refused_located_without_aws() {
+    let no_aws = NoAws::new();
+    let endpoints = no_aws.env();
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &str, &str, &str); 4] = [
+        (
+            "[scenario]\nname = \"x\"\n\n[[step]]\nkill-az = { zone = \"a\", power = \"off\" }\n",
+            "power",
+            "step.0.kill-az.power",
+            "unknown field",
+        ),
+        (
+            "[scenario]\nname = \"x\"\n[[step]]\nat = 30\nrds-failover = { targets = [\"tier.web\"] }\n",
+            "tier.web",
+            "step.0.rds-failover.targets.0",
+            "is not a database",
+        ),
+        (
+            "[scenario]\nname = \"x\"\n[[step]]\nat = \"soon\"\nkill-az = {}\n",
+            "soon",
+            "step.0.at",
+            "invalid type",
+        ),
+        (
+            "[scenario]\nname = \"x\"\n[[step]]\nkill-task = { percent = 100 }\n",
+            "percent",
+            "step.0.kill-task.percent",
+            "share from 1 to 99",
+        ),
+    ];
+    for (n, (text, needle, field, message)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("bad{n}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let line = text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+        let run = ftctl_with(
+            &["chaos", "run", path.to_str().unwrap(), "--env", "bad"],
+            &endpoints,
+        );
+        let said = format!("{text}: exit {}\n{}{}", run.code, run.stdout, run.stderr);
+        assert_eq!(run.code, 2, "{said}");
+        let location = format!("{}:{line}:", path.display());
+        assert!(run.stderr.contains(&location), "no {location}: {said}");
+        assert!(
+            run.stderr.contains(&format!(": {field}: ")),
+            "no {field}: {said}"
+        );
+        assert!(run.stderr.contains(message), "no `{message}`: {said}");
+        assert!(!run.stderr.contains("panicked"), "{said}");
+    }
+    no_aws.assert_untouched();
+}

@@ -17,13 +17,13 @@ use std::path::Path;
 use std::time::Duration;
 
 /// A deployment applied for the test, destroyed when the test ends, however it ends.
-struct Deployed {
-    env: String,
+pub(crate) struct Deployed {
+    pub(crate) env: String,
     _destroyed: TestDeployment,
 }
 
 impl Deployed {
-    fn new(tag: &str) -> Deployed {
+    pub(crate) fn new(tag: &str) -> Deployed {
         Deployed::of("stage1", tag, &[])
     }
 
@@ -47,11 +47,11 @@ impl Deployed {
 }
 
 /// Starts ftctl in the background (no terminal), so the test can act while it runs.
-fn spawn_ftctl(args: &[&str]) -> (String, std::process::Child) {
+pub(crate) fn spawn_ftctl(args: &[&str]) -> (String, std::process::Child) {
     Ftctl::new().args(args).spawn()
 }
 
-fn journal(dir: &Path) -> Value {
+pub(crate) fn journal(dir: &Path) -> Value {
     let text = std::fs::read_to_string(dir.join("journal.json")).expect("journal.json written");
     serde_json::from_str(&text).expect("journal is JSON")
 }
@@ -152,7 +152,7 @@ async fn isolating_acls(aws: &Aws, env: &str) -> Vec<(String, Vec<String>, Vec<S
 }
 
 /// Instance id -> (state, zone) for every instance of the deployment (terminated ones too).
-async fn instance_states(aws: &Aws, env: &str) -> BTreeMap<String, (String, String)> {
+pub(crate) async fn instance_states(aws: &Aws, env: &str) -> BTreeMap<String, (String, String)> {
     let out = aws
         .ec2
         .describe_instances()
@@ -178,7 +178,7 @@ async fn instance_states(aws: &Aws, env: &str) -> BTreeMap<String, (String, Stri
         .collect()
 }
 
-async fn state_of(aws: &Aws, id: &str) -> String {
+pub(crate) async fn state_of(aws: &Aws, id: &str) -> String {
     let out = aws
         .ec2
         .describe_instances()

@@ -16,6 +16,7 @@ mod monitoring;
 mod plans;
 mod queues;
 mod resilience;
+mod scenarios;
 mod secrets;
 mod stage1;
 mod stage2;

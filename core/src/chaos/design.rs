@@ -287,13 +287,72 @@ pub struct Design {
     /// the dry run and kept in the journal, so `--seed` repeats exactly this choice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<String>,
+    /// A scenario's steps (`ftctl chaos run FILE`), in start order: they split `actions`, each
+    /// taking the next `actions` of them when its time comes. Empty for a single experiment,
+    /// whose actions all start at once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
+}
+
+/// One step of a scenario as designed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// Seconds after the first step starts.
+    pub at: f64,
+    pub experiment: String,
+    pub summary: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<String>,
+    /// How many of the design's actions are this step's.
+    pub actions: usize,
+}
+
+/// A group of actions that start together, `at` seconds after the first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Start {
+    pub at: f64,
+    pub label: String,
+    pub actions: std::ops::Range<usize>,
 }
 
 impl Design {
     /// Whether the experiment is judged by recovery (something is lost and must be rebuilt) or,
-    /// for a gray failure, by steady state holding while the fault runs (`verdict::hold`).
+    /// for a gray failure, by steady state holding while the fault runs (`verdict::hold`). A
+    /// scenario is judged by recovery when any of its steps is.
     pub fn expects_healing(&self) -> bool {
-        !gray::EXPERIMENTS.contains(&self.experiment.as_str())
+        let heals = |experiment: &str| !gray::EXPERIMENTS.contains(&experiment);
+        if self.steps.is_empty() {
+            heals(&self.experiment)
+        } else {
+            self.steps.iter().any(|s| heals(&s.experiment))
+        }
+    }
+
+    /// When each of the design's actions starts: all at once for a single experiment, step by
+    /// step for a scenario.
+    pub fn schedule(&self) -> Vec<Start> {
+        if self.steps.is_empty() {
+            return vec![Start {
+                at: 0.0,
+                label: self.experiment.clone(),
+                actions: 0..self.actions.len(),
+            }];
+        }
+        let mut from = 0;
+        self.steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let to = (from + s.actions).min(self.actions.len());
+                let start = Start {
+                    at: s.at,
+                    label: format!("step {} ({})", i + 1, s.experiment),
+                    actions: from..to,
+                };
+                from = to;
+                start
+            })
+            .collect()
     }
 
     /// Services whose tasks the experiment stops.
@@ -593,6 +652,7 @@ fn kill_instance(
         budget: placeholder_budget(),
         warnings,
         seed: chosen.is_empty().then_some(seed),
+        steps: Vec::new(),
     })
 }
 
@@ -881,6 +941,7 @@ fn kill_az(
         budget: placeholder_budget(),
         warnings,
         seed: None,
+        steps: Vec::new(),
     })
 }
 
@@ -896,6 +957,7 @@ fn targeted(experiment: &str, summary: String, actions: Vec<Action>) -> Design {
         budget: placeholder_budget(),
         warnings: Vec::new(),
         seed: None,
+        steps: Vec::new(),
     }
 }
 
@@ -1108,6 +1170,9 @@ pub struct Applicable {
     pub command: String,
     pub targets: String,
     pub budget: Option<Budget>,
+    /// The fault `command` runs, for `chaos list --export` to write as a scenario.
+    #[serde(skip)]
+    pub fault: Fault,
 }
 
 pub fn applicable(inv: &Inventory) -> Vec<Applicable> {
@@ -1119,6 +1184,13 @@ pub fn applicable(inv: &Inventory) -> Vec<Applicable> {
             command: format!("ftctl chaos kill-instance --env {env} --group {}", g.tier),
             targets: format!("group {}", g.name),
             budget: derive_budget(inv, std::slice::from_ref(&g.tier), &[], &[], &[]).ok(),
+            fault: Fault::KillInstance {
+                tiers: vec![g.tier.clone()],
+                count: None,
+                percent: None,
+                instances: Vec::new(),
+                seed: None,
+            },
         });
     }
     let tiers: Vec<String> = inv.groups.iter().map(|g| g.tier.clone()).collect();
@@ -1144,6 +1216,10 @@ pub fn applicable(inv: &Inventory) -> Vec<Applicable> {
                  and cache primaries"
             ),
             budget: derive_budget(inv, &tiers, &dbs, &caches, &services).ok(),
+            fault: Fault::KillAz {
+                zone: Some(z.clone()),
+                mode: AzMode::Terminate,
+            },
         });
     }
     for d in inv.databases.iter().filter(|d| d.multi_az) {
@@ -1152,6 +1228,9 @@ pub fn applicable(inv: &Inventory) -> Vec<Applicable> {
             command: format!("ftctl chaos rds-failover --env {env} --db {}", d.name),
             targets: format!("database {}", d.identifier),
             budget: derive_budget(inv, &[], std::slice::from_ref(&d.identifier), &[], &[]).ok(),
+            fault: Fault::RdsFailover {
+                databases: vec![d.name.clone()],
+            },
         });
     }
     for c in inv.caches.iter().filter(|c| c.automatic_failover) {
@@ -1165,6 +1244,10 @@ pub fn applicable(inv: &Inventory) -> Vec<Applicable> {
                 if c.shards.len() == 1 { "" } else { "s" }
             ),
             budget: derive_budget(inv, &[], &[], std::slice::from_ref(&c.group), &[]).ok(),
+            fault: Fault::CacheFailover {
+                caches: vec![c.name.clone()],
+                shard: None,
+            },
         });
     }
     for s in &inv.services {
@@ -1173,6 +1256,12 @@ pub fn applicable(inv: &Inventory) -> Vec<Applicable> {
             command: format!("ftctl chaos kill-task --env {env} --service {}", s.name),
             targets: format!("service {} in cluster {}", s.service, s.cluster),
             budget: derive_budget(inv, &[], &[], &[], std::slice::from_ref(&s.service)).ok(),
+            fault: Fault::KillTask {
+                services: vec![s.name.clone()],
+                count: None,
+                percent: None,
+                seed: None,
+            },
         });
     }
     out.extend(gray::applicable(inv));

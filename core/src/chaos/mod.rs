@@ -10,6 +10,7 @@ pub mod fis;
 pub mod fixtures;
 pub mod journal;
 pub mod report;
+pub mod scenario;
 pub mod verdict;
 
 #[cfg(test)]

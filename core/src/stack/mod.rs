@@ -156,7 +156,27 @@ pub fn load(path: &Path, vars: &[String]) -> Result<LoadedStack, StackErrors> {
     let vars = source::parse_vars(vars).map_err(|e| one(Some(e.origin), e.message))?;
     layered.overlay(vars);
 
-    let stack: Stack = serde_path_to_error::deserialize(layered.value.clone()).map_err(|e| {
+    let stack: Stack = deserialize_located(&layered).map_err(|e| StackErrors(vec![e]))?;
+
+    let problems = validate(&stack);
+    let loaded = LoadedStack {
+        stack,
+        files,
+        layered,
+    };
+    if problems.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(loaded.locate(problems))
+    }
+}
+
+/// Deserializes a layered document, locating the first error at the key it is about (the
+/// file, line and field), as stack and scenario files report it.
+pub fn deserialize_located<T: serde::de::DeserializeOwned>(
+    layered: &Layered,
+) -> Result<T, StackError> {
+    serde_path_to_error::deserialize(layered.value.clone()).map_err(|e| {
         let mut path: Vec<String> = e
             .path()
             .iter()
@@ -179,24 +199,12 @@ pub fn load(path: &Path, vars: &[String]) -> Result<LoadedStack, StackErrors> {
                 path.push(key.to_string());
             }
         }
-        StackErrors(vec![StackError {
+        StackError {
             origin: layered.origin_of(&path).cloned(),
             field: dotted(&path),
             message,
-        }])
-    })?;
-
-    let problems = validate(&stack);
-    let loaded = LoadedStack {
-        stack,
-        files,
-        layered,
-    };
-    if problems.is_empty() {
-        Ok(loaded)
-    } else {
-        Err(loaded.locate(problems))
-    }
+        }
+    })
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

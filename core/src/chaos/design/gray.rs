@@ -330,6 +330,7 @@ pub fn design(fault: &Fault, inv: &Inventory, baseline: &Observation) -> Result<
         }),
         warnings,
         seed: Some(seed),
+        steps: Vec::new(),
     })
 }
 
@@ -341,14 +342,42 @@ pub fn applicable(inv: &Inventory) -> Vec<super::Applicable> {
         .iter()
         .filter(|g| inv.ssm_tiers.contains(&g.tier))
     {
-        for (experiment, what, flags) in [
+        let on = Share {
+            tiers: vec![g.tier.clone()],
+            count: None,
+            percent: None,
+            seed: None,
+            duration: 300,
+        };
+        for (experiment, what, flags, fault) in [
             (
                 LATENCY,
                 "added latency and jitter",
                 "--delay-ms 100 --jitter-ms 10",
+                Fault::Latency {
+                    on: on.clone(),
+                    delay_ms: 100,
+                    jitter_ms: 10,
+                },
             ),
-            (PACKET_LOSS, "packet loss", "--loss-percent 7"),
-            (CPU_STRESS, "CPU stress", "--load-percent 80"),
+            (
+                PACKET_LOSS,
+                "packet loss",
+                "--loss-percent 7",
+                Fault::PacketLoss {
+                    on: on.clone(),
+                    loss_percent: 7,
+                },
+            ),
+            (
+                CPU_STRESS,
+                "CPU stress",
+                "--load-percent 80",
+                Fault::CpuStress {
+                    on: on.clone(),
+                    load_percent: 80,
+                },
+            ),
         ] {
             out.push(super::Applicable {
                 experiment: experiment.into(),
@@ -358,6 +387,7 @@ pub fn applicable(inv: &Inventory) -> Vec<super::Applicable> {
                 ),
                 targets: format!("group {} ({what}, through Systems Manager)", g.name),
                 budget: None,
+                fault,
             });
         }
     }
