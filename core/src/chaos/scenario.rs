@@ -386,23 +386,20 @@ fn step_faults(s: &StepSpec, i: usize) -> Vec<StepFault> {
     let at = |key: &str| format!("step.{i}.{key}");
     if let Some(k) = &s.kill_instance {
         let key = "kill-instance";
-        out.push((
-            key,
-            (|| {
-                let mut bad = Vec::new();
-                share_bounds(&at(key), k.count, k.percent, 100, &mut bad);
-                let tiers = names(&at(key), &k.targets, "tier", "a tier", &mut bad);
-                bad.is_empty()
-                    .then(|| Fault::KillInstance {
-                        tiers,
-                        count: k.count,
-                        percent: k.percent,
-                        instances: Vec::new(),
-                        seed: k.seed.clone(),
-                    })
-                    .ok_or(bad)
-            })(),
-        ));
+        out.push((key, {
+            let mut bad = Vec::new();
+            share_bounds(&at(key), k.count, k.percent, 100, &mut bad);
+            let tiers = names(&at(key), &k.targets, "tier", "a tier", &mut bad);
+            bad.is_empty()
+                .then(|| Fault::KillInstance {
+                    tiers,
+                    count: k.count,
+                    percent: k.percent,
+                    instances: Vec::new(),
+                    seed: k.seed.clone(),
+                })
+                .ok_or(bad)
+        }));
     }
     if let Some(z) = &s.kill_az {
         out.push((
