@@ -397,12 +397,10 @@ impl Runner<'_> {
             let v = verdict::assess(&journal.points(), injected_at, budget, settings.settle);
             // A scenario is judged once its last step has started and had the settle time to
             // show, unless the budget is already spent.
-            let all_started = match schedule.get(*next) {
-                None => schedule
+            let all_started = *next >= schedule.len()
+                && schedule
                     .last()
-                    .is_none_or(|s| clock.now() - injected_at >= s.at + settings.settle),
-                Some(_) => false,
-            };
+                    .is_none_or(|s| clock.now() - injected_at >= s.at + settings.settle);
             if v.status == Status::NotRecovered || (v.status != Status::Pending && all_started) {
                 return Stop::Verdict;
             }

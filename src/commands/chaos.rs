@@ -642,22 +642,26 @@ fn describe_design(
     }
     for (i, step) in d.steps.iter().enumerate() {
         if let Some(seed) = &step.seed {
-            s.push_str(&format!("  step {} seed: {seed}\n", i + 1));
+            s.push_str(&format!(
+                "  step {} seed: {seed} (`seed = \"{seed}\"` in the step chooses exactly these targets again)\n",
+                i + 1
+            ));
         }
     }
     s.push_str("\nActions, in order:\n");
+    // In the order they are sent: a scenario's steps by their start.
     let schedule = d.schedule();
-    for (n, a) in d.actions.iter().enumerate() {
-        if let Some(start) = schedule
-            .iter()
-            .filter(|_| schedule.len() > 1)
-            .find(|st| st.actions.start == n)
-        {
+    let mut n = 0;
+    for start in &schedule {
+        if schedule.len() > 1 {
             s.push_str(&format!("  at +{} s, {}:\n", start.at, start.label));
         }
-        s.push_str(&format!("  {}. {}\n", n + 1, a.describe()));
-        if let Some(u) = a.undo() {
-            s.push_str(&format!("     undone by: {}\n", u.describe()));
+        for a in &d.actions[start.actions.clone()] {
+            n += 1;
+            s.push_str(&format!("  {n}. {}\n", a.describe()));
+            if let Some(u) = a.undo() {
+                s.push_str(&format!("     undone by: {}\n", u.describe()));
+            }
         }
     }
     for w in &d.warnings {

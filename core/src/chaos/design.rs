@@ -287,9 +287,9 @@ pub struct Design {
     /// the dry run and kept in the journal, so `--seed` repeats exactly this choice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<String>,
-    /// A scenario's steps (`ftctl chaos run FILE`), in start order: they split `actions`, each
-    /// taking the next `actions` of them when its time comes. Empty for a single experiment,
-    /// whose actions all start at once.
+    /// A scenario's steps (`ftctl chaos run FILE`), in file order: they split `actions`, each
+    /// taking the next `actions` of them. Empty for a single experiment, whose actions all start
+    /// at once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<Step>,
 }
@@ -328,8 +328,8 @@ impl Design {
         }
     }
 
-    /// When each of the design's actions starts: all at once for a single experiment, step by
-    /// step for a scenario.
+    /// When each of the design's actions starts, in start order: all at once for a single
+    /// experiment, step by step for a scenario (steps starting together keep the file's order).
     pub fn schedule(&self) -> Vec<Start> {
         if self.steps.is_empty() {
             return vec![Start {
@@ -339,7 +339,8 @@ impl Design {
             }];
         }
         let mut from = 0;
-        self.steps
+        let mut starts: Vec<Start> = self
+            .steps
             .iter()
             .enumerate()
             .map(|(i, s)| {
@@ -352,7 +353,9 @@ impl Design {
                 from = to;
                 start
             })
-            .collect()
+            .collect();
+        starts.sort_by(|a, b| a.at.total_cmp(&b.at));
+        starts
     }
 
     /// Services whose tasks the experiment stops.

@@ -26,7 +26,7 @@
 use super::design::{self, gray, AzMode, Budget, Design, Fault, Refusal, Step};
 use super::{Inventory, Observation};
 use crate::stack::source::{self, Layered, Origin};
-use crate::stack::{deserialize_located, StackError};
+use crate::stack::{deserialize_located, locate, write_problems, StackError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -72,7 +72,7 @@ pub struct StepSpec {
     #[serde(default, skip_serializing_if = "is_zero")]
     pub at: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kill_instance: Option<InstanceStep>,
+    pub kill_instance: Option<PickStep>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kill_az: Option<AzStep>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,7 +80,7 @@ pub struct StepSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_failover: Option<CacheStep>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kill_task: Option<TaskStep>,
+    pub kill_task: Option<PickStep>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency: Option<GrayStep>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,10 +93,11 @@ fn is_zero(v: &f64) -> bool {
     *v == 0.0
 }
 
+/// A kill-instance or kill-task step: which targets, how many of each, and the seed.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct InstanceStep {
-    /// Tiers (`tier.web`) [default: every tier].
+pub struct PickStep {
+    /// Tiers (`tier.web`) or services (`svc.api`) [default: every one].
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -135,20 +136,6 @@ pub struct CacheStep {
     /// One shard (`0001`) [default: every shard].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct TaskStep {
-    /// Services (`svc.api`) [default: every one].
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub targets: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub count: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub percent: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seed: Option<String>,
 }
 
 /// A gray failure's step: which instances it hits, for how long, and the fault's own option
@@ -200,16 +187,7 @@ pub struct ScenarioErrors(pub Vec<StackError>);
 
 impl fmt::Display for ScenarioErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.0.len();
-        writeln!(
-            f,
-            "the scenario is invalid ({n} problem{}):",
-            if n == 1 { "" } else { "s" }
-        )?;
-        for e in &self.0 {
-            writeln!(f, "  {e}")?;
-        }
-        Ok(())
+        write_problems(f, "scenario", &self.0)
     }
 }
 
@@ -242,21 +220,7 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioErrors> {
     });
     layered.overlay(parsed);
     let file: ScenarioFile = deserialize_located(&layered).map_err(|e| ScenarioErrors(vec![e]))?;
-    check(file).map_err(|problems| {
-        ScenarioErrors(
-            problems
-                .into_iter()
-                .map(|(field, message)| {
-                    let at: Vec<String> = field.split('.').map(str::to_string).collect();
-                    StackError {
-                        origin: layered.origin_of(&at).cloned(),
-                        field,
-                        message,
-                    }
-                })
-                .collect(),
-        )
-    })
+    check(file).map_err(|problems| ScenarioErrors(locate(&layered, problems)))
 }
 
 /// The rules a scenario must keep, as (field, problem); the checked scenario when it keeps them.
@@ -556,7 +520,7 @@ fn names(
 }
 
 /// The scenario's design from one baseline probe: every step designed as its command would
-/// design it, their actions in start order, and a budget from the first start.
+/// design it, their actions step by step, and a budget from the first start.
 pub fn design(
     scenario: &Scenario,
     inv: &Inventory,
@@ -564,9 +528,6 @@ pub fn design(
     budget_override: Option<f64>,
 ) -> Result<Design, Refusal> {
     let budget_given = budget_override.or(scenario.header.budget);
-    let mut order: Vec<usize> = (0..scenario.steps.len()).collect();
-    // Stable: steps starting together keep the file's order.
-    order.sort_by(|a, b| scenario.steps[*a].0.total_cmp(&scenario.steps[*b].0));
     let mut combined = Design {
         experiment: scenario.header.name.clone(),
         summary: String::new(),
@@ -584,8 +545,8 @@ pub fn design(
     let mut latest_end: Option<(f64, String)> = None;
     let mut touched: BTreeMap<String, usize> = BTreeMap::new();
     let mut summaries = Vec::new();
-    for i in order {
-        let (at, fault) = &scenario.steps[i];
+    // In file order, so "step N" means the same everywhere; `Design::schedule` orders the starts.
+    for (i, (at, fault)) in scenario.steps.iter().enumerate() {
         let step = design::design(fault, inv, baseline, budget_given)
             .map_err(|Refusal(m)| Refusal(format!("step {} ({}): {m}", i + 1, fault_key(fault))))?;
         for id in step.actions.iter().flat_map(touches) {
@@ -706,7 +667,7 @@ pub fn step_of(at: f64, fault: &Fault) -> StepSpec {
             seed,
             ..
         } => {
-            s.kill_instance = Some(InstanceStep {
+            s.kill_instance = Some(PickStep {
                 targets: ids("tier", tiers),
                 count: *count,
                 percent: *percent,
@@ -736,7 +697,7 @@ pub fn step_of(at: f64, fault: &Fault) -> StepSpec {
             percent,
             seed,
         } => {
-            s.kill_task = Some(TaskStep {
+            s.kill_task = Some(PickStep {
                 targets: ids("svc", services),
                 count: *count,
                 percent: *percent,
@@ -776,15 +737,24 @@ pub fn export(inv: &Inventory, a: &design::Applicable) -> (String, String) {
     let step = step_of(0.0, &a.fault);
     let suffix = match &a.fault {
         Fault::KillAz { zone, .. } => zone.clone().unwrap_or_default(),
-        _ => serde_json::to_value(&step)
-            .ok()
-            .and_then(|v| {
-                v.as_object()?
-                    .values()
-                    .find_map(|o| o.get("targets")?.get(0)?.as_str().map(str::to_string))
-            })
-            .and_then(|t| t.split('.').nth(1).map(str::to_string))
-            .unwrap_or_default(),
+        Fault::KillInstance { tiers: names, .. }
+        | Fault::RdsFailover { databases: names }
+        | Fault::CacheFailover { caches: names, .. }
+        | Fault::KillTask {
+            services: names, ..
+        }
+        | Fault::Latency {
+            on: gray::Share { tiers: names, .. },
+            ..
+        }
+        | Fault::PacketLoss {
+            on: gray::Share { tiers: names, .. },
+            ..
+        }
+        | Fault::CpuStress {
+            on: gray::Share { tiers: names, .. },
+            ..
+        } => names.first().cloned().unwrap_or_default(),
     };
     let mut name: String = format!("{}-{suffix}", a.experiment)
         .to_ascii_lowercase()

@@ -34,17 +34,43 @@ pub struct StackErrors(pub Vec<StackError>);
 
 impl fmt::Display for StackErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.0.len();
-        writeln!(
-            f,
-            "the stack is invalid ({n} problem{}):",
-            if n == 1 { "" } else { "s" }
-        )?;
-        for e in &self.0 {
-            writeln!(f, "  {e}")?;
-        }
-        Ok(())
+        write_problems(f, "stack", &self.0)
     }
+}
+
+/// "the WHAT is invalid (N problems):" and one located problem per line, for stack and
+/// scenario files alike.
+pub fn write_problems(
+    f: &mut fmt::Formatter<'_>,
+    what: &str,
+    errors: &[StackError],
+) -> fmt::Result {
+    let n = errors.len();
+    writeln!(
+        f,
+        "the {what} is invalid ({n} problem{}):",
+        if n == 1 { "" } else { "s" }
+    )?;
+    for e in errors {
+        writeln!(f, "  {e}")?;
+    }
+    Ok(())
+}
+
+/// Locates problems found after reading, given as (dotted field, message), at the place each
+/// field (or its closest ancestor) was written.
+pub fn locate(layered: &Layered, problems: Vec<(String, String)>) -> Vec<StackError> {
+    problems
+        .into_iter()
+        .map(|(field, message)| {
+            let path: Vec<String> = field.split('.').map(str::to_string).collect();
+            StackError {
+                origin: layered.origin_of(&path).cloned(),
+                field,
+                message,
+            }
+        })
+        .collect()
 }
 
 impl std::error::Error for StackErrors {}
@@ -64,19 +90,7 @@ pub struct LoadedStack {
 impl LoadedStack {
     /// Locates problems found after loading (for example against the configured region).
     pub fn locate(&self, problems: Vec<(String, String)>) -> StackErrors {
-        StackErrors(
-            problems
-                .into_iter()
-                .map(|(field, message)| {
-                    let path: Vec<String> = field.split('.').map(str::to_string).collect();
-                    StackError {
-                        origin: self.layered.origin_of(&path).cloned(),
-                        field,
-                        message,
-                    }
-                })
-                .collect(),
-        )
+        StackErrors(locate(&self.layered, problems))
     }
 }
 
