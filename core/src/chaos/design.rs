@@ -3,6 +3,7 @@
 
 use super::{Instance, Inventory, Observation};
 pub mod gray;
+pub mod replication;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -63,6 +64,15 @@ pub enum Fault {
         on: gray::Share,
         load_percent: u32,
     },
+    /// Lost replication: a global table's replicas stop receiving (and sending) writes.
+    PauseReplication {
+        /// Tables by name (none: every global table).
+        tables: Vec<String>,
+        /// Replica regions (none: every replica).
+        regions: Vec<String>,
+        /// Seconds the pause lasts.
+        duration: u32,
+    },
 }
 
 /// One change the experiment makes.
@@ -118,6 +128,14 @@ pub enum Action {
         instances: Vec<String>,
         parameters: BTreeMap<String, Vec<String>>,
         comment: String,
+    },
+    /// Deny DynamoDB's replication role on a replica (its resource policy) for `seconds`.
+    PauseReplication {
+        table: String,
+        region: String,
+        /// The replica's table ARN.
+        arn: String,
+        seconds: u32,
     },
 }
 
@@ -177,6 +195,17 @@ impl Action {
                     .map(|z| format!(" (primary in {z})"))
                     .unwrap_or_default()
             ),
+            Action::PauseReplication {
+                table,
+                region,
+                seconds,
+                ..
+            } => format!(
+                "pause replication of table {table} to its replica in {region} for {seconds} s: \
+                 its resource policy denies DynamoDB's replication role (the deny expires by \
+                 itself {} s after that)",
+                replication::EXPIRY_GRACE_SECONDS
+            ),
         }
     }
 
@@ -203,6 +232,13 @@ impl Action {
                 document: document.clone(),
                 instances: instances.clone(),
                 comment: comment.clone(),
+            }),
+            Action::PauseReplication {
+                table, region, arn, ..
+            } => Some(Undo::ResumeReplication {
+                table: table.clone(),
+                region: region.clone(),
+                arn: arn.clone(),
             }),
             Action::TerminateInstances { .. }
             | Action::FailoverDatabase { .. }
@@ -236,6 +272,13 @@ pub enum Undo {
         instances: Vec<String>,
         comment: String,
     },
+    /// Take ftctl's deny (found by its statement id) out of the replica's resource policy,
+    /// keeping every other statement, and delete the policy if nothing else is left.
+    ResumeReplication {
+        table: String,
+        region: String,
+        arn: String,
+    },
 }
 
 impl Undo {
@@ -261,6 +304,10 @@ impl Undo {
             } => format!(
                 "cancel {document} on {} and see it end",
                 instances.join(" ")
+            ),
+            Undo::ResumeReplication { table, region, .. } => format!(
+                "resume replication of table {table} to {region}: take ftctl's deny out of the \
+                 replica's resource policy"
             ),
         }
     }
@@ -320,7 +367,9 @@ impl Design {
     /// for a gray failure, by steady state holding while the fault runs (`verdict::hold`). A
     /// scenario is judged by recovery when any of its steps is.
     pub fn expects_healing(&self) -> bool {
-        let heals = |experiment: &str| !gray::EXPERIMENTS.contains(&experiment);
+        let heals = |experiment: &str| {
+            !gray::EXPERIMENTS.contains(&experiment) && experiment != replication::PAUSE_REPLICATION
+        };
         if self.steps.is_empty() {
             heals(&self.experiment)
         } else {
@@ -441,11 +490,20 @@ pub fn design(
         Fault::Latency { .. } | Fault::PacketLoss { .. } | Fault::CpuStress { .. } => {
             gray::design(fault, inv, baseline)?
         }
+        Fault::PauseReplication {
+            tables,
+            regions,
+            duration,
+        } => replication::design(inv, tables, regions, *duration)?,
     };
     let databases = design.failover_databases();
     let caches = design.failover_caches();
     let services = design.stopped_services();
-    design.budget = match (budget_override, gray::budget(fault)) {
+    let held_for = match fault {
+        Fault::PauseReplication { duration, .. } => Some(replication::budget(*duration)),
+        _ => gray::budget(fault),
+    };
+    design.budget = match (budget_override, held_for) {
         (Some(seconds), _) => Budget {
             seconds,
             source: "--budget".to_string(),
@@ -1268,5 +1326,27 @@ pub fn applicable(inv: &Inventory) -> Vec<Applicable> {
         });
     }
     out.extend(gray::applicable(inv));
+    for t in inv.tables.iter().filter(|t| !t.replicas.is_empty()) {
+        let regions: Vec<&str> = t.replicas.iter().map(|r| r.region.as_str()).collect();
+        out.push(Applicable {
+            experiment: replication::PAUSE_REPLICATION.into(),
+            command: format!(
+                "ftctl chaos pause-replication --env {env} --table {} --duration 300",
+                t.name
+            ),
+            targets: format!(
+                "table {}: its replica{} in {}",
+                t.table_name,
+                if regions.len() == 1 { "" } else { "s" },
+                regions.join(", ")
+            ),
+            budget: Some(replication::budget(300)),
+            fault: Fault::PauseReplication {
+                tables: vec![t.name.clone()],
+                regions: Vec::new(),
+                duration: 300,
+            },
+        });
+    }
     out
 }

@@ -127,6 +127,9 @@ pub fn template(
         Fault::Latency { .. } | Fault::PacketLoss { .. } | Fault::CpuStress { .. } => {
             super::design::gray::fis(fault, design, inv, &mut targets, &mut actions)
         }
+        Fault::PauseReplication { .. } => {
+            super::design::replication::fis(design, duration, &mut targets, &mut actions)
+        }
     }
     let databases = design.failover_databases();
     if !databases.is_empty() {

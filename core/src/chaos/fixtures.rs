@@ -35,6 +35,7 @@ pub fn inventory() -> Inventory {
         }],
         caches: Vec::new(),
         services: Vec::new(),
+        tables: Vec::new(),
         alarms: vec![
             alarm("alarm.tier.web.capacity", 300),
             alarm("alarm.tier.web.healthy-hosts", 180),

@@ -61,6 +61,35 @@ pub struct Service {
     pub service: String,
 }
 
+/// A key attribute of a table: its name and DynamoDB type (`S`, `N` or `B`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct KeyAttr {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// A DynamoDB table of the deployment and its replicas in other regions (a global table).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Table {
+    /// Its name in the stack (`orders` for logical id `table.orders`).
+    pub name: String,
+    pub table_name: String,
+    pub arn: String,
+    pub partition_key: KeyAttr,
+    #[serde(default)]
+    pub sort_key: Option<KeyAttr>,
+    #[serde(default)]
+    pub replicas: Vec<Replica>,
+}
+
+/// A global table's replica in another region.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Replica {
+    pub region: String,
+    pub arn: String,
+}
+
 /// A CloudWatch alarm of the deployment and the time it takes to fire.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Alarm {
@@ -82,6 +111,8 @@ pub struct Inventory {
     pub caches: Vec<Cache>,
     #[serde(default)]
     pub services: Vec<Service>,
+    #[serde(default)]
+    pub tables: Vec<Table>,
     pub alarms: Vec<Alarm>,
     /// Availability zone of every subnet the deployment owns.
     pub subnet_zones: BTreeMap<String, String>,
@@ -192,6 +223,26 @@ impl Inventory {
                     cluster: o.outputs.get("cluster").cloned().unwrap_or_default(),
                     service: o.name.clone(),
                 }),
+                Kind::DynamoTable => {
+                    let key = |which: &str| {
+                        let v = o.props.get(which)?.as_map()?;
+                        let field = |f: &str| v.get(f).and_then(Val::as_str).map(str::to_string);
+                        Some(KeyAttr {
+                            name: field("name").filter(|n| !n.is_empty())?,
+                            kind: field("type").unwrap_or_default(),
+                        })
+                    };
+                    if let Some(partition_key) = key("partition_key") {
+                        inv.tables.push(Table {
+                            name: o.id.strip_prefix("table.").unwrap_or(&o.id).to_string(),
+                            table_name: o.physical_id.clone(),
+                            arn: o.outputs.get("arn").cloned().unwrap_or_default(),
+                            partition_key,
+                            sort_key: key("sort_key"),
+                            replicas: Vec::new(),
+                        });
+                    }
+                }
                 Kind::MetricAlarm => {
                     let num = |key: &str| {
                         o.props
@@ -210,6 +261,23 @@ impl Inventory {
                 _ => {}
             }
         }
+        // Replicas are observed as `table.X.replica.REGION`, after (or before) their table.
+        for o in observed.iter().filter(|o| o.kind == Kind::TableReplica) {
+            let Some((table, region)) =
+                o.id.strip_prefix("table.")
+                    .and_then(|r| r.split_once(".replica."))
+            else {
+                continue;
+            };
+            if let Some(t) = inv.tables.iter_mut().find(|t| t.name == table) {
+                t.replicas.push(Replica {
+                    region: region.to_string(),
+                    arn: o.physical_id.clone(),
+                });
+                t.replicas.sort_by(|a, b| a.region.cmp(&b.region));
+            }
+        }
+        inv.tables.sort_by(|a, b| a.name.cmp(&b.name));
         inv.groups.sort_by(|a, b| a.tier.cmp(&b.tier));
         inv.databases.sort_by(|a, b| a.name.cmp(&b.name));
         inv.caches.sort_by(|a, b| a.name.cmp(&b.name));
@@ -224,6 +292,7 @@ impl Inventory {
             && self.databases.is_empty()
             && self.caches.is_empty()
             && self.services.is_empty()
+            && self.tables.is_empty()
     }
 
     /// The zones the deployment's groups may launch in, sorted.

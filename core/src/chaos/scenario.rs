@@ -23,7 +23,7 @@
 //! design of a scenario is every step's design, made from one baseline probe, so a dry run names
 //! exactly what each step will touch.
 
-use super::design::{self, gray, AzMode, Budget, Design, Fault, Refusal, Step};
+use super::design::{self, gray, replication, AzMode, Budget, Design, Fault, Refusal, Step};
 use super::{Inventory, Observation};
 use crate::stack::source::{self, Layered, Origin};
 use crate::stack::{deserialize_located, locate, write_problems, StackError};
@@ -87,6 +87,8 @@ pub struct StepSpec {
     pub packet_loss: Option<GrayStep>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_stress: Option<GrayStep>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause_replication: Option<ReplicationStep>,
 }
 
 fn is_zero(v: &f64) -> bool {
@@ -136,6 +138,21 @@ pub struct CacheStep {
     /// One shard (`0001`) [default: every shard].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
+}
+
+/// A pause-replication step: which tables, which replica regions, for how long.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicationStep {
+    /// Tables (`table.orders`) [default: every global table].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
+    /// Replica regions [default: every replica].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
+    /// Seconds [default: 300].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<u32>,
 }
 
 /// A gray failure's step: which instances it hits, for how long, and the fault's own option
@@ -330,7 +347,7 @@ pub fn check(file: ScenarioFile) -> Result<Scenario, Vec<(String, String)>> {
     }
 }
 
-const FAULT_KEYS: [&str; 8] = [
+const FAULT_KEYS: [&str; 9] = [
     "kill-instance",
     "kill-az",
     "rds-failover",
@@ -339,6 +356,7 @@ const FAULT_KEYS: [&str; 8] = [
     gray::LATENCY,
     gray::PACKET_LOSS,
     gray::CPU_STRESS,
+    replication::PAUSE_REPLICATION,
 ];
 
 type StepFault = (&'static str, Result<Fault, Vec<(String, String)>>);
@@ -465,6 +483,25 @@ fn step_faults(s: &StepSpec, i: usize) -> Vec<StepFault> {
     }
     if let Some(g) = &s.cpu_stress {
         out.push(gray_step(gray::CPU_STRESS, g, &["load_percent"]));
+    }
+    if let Some(r) = &s.pause_replication {
+        let key = replication::PAUSE_REPLICATION;
+        let mut bad = Vec::new();
+        let tables = names(&at(key), &r.targets, "table", "a table", &mut bad);
+        let duration = r.duration.unwrap_or(DEFAULT_GRAY_DURATION);
+        if let Err(Refusal(m)) = replication::check(duration) {
+            bad.push((format!("{}.duration", at(key)), m));
+        }
+        out.push((
+            key,
+            bad.is_empty()
+                .then(|| Fault::PauseReplication {
+                    tables,
+                    regions: r.regions.clone(),
+                    duration,
+                })
+                .ok_or(bad),
+        ));
     }
     out
 }
@@ -624,6 +661,8 @@ fn touches(action: &design::Action) -> Vec<String> {
         | StopInstances { instances }
         | SendCommand { instances, .. } => instances.clone(),
         StopTasks { tasks, .. } => tasks.clone(),
+        // Two pauses of one replica would share one policy statement.
+        PauseReplication { arn, .. } => vec![arn.clone()],
         _ => Vec::new(),
     }
 }
@@ -639,6 +678,7 @@ pub fn fault_key(fault: &Fault) -> &'static str {
         Fault::Latency { .. } => gray::LATENCY,
         Fault::PacketLoss { .. } => gray::PACKET_LOSS,
         Fault::CpuStress { .. } => gray::CPU_STRESS,
+        Fault::PauseReplication { .. } => replication::PAUSE_REPLICATION,
     }
 }
 
@@ -727,6 +767,17 @@ pub fn step_of(at: f64, fault: &Fault) -> StepSpec {
                 ..share(on)
             })
         }
+        Fault::PauseReplication {
+            tables,
+            regions,
+            duration,
+        } => {
+            s.pause_replication = Some(ReplicationStep {
+                targets: ids("table", tables),
+                regions: regions.clone(),
+                duration: Some(*duration),
+            })
+        }
     }
     s
 }
@@ -754,7 +805,10 @@ pub fn export(inv: &Inventory, a: &design::Applicable) -> (String, String) {
         | Fault::CpuStress {
             on: gray::Share { tiers: names, .. },
             ..
-        } => names.first().cloned().unwrap_or_default(),
+        }
+        | Fault::PauseReplication { tables: names, .. } => {
+            names.first().cloned().unwrap_or_default()
+        }
     };
     let mut name: String = format!("{}-{suffix}", a.experiment)
         .to_ascii_lowercase()
