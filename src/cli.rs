@@ -480,11 +480,36 @@ pub enum ChaosCommand {
         #[command(flatten)]
         cpu: CpuArgs,
     },
+    /// Lost replication: pause a DynamoDB global table's replication to its replicas for a while
+    /// (a resource-policy deny of the replication role, as FIS's
+    /// aws:dynamodb:global-table-pause-replication), then resume it and measure how long the
+    /// replicas take to catch up. Steady state must hold.
+    PauseReplication {
+        #[command(flatten)]
+        run: RunArgs,
+        #[command(flatten)]
+        replication: ReplicationArgs,
+    },
     /// Print an experiment as an AWS Fault Injection Service experiment template (JSON).
     ExportFis {
         #[command(subcommand)]
         experiment: FisExperiment,
     },
+}
+
+/// Which replicas lose replication, and for how long.
+#[derive(Debug, Args, Clone)]
+pub struct ReplicationArgs {
+    /// Global table (stack name or table name) to pause (repeatable) [default: every one].
+    #[arg(long = "table", value_name = "NAME")]
+    pub tables: Vec<String>,
+    /// Replica region to cut off (repeatable) [default: every replica].
+    #[arg(long = "replica", value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// Seconds replication stays paused, 60 to 3600 (a replica paused for 20 hours is
+    /// converted to a single-Region table for good).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u32).range(60..=3600))]
+    pub duration: u32,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -587,6 +612,12 @@ pub enum FisExperiment {
         share: ShareArgs,
         #[command(flatten)]
         cpu: CpuArgs,
+    },
+    PauseReplication {
+        #[command(flatten)]
+        fis: FisArgs,
+        #[command(flatten)]
+        replication: ReplicationArgs,
     },
 }
 

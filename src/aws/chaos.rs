@@ -706,6 +706,15 @@ impl Lab for AwsLab {
                     })?;
                 Ok(())
             }
+            Action::PauseReplication {
+                region,
+                arn,
+                seconds,
+                ..
+            } => {
+                let client = self.clients.dynamodb_in(region);
+                crate::aws::dynamodb::resource_policy::pause(&client, arn, *seconds).await
+            }
         }
     }
 
@@ -719,6 +728,10 @@ impl Lab for AwsLab {
                 instances,
                 comment,
             } => crate::aws::ssm::cancel(&self.clients, document, instances, comment).await,
+            Undo::ResumeReplication { region, arn, .. } => {
+                let client = self.clients.dynamodb_in(region);
+                crate::aws::dynamodb::resource_policy::resume(&client, arn).await
+            }
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::chaos::scenario::{self, Scenario};
 use crate::chaos::{fis, report, Inventory, Observation, Snapshot};
 use crate::cli::{
     CacheArgs, ChaosCommand, CpuArgs, DbArgs, FisExperiment, InstanceArgs, LatencyArgs, LockArgs,
-    LossArgs, RunArgs, ShareArgs, TargetArgs, TaskArgs,
+    LossArgs, ReplicationArgs, RunArgs, ShareArgs, TargetArgs, TaskArgs,
 };
 use crate::cloud::Cloud;
 use crate::deployment::{self, Deployment};
@@ -70,7 +70,24 @@ pub async fn dispatch(command: ChaosCommand) -> Result<ExitCode> {
         ChaosCommand::CpuStress { run, share, cpu } => {
             gray_experiment(&run, &share, cpu_fault(&share, &cpu)).await
         }
+        ChaosCommand::PauseReplication { run, replication } => {
+            let duration = replication.duration;
+            experiment(
+                &run,
+                What::Fault(replication_fault(&replication)),
+                Some(duration as f64),
+            )
+            .await
+        }
         ChaosCommand::ExportFis { experiment } => export_fis(experiment).await,
+    }
+}
+
+fn replication_fault(a: &ReplicationArgs) -> Fault {
+    Fault::PauseReplication {
+        tables: a.tables.clone(),
+        regions: a.regions.clone(),
+        duration: a.duration,
     }
 }
 
@@ -831,6 +848,11 @@ async fn export_fis(experiment: FisExperiment) -> Result<ExitCode> {
         FisExperiment::CpuStress { fis, share, cpu } => {
             (fis, cpu_fault(&share, &cpu), share.duration as f64)
         }
+        FisExperiment::PauseReplication { fis, replication } => (
+            fis,
+            replication_fault(&replication),
+            replication.duration as f64,
+        ),
     };
     if let Err(Refusal(msg)) = gray::check(&fault) {
         eprintln!("refused: {msg}");

@@ -5,5 +5,6 @@
 pub(crate) const ENDPOINT_VAR: &str = "DYNAMODB";
 
 pub mod replica;
+pub mod resource_policy;
 pub mod table;
 mod tags;

@@ -89,9 +89,11 @@ pub fn design(
             .iter()
             .find(|t| t.name == bare || t.table_name == *name)
         {
-            Some(t) if t.replicas.is_empty() => return Err(Refusal(format!(
+            Some(t) if t.replicas.is_empty() => {
+                return Err(Refusal(format!(
                 "table {bare} has no replica in another region: there is no replication to pause"
-            ))),
+            )))
+            }
             Some(t) => chosen.push(t),
             None => {
                 return Err(Refusal(format!(
