@@ -511,10 +511,8 @@ pub fn scenario_template(
             step.notes.extend(notes);
             // Actions that already follow another of the step's actions follow the wait
             // through it.
-            for action in step.actions.values_mut() {
-                if action.get("startAfter").is_none() {
-                    action["startAfter"] = json!([wait]);
-                }
+            for action in step.actions.values_mut().filter_map(Value::as_object_mut) {
+                action.entry("startAfter").or_insert_with(|| json!([wait]));
             }
             step.actions.insert(
                 wait,
