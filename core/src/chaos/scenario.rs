@@ -556,6 +556,37 @@ fn names(
     out
 }
 
+/// Every step designed as its command would design it, from one baseline probe, in file order
+/// (a refused step names itself). `design` combines them; the FIS export
+/// (`fis::scenario_template`) writes each step on its own.
+pub fn step_designs(
+    scenario: &Scenario,
+    inv: &Inventory,
+    baseline: &Observation,
+    budget_override: Option<f64>,
+) -> Result<Vec<Design>, Refusal> {
+    let budget_given = budget_override.or(scenario.header.budget);
+    scenario
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, (_, fault))| {
+            design::design(fault, inv, baseline, budget_given).map_err(|Refusal(m)| {
+                Refusal(format!("step {} ({}): {m}", i + 1, fault_key(fault)))
+            })
+        })
+        .collect()
+}
+
+/// How a step is summed up among the others: when it starts, unless it starts first.
+pub fn step_summary(at: f64, step: &Design) -> String {
+    if at > 0.0 {
+        format!("at +{at} s {}", step.summary)
+    } else {
+        step.summary.clone()
+    }
+}
+
 /// The scenario's design from one baseline probe: every step designed as its command would
 /// design it, their actions step by step, and a budget from the first start.
 pub fn design(
@@ -565,6 +596,7 @@ pub fn design(
     budget_override: Option<f64>,
 ) -> Result<Design, Refusal> {
     let budget_given = budget_override.or(scenario.header.budget);
+    let steps = step_designs(scenario, inv, baseline, budget_override)?;
     let mut combined = Design {
         experiment: scenario.header.name.clone(),
         summary: String::new(),
@@ -583,9 +615,7 @@ pub fn design(
     let mut touched: BTreeMap<String, usize> = BTreeMap::new();
     let mut summaries = Vec::new();
     // In file order, so "step N" means the same everywhere; `Design::schedule` orders the starts.
-    for (i, (at, fault)) in scenario.steps.iter().enumerate() {
-        let step = design::design(fault, inv, baseline, budget_given)
-            .map_err(|Refusal(m)| Refusal(format!("step {} ({}): {m}", i + 1, fault_key(fault))))?;
+    for (i, ((at, _), step)) in scenario.steps.iter().zip(steps).enumerate() {
         for id in step.actions.iter().flat_map(touches) {
             if let Some(other) = touched.insert(id.clone(), i) {
                 if other != i {
@@ -620,11 +650,7 @@ pub fn design(
         combined
             .warnings
             .extend(step.warnings.iter().map(|w| format!("step {}: {w}", i + 1)));
-        summaries.push(if *at > 0.0 {
-            format!("at +{at} s {}", step.summary)
-        } else {
-            step.summary.clone()
-        });
+        summaries.push(step_summary(*at, &step));
         combined.steps.push(Step {
             at: *at,
             experiment: step.experiment.clone(),

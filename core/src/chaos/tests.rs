@@ -855,6 +855,7 @@ fn fis_template_targets_by_tag_and_stops_on_the_guarding_alarms() {
     };
     let d = design::design(&fault, &inv, &base, None).unwrap();
     let t = fis::template(&fault, &d, &inv, "arn:aws:iam::1:role/fis", 120.0, &[]);
+    assert_eq!(fis::model::check(&t), Vec::<String>::new());
     // One target per group, selecting only that group's members in the zone (never EMR nodes
     // or other instances that merely carry the deployment's tag).
     let instances = &t["targets"]["web-zone-instances"];
@@ -1242,6 +1243,7 @@ fn gray_fis_template_uses_send_command_with_the_same_document_and_parameters() {
     };
     let d = design::design(&fault, &inv, &steady(), None).unwrap();
     let t = fis::template(&fault, &d, &inv, "arn:aws:iam::1:role/fis", 120.0, &[]);
+    assert_eq!(fis::model::check(&t), Vec::<String>::new());
     // FIS model: action aws:ssm:send-command with documentArn, documentParameters (a JSON
     // object as a string) and duration (ISO 8601); its target is aws:ec2:instance.
     let action = &t["actions"]["packet-loss-web"];
