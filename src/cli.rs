@@ -619,6 +619,25 @@ pub enum FisExperiment {
         #[command(flatten)]
         replication: ReplicationArgs,
     },
+    KillTask {
+        #[command(flatten)]
+        fis: FisArgs,
+        #[command(flatten)]
+        task: TaskArgs,
+    },
+    CacheFailover {
+        #[command(flatten)]
+        fis: FisArgs,
+        #[command(flatten)]
+        cache: CacheArgs,
+    },
+    /// A scenario file: each later step waits (aws:fis:wait) for its `at`.
+    Run {
+        #[command(flatten)]
+        fis: FisArgs,
+        /// The scenario (TOML).
+        file: PathBuf,
+    },
 }
 
 /// More than any refresh or experiment needs, and far inside what a `Duration` holds (beyond

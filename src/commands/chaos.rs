@@ -823,6 +823,9 @@ fn summary(j: &Journal, report_path: &Path) -> String {
 
 async fn export_fis(experiment: FisExperiment) -> Result<ExitCode> {
     let (fis_args, fault, duration) = match experiment {
+        FisExperiment::Run { fis, file } => return export_fis_scenario(fis, &file).await,
+        FisExperiment::KillTask { fis, task } => (fis, task_fault(&task), 300.0),
+        FisExperiment::CacheFailover { fis, cache } => (fis, cache_fault(&cache), 300.0),
         FisExperiment::KillInstance { fis, instances } => {
             if !instances.instances.is_empty() {
                 bail!("export-fis selects instances by tag when the experiment starts: use --group/--count/--percent, not --instance");
@@ -858,14 +861,7 @@ async fn export_fis(experiment: FisExperiment) -> Result<ExitCode> {
         eprintln!("refused: {msg}");
         return Ok(ExitCode::from(2));
     }
-    let (cloud, inv) = inventory(&fis_args.target).await?;
-    let lab = AwsLab {
-        clients: cloud.clients.clone(),
-        alarm_names: inv.alarms.iter().map(|a| a.name.clone()).collect(),
-        alarm_places: AlarmPlaces::new(&cloud, &inv),
-        inventory: inv.clone(),
-    };
-    let baseline = crate::chaos::run::Lab::probe(&lab).await?;
+    let (inv, lab, baseline) = fis_inputs(&fis_args).await?;
     // FIS has no recovery budget; passing one keeps a deployment without alarms exportable.
     let design = match design::design(&fault, &inv, &baseline, Some(duration)) {
         Ok(d) => d,
@@ -887,8 +883,69 @@ async fn export_fis(experiment: FisExperiment) -> Result<ExitCode> {
         duration,
         &stop_arns,
     );
-    println!("{}", serde_json::to_string_pretty(&doc)?);
+    print_fis(&doc)
+}
+
+/// The deployment an FIS export is written for, and a probe of it to design from.
+async fn fis_inputs(fis_args: &crate::cli::FisArgs) -> Result<(Inventory, AwsLab, Observation)> {
+    let (cloud, inv) = inventory(&fis_args.target).await?;
+    let lab = AwsLab {
+        clients: cloud.clients.clone(),
+        alarm_names: inv.alarms.iter().map(|a| a.name.clone()).collect(),
+        alarm_places: AlarmPlaces::new(&cloud, &inv),
+        inventory: inv.clone(),
+    };
+    let baseline = crate::chaos::run::Lab::probe(&lab).await?;
+    Ok((inv, lab, baseline))
+}
+
+/// The template on stdout, once FIS's own rules find nothing wrong with it.
+fn print_fis(doc: &serde_json::Value) -> Result<ExitCode> {
+    let problems = fis::model::check(doc);
+    if !problems.is_empty() {
+        bail!(
+            "the FIS template ftctl wrote would be refused by FIS (a bug in ftctl):\n  {}",
+            problems.join("\n  ")
+        );
+    }
+    println!("{}", serde_json::to_string_pretty(doc)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `ftctl chaos export-fis run FILE`: the scenario's steps as one FIS template.
+async fn export_fis_scenario(fis_args: crate::cli::FisArgs, file: &Path) -> Result<ExitCode> {
+    let scenario = match scenario::load(file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprint!("{e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let (inv, lab, baseline) = fis_inputs(&fis_args).await?;
+    let duration = scenario.header.duration.unwrap_or(300.0);
+    let steps = match scenario::step_designs(&scenario, &inv, &baseline, Some(duration)) {
+        Ok(steps) => steps,
+        Err(Refusal(msg)) => {
+            eprintln!("refused: {msg}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let keys: Vec<String> = fis_args
+        .stop_on
+        .iter()
+        .chain(&scenario.header.stop_on)
+        .cloned()
+        .collect();
+    let stop_arns: Vec<String> = stop_conditions(&lab, &keys).await?.into_values().collect();
+    let doc = fis::scenario_template(
+        &scenario,
+        &steps,
+        &inv,
+        &fis_args.role_arn,
+        duration,
+        &stop_arns,
+    );
+    print_fis(&doc)
 }
 
 /// Human output: stdout normally, stderr when stdout carries JSON.

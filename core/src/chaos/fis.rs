@@ -347,7 +347,7 @@ fn part(fault: &Fault, design: &Design, inv: &Inventory, duration: f64) -> Part 
             super::design::gray::fis(fault, design, inv, &mut part.targets, &mut part.actions)
         }
         Fault::PauseReplication { .. } => {
-            super::design::replication::fis(design, duration, &mut targets, &mut actions)
+            super::design::replication::fis(design, duration, &mut part.targets, &mut part.actions)
         }
     }
     if design

@@ -269,7 +269,9 @@ pub fn without_deny(current: &str) -> Result<Option<String>, String> {
 
 /// FIS's own action for the same fault, on the replicas' tables chosen by ARN (FIS Actions
 /// reference, "Amazon DynamoDB actions": `aws:dynamodb:global-table-pause-replication`, target
-/// `Tables` of resource type `aws:dynamodb:global-table`, parameter `duration`).
+/// `Tables` of resource type `aws:dynamodb:global-table`, parameter `duration`). FIS pauses
+/// replication into and out of the Region the experiment runs in, for tables there: the
+/// template must be created in the replica's Region (the description says so).
 pub fn fis(
     design: &Design,
     duration: f64,
@@ -299,7 +301,7 @@ pub fn fis(
         "pause-replication".into(),
         json!({
             "actionId": "aws:dynamodb:global-table-pause-replication",
-            "description": "Pause replication to the replicas",
+            "description": "Pause replication to the replicas: create this template in their Region",
             "parameters": { "duration": crate::chaos::fis::iso_duration(duration) },
             "targets": { "Tables": "replica-tables" },
         }),

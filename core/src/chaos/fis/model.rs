@@ -122,6 +122,18 @@ pub const ACTIONS: &[ActionModel] = &[
         optional: &[],
         durations: &["duration"],
     },
+    // "Amazon DynamoDB actions": pauses replication into and out of the experiment's Region for
+    // the global tables targeted there ("Cross-Region: Connectivity" scenario).
+    ActionModel {
+        id: "aws:dynamodb:global-table-pause-replication",
+        target: Some(ActionTarget {
+            key: "Tables",
+            resource_type: "aws:dynamodb:global-table",
+        }),
+        required: &["duration"],
+        optional: &[],
+        durations: &["duration"],
+    },
     // "Wait action": no target.
     ActionModel {
         id: "aws:fis:wait",
@@ -153,6 +165,11 @@ pub const RESOURCES: &[ResourceModel] = &[
         resource_type: "aws:ecs:task",
         required: &[],
         optional: &["cluster", "service"],
+    },
+    ResourceModel {
+        resource_type: "aws:dynamodb:global-table",
+        required: &[],
+        optional: &[],
     },
     ResourceModel {
         resource_type: "aws:elasticache:replicationgroup",

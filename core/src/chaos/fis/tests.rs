@@ -26,6 +26,20 @@ fn deployment(primaries: [&str; 2]) -> (Inventory, Observation) {
         automatic_failover: true,
         shards: vec!["0001".into(), "0002".into()],
     });
+    inv.tables.push(crate::chaos::Table {
+        name: "orders".into(),
+        table_name: "t-orders".into(),
+        arn: "arn:aws:dynamodb:us-east-1:1:table/t-orders".into(),
+        partition_key: crate::chaos::KeyAttr {
+            name: "pk".into(),
+            kind: "S".into(),
+        },
+        sort_key: None,
+        replicas: vec![crate::chaos::Replica {
+            region: "us-west-2".into(),
+            arn: "arn:aws:dynamodb:us-west-2:1:table/t-orders".into(),
+        }],
+    });
     let mut base = observation(healthy_fleet(), "az-a", &[]);
     for (arn, zone) in [
         ("arn:task/1", "az-a"),
@@ -70,6 +84,11 @@ fn share() -> gray::Share {
 /// Every experiment ftctl has, with the options its command would take.
 fn every_fault() -> Vec<Fault> {
     vec![
+        Fault::PauseReplication {
+            tables: vec![],
+            regions: vec![],
+            duration: 120,
+        },
         Fault::KillInstance {
             tiers: vec![],
             count: None,
@@ -498,4 +517,29 @@ fn durations_fis_cannot_take_are_brought_within_and_the_notes_survive_a_long_sum
         description.ends_with("losing the zone lasts 60 s, not 30 s: FIS takes one minute to 12 hours; the cache's lost zone lasts 60 s, not 30 s: FIS takes one minute to 12 hours"),
         "{description}"
     );
+}
+
+#[test]
+fn pause_replication_uses_fis_own_action_on_the_replica() {
+    let (inv, base) = deployment(["az-a", "az-b"]);
+    let fault = Fault::PauseReplication {
+        tables: vec!["orders".into()],
+        regions: vec![],
+        duration: 120,
+    };
+    let t = export(&fault, &inv, &base);
+    sound(&t);
+    let target = &t["targets"]["replica-tables"];
+    assert_eq!(target["resourceType"], "aws:dynamodb:global-table");
+    assert_eq!(
+        target["resourceArns"][0],
+        "arn:aws:dynamodb:us-west-2:1:table/t-orders"
+    );
+    let action = &t["actions"]["pause-replication"];
+    assert_eq!(
+        action["actionId"],
+        "aws:dynamodb:global-table-pause-replication"
+    );
+    assert_eq!(action["parameters"]["duration"], "PT120S");
+    assert_eq!(action["targets"]["Tables"], "replica-tables");
 }
