@@ -1,0 +1,5 @@
+"""Patches to ministack (1.5.33) for what ftctl relies on and ministack does not model; each
+module says what AWS does, what ministack did and what it changes. Imported for its effects by
+ministack_server.py."""
+
+from . import dynamodb  # noqa: F401

@@ -1,0 +1,18 @@
+"""ministack with the gaps closed that ftctl runs into (ministack 1.5.33; details, AWS references
+and what ministack did are in each module of ministack_patches/):
+
+- DynamoDB (ministack_patches/dynamodb.py): a replica whose resource policy denies the
+  replication role neither receives nor sends replicated writes until the deny is gone (ministack
+  replicated everything at once).
+
+Everything else is ministack unchanged. Its settings come from the environment, as for the
+`ministack` command.
+"""
+
+import sys
+
+import ministack_patches  # noqa: F401  (applies the patches)
+from ministack.app import main
+
+if __name__ == "__main__":
+    sys.exit(main())
