@@ -295,6 +295,24 @@ pub struct RunArgs {
     /// Also publish the result as CloudWatch metrics in namespace ftctl/Chaos.
     #[arg(long)]
     pub publish_metrics: bool,
+    /// Write sequence-numbered marker items into the deployment's DynamoDB tables during the
+    /// run and read them back in every region afterwards: the data lost (RPO) and how long the
+    /// replicas took to catch up, measured [default: on for pause-replication].
+    #[arg(long, conflicts_with = "no_markers")]
+    pub markers: bool,
+    /// No marker writes, even for pause-replication.
+    #[arg(long)]
+    pub no_markers: bool,
+    /// Marker writes per second per table.
+    #[arg(long, default_value_t = 5.0, value_parser = marker_rate)]
+    pub marker_rate: f64,
+    /// Seconds to wait after the fault for every region to hold every acknowledged marker.
+    #[arg(long, default_value_t = 300.0, value_parser = non_negative_seconds)]
+    pub converge_timeout: f64,
+    /// Recovery point objective in seconds: the run fails when more than this span of
+    /// acknowledged writes is missing in any region [default: none may be missing].
+    #[arg(long, value_parser = non_negative_seconds)]
+    pub rpo_seconds: Option<f64>,
     /// An experiment holds the deployment's lock, as apply does: neither runs under the other.
     #[command(flatten)]
     pub lock: LockArgs,
@@ -659,6 +677,15 @@ fn non_negative_seconds(s: &str) -> Result<f64, String> {
         _ => Err(format!(
             "`{s}` is not a number of seconds from 0 to {MAX_SECONDS} (a day)"
         )),
+    }
+}
+
+/// Marker writes per second: enough to place a loss to a fraction of a second, few enough that
+/// the writes cost nothing noticeable (each is one small on-demand write).
+fn marker_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.1..=50.0).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}` is not a rate from 0.1 to 50 writes per second")),
     }
 }
 

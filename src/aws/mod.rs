@@ -13,7 +13,7 @@ mod cloud;
 mod cloudtrail;
 pub mod cloudwatch;
 mod ctx;
-mod dynamodb;
+pub mod dynamodb;
 mod ec2;
 mod ecs;
 mod efs;

@@ -4,6 +4,7 @@
 
 use super::confirm;
 use crate::aws::chaos::AwsLab;
+use crate::aws::dynamodb::markers::{self, Writer};
 use crate::aws::cloudwatch::alarm_state::AlarmPlaces;
 use crate::aws::cloudwatch::metrics::publish_result;
 use crate::aws::{endpoint_for, AwsCloud, DeleteOptions};
@@ -595,6 +596,14 @@ async fn experiment_locked(
             }
         })
     });
+    let marker_run = format!("{}-{}", inv.env, std::process::id());
+    let markers = marker_targets(run, &journal.design, &inv, &cloud.clients, &out);
+    let clock = std::time::Instant::now();
+    let interval = 1.0 / run.marker_rate;
+    let writers: Vec<_> = markers
+        .iter()
+        .map(|t| Writer::start(t.clone(), marker_run.clone(), interval, clock))
+        .collect();
     let watcher = ConsoleWatcher::new(run.json);
     let runner = Runner {
         lab: &lab,
@@ -604,6 +613,59 @@ async fn experiment_locked(
         interrupt: rx,
     };
     let mut journal = runner.run(journal, baseline).await;
+    for (target, writer) in markers.iter().zip(writers) {
+        let (attempted, acks) = writer.finish().await;
+        out.line(&format!(
+            "Reading back {} marker{} of table {} in {} (up to {:.0} s for replicas to catch up)",
+            acks.len(),
+            if acks.len() == 1 { "" } else { "s" },
+            target.keys.table_name,
+            target
+                .regions
+                .iter()
+                .map(|(r, _)| r.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            run.converge_timeout
+        ));
+        let reads = markers::read_back(
+            target,
+            &marker_run,
+            &acks,
+            Duration::from_secs_f64(run.converge_timeout),
+            clock,
+        )
+        .await;
+        let ended = journal
+            .fault_ended_at
+            .unwrap_or_else(|| clock.elapsed().as_secs_f64());
+        let mut found = crate::chaos::markers::assess(
+            &target.keys.table_name,
+            attempted,
+            &acks,
+            &reads,
+            interval,
+            ended,
+            run.rpo_seconds,
+        );
+        found.left_behind = markers::remove(target, &marker_run, attempted).await;
+        if found.left_behind > 0 {
+            eprintln!(
+                "warning: {} marker item{} could not be removed from {} (keys start ftctl-marker#{marker_run}#)",
+                found.left_behind,
+                if found.left_behind == 1 { "" } else { "s" },
+                target.keys.table_name
+            );
+        }
+        if !found.within_objective()
+            && matches!(journal.outcome, Some(Outcome::Recovered | Outcome::Held))
+        {
+            journal.outcome = Some(Outcome::DataLost);
+            journal.reason = format!("{}; but data was lost: {}", journal.reason, found.describe());
+        }
+        journal.markers.push(found);
+        sink.save(&journal);
+    }
     ctrl_c.abort();
     if let Some(watch) = abort_watch {
         watch.abort();
@@ -785,6 +847,9 @@ fn summary(j: &Journal, report_path: &Path) -> String {
             s.push_str(&format!("    {line}\n"));
         }
     }
+    for m in &j.markers {
+        s.push_str(&format!("  data            {}\n", m.describe()));
+    }
     if let Some(v) = v.filter(|v| v.relapses > 0) {
         s.push_str(&format!(
             "  relapses        {} (recovered, then lost again)\n",
@@ -946,6 +1011,55 @@ async fn export_fis_scenario(fis_args: crate::cli::FisArgs, file: &Path) -> Resu
         &stop_arns,
     );
     print_fis(&doc)
+}
+
+/// The tables markers go into: those the experiment pauses (unless --no-markers), or every
+/// table of the deployment with --markers. A table whose keys cannot hold markers is said so.
+fn marker_targets(
+    run: &RunArgs,
+    design: &Design,
+    inv: &Inventory,
+    clients: &crate::aws::Clients,
+    out: &Out,
+) -> Vec<std::sync::Arc<markers::Target>> {
+    if run.no_markers {
+        return Vec::new();
+    }
+    let paused: Vec<&str> = design
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            design::Action::PauseReplication { table, .. } => Some(table.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut targets = Vec::new();
+    for t in &inv.tables {
+        if !(run.markers || paused.contains(&t.table_name.as_str())) {
+            continue;
+        }
+        match crate::chaos::markers::MarkerKeys::for_table(t) {
+            Ok(keys) => {
+                let mut regions = vec![(clients.region.clone(), clients.dynamodb.clone())];
+                regions.extend(
+                    t.replicas
+                        .iter()
+                        .map(|r| (r.region.clone(), clients.dynamodb_in(&r.region))),
+                );
+                out.line(&format!(
+                    "Markers: {:.1} writes/s into table {} (keys {}ftctl-marker#...), read back in {} region{} and removed afterwards.",
+                    run.marker_rate,
+                    t.table_name,
+                    format_args!("{} = ", keys.partition_key),
+                    regions.len(),
+                    if regions.len() == 1 { "" } else { "s" }
+                ));
+                targets.push(std::sync::Arc::new(markers::Target { keys, regions }));
+            }
+            Err(why) => out.line(&format!("Markers: {why}")),
+        }
+    }
+    targets
 }
 
 /// Human output: stdout normally, stderr when stdout carries JSON.

@@ -27,7 +27,7 @@ impl Deployed {
         Deployed::of("stage1", tag, &[])
     }
 
-    fn of(stage: &str, tag: &str, vars: &[&str]) -> Deployed {
+    pub(crate) fn of(stage: &str, tag: &str, vars: &[&str]) -> Deployed {
         let mut deployment = TestDeployment::new(tag);
         let env = deployment.created().to_string();
         let mut apply = Ftctl::new().args(["apply", stage, "--env", &env, "--yes"]);

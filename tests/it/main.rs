@@ -15,6 +15,7 @@ mod locks;
 mod monitoring;
 mod plans;
 mod queues;
+mod replication;
 mod resilience;
 mod scenarios;
 mod secrets;

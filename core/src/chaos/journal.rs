@@ -43,13 +43,15 @@ pub enum Outcome {
     Held,
     /// Gray failure: a probe or an alarm showed the degradation while the fault ran.
     Degraded,
+    /// Acknowledged writes were lost beyond the recovery point objective.
+    DataLost,
 }
 
 impl Outcome {
     pub fn exit_code(self) -> u8 {
         match self {
             Outcome::Recovered | Outcome::Held => 0,
-            Outcome::NotRecovered | Outcome::Degraded => 1,
+            Outcome::NotRecovered | Outcome::Degraded | Outcome::DataLost => 1,
             Outcome::Refused | Outcome::Aborted => 2,
         }
     }
@@ -84,6 +86,9 @@ pub struct Journal {
     pub after_rollback: Option<AfterRollback>,
     pub outcome: Option<Outcome>,
     pub reason: String,
+    /// What the marker writer showed of the data written during the run, table by table.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub markers: Vec<super::markers::MarkerReport>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -119,6 +124,7 @@ impl Journal {
             after_rollback: None,
             outcome: None,
             reason: String::new(),
+            markers: Vec::new(),
         }
     }
 

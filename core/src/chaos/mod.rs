@@ -9,6 +9,7 @@ pub mod fis;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 pub mod journal;
+pub mod markers;
 pub mod report;
 pub mod scenario;
 pub mod verdict;

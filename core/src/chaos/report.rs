@@ -20,6 +20,7 @@ pub fn outcome_label(outcome: Option<Outcome>) -> &'static str {
         Some(Outcome::Aborted) => "ABORTED",
         Some(Outcome::Held) => "HELD",
         Some(Outcome::Degraded) => "DEGRADED",
+        Some(Outcome::DataLost) => "DATA LOST",
         None => "UNFINISHED",
     }
 }
@@ -84,6 +85,9 @@ pub fn markdown(j: &Journal, timeline: &str) -> String {
             );
         }
         None => {}
+    }
+    for m in &j.markers {
+        let _ = writeln!(md, "| Data (markers) | {} |", m.describe());
     }
     if !j.pending_undo.is_empty() {
         let _ = writeln!(

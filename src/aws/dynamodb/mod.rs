@@ -4,6 +4,7 @@
 /// reference guide, service-specific endpoints).
 pub(crate) const ENDPOINT_VAR: &str = "DYNAMODB";
 
+pub mod markers;
 pub mod replica;
 pub mod resource_policy;
 pub mod table;
