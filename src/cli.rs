@@ -685,7 +685,9 @@ fn non_negative_seconds(s: &str) -> Result<f64, String> {
 fn marker_rate(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() && (0.1..=50.0).contains(&v) => Ok(v),
-        _ => Err(format!("`{s}` is not a rate from 0.1 to 50 writes per second")),
+        _ => Err(format!(
+            "`{s}` is not a rate from 0.1 to 50 writes per second"
+        )),
     }
 }
 

@@ -4,9 +4,9 @@
 
 use super::confirm;
 use crate::aws::chaos::AwsLab;
-use crate::aws::dynamodb::markers::{self, Writer};
 use crate::aws::cloudwatch::alarm_state::AlarmPlaces;
 use crate::aws::cloudwatch::metrics::publish_result;
+use crate::aws::dynamodb::markers::{self, Writer};
 use crate::aws::{endpoint_for, AwsCloud, DeleteOptions};
 use crate::chaos::design::gray;
 use crate::chaos::design::{self, Design, Fault, Refusal};
@@ -498,6 +498,8 @@ async fn experiment_locked(
         &inv, &target, &design, &baseline, &problems,
     ));
 
+    // Said before anything runs, so the dry run says it too.
+    let markers = marker_targets(run, &design, &inv, &cloud.clients, &out);
     if run.dry_run {
         out.line(if problems.is_empty() {
             "Dry run: nothing was changed. The deployment is steady, so the experiment would run."
@@ -597,7 +599,6 @@ async fn experiment_locked(
         })
     });
     let marker_run = format!("{}-{}", inv.env, std::process::id());
-    let markers = marker_targets(run, &journal.design, &inv, &cloud.clients, &out);
     let clock = std::time::Instant::now();
     let interval = 1.0 / run.marker_rate;
     let writers: Vec<_> = markers
@@ -661,7 +662,11 @@ async fn experiment_locked(
             && matches!(journal.outcome, Some(Outcome::Recovered | Outcome::Held))
         {
             journal.outcome = Some(Outcome::DataLost);
-            journal.reason = format!("{}; but data was lost: {}", journal.reason, found.describe());
+            journal.reason = format!(
+                "{}; but data was lost: {}",
+                journal.reason,
+                found.describe()
+            );
         }
         journal.markers.push(found);
         sink.save(&journal);

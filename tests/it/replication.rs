@@ -65,7 +65,11 @@ async fn markers(client: &aws_sdk_dynamodb::Client, table: &str) -> Vec<String> 
 #[tokio::test(flavor = "multi_thread")]
 async fn pause_replication_denies_the_replication_role_and_rollback_restores_the_policy() {
     let _emulators = emulators().await;
-    let d = Deployed::of("stage2", "pr", &["caches.session.autoscaling.enabled=false"]);
+    let d = Deployed::of(
+        "stage2",
+        "pr",
+        &["caches.session.autoscaling.enabled=false"],
+    );
     let aws = aws().await;
     let table = format!("{}-orders", d.env);
     let replica = aws
@@ -124,9 +128,21 @@ async fn pause_replication_denies_the_replication_role_and_rollback_restores_the
     .success()
     .stdout_has("pause replication of table")
     .stdout_has(REPLICA_REGION);
-    assert_eq!(policy(&aws, &replica).await, Some(own.clone()), "the dry run changed the policy");
+    assert_eq!(
+        policy(&aws, &replica).await,
+        Some(own.clone()),
+        "the dry run changed the policy"
+    );
     // Out of range: refused by the parser, nothing sent.
-    ftctl(&["chaos", "pause-replication", "--env", &d.env, "--duration", "30"]).failure(2);
+    ftctl(&[
+        "chaos",
+        "pause-replication",
+        "--env",
+        &d.env,
+        "--duration",
+        "30",
+    ])
+    .failure(2);
 
     let reports = tempfile::tempdir().unwrap();
     let (command, mut child) = spawn_ftctl(&[
@@ -171,7 +187,10 @@ async fn pause_replication_denies_the_replication_role_and_rollback_restores_the
     assert_eq!(deny["Resource"], replica.as_str());
     assert!(deny["Condition"]["DateLessThan"]["aws:CurrentTime"].is_string());
     assert_eq!(paused["Statement"][0], own["Statement"][0]);
-    assert_eq!(journal(reports.path())["pending_undo"][0]["undo"], "resume-replication");
+    assert_eq!(
+        journal(reports.path())["pending_undo"][0]["undo"],
+        "resume-replication"
+    );
 
     // Replication is held back: a write at home does not reach the replica.
     aws.dynamodb
@@ -196,7 +215,10 @@ async fn pause_replication_denies_the_replication_role_and_rollback_restores_the
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     written.sort();
-    assert!(written.len() >= 6, "{command}: markers written: {written:?}");
+    assert!(
+        written.len() >= 6,
+        "{command}: markers written: {written:?}"
+    );
     for pk in &written[1..4] {
         aws.dynamodb
             .delete_item()
@@ -216,7 +238,11 @@ async fn pause_replication_denies_the_replication_role_and_rollback_restores_the
     let j = journal(reports.path());
     assert_eq!(j["outcome"], "aborted", "{}", run.stdout);
     assert_eq!(j["pending_undo"].as_array().unwrap().len(), 0, "{j}");
-    assert_eq!(policy(&aws, &replica).await, Some(own), "rollback did not restore the policy");
+    assert_eq!(
+        policy(&aws, &replica).await,
+        Some(own),
+        "rollback did not restore the policy"
+    );
     // The held write arrives once the deny is gone.
     assert!(holds(&aws.dynamodb_west, &table, "written-while-paused").await);
 
@@ -227,7 +253,11 @@ async fn pause_replication_denies_the_replication_role_and_rollback_restores_the
         assert!(region["lost_seconds"].as_f64().unwrap() > 0.0, "{m}");
     }
     assert!(m["rpo_seconds"].as_f64().unwrap() > 0.0, "{m}");
-    assert!(run.stdout.contains("3 acknowledged writes lost"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("3 acknowledged writes lost"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(m["left_behind"], 0, "{m}");
     assert!(markers(&aws.dynamodb, &table).await.is_empty());
     assert!(markers(&aws.dynamodb_west, &table).await.is_empty());

@@ -90,10 +90,9 @@ impl Writer {
                         seq,
                         at: clock.elapsed().as_secs_f64(),
                     }),
-                    Ok(Err(e)) => tracing::info!(
-                        "{:#}",
-                        aws_error(&format!("writing marker {seq}"), e)
-                    ),
+                    Ok(Err(e)) => {
+                        tracing::info!("{:#}", aws_error(&format!("writing marker {seq}"), e))
+                    }
                     Err(_) => tracing::info!("writing marker {seq}: no answer in time"),
                 }
             }
