@@ -295,6 +295,28 @@ pub struct RunArgs {
     /// Also publish the result as CloudWatch metrics in namespace ftctl/Chaos.
     #[arg(long)]
     pub publish_metrics: bool,
+    /// Send steady GET requests to this URL during the steady-state check, the fault and the
+    /// recovery, and judge the run by what users felt too [default: the deployment's public
+    /// endpoint, when it has one].
+    #[arg(long, value_name = "URL")]
+    pub load: Option<String>,
+    /// No load, even to the public endpoint (FTCTL_NO_LOAD=1 sets it for every run; an
+    /// explicit --load still sends).
+    #[arg(long, env = "FTCTL_NO_LOAD", value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_load: bool,
+    /// Load requests per second.
+    #[arg(long, default_value_t = 10.0, value_parser = load_rate)]
+    pub load_rate: f64,
+    /// Seconds a load request may take before it counts as failed.
+    #[arg(long, default_value_t = 5.0, value_parser = positive_seconds)]
+    pub load_timeout: f64,
+    /// The share of load requests (0 to 1) that may fail during the fault; more fails the run
+    /// as USERS NOTICED even when the deployment healed in time.
+    #[arg(long, value_parser = share)]
+    pub max_error_rate: Option<f64>,
+    /// The p99 latency (ms) load requests may reach during the fault.
+    #[arg(long, value_parser = positive_seconds)]
+    pub max_p99_ms: Option<f64>,
     /// Write sequence-numbered marker items into the deployment's DynamoDB tables during the
     /// run and read them back in every region afterwards: the data lost (RPO) and how long the
     /// replicas took to catch up, measured [default: on for pause-replication].
@@ -677,6 +699,23 @@ fn non_negative_seconds(s: &str) -> Result<f64, String> {
         _ => Err(format!(
             "`{s}` is not a number of seconds from 0 to {MAX_SECONDS} (a day)"
         )),
+    }
+}
+
+/// Load requests per second: bounded so that a chaos run is never a load test.
+fn load_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.1..=100.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a rate from 0.1 to 100 requests per second"
+        )),
+    }
+}
+
+fn share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}` is not a share from 0 to 1 (0.01 is 1%)")),
     }
 }
 

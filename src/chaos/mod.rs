@@ -4,6 +4,7 @@
 
 pub use ftctl_core::chaos::*;
 pub mod run;
+pub mod sender;
 
 #[cfg(test)]
 mod tests;

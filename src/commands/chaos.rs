@@ -13,6 +13,7 @@ use crate::chaos::design::{self, Design, Fault, Refusal};
 use crate::chaos::journal::{Event, Journal, Outcome, Settings};
 use crate::chaos::run::{Phase, Runner, Sink, Watcher};
 use crate::chaos::scenario::{self, Scenario};
+use crate::chaos::sender::Load;
 use crate::chaos::{fis, report, Inventory, Observation, Snapshot};
 use crate::cli::{
     CacheArgs, ChaosCommand, CpuArgs, DbArgs, FisExperiment, InstanceArgs, LatencyArgs, LockArgs,
@@ -121,6 +122,15 @@ impl What {
             (What::Scenario(s), None) => Some(s.header.duration.unwrap_or(design.budget.seconds)),
             (What::Fault(_), None) => None,
         }
+    }
+
+    /// The load limits: the command line's, else the scenario file's.
+    fn load_limits(&self, run: &RunArgs) -> (Option<f64>, Option<f64>) {
+        let (rate, p99) = match self {
+            What::Scenario(s) => (s.header.max_error_rate, s.header.max_p99_ms),
+            What::Fault(_) => (None, None),
+        };
+        (run.max_error_rate.or(rate), run.max_p99_ms.or(p99))
     }
 
     /// Stop conditions the experiment itself names, beside `--stop-on`.
@@ -432,6 +442,11 @@ async fn stop_conditions(lab: &AwsLab, keys: &[String]) -> Result<BTreeMap<Strin
 }
 
 async fn experiment(run: &RunArgs, what: What, duration: Option<f64>) -> Result<ExitCode> {
+    // A bad URL is bad input: refused before anything is read.
+    if let Some(Err(e)) = run.load.as_deref().map(crate::chaos::load::check_url) {
+        eprintln!("refused: {e}");
+        return Ok(ExitCode::from(2));
+    }
     let (cloud, inv) = inventory(&run.target).await?;
     if run.dry_run {
         return experiment_locked(run, what, duration, cloud, inv, None).await;
@@ -500,6 +515,27 @@ async fn experiment_locked(
 
     // Said before anything runs, so the dry run says it too.
     let markers = marker_targets(run, &design, &inv, &cloud.clients, &out);
+    let (max_error_rate, max_p99_ms) = what.load_limits(run);
+    let load_url = match (&run.load, run.no_load) {
+        (Some(url), _) => Some(url.clone()),
+        (None, true) => None,
+        (None, false) => inv.public_endpoint.clone(),
+    };
+    out.line(&match &load_url {
+        Some(url) => format!(
+            "Load: {} GET/s to {} during the steady-state check, the fault and the recovery{}{}.",
+            run.load_rate,
+            crate::chaos::load::redact(url),
+            max_error_rate
+                .map(|r| format!("; at most {:.1}% may fail", r * 100.0))
+                .unwrap_or_default(),
+            max_p99_ms
+                .map(|ms| format!("; p99 at most {ms:.0} ms"))
+                .unwrap_or_default(),
+        ),
+        None if run.no_load => "Load: none (--no-load).".to_string(),
+        None => "Load: none: the deployment has no internet-facing load balancer; --load URL sends some.".to_string(),
+    });
     if run.dry_run {
         out.line(if problems.is_empty() {
             "Dry run: nothing was changed. The deployment is steady, so the experiment would run."
@@ -532,6 +568,34 @@ async fn experiment_locked(
             run.yes,
             &format!("run {} against {target}", design.experiment),
         )?;
+    }
+    // The load starts first: users must be served well before the fault, or it proves nothing.
+    let load_clock = std::time::Instant::now();
+    let load_timeout = Duration::from_secs_f64(run.load_timeout);
+    let load = match &load_url {
+        Some(url) => Some(Load::start(url, run.load_rate, load_timeout, load_clock)?),
+        None => None,
+    };
+    if let Some(load) = &load {
+        let warm_up = (5.0 / run.load_rate).max(3.0);
+        tokio::time::sleep(
+            Duration::from_secs_f64(warm_up) + load_timeout.min(Duration::from_secs(2)),
+        )
+        .await;
+        let before: Vec<_> = load.so_far();
+        let answered: Vec<&crate::chaos::load::Sample> = before.iter().collect();
+        let (error_rate, _) = crate::chaos::load::window(&answered);
+        let allowed = max_error_rate.unwrap_or(0.05);
+        if before.is_empty() || error_rate > allowed {
+            eprintln!(
+                "refused: users are not served well before the fault: {:.0}% of {} requests to {} failed in {warm_up:.0} s (at most {:.0}% may), so a fault now would prove nothing",
+                error_rate * 100.0,
+                before.len(),
+                crate::chaos::load::redact(load_url.as_deref().unwrap_or_default()),
+                allowed * 100.0
+            );
+            return Ok(ExitCode::from(2));
+        }
     }
     let started = SystemTime::now();
     let stamp = aws_smithy_types::DateTime::from(started)
@@ -613,7 +677,37 @@ async fn experiment_locked(
         deployment_alarms,
         interrupt: rx,
     };
+    let runner_zero = std::time::Instant::now();
     let mut journal = runner.run(journal, baseline).await;
+    if let (Some(load), Some(url)) = (load, &load_url) {
+        // On the journal's clock: what was sent before the run's zero is the steady-state check.
+        let shift = runner_zero.duration_since(load_clock).as_secs_f64();
+        let samples: Vec<_> = load
+            .finish(load_timeout)
+            .await
+            .into_iter()
+            .map(|mut s| {
+                s.at -= shift;
+                s
+            })
+            .collect();
+        let felt = crate::chaos::load::assess(
+            &crate::chaos::load::redact(url),
+            run.load_rate,
+            &samples,
+            journal.injected_at.unwrap_or(0.0),
+            max_error_rate,
+            max_p99_ms,
+        );
+        if felt.noticed.is_some()
+            && matches!(journal.outcome, Some(Outcome::Recovered | Outcome::Held))
+        {
+            journal.outcome = Some(Outcome::UsersNoticed);
+            journal.reason = format!("{}; but {}", journal.reason, felt.describe());
+        }
+        journal.load = Some(felt);
+        sink.save(&journal);
+    }
     for (target, writer) in markers.iter().zip(writers) {
         let (attempted, acks) = writer.finish().await;
         out.line(&format!(
@@ -854,6 +948,9 @@ fn summary(j: &Journal, report_path: &Path) -> String {
     }
     for m in &j.markers {
         s.push_str(&format!("  data            {}\n", m.describe()));
+    }
+    if let Some(l) = &j.load {
+        s.push_str(&format!("  users           {}\n", l.describe()));
     }
     if let Some(v) = v.filter(|v| v.relapses > 0) {
         s.push_str(&format!(

@@ -11,6 +11,7 @@ mod support;
 
 mod bad_input;
 mod chaos;
+mod load;
 mod locks;
 mod monitoring;
 mod plans;

@@ -71,6 +71,7 @@ async fn pause_replication_denies_the_replication_role_and_rollback_restores_the
         &["caches.session.autoscaling.enabled=false"],
     );
     let aws = aws().await;
+    calm_alarms(&aws, &d.env).await;
     let table = format!("{}-orders", d.env);
     let replica = aws
         .dynamodb_west

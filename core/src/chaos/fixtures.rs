@@ -57,6 +57,7 @@ pub fn inventory() -> Inventory {
         .collect(),
         ssm_tiers: vec!["app".into(), "web".into()],
         region: "us-east-1".into(),
+        public_endpoint: None,
     }
 }
 

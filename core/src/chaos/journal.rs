@@ -45,13 +45,19 @@ pub enum Outcome {
     Degraded,
     /// Acknowledged writes were lost beyond the recovery point objective.
     DataLost,
+    /// The load's error rate or p99 during the fault went past its limits, however the
+    /// deployment healed.
+    UsersNoticed,
 }
 
 impl Outcome {
     pub fn exit_code(self) -> u8 {
         match self {
             Outcome::Recovered | Outcome::Held => 0,
-            Outcome::NotRecovered | Outcome::Degraded | Outcome::DataLost => 1,
+            Outcome::NotRecovered
+            | Outcome::Degraded
+            | Outcome::DataLost
+            | Outcome::UsersNoticed => 1,
             Outcome::Refused | Outcome::Aborted => 2,
         }
     }
@@ -89,6 +95,9 @@ pub struct Journal {
     /// What the marker writer showed of the data written during the run, table by table.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub markers: Vec<super::markers::MarkerReport>,
+    /// What the load showed users would have felt, when load was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<super::load::LoadReport>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -125,6 +134,7 @@ impl Journal {
             outcome: None,
             reason: String::new(),
             markers: Vec::new(),
+            load: None,
         }
     }
 

@@ -21,6 +21,7 @@ pub fn outcome_label(outcome: Option<Outcome>) -> &'static str {
         Some(Outcome::Held) => "HELD",
         Some(Outcome::Degraded) => "DEGRADED",
         Some(Outcome::DataLost) => "DATA LOST",
+        Some(Outcome::UsersNoticed) => "USERS NOTICED",
         None => "UNFINISHED",
     }
 }
@@ -88,6 +89,9 @@ pub fn markdown(j: &Journal, timeline: &str) -> String {
     }
     for m in &j.markers {
         let _ = writeln!(md, "| Data (markers) | {} |", m.describe());
+    }
+    if let Some(l) = &j.load {
+        let _ = writeln!(md, "| Users (load) | {} |", l.describe());
     }
     if !j.pending_undo.is_empty() {
         let _ = writeln!(
@@ -237,9 +241,17 @@ pub fn timeline_svg(j: &Journal) -> Result<String, String> {
 
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (960, 440)).into_drawing_area();
+        let height = if j.load.is_some() { 700 } else { 440 };
+        let whole = SVGBackend::with_string(&mut svg, (960, height)).into_drawing_area();
         let e = |e: DrawingAreaErrorKind<_>| e.to_string();
-        root.fill(&WHITE).map_err(e)?;
+        whole.fill(&WHITE).map_err(e)?;
+        // With load, the users' view goes in a panel below, on the same time axis.
+        let (root, below) = if j.load.is_some() {
+            let (top, bottom) = whole.split_vertically(440);
+            (top, Some(bottom))
+        } else {
+            (whole.clone(), None)
+        };
         let title = format!(
             "{} on {}: {}",
             j.design.experiment,
@@ -335,7 +347,85 @@ pub fn timeline_svg(j: &Journal) -> Result<String, String> {
             .border_style(BLACK)
             .draw()
             .map_err(e)?;
-        root.present().map_err(e)?;
+        if let (Some(area), Some(load)) = (below, &j.load) {
+            load_panel(&area, load, x_max, injected)?;
+        }
+        whole.present().map_err(e)?;
     }
     Ok(svg)
+}
+
+/// Success rate (left axis) and p99 latency (right axis) per second of load.
+fn load_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    load: &super::load::LoadReport,
+    x_max: f64,
+    injected: Option<f64>,
+) -> Result<(), String> {
+    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    let p99_max = load.seconds.iter().map(|s| s.p99_ms).fold(1.0, f64::max) * 1.1;
+    let mut chart = ChartBuilder::on(area)
+        .margin(14)
+        .x_label_area_size(36)
+        .y_label_area_size(48)
+        .right_y_label_area_size(56)
+        .build_cartesian_2d(0f64..x_max, 0f64..105f64)
+        .map_err(e)?
+        .set_secondary_coord(0f64..x_max, 0f64..p99_max);
+    chart
+        .configure_mesh()
+        .x_desc("seconds since the run started")
+        .y_desc("requests answered (%)")
+        .draw()
+        .map_err(e)?;
+    chart
+        .configure_secondary_axes()
+        .y_desc("p99 latency (ms)")
+        .draw()
+        .map_err(e)?;
+    let success: Vec<(f64, f64)> = load
+        .seconds
+        .iter()
+        .map(|s| {
+            let rate = if s.sent == 0 {
+                100.0
+            } else {
+                100.0 * s.ok as f64 / s.sent as f64
+            };
+            (s.second as f64 + 0.5, rate)
+        })
+        .collect();
+    let p99: Vec<(f64, f64)> = load
+        .seconds
+        .iter()
+        .map(|s| (s.second as f64 + 0.5, s.p99_ms))
+        .collect();
+    let green = RGBColor(44, 160, 44);
+    let purple = RGBColor(148, 103, 189);
+    chart
+        .draw_series(LineSeries::new(success, green.stroke_width(3)))
+        .map_err(e)?
+        .label(format!("answered % ({} req/s to {})", load.rate, load.url))
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], green.stroke_width(3)));
+    chart
+        .draw_secondary_series(LineSeries::new(p99, purple.stroke_width(2)))
+        .map_err(e)?
+        .label("p99 ms")
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], purple.stroke_width(2)));
+    if let Some(t) = injected {
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(t, 0.0), (t, 105.0)],
+                RGBColor(214, 39, 40).stroke_width(2),
+            )))
+            .map_err(e)?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(e)?;
+    Ok(())
 }

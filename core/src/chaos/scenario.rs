@@ -62,6 +62,13 @@ pub struct Header {
     /// Alarms (name or logical id) that stop the scenario and roll it back, beside `--stop-on`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stop_on: Vec<String>,
+    /// What users may notice of it, beside `--max-error-rate` and `--max-p99-ms`: the share of
+    /// load requests that may fail during the fault (0 to 1) ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_error_rate: Option<f64>,
+    /// ... and the p99 latency they may reach, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_p99_ms: Option<f64>,
 }
 
 /// One step: when it starts and exactly one fault.
@@ -267,6 +274,18 @@ pub fn check(file: ScenarioFile) -> Result<Scenario, Vec<(String, String)>> {
                 ));
             }
         }
+    }
+    if let Some(r) = h.max_error_rate.filter(|r| !(0.0..=1.0).contains(r)) {
+        bad.push((
+            "scenario.max_error_rate".into(),
+            format!("{r} is not a share from 0 to 1 (0.01 is 1%)"),
+        ));
+    }
+    if let Some(ms) = h.max_p99_ms.filter(|ms| !(ms.is_finite() && *ms > 0.0)) {
+        bad.push((
+            "scenario.max_p99_ms".into(),
+            format!("{ms} is not a positive number of milliseconds"),
+        ));
     }
     if file.step.is_empty() {
         bad.push((
@@ -862,6 +881,8 @@ pub fn export(inv: &Inventory, a: &design::Applicable) -> (String, String) {
             budget: None,
             duration: None,
             stop_on: Vec::new(),
+            max_error_rate: None,
+            max_p99_ms: None,
         },
         step: vec![step],
     };
@@ -889,6 +910,12 @@ pub fn render(comment: &str, file: &ScenarioFile) -> String {
     }
     if let Some(d) = file.scenario.duration {
         out.push_str(&format!("duration = {d}\n"));
+    }
+    if let Some(r) = file.scenario.max_error_rate {
+        out.push_str(&format!("max_error_rate = {r}\n"));
+    }
+    if let Some(ms) = file.scenario.max_p99_ms {
+        out.push_str(&format!("max_p99_ms = {ms}\n"));
     }
     if !file.scenario.stop_on.is_empty() {
         out.push_str(&format!("stop_on = {}\n", list(&file.scenario.stop_on)));

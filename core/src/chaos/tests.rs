@@ -972,6 +972,33 @@ fn the_report_and_timeline_render_a_run() {
     ] {
         assert!(svg.contains(label), "missing {label}");
     }
+
+    // With load, the users' view is drawn below and reported.
+    let samples: Vec<crate::chaos::load::Sample> = (0..30)
+        .map(|i| crate::chaos::load::Sample {
+            at: i as f64 * 0.1,
+            ok: i % 10 != 5,
+            latency_ms: 20.0 + i as f64,
+        })
+        .collect();
+    j.load = Some(crate::chaos::load::assess(
+        "http://shop/",
+        10.0,
+        &samples,
+        0.2,
+        Some(0.01),
+        None,
+    ));
+    let svg = report::timeline_svg(&j).unwrap();
+    assert!(
+        svg.contains("p99 latency (ms)") && svg.contains("answered %"),
+        "{svg}"
+    );
+    let md = report::markdown(&j, "timeline.svg");
+    assert!(
+        md.contains("| Users (load) | 28 requests to http://shop/"),
+        "{md}"
+    );
 }
 
 #[test]

@@ -92,6 +92,9 @@ pub fn hermetic(cmd: &mut Command) -> &mut Command {
     cmd.env("HOME", scratch().join("home"))
         .env("XDG_STATE_HOME", test_state_dir())
         .env("NO_COLOR", "1")
+        // The emulated load balancers' DNS names resolve nowhere: a chaos run sends load only
+        // when a test names its own server with --load.
+        .env("FTCTL_NO_LOAD", "1")
 }
 
 /// The binary under test: `FTCTL_BIN` when set (a build directory shared between checkouts can

@@ -292,6 +292,8 @@ fn scenario_of(steps: Vec<(f64, Fault)>) -> Scenario {
             budget: None,
             duration: None,
             stop_on: Vec::new(),
+            max_error_rate: None,
+            max_p99_ms: None,
         },
         steps,
     }

@@ -231,6 +231,8 @@ fn an_exported_experiment_reads_back_as_the_same_fault() {
                 budget: Some(240.0),
                 duration: None,
                 stop_on: vec!["alarm.tier.web.capacity".into()],
+                max_error_rate: None,
+                max_p99_ms: None,
             },
             step: vec![step_of(0.0, &fault)],
         };
