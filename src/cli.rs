@@ -68,6 +68,9 @@ pub struct LockArgs {
     pub lock_table: Option<String>,
 }
 
+// One value per process, parsed once: the size of the chaos variant (every experiment's run
+// options) costs nothing, and boxing it would only complicate clap's derive.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show what `apply` would change.
