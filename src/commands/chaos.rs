@@ -1,19 +1,19 @@
-//! `ftctl chaos ...`: read the deployment, design the experiment, run it through the AWS lab,
-//! write the journal and report. Every failure here exits 2 (refused, aborted or error), so
-//! exit 1 always means "did not recover within budget".
+//! `ftctl chaos ...`: read the deployment, design the experiment, run it through the AWS lab
+//! (with the load and the marker writes beside it: `users`), write the journal and report
+//! (`console`); `export-fis` is `fis_export`. Every failure here exits 2 (refused, aborted or
+//! error), so exit 1 always means the experiment itself failed: not recovered in time, degraded,
+//! data lost or users noticed.
 
 use super::confirm;
 use crate::aws::chaos::AwsLab;
 use crate::aws::cloudwatch::alarm_state::AlarmPlaces;
 use crate::aws::cloudwatch::metrics::publish_result;
-use crate::aws::dynamodb::markers::{self, Writer};
 use crate::aws::{endpoint_for, AwsCloud, DeleteOptions};
 use crate::chaos::design::gray;
 use crate::chaos::design::{self, Design, Fault, Refusal};
 use crate::chaos::journal::{Event, Journal, Outcome, Settings};
 use crate::chaos::run::{Phase, Runner, Sink, Watcher};
 use crate::chaos::scenario::{self, Scenario};
-use crate::chaos::sender::Load;
 use crate::chaos::{fis, report, Inventory, Observation, Snapshot};
 use crate::cli::{
     CacheArgs, ChaosCommand, CpuArgs, DbArgs, FisExperiment, InstanceArgs, LatencyArgs, LockArgs,
@@ -31,6 +31,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
+
+mod console;
+mod fis_export;
+mod users;
+
+pub(in crate::commands) use console::state_lines;
+use console::{describe_design, summary, write_report, ConsoleWatcher, FileSink, Out};
+use fis_export::export_fis;
 
 pub async fn dispatch(command: ChaosCommand) -> Result<ExitCode> {
     match command {
@@ -514,7 +522,7 @@ async fn experiment_locked(
     ));
 
     // Said before anything runs, so the dry run says it too.
-    let markers = marker_targets(run, &design, &inv, &cloud.clients, &out);
+    let markers = users::marker_targets(run, &design, &inv, &cloud.clients, &out);
     let (max_error_rate, max_p99_ms) = what.load_limits(run);
     let load_url = match (&run.load, run.no_load) {
         (Some(url), _) => Some(url.clone()),
@@ -570,33 +578,10 @@ async fn experiment_locked(
         )?;
     }
     // The load starts first: users must be served well before the fault, or it proves nothing.
-    let load_clock = std::time::Instant::now();
-    let load_timeout = Duration::from_secs_f64(run.load_timeout);
-    let load = match &load_url {
-        Some(url) => Some(Load::start(url, run.load_rate, load_timeout, load_clock)?),
-        None => None,
+    let load = match users::start_load(run, load_url.as_deref(), max_error_rate).await? {
+        Ok(load) => load,
+        Err(refused) => return Ok(refused),
     };
-    if let Some(load) = &load {
-        let warm_up = (5.0 / run.load_rate).max(3.0);
-        tokio::time::sleep(
-            Duration::from_secs_f64(warm_up) + load_timeout.min(Duration::from_secs(2)),
-        )
-        .await;
-        let before: Vec<_> = load.so_far();
-        let answered: Vec<&crate::chaos::load::Sample> = before.iter().collect();
-        let (error_rate, _) = crate::chaos::load::window(&answered);
-        let allowed = max_error_rate.unwrap_or(0.05);
-        if before.is_empty() || error_rate > allowed {
-            eprintln!(
-                "refused: users are not served well before the fault: {:.0}% of {} requests to {} failed in {warm_up:.0} s (at most {:.0}% may), so a fault now would prove nothing",
-                error_rate * 100.0,
-                before.len(),
-                crate::chaos::load::redact(load_url.as_deref().unwrap_or_default()),
-                allowed * 100.0
-            );
-            return Ok(ExitCode::from(2));
-        }
-    }
     let started = SystemTime::now();
     let stamp = aws_smithy_types::DateTime::from(started)
         .fmt(aws_smithy_types::date_time::Format::DateTime)
@@ -662,13 +647,7 @@ async fn experiment_locked(
             }
         })
     });
-    let marker_run = format!("{}-{}", inv.env, std::process::id());
-    let clock = std::time::Instant::now();
-    let interval = 1.0 / run.marker_rate;
-    let writers: Vec<_> = markers
-        .iter()
-        .map(|t| Writer::start(t.clone(), marker_run.clone(), interval, clock))
-        .collect();
+    let writers = users::MarkerRun::start(markers, &inv.env, run.marker_rate);
     let watcher = ConsoleWatcher::new(run.json);
     let runner = Runner {
         lab: &lab,
@@ -679,92 +658,18 @@ async fn experiment_locked(
     };
     let runner_zero = std::time::Instant::now();
     let mut journal = runner.run(journal, baseline).await;
-    if let (Some(load), Some(url)) = (load, &load_url) {
-        // On the journal's clock: what was sent before the run's zero is the steady-state check.
-        let shift = runner_zero.duration_since(load_clock).as_secs_f64();
-        let samples: Vec<_> = load
-            .finish(load_timeout)
-            .await
-            .into_iter()
-            .map(|mut s| {
-                s.at -= shift;
-                s
-            })
-            .collect();
-        let felt = crate::chaos::load::assess(
-            &crate::chaos::load::redact(url),
-            run.load_rate,
-            &samples,
-            journal.injected_at.unwrap_or(0.0),
-            max_error_rate,
-            max_p99_ms,
-        );
-        if felt.noticed.is_some()
-            && matches!(journal.outcome, Some(Outcome::Recovered | Outcome::Held))
-        {
-            journal.outcome = Some(Outcome::UsersNoticed);
-            journal.reason = format!("{}; but {}", journal.reason, felt.describe());
-        }
-        journal.load = Some(felt);
-        sink.save(&journal);
-    }
-    for (target, writer) in markers.iter().zip(writers) {
-        let (attempted, acks) = writer.finish().await;
-        out.line(&format!(
-            "Reading back {} marker{} of table {} in {} (up to {:.0} s for replicas to catch up)",
-            acks.len(),
-            if acks.len() == 1 { "" } else { "s" },
-            target.keys.table_name,
-            target
-                .regions
-                .iter()
-                .map(|(r, _)| r.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            run.converge_timeout
-        ));
-        let reads = markers::read_back(
-            target,
-            &marker_run,
-            &acks,
-            Duration::from_secs_f64(run.converge_timeout),
-            clock,
+    if let Some(load) = load {
+        users::judge_load(
+            run,
+            load,
+            runner_zero,
+            (max_error_rate, max_p99_ms),
+            &mut journal,
         )
         .await;
-        let ended = journal
-            .fault_ended_at
-            .unwrap_or_else(|| clock.elapsed().as_secs_f64());
-        let mut found = crate::chaos::markers::assess(
-            &target.keys.table_name,
-            attempted,
-            &acks,
-            &reads,
-            interval,
-            ended,
-            run.rpo_seconds,
-        );
-        found.left_behind = markers::remove(target, &marker_run, attempted).await;
-        if found.left_behind > 0 {
-            eprintln!(
-                "warning: {} marker item{} could not be removed from {} (keys start ftctl-marker#{marker_run}#)",
-                found.left_behind,
-                if found.left_behind == 1 { "" } else { "s" },
-                target.keys.table_name
-            );
-        }
-        if !found.within_objective()
-            && matches!(journal.outcome, Some(Outcome::Recovered | Outcome::Held))
-        {
-            journal.outcome = Some(Outcome::DataLost);
-            journal.reason = format!(
-                "{}; but data was lost: {}",
-                journal.reason,
-                found.describe()
-            );
-        }
-        journal.markers.push(found);
         sink.save(&journal);
     }
+    writers.judge(run, &mut journal, &sink, &out).await;
     ctrl_c.abort();
     if let Some(watch) = abort_watch {
         watch.abort();
@@ -793,536 +698,4 @@ async fn experiment_locked(
         code = 2;
     }
     Ok(ExitCode::from(code))
-}
-
-fn describe_design(
-    inv: &Inventory,
-    target: &str,
-    d: &Design,
-    baseline: &Observation,
-    problems: &[String],
-) -> String {
-    let mut s = format!(
-        "Experiment {} on deployment {} ({}) in {target}\n  {}\n  budget: {:.0} s, from {}\n",
-        d.experiment, inv.env, inv.stack, d.summary, d.budget.seconds, d.budget.source
-    );
-    if let Some(seed) = &d.seed {
-        s.push_str(&format!(
-            "  seed: {seed} (`--seed {seed}` chooses exactly these targets again)\n"
-        ));
-    }
-    s.push_str("\nSteady state now:\n");
-    s.push_str(&state_lines(&baseline.snapshot));
-    if problems.is_empty() {
-        s.push_str("  steady: yes\n");
-    } else {
-        s.push_str(&format!("  steady: NO ({})\n", problems.join("; ")));
-    }
-    for (i, step) in d.steps.iter().enumerate() {
-        if let Some(seed) = &step.seed {
-            s.push_str(&format!(
-                "  step {} seed: {seed} (`seed = \"{seed}\"` in the step chooses exactly these targets again)\n",
-                i + 1
-            ));
-        }
-    }
-    s.push_str("\nActions, in order:\n");
-    // In the order they are sent: a scenario's steps by their start.
-    let schedule = d.schedule();
-    let mut n = 0;
-    for start in &schedule {
-        if schedule.len() > 1 {
-            s.push_str(&format!("  at +{} s, {}:\n", start.at, start.label));
-        }
-        for a in &d.actions[start.actions.clone()] {
-            n += 1;
-            s.push_str(&format!("  {n}. {}\n", a.describe()));
-            if let Some(u) = a.undo() {
-                s.push_str(&format!("     undone by: {}\n", u.describe()));
-            }
-        }
-    }
-    for w in &d.warnings {
-        s.push_str(&format!("warning: {w}\n"));
-    }
-    s
-}
-
-pub(super) fn state_lines(snap: &Snapshot) -> String {
-    let mut s = String::new();
-    for t in &snap.tiers {
-        let zones: Vec<String> = t
-            .serving_by_zone
-            .iter()
-            .map(|(z, n)| format!("{z}: {n}"))
-            .collect();
-        s.push_str(&format!(
-            "  tier {:<6} desired {} · in service {} · healthy {} · serving {} ({})\n",
-            t.tier,
-            t.desired,
-            t.in_service,
-            t.healthy,
-            t.serving,
-            zones.join(", ")
-        ));
-    }
-    for d in &snap.databases {
-        s.push_str(&format!(
-            "  database {} {} in {}{}\n",
-            d.name,
-            d.status,
-            d.zone,
-            d.secondary_zone
-                .as_ref()
-                .map(|z| format!(", standby in {z}"))
-                .unwrap_or_default()
-        ));
-    }
-    for sv in &snap.services {
-        s.push_str(&format!(
-            "  service {} running {} of {} (pending {})\n",
-            sv.name, sv.running, sv.desired, sv.pending
-        ));
-    }
-    for c in &snap.caches {
-        let shards: Vec<String> = c
-            .shards
-            .iter()
-            .map(|sh| {
-                format!(
-                    "shard {} {} with {} node{}{}",
-                    sh.id,
-                    sh.status,
-                    sh.members,
-                    if sh.members == 1 { "" } else { "s" },
-                    sh.primary_zone
-                        .as_ref()
-                        .map(|z| format!(", primary in {z}"))
-                        .unwrap_or_default()
-                )
-            })
-            .collect();
-        s.push_str(&format!(
-            "  cache {} {} ({})\n",
-            c.name,
-            c.status,
-            shards.join("; ")
-        ));
-    }
-    if !snap.alarms_firing.is_empty() {
-        s.push_str(&format!(
-            "  alarms in ALARM: {}\n",
-            snap.alarms_firing.join(", ")
-        ));
-    }
-    s
-}
-
-fn write_report(dir: &Path, journal: &Journal) -> Result<PathBuf> {
-    let svg = report::timeline_svg(journal).map_err(|e| anyhow!("drawing the timeline: {e}"))?;
-    std::fs::write(dir.join("timeline.svg"), svg)
-        .with_context(|| format!("writing {}", dir.join("timeline.svg").display()))?;
-    let path = dir.join("report.md");
-    std::fs::write(&path, report::markdown(journal, "timeline.svg"))
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(path)
-}
-
-fn summary(j: &Journal, report_path: &Path) -> String {
-    let v = j.verdict.as_ref();
-    let secs = report::secs;
-    let mut s = format!(
-        "\n{}: {}\n  time to detect  {}\n  time to recover {}\n  budget          {:.0} s ({})\n",
-        report::outcome_label(j.outcome),
-        j.reason,
-        secs(v.and_then(|v| v.detected_after)),
-        secs(v.and_then(|v| v.recovered_after)),
-        j.design.budget.seconds,
-        j.design.budget.source,
-    );
-    if let (Some(zone), Some(last)) = (&j.design.zone, j.probes.last()) {
-        s.push_str(&format!("  outside {zone}, at the end:\n"));
-        for line in last.snapshot.outside_zone(zone) {
-            s.push_str(&format!("    {line}\n"));
-        }
-    }
-    for m in &j.markers {
-        s.push_str(&format!("  data            {}\n", m.describe()));
-    }
-    if let Some(l) = &j.load {
-        s.push_str(&format!("  users           {}\n", l.describe()));
-    }
-    if let Some(v) = v.filter(|v| v.relapses > 0) {
-        s.push_str(&format!(
-            "  relapses        {} (recovered, then lost again)\n",
-            v.relapses
-        ));
-    }
-    let label = if j.events.iter().any(|e| e.kind == "rollback") {
-        "after rollback"
-    } else {
-        "at the end    "
-    };
-    match &j.after_rollback {
-        Some(a) if a.steady => s.push_str(&format!("  {label}  steady at {:.1} s\n", a.at)),
-        Some(a) => s.push_str(&format!(
-            "  {label}  NOT steady: {}\n",
-            a.problems.join("; ")
-        )),
-        None => {}
-    }
-    if !j.pending_undo.is_empty() {
-        s.push_str(&format!(
-            "  STILL CHANGED   {} (see the journal; put these back by hand)\n",
-            j.pending_undo
-                .iter()
-                .map(|u| u.describe())
-                .collect::<Vec<_>>()
-                .join("; ")
-        ));
-    }
-    for w in &j.design.warnings {
-        s.push_str(&format!("  warning: {w}\n"));
-    }
-    s.push_str(&format!("Report: {}", report_path.display()));
-    s
-}
-
-async fn export_fis(experiment: FisExperiment) -> Result<ExitCode> {
-    let (fis_args, fault, duration) = match experiment {
-        FisExperiment::Run { fis, file } => return export_fis_scenario(fis, &file).await,
-        FisExperiment::KillTask { fis, task } => (fis, task_fault(&task), 300.0),
-        FisExperiment::CacheFailover { fis, cache } => (fis, cache_fault(&cache), 300.0),
-        FisExperiment::KillInstance { fis, instances } => {
-            if !instances.instances.is_empty() {
-                bail!("export-fis selects instances by tag when the experiment starts: use --group/--count/--percent, not --instance");
-            }
-            (fis, instance_fault(&instances), 300.0)
-        }
-        FisExperiment::KillAz { fis, az } => {
-            let fault = Fault::KillAz {
-                zone: az.az.clone(),
-                mode: az.mode.into(),
-            };
-            (fis, fault, az.duration.unwrap_or(300.0))
-        }
-        FisExperiment::RdsFailover { fis, db } => (fis, db_fault(&db), 300.0),
-        FisExperiment::Latency {
-            fis,
-            share,
-            latency,
-        } => (fis, latency_fault(&share, &latency), share.duration as f64),
-        FisExperiment::PacketLoss { fis, share, loss } => {
-            (fis, loss_fault(&share, &loss), share.duration as f64)
-        }
-        FisExperiment::CpuStress { fis, share, cpu } => {
-            (fis, cpu_fault(&share, &cpu), share.duration as f64)
-        }
-        FisExperiment::PauseReplication { fis, replication } => (
-            fis,
-            replication_fault(&replication),
-            replication.duration as f64,
-        ),
-    };
-    if let Err(Refusal(msg)) = gray::check(&fault) {
-        eprintln!("refused: {msg}");
-        return Ok(ExitCode::from(2));
-    }
-    let (inv, lab, baseline) = fis_inputs(&fis_args).await?;
-    // FIS has no recovery budget; passing one keeps a deployment without alarms exportable.
-    let design = match design::design(&fault, &inv, &baseline, Some(duration)) {
-        Ok(d) => d,
-        Err(Refusal(msg)) => {
-            eprintln!("refused: {msg}");
-            return Ok(ExitCode::from(2));
-        }
-    };
-    // Any existing alarm can be a stop condition, not only the deployment's.
-    let stop_arns: Vec<String> = stop_conditions(&lab, &fis_args.stop_on)
-        .await?
-        .into_values()
-        .collect();
-    let doc = fis::template(
-        &fault,
-        &design,
-        &inv,
-        &fis_args.role_arn,
-        duration,
-        &stop_arns,
-    );
-    print_fis(&doc)
-}
-
-/// The deployment an FIS export is written for, and a probe of it to design from.
-async fn fis_inputs(fis_args: &crate::cli::FisArgs) -> Result<(Inventory, AwsLab, Observation)> {
-    let (cloud, inv) = inventory(&fis_args.target).await?;
-    let lab = AwsLab {
-        clients: cloud.clients.clone(),
-        alarm_names: inv.alarms.iter().map(|a| a.name.clone()).collect(),
-        alarm_places: AlarmPlaces::new(&cloud, &inv),
-        inventory: inv.clone(),
-    };
-    let baseline = crate::chaos::run::Lab::probe(&lab).await?;
-    Ok((inv, lab, baseline))
-}
-
-/// The template on stdout, once FIS's own rules find nothing wrong with it.
-fn print_fis(doc: &serde_json::Value) -> Result<ExitCode> {
-    let problems = fis::model::check(doc);
-    if !problems.is_empty() {
-        bail!(
-            "the FIS template ftctl wrote would be refused by FIS (a bug in ftctl):\n  {}",
-            problems.join("\n  ")
-        );
-    }
-    println!("{}", serde_json::to_string_pretty(doc)?);
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `ftctl chaos export-fis run FILE`: the scenario's steps as one FIS template.
-async fn export_fis_scenario(fis_args: crate::cli::FisArgs, file: &Path) -> Result<ExitCode> {
-    let scenario = match scenario::load(file) {
-        Ok(s) => s,
-        Err(e) => {
-            eprint!("{e}");
-            return Ok(ExitCode::from(2));
-        }
-    };
-    let (inv, lab, baseline) = fis_inputs(&fis_args).await?;
-    let duration = scenario.header.duration.unwrap_or(300.0);
-    let steps = match scenario::step_designs(&scenario, &inv, &baseline, Some(duration)) {
-        Ok(steps) => steps,
-        Err(Refusal(msg)) => {
-            eprintln!("refused: {msg}");
-            return Ok(ExitCode::from(2));
-        }
-    };
-    let keys: Vec<String> = fis_args
-        .stop_on
-        .iter()
-        .chain(&scenario.header.stop_on)
-        .cloned()
-        .collect();
-    let stop_arns: Vec<String> = stop_conditions(&lab, &keys).await?.into_values().collect();
-    let doc = fis::scenario_template(
-        &scenario,
-        &steps,
-        &inv,
-        &fis_args.role_arn,
-        duration,
-        &stop_arns,
-    );
-    print_fis(&doc)
-}
-
-/// The tables markers go into: those the experiment pauses (unless --no-markers), or every
-/// table of the deployment with --markers. A table whose keys cannot hold markers is said so.
-fn marker_targets(
-    run: &RunArgs,
-    design: &Design,
-    inv: &Inventory,
-    clients: &crate::aws::Clients,
-    out: &Out,
-) -> Vec<std::sync::Arc<markers::Target>> {
-    if run.no_markers {
-        return Vec::new();
-    }
-    let paused: Vec<&str> = design
-        .actions
-        .iter()
-        .filter_map(|a| match a {
-            design::Action::PauseReplication { table, .. } => Some(table.as_str()),
-            _ => None,
-        })
-        .collect();
-    let mut targets = Vec::new();
-    for t in &inv.tables {
-        if !(run.markers || paused.contains(&t.table_name.as_str())) {
-            continue;
-        }
-        match crate::chaos::markers::MarkerKeys::for_table(t) {
-            Ok(keys) => {
-                let mut regions = vec![(clients.region.clone(), clients.dynamodb.clone())];
-                regions.extend(
-                    t.replicas
-                        .iter()
-                        .map(|r| (r.region.clone(), clients.dynamodb_in(&r.region))),
-                );
-                out.line(&format!(
-                    "Markers: {:.1} writes/s into table {} (keys {}ftctl-marker#...), read back in {} region{} and removed afterwards.",
-                    run.marker_rate,
-                    t.table_name,
-                    format_args!("{} = ", keys.partition_key),
-                    regions.len(),
-                    if regions.len() == 1 { "" } else { "s" }
-                ));
-                targets.push(std::sync::Arc::new(markers::Target { keys, regions }));
-            }
-            Err(why) => out.line(&format!("Markers: {why}")),
-        }
-    }
-    targets
-}
-
-/// Human output: stdout normally, stderr when stdout carries JSON.
-struct Out {
-    to_stderr: bool,
-}
-
-impl Out {
-    fn new(json: bool) -> Out {
-        Out { to_stderr: json }
-    }
-
-    fn line(&self, text: &str) {
-        if self.to_stderr {
-            eprintln!("{text}");
-        } else {
-            println!("{text}");
-        }
-    }
-}
-
-/// Writes the journal after every change, so it is current if ftctl dies.
-struct FileSink(PathBuf);
-
-impl Sink for FileSink {
-    fn save(&self, journal: &Journal) {
-        let write = serde_json::to_vec_pretty(journal)
-            .map_err(std::io::Error::other)
-            .and_then(|bytes| {
-                let tmp = self.0.with_extension("json.tmp");
-                std::fs::write(&tmp, bytes)?;
-                std::fs::rename(&tmp, &self.0)
-            });
-        if let Err(e) = write {
-            tracing::warn!("could not save the journal to {}: {e}", self.0.display());
-        }
-    }
-}
-
-/// The live line: a spinner on a terminal, otherwise a line whenever the state changes. It
-/// goes where the human output goes (`Out`).
-struct ConsoleWatcher {
-    bar: Option<ProgressBar>,
-    out: Out,
-    last: Mutex<String>,
-}
-
-impl ConsoleWatcher {
-    fn new(json: bool) -> Self {
-        let out = Out::new(json);
-        let (tty, target) = if out.to_stderr {
-            (
-                std::io::stderr().is_terminal(),
-                ProgressDrawTarget::stderr(),
-            )
-        } else {
-            (
-                std::io::stdout().is_terminal(),
-                ProgressDrawTarget::stdout(),
-            )
-        };
-        let bar = tty.then(|| {
-            let bar = ProgressBar::with_draw_target(None, target);
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            bar.enable_steady_tick(Duration::from_millis(120));
-            bar
-        });
-        ConsoleWatcher {
-            bar,
-            out,
-            last: Mutex::new(String::new()),
-        }
-    }
-
-    fn print(&self, text: &str) {
-        match &self.bar {
-            Some(bar) => bar.println(text),
-            None => self.out.line(text),
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
-}
-
-impl Watcher for ConsoleWatcher {
-    fn probe(&self, snapshot: &Snapshot, phase: Phase) {
-        let mut parts: Vec<String> = snapshot
-            .tiers
-            .iter()
-            .map(|t| {
-                format!(
-                    "{} serving {}/{} (in service {}, healthy {})",
-                    t.tier, t.serving, t.desired, t.in_service, t.healthy
-                )
-            })
-            .collect();
-        for d in &snapshot.databases {
-            parts.push(format!("db {} {}", d.name, d.status));
-        }
-        for c in &snapshot.caches {
-            parts.push(format!("cache {} {}", c.name, c.status));
-        }
-        for s in &snapshot.services {
-            parts.push(format!(
-                "svc {} running {}/{}",
-                s.name, s.running, s.desired
-            ));
-        }
-        if !snapshot.alarms_firing.is_empty() {
-            parts.push(format!("ALARM: {}", snapshot.alarms_firing.join(",")));
-        }
-        let state = parts.join(" · ");
-        let clock = match phase {
-            Phase::Fault { since, budget } => format!("{since:>6.1}s / {budget:.0}s"),
-            Phase::Settling { since, timeout } => {
-                format!("after rollback {since:>5.1}s / {timeout:.0}s")
-            }
-            Phase::Final => "at the end".to_string(),
-        };
-        match &self.bar {
-            Some(bar) => bar.set_message(format!("{clock}  {state}")),
-            None => {
-                let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-                if *last != state {
-                    self.print(&format!("  [{clock}] {state}"));
-                    *last = state;
-                }
-            }
-        }
-    }
-
-    fn event(&self, event: &Event) {
-        self.print(&format!(
-            "  {:>7.2}s {:<14} {}{}",
-            event.at,
-            event.kind,
-            event.detail,
-            if event.ok { "" } else { "  FAILED" }
-        ));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_loopback_url;
-
-    #[test]
-    fn only_loopback_endpoints_skip_confirmation() {
-        assert!(is_loopback_url("http://127.0.0.1:4568"));
-        assert!(is_loopback_url("http://localhost:4566/"));
-        assert!(is_loopback_url("http://[::1]:4566"));
-        assert!(!is_loopback_url("AWS"));
-        assert!(!is_loopback_url("https://ec2.us-east-1.amazonaws.com"));
-        assert!(!is_loopback_url("http://10.0.0.5:4566"));
-        assert!(!is_loopback_url("http://127.0.0.1.evil.example:80"));
-    }
 }
