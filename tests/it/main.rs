@@ -11,6 +11,8 @@ mod support;
 
 mod bad_input;
 mod chaos;
+mod failovers;
+mod gray;
 mod load;
 mod locks;
 mod monitoring;
