@@ -313,6 +313,9 @@ async fn list(target: &TargetArgs, json: bool, export: Option<&Path>) -> Result<
     if inv.services.is_empty() {
         missing.push("kill-task (no ECS service)");
     }
+    if !inv.tables.iter().any(|t| !t.replicas.is_empty()) {
+        missing.push("pause-replication (no DynamoDB global table)");
+    }
     if inv.ssm_tiers.is_empty() && !inv.groups.is_empty() {
         missing.push("latency, packet-loss, cpu-stress (no tier managed by Systems Manager)");
     }

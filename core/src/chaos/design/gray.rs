@@ -386,7 +386,8 @@ pub fn applicable(inv: &Inventory) -> Vec<super::Applicable> {
                     inv.env, g.tier
                 ),
                 targets: format!("group {} ({what}, through Systems Manager)", g.name),
-                budget: None,
+                // Judged over its duration, as the run would be.
+                budget: budget(&fault),
                 fault,
             });
         }
