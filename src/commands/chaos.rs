@@ -517,12 +517,26 @@ async fn experiment_locked(
             return Ok(ExitCode::from(2));
         }
     };
-    let deployment_alarms: Vec<String> = inv.alarms.iter().map(|a| a.name.clone()).collect();
+    // The alarms the fault is meant to set off (a paused replica's replication latency) are
+    // still read and shown, but do not count against steady state.
+    let expected = design::replication::expected_alarms(&design, &inv);
+    let deployment_alarms: Vec<String> = inv
+        .alarms
+        .iter()
+        .map(|a| a.name.clone())
+        .filter(|name| !expected.contains(name))
+        .collect();
     let problems = baseline.snapshot.problems(&deployment_alarms);
     let out = Out::new(run.json);
     out.line(&describe_design(
         &inv, &target, &design, &baseline, &problems,
     ));
+    if !expected.is_empty() {
+        out.line(&format!(
+            "Expected to go to ALARM while the fault runs (shown, not counted against steady state): {}",
+            expected.join(", ")
+        ));
+    }
 
     // Said before anything runs, so the dry run says it too.
     let markers = users::marker_targets(run, &design, &inv, &cloud.clients, &out);

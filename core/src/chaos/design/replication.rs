@@ -171,6 +171,26 @@ pub fn budget(duration: u32) -> Budget {
     }
 }
 
+/// The alarms a pause is expected to fire: each paused replica's replication-latency alarm.
+/// Seeing them fire is the monitoring doing its job, not the deployment degrading, so they are
+/// left out of steady state while the pause runs.
+pub fn expected_alarms(design: &Design, inv: &Inventory) -> Vec<String> {
+    let mut names = Vec::new();
+    for a in &design.actions {
+        let Action::PauseReplication { table, region, .. } = a else {
+            continue;
+        };
+        let Some(t) = inv.tables.iter().find(|t| &t.table_name == table) else {
+            continue;
+        };
+        let id = format!("alarm.table.{}.replication-latency.{region}", t.name);
+        if let Some(alarm) = inv.alarm(&id) {
+            names.push(alarm.name.clone());
+        }
+    }
+    names
+}
+
 /// The replication service-linked role of the account and partition that own `replica_arn`
 /// (`arn:PARTITION:dynamodb:REGION:ACCOUNT:table/NAME`).
 pub fn replication_role(replica_arn: &str) -> Result<String, String> {
@@ -384,6 +404,22 @@ mod tests {
             .unwrap_err()
             .0
             .contains("no global table"));
+    }
+
+    #[test]
+    fn the_paused_replicas_latency_alarms_are_expected_to_fire() {
+        let mut inv = with_orders();
+        inv.alarms.push(crate::chaos::Alarm {
+            logical_id: "alarm.table.orders.replication-latency.us-west-2".into(),
+            name: "t-orders-table-replication-latency-us-west-2".into(),
+            arn: String::new(),
+            window_seconds: 300,
+        });
+        let d = design(&inv, &[], &[], 120).unwrap();
+        assert_eq!(
+            expected_alarms(&d, &inv),
+            vec!["t-orders-table-replication-latency-us-west-2".to_string()]
+        );
     }
 
     #[test]
