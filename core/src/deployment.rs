@@ -9,6 +9,9 @@ pub const TAG_STACK: &str = "ftctl:stack";
 pub const TAG_LOGICAL_ID: &str = "ftctl:logical-id";
 /// Marks a resource whose size Application Auto Scaling manages (see the ftctl crate's `aws::app_autoscaling`).
 pub const TAG_SCALED_BY: &str = "ftctl:scaled-by";
+/// On a DynamoDB table: the stack's recovery point objective in seconds (`tables.X.rpo_seconds`),
+/// what `ftctl chaos` holds the data its marker writes lost to.
+pub const TAG_RPO_SECONDS: &str = "ftctl:rpo-seconds";
 /// Marks a DynamoDB table replica (value: the home table's region).
 pub const TAG_REPLICA_OF: &str = "ftctl:replica-of";
 /// On a resource made outside the deployment's region (the Route 53 health check's alarm and

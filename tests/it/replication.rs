@@ -65,10 +65,14 @@ async fn markers(client: &aws_sdk_dynamodb::Client, table: &str) -> Vec<String> 
 #[tokio::test(flavor = "multi_thread")]
 async fn pause_replication_denies_the_replication_role_and_rollback_restores_the_policy() {
     let _emulators = emulators().await;
+    // The stack's RPO reaches the run through the table's tag.
     let d = Deployed::of(
         "stage2",
         "pr",
-        &["caches.session.autoscaling.enabled=false"],
+        &[
+            "caches.session.autoscaling.enabled=false",
+            "tables.orders.rpo_seconds=0.5",
+        ],
     );
     let aws = aws().await;
     calm_alarms(&aws, &d.env).await;
@@ -254,6 +258,7 @@ async fn pause_replication_denies_the_replication_role_and_rollback_restores_the
         assert!(region["lost_seconds"].as_f64().unwrap() > 0.0, "{m}");
     }
     assert!(m["rpo_seconds"].as_f64().unwrap() > 0.0, "{m}");
+    assert_eq!(m["rpo_objective"], 0.5, "{m}");
     assert!(
         run.stdout.contains("3 acknowledged writes lost"),
         "{}",

@@ -271,6 +271,7 @@ mod tests {
                 kind: "N".into(),
             }),
             replicas: Vec::new(),
+            rpo_seconds: None,
         };
         let keys = MarkerKeys::for_table(&t).unwrap();
         assert_eq!(keys.sort_key, Some(("sk".into(), "N".into())));

@@ -83,6 +83,9 @@ pub struct Table {
     pub sort_key: Option<KeyAttr>,
     #[serde(default)]
     pub replicas: Vec<Replica>,
+    /// The stack's recovery point objective for it, when it sets one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpo_seconds: Option<f64>,
 }
 
 /// A global table's replica in another region.
@@ -246,6 +249,11 @@ impl Inventory {
                             partition_key,
                             sort_key: key("sort_key"),
                             replicas: Vec::new(),
+                            rpo_seconds: o
+                                .props
+                                .get("rpo_seconds")
+                                .and_then(Val::as_str)
+                                .and_then(|r| r.parse().ok()),
                         });
                     }
                 }

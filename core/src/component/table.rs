@@ -73,6 +73,10 @@ pub struct Table {
     /// Throttled reads or writes per period above which it alarms.
     #[serde(default = "default_throttle")]
     pub throttle_alarm_threshold: u32,
+    /// Recovery point objective: the span of acknowledged writes, in seconds, an experiment may
+    /// lose (`ftctl chaos` measures it with marker writes) [default: none may be lost].
+    #[serde(default)]
+    pub rpo_seconds: Option<f64>,
     /// Milliseconds a write may take to reach a replica before it alarms.
     #[serde(default = "default_replication_latency")]
     pub replication_latency_alarm_ms: f64,
@@ -183,6 +187,15 @@ impl Component for Tables {
                     );
                 }
             }
+            if let Some(rpo) = table
+                .rpo_seconds
+                .filter(|r| !(r.is_finite() && *r >= 0.0 && *r <= 86_400.0))
+            {
+                bad(
+                    format!("{at}.rpo_seconds"),
+                    format!("{rpo} is not a number of seconds from 0 to 86400"),
+                );
+            }
             if table.replication_latency_alarm_ms <= 0.0 {
                 bad(
                     format!("{at}.replication_latency_alarm_ms"),
@@ -268,7 +281,12 @@ fn expand_table(
         .with("deletion_protection", Val::Bool(table.deletion_protection))
         .with("sse", Val::str("KMS"))
         // Streams carry changes to the replicas; a global table needs them.
-        .with("stream_view_type", Val::str("NEW_AND_OLD_IMAGES"));
+        .with("stream_view_type", Val::str("NEW_AND_OLD_IMAGES"))
+        // Kept as a tag on the table, for `ftctl chaos` to read from the deployment.
+        .with(
+            "rpo_seconds",
+            Val::str(table.rpo_seconds.map(|r| r.to_string()).unwrap_or_default()),
+        );
     spec = match table.billing_mode {
         BillingMode::OnDemand => spec.with("billing_mode", Val::str("PAY_PER_REQUEST")),
         BillingMode::Provisioned => spec

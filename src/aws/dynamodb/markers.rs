@@ -24,6 +24,8 @@ use tokio::sync::watch;
 pub struct Target {
     pub keys: MarkerKeys,
     pub regions: Vec<(String, Client)>,
+    /// The stack's recovery point objective for the table, when it sets one.
+    pub rpo_seconds: Option<f64>,
 }
 
 impl Target {

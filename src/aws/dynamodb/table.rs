@@ -8,7 +8,7 @@ use crate::aws::sdk::{
     aws_error, b, changed, coded, delete_waiting, error_code, i, observed_from_spec, retry_while,
     s, unix_now, updated_in_place, waiter_error,
 };
-use crate::deployment::TAG_REPLICA_OF;
+use crate::deployment::{TAG_REPLICA_OF, TAG_RPO_SECONDS};
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
 use crate::schema::{Attr, Schema};
 use anyhow::Result;
@@ -30,6 +30,7 @@ static SCHEMA: Schema = Schema::new(
         Attr::new("partition_key").replaces(),
         Attr::new("point_in_time_recovery"),
         Attr::new("read_capacity"),
+        Attr::new("rpo_seconds"),
         Attr::new("sort_key").replaces(),
         Attr::new("sse"),
         Attr::new("stream_view_type"),
@@ -254,6 +255,16 @@ impl Provider for TableProvider {
                     "deletion_protection",
                     Val::Bool(t.deletion_protection_enabled().unwrap_or(false)),
                 )
+                .prop(
+                    "rpo_seconds",
+                    Val::str(
+                        tags.tags()
+                            .iter()
+                            .find(|t| t.key() == TAG_RPO_SECONDS)
+                            .map(|t| t.value())
+                            .unwrap_or_default(),
+                    ),
+                )
                 .output("name", name)
                 .output("arn", arn)
                 .output("replica_regions", replicas.join(","));
@@ -287,7 +298,11 @@ impl Provider for TableProvider {
             .sse_specification(sse_spec(spec)?)
             .stream_specification(stream_spec(spec)?)
             .deletion_protection_enabled(b(spec, "deletion_protection")?)
-            .set_tags(Some(dynamodb_tags(ctx, spec)?));
+            .set_tags(Some({
+                let mut tags = dynamodb_tags(ctx, spec)?;
+                tags.extend(rpo_tag(spec));
+                tags
+            }));
         for (key, key_type) in [
             ("partition_key", KeyType::Hash),
             ("sort_key", KeyType::Range),
@@ -404,6 +419,27 @@ impl Provider for TableProvider {
             set_point_in_time_recovery(client, name, region, b(spec, "point_in_time_recovery")?)
                 .await?;
         }
+        if changed("rpo_seconds") {
+            let arn = current.outputs.get("arn").cloned().unwrap_or_default();
+            match rpo_tag(spec) {
+                Some(tag) => client
+                    .tag_resource()
+                    .resource_arn(&arn)
+                    .tags(tag)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| aws_error(&format!("tagging {name} with its RPO"), e))?,
+                None => client
+                    .untag_resource()
+                    .resource_arn(&arn)
+                    .tag_keys(TAG_RPO_SECONDS)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| aws_error(&format!("removing the RPO tag of {name}"), e))?,
+            }
+        }
         Ok(updated_in_place(spec, current))
     }
 
@@ -456,4 +492,17 @@ impl Provider for TableProvider {
             .map_err(|e| waiter_error(&format!("waiting for table {name} to be deleted"), e))?;
         Ok(())
     }
+}
+
+/// The stack's RPO as the table's tag, when it sets one.
+fn rpo_tag(spec: &ResourceSpec) -> Option<aws_sdk_dynamodb::types::Tag> {
+    let value = spec.props.get("rpo_seconds").and_then(Val::as_str)?;
+    if value.is_empty() {
+        return None;
+    }
+    aws_sdk_dynamodb::types::Tag::builder()
+        .key(TAG_RPO_SECONDS)
+        .value(value)
+        .build()
+        .ok()
 }

@@ -49,7 +49,11 @@ pub(super) fn marker_targets(
                     regions.len(),
                     if regions.len() == 1 { "" } else { "s" }
                 ));
-                targets.push(std::sync::Arc::new(markers::Target { keys, regions }));
+                targets.push(std::sync::Arc::new(markers::Target {
+                    keys,
+                    regions,
+                    rpo_seconds: t.rpo_seconds,
+                }));
             }
             Err(why) => out.line(&format!("Markers: {why}")),
         }
@@ -217,7 +221,8 @@ impl MarkerRun {
                 &reads,
                 self.interval,
                 ended,
-                run.rpo_seconds,
+                // The command line's objective, else the stack's.
+                run.rpo_seconds.or(target.rpo_seconds),
             );
             found.left_behind = markers::remove(&target, &self.run, attempted).await;
             if found.left_behind > 0 {

@@ -351,6 +351,7 @@ mod tests {
                     region: "us-west-2".into(),
                     arn: REPLICA.into(),
                 }],
+                rpo_seconds: None,
             },
             Table {
                 name: "local".into(),
@@ -362,6 +363,7 @@ mod tests {
                 },
                 sort_key: None,
                 replicas: Vec::new(),
+                rpo_seconds: None,
             },
         ];
         inv

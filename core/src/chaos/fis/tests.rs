@@ -39,6 +39,7 @@ fn deployment(primaries: [&str; 2]) -> (Inventory, Observation) {
             region: "us-west-2".into(),
             arn: "arn:aws:dynamodb:us-west-2:1:table/t-orders".into(),
         }],
+        rpo_seconds: None,
     });
     let mut base = observation(healthy_fleet(), "az-a", &[]);
     for (arn, zone) in [
