@@ -545,4 +545,34 @@ fn pause_replication_uses_fis_own_action_on_the_replica() {
     );
     assert_eq!(action["parameters"]["duration"], "PT120S");
     assert_eq!(action["targets"]["Tables"], "replica-tables");
+
+    // The table's throttle alarm stops it; its replication-latency alarm, which the pause is
+    // meant to fire, does not.
+    let mut inv = inv;
+    for (id, name) in [
+        ("alarm.table.orders.write-throttles", "t-orders-throttles"),
+        (
+            "alarm.table.orders.replication-latency.us-west-2",
+            "t-orders-latency",
+        ),
+    ] {
+        inv.alarms.push(crate::chaos::Alarm {
+            logical_id: id.into(),
+            name: name.into(),
+            arn: format!("arn:aws:cloudwatch:us-east-1:1:alarm:{name}"),
+            window_seconds: 300,
+        });
+    }
+    let t = export(&fault, &inv, &base);
+    sound(&t);
+    let stops: Vec<&str> = t["stopConditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["value"].as_str())
+        .collect();
+    assert_eq!(
+        stops,
+        vec!["arn:aws:cloudwatch:us-east-1:1:alarm:t-orders-throttles"]
+    );
 }
