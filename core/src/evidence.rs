@@ -94,6 +94,102 @@ pub fn fingerprint(specs: &[ResourceSpec], radius: &BTreeSet<String>) -> String 
     format!("sha256:{hex}")
 }
 
+/// One experiment's proof, as kept in the deployment's evidence bucket.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Evidence {
+    /// The failure mode: the experiment and its target (`kill-az us-east-1a`).
+    pub failure_mode: String,
+    pub experiment: String,
+    /// The logical ids of the blast radius, and its fingerprint when the run started.
+    pub radius: Vec<String>,
+    pub fingerprint: String,
+    /// `recovered`, `held`, `not-recovered`, ... (the journal's outcome).
+    pub outcome: String,
+    pub passed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detected_after: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovered_after: Option<f64>,
+    pub budget_seconds: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpo_seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_rate: Option<f64>,
+    pub ftctl_version: String,
+    /// RFC 3339.
+    pub at: String,
+}
+
+impl Evidence {
+    /// Whether the proof still holds for `specs`: the radius's fingerprint is unchanged.
+    pub fn holds_for(&self, specs: &[ResourceSpec]) -> bool {
+        let radius: BTreeSet<String> = self.radius.iter().cloned().collect();
+        fingerprint(specs, &radius) == self.fingerprint
+    }
+
+    /// For people: `passed 2026-11-30, recovered in 48 s of 300 s`.
+    pub fn describe(&self) -> String {
+        let day = self.at.get(..10).unwrap_or(&self.at);
+        let how = match self.recovered_after {
+            Some(r) => format!("recovered in {r:.0} s of {:.0} s", self.budget_seconds),
+            None => self.outcome.clone(),
+        };
+        format!(
+            "{} {day}, {how}",
+            if self.passed { "passed" } else { "failed" }
+        )
+    }
+}
+
+/// A proof a change invalidates, and the changed resources in its radius.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Stale<'a> {
+    pub evidence: &'a Evidence,
+    pub changed: Vec<String>,
+}
+
+/// The proofs among `evidence` whose blast radius holds a resource in `changed` (what a plan
+/// creates, updates, replaces or deletes, or what drifted), newest proof per failure mode only.
+pub fn invalidated_by<'a>(changed: &BTreeSet<String>, evidence: &'a [Evidence]) -> Vec<Stale<'a>> {
+    let mut latest: BTreeMap<&str, &Evidence> = BTreeMap::new();
+    for e in evidence {
+        let newer = latest
+            .get(e.failure_mode.as_str())
+            .is_none_or(|seen| e.at > seen.at);
+        if newer {
+            latest.insert(&e.failure_mode, e);
+        }
+    }
+    latest
+        .into_values()
+        .filter_map(|e| {
+            let hit: Vec<String> = e
+                .radius
+                .iter()
+                .filter(|id| changed.contains(*id))
+                .cloned()
+                .collect();
+            (!hit.is_empty()).then_some(Stale {
+                evidence: e,
+                changed: hit,
+            })
+        })
+        .collect()
+}
+
+/// The resilience score: the share of the derived failure modes with valid passing evidence,
+/// each weighted by the share of the deployment's resources its blast radius covers. With `n`
+/// resources and failure modes `m` of radius `r(m)`: `Σ r(m)/n · valid(m) / Σ r(m)/n`, which is
+/// `Σ r(m)·valid(m) / Σ r(m)`, from 0 to 1; a deployment with no failure mode scores 0.
+pub fn score(modes: &[(usize, bool)]) -> f64 {
+    let total: usize = modes.iter().map(|(r, _)| r).sum();
+    if total == 0 {
+        return 0.0;
+    }
+    let proven: usize = modes.iter().filter(|(_, ok)| *ok).map(|(r, _)| r).sum();
+    proven as f64 / total as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,5 +273,63 @@ mod tests {
             touched(&actions, &observed).into_iter().collect::<Vec<_>>(),
             vec!["subnet.a", "tier.web.asg"]
         );
+    }
+
+    fn proof(mode: &str, radius: &[&str], at: &str) -> Evidence {
+        Evidence {
+            failure_mode: mode.into(),
+            experiment: mode.split(' ').next().unwrap().into(),
+            radius: radius.iter().map(|s| s.to_string()).collect(),
+            fingerprint: fingerprint(&specs(), &radius.iter().map(|s| s.to_string()).collect()),
+            outcome: "recovered".into(),
+            passed: true,
+            detected_after: Some(1.0),
+            recovered_after: Some(48.0),
+            budget_seconds: 300.0,
+            rpo_seconds: None,
+            error_rate: None,
+            ftctl_version: "0.1.0".into(),
+            at: at.into(),
+        }
+    }
+
+    #[test]
+    fn a_change_in_a_proven_radius_names_the_stale_proof_and_one_outside_does_not() {
+        let old = proof(
+            "kill-az us-east-1a",
+            &["subnet.a", "tier.web.asg", "vpc"],
+            "2026-11-29T10:00:00Z",
+        );
+        let new = proof(
+            "kill-az us-east-1a",
+            &["subnet.a", "tier.web.asg", "vpc"],
+            "2026-11-30T10:00:00Z",
+        );
+        let db = proof("rds-failover main", &["db.main"], "2026-11-30T11:00:00Z");
+        let all = vec![old, new.clone(), db];
+        let changed: BTreeSet<String> = ["tier.web.asg".to_string()].into();
+        let stale = invalidated_by(&changed, &all);
+        assert_eq!(stale.len(), 1, "{stale:?}");
+        assert_eq!(stale[0].evidence, &new);
+        assert_eq!(stale[0].changed, vec!["tier.web.asg"]);
+        assert_eq!(
+            new.describe(),
+            "passed 2026-11-30, recovered in 48 s of 300 s"
+        );
+        let elsewhere: BTreeSet<String> = ["alarm.x".to_string()].into();
+        assert!(invalidated_by(&elsewhere, &all).is_empty());
+        // The fingerprint says the same from the specs alone.
+        assert!(new.holds_for(&specs()));
+        let mut changed_specs = specs();
+        changed_specs[2] = changed_specs[2].clone().with("max_size", Val::Int(9));
+        assert!(!new.holds_for(&changed_specs));
+    }
+
+    #[test]
+    fn the_score_weights_each_proven_mode_by_its_radius() {
+        assert_eq!(score(&[]), 0.0);
+        assert_eq!(score(&[(3, true), (1, false)]), 0.75);
+        assert_eq!(score(&[(3, false), (1, true)]), 0.25);
+        assert_eq!(score(&[(2, true), (2, true)]), 1.0);
     }
 }
