@@ -10,6 +10,7 @@ pub mod check;
 mod component;
 pub mod deployment;
 pub mod diagram;
+pub mod endpoint;
 pub mod evidence;
 pub mod expand;
 pub mod graph;

@@ -996,9 +996,9 @@ fn print_endpoints(observed: &[Observed]) {
     let mut delegation = Vec::new();
     for o in observed {
         match o.kind {
-            Kind::LoadBalancer => {
-                if let Some(dns) = o.outputs.get("dns_name") {
-                    lines.push(format!("  {:<22} http://{dns}", o.id));
+            Kind::LoadBalancer | Kind::DnsRecord => {
+                if let Some(url) = ftctl_core::endpoint::url(o, observed) {
+                    lines.push(format!("  {:<22} {url}", o.id));
                 }
             }
             Kind::DbInstance => {
@@ -1014,12 +1014,6 @@ fn print_endpoints(observed: &[Observed]) {
                     let port = o.props.get("port").map(|p| p.render()).unwrap_or_default();
                     lines.push(format!("  {:<22} rediss://{ep}:{port} (TLS)", o.id));
                 }
-            }
-            Kind::DnsRecord => {
-                // A record in a public zone is served over HTTPS with the zone's certificate.
-                let https = observed.iter().any(|c| c.kind == Kind::Certificate);
-                let scheme = if https { "https" } else { "http" };
-                lines.push(format!("  {:<22} {scheme}://{}", o.id, o.name));
             }
             Kind::HostedZone => match o.outputs.get("name_servers").filter(|n| !n.is_empty()) {
                 Some(servers) => delegation.push(format!(

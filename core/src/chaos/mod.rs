@@ -135,8 +135,7 @@ pub struct Inventory {
     /// The deployment's region, when the reader knows it (FIS exports name documents by it).
     #[serde(default)]
     pub region: String,
-    /// Where its users reach it: the internet-facing load balancer's DNS name and listener
-    /// (`https://` for an HTTPS listener), the default target of `--load`.
+    /// Where its users reach it (`endpoint::public`), the default target of `--load`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_endpoint: Option<String>,
 }
@@ -275,42 +274,7 @@ impl Inventory {
                 _ => {}
             }
         }
-        // The public endpoint: an internet-facing balancer and its lowest-port listener (HTTPS
-        // preferred, as users would be sent there).
-        for lb in observed.iter().filter(|o| {
-            o.kind == Kind::LoadBalancer
-                && o.props.get("scheme").and_then(Val::as_str) == Some("internet-facing")
-        }) {
-            let Some(dns) = lb.outputs.get("dns_name").filter(|d| !d.is_empty()) else {
-                continue;
-            };
-            let mut listeners: Vec<(bool, i64)> = observed
-                .iter()
-                .filter(|l| {
-                    l.kind == Kind::Listener
-                        && l.props.get("load_balancer_arn").and_then(Val::as_str)
-                            == Some(lb.physical_id.as_str())
-                })
-                .map(|l| {
-                    let https = l.props.get("protocol").and_then(Val::as_str) == Some("HTTPS");
-                    (
-                        !https,
-                        l.props.get("port").and_then(Val::as_i64).unwrap_or(80),
-                    )
-                })
-                .collect();
-            listeners.sort();
-            if let Some((not_https, port)) = listeners.first() {
-                let scheme = if *not_https { "http" } else { "https" };
-                let default_port = if *not_https { 80 } else { 443 };
-                inv.public_endpoint = Some(if *port == default_port {
-                    format!("{scheme}://{dns}/")
-                } else {
-                    format!("{scheme}://{dns}:{port}/")
-                });
-                break;
-            }
-        }
+        inv.public_endpoint = crate::endpoint::public(observed);
         // Replicas are observed as `table.X.replica.REGION`, after (or before) their table.
         for o in observed.iter().filter(|o| o.kind == Kind::TableReplica) {
             let Some((table, region)) =
