@@ -138,3 +138,50 @@ pub fn settings() -> Settings {
         after_timeout: 0.2,
     }
 }
+
+/// The ECS service `api` of cluster `t-cluster`.
+pub fn api_service() -> Service {
+    Service {
+        name: "api".into(),
+        cluster: "t-cluster".into(),
+        service: "t-api".into(),
+    }
+}
+
+/// Three running tasks of `api`: two in az-a, one in az-b.
+pub fn api_tasks() -> Vec<Task> {
+    [
+        ("arn:task/1", "az-a"),
+        ("arn:task/2", "az-b"),
+        ("arn:task/3", "az-a"),
+    ]
+    .iter()
+    .map(|(arn, zone)| Task {
+        service: "t-api".into(),
+        arn: arn.to_string(),
+        zone: zone.to_string(),
+    })
+    .collect()
+}
+
+/// The replica ARN of `orders_table`.
+pub const ORDERS_REPLICA: &str = "arn:aws:dynamodb:us-west-2:123456789012:table/t-orders";
+
+/// The global table `orders` (partition key `pk`), replicated to us-west-2.
+pub fn orders_table() -> Table {
+    Table {
+        name: "orders".into(),
+        table_name: "t-orders".into(),
+        arn: "arn:aws:dynamodb:us-east-1:123456789012:table/t-orders".into(),
+        partition_key: KeyAttr {
+            name: "pk".into(),
+            kind: "S".into(),
+        },
+        sort_key: None,
+        replicas: vec![Replica {
+            region: "us-west-2".into(),
+            arn: ORDERS_REPLICA.into(),
+        }],
+        rpo_seconds: None,
+    }
+}

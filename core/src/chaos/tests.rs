@@ -445,23 +445,9 @@ fn kill_az_stop_mode_is_undone_by_starting_and_restoring() {
 #[test]
 fn kill_az_stops_the_zones_tasks_and_says_what_serves_outside_it() {
     let mut inv = inventory();
-    inv.services.push(Service {
-        name: "api".into(),
-        cluster: "t-cluster".into(),
-        service: "t-api".into(),
-    });
+    inv.services.push(api_service());
     let mut base = observation(healthy_fleet(), "az-b", &[]);
-    for (arn, zone) in [
-        ("arn:task/1", "az-a"),
-        ("arn:task/2", "az-b"),
-        ("arn:task/3", "az-a"),
-    ] {
-        base.tasks.push(Task {
-            service: "t-api".into(),
-            arn: arn.into(),
-            zone: zone.into(),
-        });
-    }
+    base.tasks = api_tasks();
     let d = design::design(
         &Fault::KillAz {
             zone: Some("az-a".into()),
@@ -727,11 +713,7 @@ fn kill_az_fails_over_cache_primaries_known_to_be_there() {
 #[test]
 fn kill_task_stops_some_tasks_never_all() {
     let mut inv = inventory();
-    inv.services.push(Service {
-        name: "api".into(),
-        cluster: "t-cluster".into(),
-        service: "t-api".into(),
-    });
+    inv.services.push(api_service());
     inv.alarms.push(Alarm {
         logical_id: "alarm.svc.api.running".into(),
         name: "t-api-svc-running".into(),

@@ -331,41 +331,17 @@ pub fn fis(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chaos::{fixtures, KeyAttr, Replica, Table};
+    use crate::chaos::{fixtures, Replica};
 
-    const REPLICA: &str = "arn:aws:dynamodb:us-west-2:123456789012:table/t-orders";
+    const REPLICA: &str = fixtures::ORDERS_REPLICA;
 
     fn with_orders() -> Inventory {
         let mut inv = fixtures::inventory();
-        inv.tables = vec![
-            Table {
-                name: "orders".into(),
-                table_name: "t-orders".into(),
-                arn: "arn:aws:dynamodb:us-east-1:123456789012:table/t-orders".into(),
-                partition_key: KeyAttr {
-                    name: "pk".into(),
-                    kind: "S".into(),
-                },
-                sort_key: None,
-                replicas: vec![Replica {
-                    region: "us-west-2".into(),
-                    arn: REPLICA.into(),
-                }],
-                rpo_seconds: None,
-            },
-            Table {
-                name: "local".into(),
-                table_name: "t-local".into(),
-                arn: "arn:aws:dynamodb:us-east-1:123456789012:table/t-local".into(),
-                partition_key: KeyAttr {
-                    name: "id".into(),
-                    kind: "S".into(),
-                },
-                sort_key: None,
-                replicas: Vec::new(),
-                rpo_seconds: None,
-            },
-        ];
+        let mut local = fixtures::orders_table();
+        local.name = "local".into();
+        local.table_name = "t-local".into();
+        local.replicas.clear();
+        inv.tables = vec![fixtures::orders_table(), local];
         inv
     }
 

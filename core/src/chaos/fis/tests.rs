@@ -5,9 +5,11 @@
 use super::model::{check, duration_seconds};
 use super::*;
 use crate::chaos::design::{self, gray};
-use crate::chaos::fixtures::{healthy_fleet, inventory, observation};
+use crate::chaos::fixtures::{
+    api_service, api_tasks, healthy_fleet, inventory, observation, orders_table, ORDERS_REPLICA,
+};
 use crate::chaos::scenario::{Header, Scenario};
-use crate::chaos::{Cache, CacheState, Observation, Service, ShardState, Task};
+use crate::chaos::{Cache, CacheState, Observation, ShardState};
 
 const ROLE: &str = "arn:aws:iam::1:role/fis";
 
@@ -15,44 +17,16 @@ const ROLE: &str = "arn:aws:iam::1:role/fis";
 /// primaries are in `primaries` (one zone per shard), the database's primary in az-a.
 fn deployment(primaries: [&str; 2]) -> (Inventory, Observation) {
     let mut inv = inventory();
-    inv.services.push(Service {
-        name: "api".into(),
-        cluster: "t-cluster".into(),
-        service: "t-api".into(),
-    });
+    inv.services.push(api_service());
     inv.caches.push(Cache {
         name: "session".into(),
         group: "t-session".into(),
         automatic_failover: true,
         shards: vec!["0001".into(), "0002".into()],
     });
-    inv.tables.push(crate::chaos::Table {
-        name: "orders".into(),
-        table_name: "t-orders".into(),
-        arn: "arn:aws:dynamodb:us-east-1:1:table/t-orders".into(),
-        partition_key: crate::chaos::KeyAttr {
-            name: "pk".into(),
-            kind: "S".into(),
-        },
-        sort_key: None,
-        replicas: vec![crate::chaos::Replica {
-            region: "us-west-2".into(),
-            arn: "arn:aws:dynamodb:us-west-2:1:table/t-orders".into(),
-        }],
-        rpo_seconds: None,
-    });
+    inv.tables.push(orders_table());
     let mut base = observation(healthy_fleet(), "az-a", &[]);
-    for (arn, zone) in [
-        ("arn:task/1", "az-a"),
-        ("arn:task/2", "az-b"),
-        ("arn:task/3", "az-a"),
-    ] {
-        base.tasks.push(Task {
-            service: "t-api".into(),
-            arn: arn.into(),
-            zone: zone.into(),
-        });
-    }
+    base.tasks = api_tasks();
     base.snapshot.caches.push(CacheState {
         name: "session".into(),
         group: "t-session".into(),
@@ -534,10 +508,7 @@ fn pause_replication_uses_fis_own_action_on_the_replica() {
     sound(&t);
     let target = &t["targets"]["replica-tables"];
     assert_eq!(target["resourceType"], "aws:dynamodb:global-table");
-    assert_eq!(
-        target["resourceArns"][0],
-        "arn:aws:dynamodb:us-west-2:1:table/t-orders"
-    );
+    assert_eq!(target["resourceArns"][0], ORDERS_REPLICA);
     let action = &t["actions"]["pause-replication"];
     assert_eq!(
         action["actionId"],
