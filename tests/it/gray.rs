@@ -6,7 +6,6 @@ use crate::chaos::{instance_states, journal, spawn_ftctl, Deployed};
 use crate::support::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 /// The Run Command commands sent to `instance` for `document`: (command id, status, instance
 /// ids, parameters), straight from the emulator.
@@ -158,18 +157,15 @@ async fn latency_sends_the_fis_document_and_an_abort_cancels_it() {
         "--report-dir",
         reports.path().to_str().unwrap(),
     ]);
-    let mut sent = None;
-    for _ in 0..300 {
+    let sent = until(300, || async {
         for id in &web {
             if let Some(c) = commands_on(&aws, id, DOC).await.into_iter().next() {
-                sent = Some(c);
+                return Some(c);
             }
         }
-        if sent.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        None
+    })
+    .await;
     let Some((command_id, status, instances, parameters)) = sent else {
         let _ = child.kill();
         panic!("{command}: no {DOC} command reached the emulator");

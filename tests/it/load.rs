@@ -143,17 +143,13 @@ async fn users_who_saw_failures_fail_the_run_even_when_the_group_healed() {
         "--report-dir",
         reports.path().to_str().unwrap(),
     ]);
-    let mut injected = false;
-    for _ in 0..300 {
-        if let Ok(text) = std::fs::read_to_string(reports.path().join("journal.json")) {
-            if text.contains("\"injected_at\": 0") || text.contains("\"kind\": \"inject\"") {
-                injected = true;
-                break;
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(injected, "{command}: never injected");
+    let injected = until(300, || async {
+        let text = std::fs::read_to_string(reports.path().join("journal.json")).ok()?;
+        let j: serde_json::Value = serde_json::from_str(&text).ok()?;
+        j["injected_at"].as_f64()
+    })
+    .await;
+    assert!(injected.is_some(), "{command}: never injected");
     site.failing.store(true, Ordering::SeqCst);
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     site.failing.store(false, Ordering::SeqCst);

@@ -168,16 +168,12 @@ async fn pause_replication_denies_the_replication_role_and_rollback_restores_the
         "--report-dir",
         reports.path().to_str().unwrap(),
     ]);
-    let mut paused = None;
-    for _ in 0..300 {
-        if let Some(p) = policy(&aws, &replica).await {
-            if p["Statement"].as_array().unwrap().len() == 2 {
-                paused = Some(p);
-                break;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let paused = until(300, || async {
+        policy(&aws, &replica)
+            .await
+            .filter(|p| p["Statement"].as_array().unwrap().len() == 2)
+    })
+    .await;
     let Some(paused) = paused else {
         let _ = child.kill();
         panic!("{command}: the replica's policy never got ftctl's deny");
@@ -211,19 +207,15 @@ async fn pause_replication_denies_the_replication_role_and_rollback_restores_the
 
     // Three acknowledged markers are lost (deleted at home, so everywhere once replication
     // resumes): the markers must say so.
-    let mut written = Vec::new();
-    for _ in 0..50 {
-        written = markers(&aws.dynamodb, &table).await;
-        if written.len() >= 6 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let Some(mut written) = until(100, || async {
+        Some(markers(&aws.dynamodb, &table).await).filter(|w| w.len() >= 6)
+    })
+    .await
+    else {
+        let _ = child.kill();
+        panic!("{command}: fewer than 6 markers were written");
+    };
     written.sort();
-    assert!(
-        written.len() >= 6,
-        "{command}: markers written: {written:?}"
-    );
     for pk in &written[1..4] {
         aws.dynamodb
             .delete_item()

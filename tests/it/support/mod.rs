@@ -292,6 +292,22 @@ impl Run {
 }
 
 /// Waits for a child `Ftctl::spawn` started, off the runtime's threads.
+/// Asks `check` every 100 ms until it answers `Some`, at most `tries` times: for what a
+/// background ftctl is expected to do soon.
+pub async fn until<T, F, Fut>(tries: usize, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..tries {
+        if let Some(found) = check().await {
+            return Some(found);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    None
+}
+
 pub async fn finish((command, child): (String, std::process::Child)) -> Run {
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().expect("ftctl ends"))
         .await
