@@ -305,7 +305,7 @@ pub struct RunArgs {
     pub load: Option<String>,
     /// No load, even to the public endpoint (FTCTL_NO_LOAD=1 sets it for every run; an
     /// explicit --load still sends).
-    #[arg(long, env = "FTCTL_NO_LOAD", value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "FTCTL_NO_LOAD", value_parser = clap::builder::FalseyValueParser::new())]
     pub no_load: bool,
     /// Load requests per second.
     #[arg(long, default_value_t = 10.0, value_parser = load_rate)]

@@ -42,10 +42,10 @@ pub(super) fn marker_targets(
                         .map(|r| (r.region.clone(), clients.dynamodb_in(&r.region))),
                 );
                 out.line(&format!(
-                    "Markers: {:.1} writes/s into table {} (keys {}ftctl-marker#...), read back in {} region{} and removed afterwards.",
+                    "Markers: {:.1} writes/s into table {} ({} = ftctl-marker#...), read back in {} region{} and removed afterwards.",
                     run.marker_rate,
                     t.table_name,
-                    format_args!("{} = ", keys.partition_key),
+                    keys.partition_key,
                     regions.len(),
                     if regions.len() == 1 { "" } else { "s" }
                 ));
