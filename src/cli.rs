@@ -24,7 +24,7 @@ impl Cli {
     /// The exit-code convention of the command asked for.
     pub fn convention(&self) -> crate::error::Convention {
         match self.command {
-            Command::Chaos { .. } => crate::error::Convention::Chaos,
+            Command::Chaos { .. } | Command::Verify(_) => crate::error::Convention::Chaos,
             _ => crate::error::Convention::Standard,
         }
     }
@@ -132,6 +132,10 @@ pub enum Command {
         parallelism: u16,
         #[command(flatten)]
         lock: LockArgs,
+        /// Delete the deployment's evidence bucket too, every proof in it (kept by default: a
+        /// record outlives what it records).
+        #[arg(long)]
+        delete_evidence: bool,
     },
     /// Release the deployment's lock left by a run that was killed (or is certainly gone).
     ForceUnlock {
@@ -235,6 +239,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A game day: run every experiment `chaos list` derives (or those named, or the stale
+    /// ones) one after another, record their evidence and report them against the stack's
+    /// objectives with the resilience score. Exit 0 every objective held, 1 one did not, 2
+    /// refused or error.
+    Verify(VerifyArgs),
     /// Break the deployment on purpose and prove it recovers within its alarm budget.
     Chaos {
         #[command(subcommand)]
@@ -260,6 +269,27 @@ pub struct TargetArgs {
     /// Region to look in; defaults to the AWS configuration.
     #[arg(long)]
     pub region: Option<String>,
+}
+
+/// `ftctl verify`: the experiments' own options apply to each of them.
+#[derive(Debug, Args, Clone)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Only this failure mode (`kill-az us-east-1a`), or every mode of an experiment
+    /// (`kill-az`) (repeatable).
+    #[arg(long, value_name = "MODE")]
+    pub only: Vec<String>,
+    /// Only the failure modes without valid passing evidence: never run, failed, or proven on
+    /// a configuration that has changed since.
+    #[arg(long)]
+    pub stale: bool,
+    /// Go on after a failure (by default the first failure stops the game day).
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Seconds to wait for steady state before each experiment.
+    #[arg(long, default_value_t = 600.0, value_parser = non_negative_seconds)]
+    pub steady_timeout: f64,
 }
 
 /// Options every experiment takes.

@@ -29,7 +29,7 @@ impl Convention {
             .ignore_errors(true)
             .try_get_matches();
         match partial.ok().as_ref().and_then(|m| m.subcommand_name()) {
-            Some("chaos") => Convention::Chaos,
+            Some("chaos" | "verify") => Convention::Chaos,
             _ => Convention::Standard,
         }
     }

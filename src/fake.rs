@@ -98,3 +98,36 @@ impl Cloud for FakeCloud {
         Ok(())
     }
 }
+
+/// An in-memory evidence bucket: what applies recorded, in order, and the proofs put in it.
+#[derive(Default)]
+pub struct MemoryEvidence {
+    pub applied: Mutex<Vec<crate::evidence::Applied>>,
+    pub proofs: Mutex<Vec<crate::evidence::Evidence>>,
+    pub forgotten: Mutex<Vec<(String, bool)>>,
+}
+
+#[async_trait]
+impl crate::session::EvidencePlace for MemoryEvidence {
+    async fn applied(&self, env: &str) -> anyhow::Result<Option<crate::evidence::Applied>> {
+        let all = self.applied.lock().unwrap();
+        Ok(all.iter().rev().find(|a| a.deployment == env).cloned())
+    }
+
+    async fn record_applied(&self, applied: &crate::evidence::Applied) -> anyhow::Result<()> {
+        self.applied.lock().unwrap().push(applied.clone());
+        Ok(())
+    }
+
+    async fn latest(&self, _: &str) -> anyhow::Result<Vec<crate::evidence::Evidence>> {
+        Ok(self.proofs.lock().unwrap().clone())
+    }
+
+    async fn forget(&self, env: &str, delete_evidence: bool) -> anyhow::Result<Option<String>> {
+        self.forgotten
+            .lock()
+            .unwrap()
+            .push((env.to_string(), delete_evidence));
+        Ok(None)
+    }
+}

@@ -3,7 +3,8 @@
 //! executor, deployment locks, the chaos run loop and the commands the binary dispatches to.
 
 pub use ftctl_core::{
-    backup, check, deployment, diagram, expand, graph, plan, render, resource, saved, schema, stack,
+    backup, check, deployment, diagram, evidence, expand, graph, plan, render, resource, saved,
+    schema, stack, verify,
 };
 
 pub mod apply;

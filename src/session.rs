@@ -1,11 +1,14 @@
 //! What one run of a command works with, built once: the cloud behind the `Cloud` seam, where
-//! the deployment's lock is kept and where the run's metrics go. Plan, apply and destroy need
-//! nothing else, so their whole flow (plan, confirm, lock, apply, report) runs against
-//! `FakeCloud` in unit tests; `Session::connect` gives the AWS versions of all three.
+//! the deployment's lock is kept, where the run's metrics go and where its evidence is kept.
+//! Plan, apply and destroy need nothing else, so their whole flow (plan, confirm, lock, apply,
+//! record, report) runs against `FakeCloud` in unit tests; `Session::connect` gives the AWS
+//! versions of all four.
 
+use crate::aws::s3::evidence::Store;
 use crate::aws::{AwsCloud, DeleteOptions};
 use crate::cloud::Cloud;
 use crate::deployment::Deployment;
+use crate::evidence::{Applied, Evidence};
 use crate::lock;
 use anyhow::Result;
 use async_trait::async_trait;
@@ -15,6 +18,7 @@ pub struct Session {
     pub cloud: Arc<dyn Cloud>,
     pub locks: Arc<dyn LockPlace>,
     pub metrics: Arc<dyn RunMetrics>,
+    pub evidence: Arc<dyn EvidencePlace>,
 }
 
 impl Session {
@@ -24,7 +28,8 @@ impl Session {
         Ok(Session {
             cloud: aws.clone(),
             locks: aws.clone(),
-            metrics: aws,
+            metrics: aws.clone(),
+            evidence: aws,
         })
     }
 }
@@ -44,6 +49,43 @@ pub trait RunMetrics: Send + Sync {
         changes: usize,
         succeeded: bool,
     ) -> Result<()>;
+}
+
+/// Where a deployment's evidence is kept (`aws::s3::evidence`): what the last apply applied,
+/// the newest proof of each failure mode.
+#[async_trait]
+pub trait EvidencePlace: Send + Sync {
+    async fn applied(&self, env: &str) -> Result<Option<Applied>>;
+    async fn record_applied(&self, applied: &Applied) -> Result<()>;
+    async fn latest(&self, env: &str) -> Result<Vec<Evidence>>;
+    /// After a destroy: forgets the applied configuration, and with `delete_evidence` every
+    /// proof too. Gives a line for the operator when there was anything to forget.
+    async fn forget(&self, env: &str, delete_evidence: bool) -> Result<Option<String>>;
+}
+
+#[async_trait]
+impl EvidencePlace for AwsCloud {
+    async fn applied(&self, env: &str) -> Result<Option<Applied>> {
+        Store::of(&self.clients, env).await?.applied().await
+    }
+
+    async fn record_applied(&self, applied: &Applied) -> Result<()> {
+        Store::of(&self.clients, &applied.deployment)
+            .await?
+            .record_applied(applied)
+            .await
+    }
+
+    async fn latest(&self, env: &str) -> Result<Vec<Evidence>> {
+        Store::of(&self.clients, env).await?.latest().await
+    }
+
+    async fn forget(&self, env: &str, delete_evidence: bool) -> Result<Option<String>> {
+        Store::of(&self.clients, env)
+            .await?
+            .forget(delete_evidence)
+            .await
+    }
 }
 
 impl LockPlace for AwsCloud {

@@ -21,3 +21,4 @@ pub mod resource;
 pub mod saved;
 pub mod schema;
 pub mod stack;
+pub mod verify;

@@ -2,6 +2,7 @@
 //! and a fingerprint of what was observed, so a later apply does exactly what was reviewed or
 //! nothing. Pure: building, reading and comparing plan files does no I/O beyond the caller's.
 
+use crate::component::objectives::Objective;
 use crate::plan::Plan;
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,12 @@ pub struct SavedPlan {
     /// sha256 of the changes as computed at plan time (see `plan_digest`).
     pub plan_digest: String,
     pub observed: Fingerprint,
+    /// The stack's resilience objectives, resolved: recorded with the configuration when the
+    /// plan is applied (plans saved before objectives existed have none).
+    #[serde(default, skip_serializing_if = "Objective::is_empty")]
+    pub objectives: Objective,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub component_objectives: BTreeMap<String, Objective>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

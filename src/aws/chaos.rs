@@ -67,6 +67,16 @@ struct GroupView {
 }
 
 impl AwsLab {
+    /// The lab over a deployment read into `inventory`, probing its own alarms.
+    pub fn new(cloud: &crate::aws::AwsCloud, inventory: &Inventory) -> AwsLab {
+        AwsLab {
+            clients: cloud.clients.clone(),
+            alarm_names: inventory.alarms.iter().map(|a| a.name.clone()).collect(),
+            alarm_places: AlarmPlaces::new(cloud, inventory),
+            inventory: inventory.clone(),
+        }
+    }
+
     async fn groups(&self) -> Result<HashMap<String, GroupView>> {
         let names: Vec<String> = self
             .inventory

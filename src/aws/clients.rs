@@ -133,9 +133,13 @@ fn s3_client(conf: &aws_types::SdkConfig) -> aws_sdk_s3::Client {
 /// policies that must name the account. Asked of STS once per set of clients, however many
 /// buckets and keys a run writes.
 pub async fn caller_account(ctx: &Ctx<'_>) -> Result<(String, String)> {
-    let sts = &ctx.clients.sts;
-    let caller = ctx
-        .clients
+    account_of(ctx.clients).await
+}
+
+/// `caller_account` for callers outside a provider (the evidence bucket).
+pub async fn account_of(clients: &Clients) -> Result<(String, String)> {
+    let sts = &clients.sts;
+    let caller = clients
         .caller
         .get_or_try_init(|| async {
             let me = sts

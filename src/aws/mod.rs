@@ -27,7 +27,7 @@ mod provider;
 mod rds;
 mod registry;
 mod route53;
-mod s3;
+pub mod s3;
 #[cfg(test)]
 mod schema_check;
 mod sdk;

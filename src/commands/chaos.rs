@@ -6,7 +6,6 @@
 
 use super::confirm;
 use crate::aws::chaos::AwsLab;
-use crate::aws::cloudwatch::alarm_state::AlarmPlaces;
 use crate::aws::cloudwatch::metrics::publish_result;
 use crate::aws::{endpoint_for, AwsCloud, DeleteOptions};
 use crate::chaos::design::gray;
@@ -102,7 +101,7 @@ fn replication_fault(a: &ReplicationArgs) -> Fault {
 }
 
 /// What an experiment runs: one fault from the command line, or a scenario file's steps.
-enum What {
+pub(super) enum What {
     Fault(Fault),
     Scenario(Scenario),
 }
@@ -238,6 +237,14 @@ fn cache_fault(a: &CacheArgs) -> Fault {
 
 /// Reads what the deployment owns; refuses when it owns nothing.
 async fn inventory(target: &TargetArgs) -> Result<(AwsCloud, Inventory)> {
+    let (cloud, inv, _) = inventory_observed(target).await?;
+    Ok((cloud, inv))
+}
+
+/// `inventory`, with the resources it was read from (evidence names them by logical id).
+pub(super) async fn inventory_observed(
+    target: &TargetArgs,
+) -> Result<(AwsCloud, Inventory, Vec<crate::resource::Observed>)> {
     deployment::validate_env(target.env.name()).map_err(|e| anyhow!(e))?;
     let cloud = AwsCloud::connect(target.region.as_deref(), DeleteOptions::default()).await?;
     let observed = cloud
@@ -256,7 +263,7 @@ async fn inventory(target: &TargetArgs) -> Result<(AwsCloud, Inventory)> {
             cloud.target()
         );
     }
-    Ok((cloud, inv))
+    Ok((cloud, inv, observed))
 }
 
 async fn list(target: &TargetArgs, json: bool, export: Option<&Path>) -> Result<ExitCode> {
@@ -458,9 +465,40 @@ async fn experiment(run: &RunArgs, what: What, duration: Option<f64>) -> Result<
         eprintln!("refused: {e}");
         return Ok(ExitCode::from(2));
     }
-    let (cloud, inv) = inventory(&run.target).await?;
+    let (cloud, inv, observed) = inventory_observed(&run.target).await?;
+    let ran = experiment_on(run, what, duration, cloud, inv, &observed).await?;
+    Ok(ExitCode::from(ran.code))
+}
+
+/// How one experiment ended: its exit code and, when it ran, its evidence and report.
+pub(super) struct Ran {
+    pub code: u8,
+    pub evidence: Option<crate::evidence::Evidence>,
+    pub report: Option<PathBuf>,
+}
+
+impl Ran {
+    fn code(code: u8) -> Ran {
+        Ran {
+            code,
+            evidence: None,
+            report: None,
+        }
+    }
+}
+
+/// One experiment on a deployment already read: its lock, the run and its evidence.
+pub(super) async fn experiment_on(
+    run: &RunArgs,
+    what: What,
+    duration: Option<f64>,
+    cloud: AwsCloud,
+    inv: Inventory,
+    observed: &[crate::resource::Observed],
+) -> Result<Ran> {
     if run.dry_run {
-        return experiment_locked(run, what, duration, cloud, inv, None).await;
+        let known = Known::read(&cloud, &inv, observed, &what).await;
+        return experiment_locked(run, what, duration, cloud, inv, None, known).await;
     }
     // Held from before the baseline to the end, so no apply changes what the experiment is
     // judging (and no experiment starts under an apply); `chaos abort` reaches the run through it.
@@ -471,6 +509,8 @@ async fn experiment(run: &RunArgs, what: What, duration: Option<f64>) -> Result<
     };
     let held = lock::Lock::acquire(backend.clone(), key.clone(), &super::command_line()).await?;
     let holder = held.holder().id.clone();
+    // Read under the lock: no apply can change the configuration between this and the verdict.
+    let known = Known::read(&cloud, &inv, observed, &what).await;
     let ran = experiment_locked(
         run,
         what,
@@ -478,6 +518,7 @@ async fn experiment(run: &RunArgs, what: What, duration: Option<f64>) -> Result<
         cloud,
         inv,
         Some((backend, key, holder)),
+        known,
     )
     .await;
     if let Err(e) = held.release().await {
@@ -486,22 +527,83 @@ async fn experiment(run: &RunArgs, what: What, duration: Option<f64>) -> Result<
     ran
 }
 
-/// The experiment once its lock is held (none for a dry run): baseline, design, run, report.
+/// What the evidence bucket says before a run: the configuration the deployment is in, the
+/// objectives of what the experiment touches, and the logical ids the fault itself names.
+pub(super) struct Known {
+    applied: Option<crate::evidence::Applied>,
+    touched: std::collections::BTreeSet<String>,
+    objective: crate::stack::Objective,
+    observed: Vec<crate::resource::Observed>,
+}
+
+impl Known {
+    async fn read(
+        cloud: &AwsCloud,
+        inv: &Inventory,
+        observed: &[crate::resource::Observed],
+        what: &What,
+    ) -> Known {
+        let applied = match crate::aws::s3::evidence::Store::of(&cloud.clients, &inv.env).await {
+            Ok(store) => store.applied().await,
+            Err(e) => Err(e),
+        };
+        let applied = match applied {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("warning: the deployment's evidence bucket could not be read, so this run is tied to no configuration: {e:#}");
+                None
+            }
+        };
+        let handles = match what {
+            What::Fault(f) => crate::evidence::fault_handles(f, inv),
+            What::Scenario(_) => Vec::new(),
+        };
+        let touched = crate::evidence::resolve_handles(handles, observed);
+        let objective = applied
+            .as_ref()
+            .map(|a| a.objective_for(&touched))
+            .unwrap_or_default();
+        Known {
+            applied,
+            touched,
+            objective,
+            observed: observed.to_vec(),
+        }
+    }
+}
+
+/// The experiment once its lock is held (none for a dry run): baseline, design, run, report,
+/// evidence.
 async fn experiment_locked(
     run: &RunArgs,
     what: What,
     duration: Option<f64>,
     cloud: AwsCloud,
-    inv: Inventory,
+    mut inv: Inventory,
     held: Option<(lock::Backend, lock::Key, String)>,
-) -> Result<ExitCode> {
-    let target = cloud.target();
-    let mut lab = AwsLab {
-        clients: cloud.clients.clone(),
-        alarm_names: inv.alarms.iter().map(|a| a.name.clone()).collect(),
-        alarm_places: AlarmPlaces::new(&cloud, &inv),
-        inventory: inv.clone(),
+    known: Known,
+) -> Result<Ran> {
+    // The stack's objectives stand in where the command line says nothing: the budget (of
+    // faults judged on recovery), the error rate users may see, the data a table may lose.
+    if let Some(applied) = &known.applied {
+        for t in inv.tables.iter_mut().filter(|t| t.rpo_seconds.is_none()) {
+            let id: std::collections::BTreeSet<String> = [format!("table.{}", t.name)].into();
+            t.rpo_seconds = applied.objective_for(&id).rpo_seconds;
+        }
+    }
+    let judged_on_recovery = match &what {
+        What::Fault(f) => !matches!(
+            f,
+            Fault::Latency { .. }
+                | Fault::PacketLoss { .. }
+                | Fault::CpuStress { .. }
+                | Fault::PauseReplication { .. }
+        ),
+        What::Scenario(_) => false,
     };
+    let objective_budget = known.objective.rto_seconds.filter(|_| judged_on_recovery);
+    let target = cloud.target();
+    let mut lab = AwsLab::new(&cloud, &inv);
     let keys: Vec<String> = run.stop_on.iter().chain(what.stop_on()).cloned().collect();
     let stop_on: Vec<String> = stop_conditions(&lab, &keys).await?.into_keys().collect();
     for name in &stop_on {
@@ -510,13 +612,16 @@ async fn experiment_locked(
         }
     }
     let baseline = crate::chaos::run::Lab::probe(&lab).await?;
-    let design = match what.design(&inv, &baseline, run.budget) {
+    let mut design = match what.design(&inv, &baseline, run.budget.or(objective_budget)) {
         Ok(d) => d,
         Err(Refusal(msg)) => {
             eprintln!("refused: {msg}");
-            return Ok(ExitCode::from(2));
+            return Ok(Ran::code(2));
         }
     };
+    if run.budget.is_none() && objective_budget.is_some() {
+        design.budget.source = "the stack's objective (rto_seconds)".to_string();
+    }
     // The alarms the fault is meant to set off (a paused replica's replication latency) are
     // still read and shown, but do not count against steady state.
     let expected = design::replication::expected_alarms(&design, &inv);
@@ -541,6 +646,7 @@ async fn experiment_locked(
     // Said before anything runs, so the dry run says it too.
     let markers = users::marker_targets(run, &design, &inv, &cloud.clients, &out);
     let (max_error_rate, max_p99_ms) = what.load_limits(run);
+    let max_error_rate = max_error_rate.or(known.objective.max_error_rate);
     let load_url = match (&run.load, run.no_load) {
         (Some(url), _) => Some(url.clone()),
         (None, true) => None,
@@ -578,7 +684,7 @@ async fn experiment_locked(
             });
             println!("{}", serde_json::to_string_pretty(&doc)?);
         }
-        return Ok(ExitCode::from(if problems.is_empty() { 0 } else { 2 }));
+        return Ok(Ran::code(if problems.is_empty() { 0 } else { 2 }));
     }
     if !problems.is_empty() {
         eprintln!(
@@ -586,7 +692,7 @@ async fn experiment_locked(
             inv.env,
             problems.join("\n  ")
         );
-        return Ok(ExitCode::from(2));
+        return Ok(Ran::code(2));
     }
     if !endpoints_are_loopback() {
         confirm(
@@ -597,7 +703,7 @@ async fn experiment_locked(
     // The load starts first: users must be served well before the fault, or it proves nothing.
     let load = match users::start_load(run, load_url.as_deref(), max_error_rate).await? {
         Ok(load) => load,
-        Err(refused) => return Ok(refused),
+        Err(refused) => return Ok(Ran::code(refused)),
     };
     let started = SystemTime::now();
     let stamp = aws_smithy_types::DateTime::from(started)
@@ -709,10 +815,61 @@ async fn experiment_locked(
         println!("{}", serde_json::to_string_pretty(&journal)?);
     }
     out.line(&summary(&journal, &report_path));
+    let evidence = record_evidence(&cloud, &inv, &what, &journal, known, &out).await;
     let mut code = journal.outcome.map(Outcome::exit_code).unwrap_or(2);
     if !journal.pending_undo.is_empty() {
         // Something the experiment changed is still changed: that is an error, whatever the verdict.
         code = 2;
     }
-    Ok(ExitCode::from(code))
+    Ok(Ran {
+        code,
+        evidence,
+        report: Some(report_path),
+    })
+}
+
+/// Writes the run's evidence into the deployment's evidence bucket. A run whose evidence could
+/// not be written still stands (its journal and report are on disk): a warning says so.
+async fn record_evidence(
+    cloud: &AwsCloud,
+    inv: &Inventory,
+    what: &What,
+    journal: &Journal,
+    known: Known,
+    out: &Out,
+) -> Option<crate::evidence::Evidence> {
+    let design = &journal.design;
+    let mode = match what {
+        What::Fault(f) => crate::evidence::failure_mode(f, inv, design.zone.as_deref()),
+        What::Scenario(s) => format!("scenario {}", s.header.name),
+    };
+    let mut touched = known.touched;
+    touched.extend(crate::evidence::resolve_handles(
+        crate::evidence::action_handles(&design.actions),
+        &known.observed,
+    ));
+    let evidence = crate::evidence::Evidence::from_journal(
+        journal,
+        &mode,
+        known.applied.as_ref(),
+        &touched,
+        known.objective,
+    );
+    let written = match crate::aws::s3::evidence::Store::of(&cloud.clients, &inv.env).await {
+        Ok(store) => store.record(&evidence).await,
+        Err(e) => Err(e),
+    };
+    match written {
+        Ok(at) if evidence.radius.is_empty() => out.line(&format!(
+            "Evidence: {at} (tied to no configuration: the deployment's last apply did not finish, or was made before ftctl kept evidence; apply the stack, then run this again)"
+        )),
+        Ok(at) => out.line(&format!(
+            "Evidence: {at} ({}, blast radius of {} resources, {})",
+            evidence.failure_mode,
+            evidence.radius.len(),
+            evidence.fingerprint.get(..19).unwrap_or(&evidence.fingerprint)
+        )),
+        Err(e) => eprintln!("warning: the run's evidence was not recorded: {e:#}"),
+    }
+    Some(evidence)
 }

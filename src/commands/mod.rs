@@ -3,9 +3,11 @@
 
 mod backup;
 mod chaos;
+mod evidence;
 mod isolate;
 mod status;
 mod trail;
+mod verify;
 
 use crate::apply::{self, ConsoleReporter};
 use crate::aws::{AwsCloud, DeleteOptions};
@@ -53,14 +55,22 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             check_region(&input, &region)?;
             let (desired, observed, plan) = compute(cloud, &input).await?;
             let heading = heading(&input, cloud);
+            let proofs = evidence::proofs(&session, env.name()).await;
             if refresh_only {
                 let drift = crate::check::drift_of(&plan);
                 let matching = plan.unchanged.len() + plan.changes.len() - drift.len();
+                let drifted = drift.iter().map(|d| d.id.clone()).collect();
+                let reached = crate::evidence::invalidated_by(&drifted, None, &proofs);
                 if json {
-                    let doc = render::drift_json(&heading, &region, &drift, matching);
+                    let mut doc = render::drift_json(&heading, &region, &drift, matching);
+                    doc["drift_in_proven_radius"] = evidence::stale_json(&reached);
                     println!("{}", serde_json::to_string_pretty(&doc)?);
                 } else {
                     print!("{}", render::drift_text(&heading, &drift, matching));
+                    print!(
+                        "{}",
+                        crate::evidence::stale_text(&reached, "Drift reaches the blast radius of")
+                    );
                 }
                 return Ok(if detailed_exitcode && !drift.is_empty() {
                     ExitCode::from(2)
@@ -68,11 +78,18 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                     ExitCode::SUCCESS
                 });
             }
+            let planned = evidence::applied_of(&input.deployment, &desired, Some(&input.stack));
+            let stale = evidence::invalidated(&plan, &planned, &proofs);
             if json {
-                let doc = render::plan_json(&heading, &region, &plan);
+                let mut doc = render::plan_json(&heading, &region, &plan);
+                doc["invalidated_proofs"] = evidence::stale_json(&stale);
                 println!("{}", serde_json::to_string_pretty(&doc)?);
             } else {
                 print!("{}", render::plan_text(&heading, &plan));
+                print!(
+                    "{}",
+                    crate::evidence::stale_text(&stale, "This change invalidates")
+                );
             }
             if let Some(out) = &out {
                 save_plan(
@@ -142,6 +159,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             disable_deletion_protection,
             parallelism,
             lock,
+            delete_evidence,
         } => {
             deployment::validate_env(env.name()).map_err(InputError)?;
             let options = DeleteOptions {
@@ -158,6 +176,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                     yes,
                     disable_deletion_protection,
                     parallelism,
+                    delete_evidence,
                 ),
             )
             .await
@@ -287,6 +306,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Chaos { command } => chaos::dispatch(command).await,
+        Command::Verify(args) => verify::run(args).await,
     }
 }
 
@@ -296,6 +316,7 @@ async fn destroy(
     yes: bool,
     disable_deletion_protection: bool,
     parallelism: u16,
+    delete_evidence: bool,
 ) -> Result<ExitCode> {
     let cloud = &session.cloud;
     let observed = cloud
@@ -323,6 +344,10 @@ async fn destroy(
             "Deployment {env} owns nothing in {}: nothing to destroy.",
             heading.target
         );
+        if delete_evidence {
+            confirm(yes, "delete the deployment's evidence")?;
+        }
+        evidence::forget(session, env, delete_evidence).await?;
         return Ok(ExitCode::SUCCESS);
     }
     print!("{}", render::plan_text(&heading, &plan));
@@ -345,6 +370,7 @@ async fn destroy(
     )
     .await?;
     println!("Deployment {env} destroyed.");
+    evidence::forget(session, env, delete_evidence).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -354,6 +380,8 @@ struct Planned<'a> {
     desired: &'a [ResourceSpec],
     observed: &'a [Observed],
     plan: &'a Plan,
+    /// What the evidence bucket records once the plan is applied.
+    applied: crate::evidence::Applied,
 }
 
 enum Confirm {
@@ -382,6 +410,7 @@ async fn apply_stack(
             desired: &desired,
             observed: &observed,
             plan: &plan,
+            applied: evidence::applied_of(&input.deployment, &desired, Some(&input.stack)),
         };
         let how = Confirm::Ask(yes);
         apply_planned(session, &heading, work, how, parallelism, publish_metrics).await
@@ -402,9 +431,11 @@ async fn apply_planned(
         desired,
         observed,
         plan,
+        applied,
     } = work;
     print!("{}", render::plan_text(heading, plan));
     if plan.is_empty() {
+        evidence::record_unchanged(session, &applied).await;
         print_endpoints(observed);
         return Ok(ExitCode::SUCCESS);
     }
@@ -413,9 +444,18 @@ async fn apply_planned(
         observed,
         "set deletion_protection = false for them in the stack (or with --var) and apply that first",
     )?;
+    let proofs = evidence::proofs(session, &deployment.env).await;
+    print!(
+        "{}",
+        crate::evidence::stale_text(
+            &evidence::invalidated(plan, &applied, &proofs),
+            "This change invalidates"
+        )
+    );
     if let Confirm::Ask(yes) = how {
         confirm(yes, "apply")?;
     }
+    evidence::record_applying(session, &applied).await?;
     let started = std::time::Instant::now();
     let shared = session.cloud.clone();
     let result = execute(
@@ -439,6 +479,7 @@ async fn apply_planned(
         }
     }
     result?;
+    evidence::record_applied(session, &applied).await;
     let after = shared.observe(deployment).await?;
     print_endpoints(&after);
     Ok(ExitCode::SUCCESS)
@@ -512,6 +553,8 @@ fn save_plan(
         changes: serde_json::to_value(&plan.changes)?,
         plan_digest: saved::plan_digest(plan),
         observed: saved::fingerprint(desired, observed),
+        objectives: input.stack.objectives.deployment(),
+        component_objectives: input.stack.objectives.resolve(&input.stack),
     };
     // Written beside the target and renamed over it: never a half-written plan.
     let tmp = out.with_extension("json.tmp");
@@ -605,6 +648,8 @@ async fn apply_saved(
             desired: &desired,
             observed: &observed,
             plan: &plan,
+            applied: evidence::applied_of(&deployment, &desired, None)
+                .with_saved_objectives(&saved),
         };
         apply_planned(&session, &heading, work, Confirm::Reviewed, parallelism, publish_metrics).await
     })
@@ -1110,10 +1155,12 @@ mod tests {
         let cloud = Arc::new(FakeCloud::default());
         let locks = tempfile::tempdir().unwrap();
         let metrics = Arc::new(Published::default());
+        let evidence = Arc::new(crate::fake::MemoryEvidence::default());
         let session = Session {
             cloud: cloud.clone(),
             locks: Arc::new(LockDir(locks.path().to_path_buf())),
             metrics: metrics.clone(),
+            evidence: evidence.clone(),
         };
         let args = StackArgs {
             stack: "stage1".into(),
@@ -1153,6 +1200,16 @@ mod tests {
             .unwrap();
         assert_eq!(again, ExitCode::SUCCESS);
         assert_eq!(cloud.log().len(), creates.len(), "nothing more was done");
+        // The evidence bucket was told the configuration was in flux before the first change
+        // and what it became after the last; the no-op run left the record alone.
+        let records = evidence.applied.lock().unwrap().clone();
+        let states: Vec<bool> = records.iter().map(|a| a.complete).collect();
+        assert_eq!(states, vec![false, true]);
+        assert_eq!(records[1].resources.len(), desired.len());
+        assert_eq!(
+            records[1].resources["db.main"].hash,
+            crate::evidence::spec_hash(desired.iter().find(|s| s.id == "db.main").unwrap())
+        );
         assert_eq!(metrics.0.lock().unwrap().len(), 1, "no run, no metrics");
     }
 
@@ -1165,6 +1222,7 @@ mod tests {
             cloud: cloud.clone(),
             locks: Arc::new(LockDir(locks.path().to_path_buf())),
             metrics: Arc::new(Published::default()),
+            evidence: Arc::new(crate::fake::MemoryEvidence::default()),
         };
         let input = resolve(
             &StackArgs {

@@ -11,7 +11,9 @@ use crate::chaos::run::Lab;
 use crate::chaos::Inventory;
 use crate::cloud::Cloud;
 use crate::deployment::{self, Deployment};
+use crate::evidence::{ModeStanding, Standing};
 use anyhow::{bail, Result};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -50,14 +52,17 @@ pub async fn run(
     if observed.is_empty() {
         bail!("deployment {env} owns nothing in {}", cloud.target());
     }
+    // Read once: evidence changes only when an experiment runs, which takes the lock.
+    let resilience = match super::verify::standings(&cloud, &inv, &observed).await {
+        Ok((uri, _, standings)) => Some((uri, standings)),
+        Err(e) => {
+            eprintln!("warning: the deployment's evidence could not be read: {e:#}");
+            None
+        }
+    };
     let names: Vec<String> = inv.alarms.iter().map(|a| a.name.clone()).collect();
     let places = AlarmPlaces::new(&cloud, &inv);
-    let lab = AwsLab {
-        clients: cloud.clients.clone(),
-        inventory: inv.clone(),
-        alarm_names: names.clone(),
-        alarm_places: places.clone(),
-    };
+    let lab = AwsLab::new(&cloud, &inv);
     let term = console::Term::stdout();
     loop {
         let (obs, alarms, history) = tokio::try_join!(
@@ -78,6 +83,12 @@ pub async fn run(
                 "snapshot": obs.snapshot,
                 "alarms_in_alarm": alarms,
                 "recent_alarm_changes": history,
+                "resilience": resilience.as_ref().map(|(uri, standings)| serde_json::json!({
+                    "evidence": uri,
+                    "score": crate::evidence::score(standings),
+                    "score_definition": crate::verify::SCORE_DEFINITION,
+                    "failure_modes": standings,
+                })),
             });
             println!("{}", serde_json::to_string(&doc)?);
         } else {
@@ -119,6 +130,9 @@ pub async fn run(
             for h in &history {
                 s.push_str(&format!("  {} {}: {}\n", clock(h.at), h.name, h.summary));
             }
+            if let Some((uri, standings)) = &resilience {
+                s.push_str(&resilience_lines(uri, standings, now));
+            }
             if watch && term.is_term() {
                 let _ = term.clear_screen();
             }
@@ -132,4 +146,38 @@ pub async fn run(
             _ = tokio::signal::ctrl_c() => return Ok(ExitCode::SUCCESS),
         }
     }
+}
+
+/// Each failure mode `chaos list` derives: whether valid passing evidence exists, how old it
+/// is and what it measured; then the score.
+fn resilience_lines(uri: &str, standings: &[ModeStanding], now: i64) -> String {
+    let mut table = Table::new();
+    table.load_style(UTF8_FULL_CONDENSED);
+    table.set_header(vec!["failure mode", "evidence", "age", "measured"]);
+    for m in standings {
+        let standing = match &m.standing {
+            Standing::Stale { changed } => format!("stale: {} changed", changed.join(", ")),
+            other => other.label().to_string(),
+        };
+        let (age, measured) = match &m.evidence {
+            Some(e) => {
+                let at = aws_smithy_types::DateTime::from_str(
+                    &e.at,
+                    aws_smithy_types::date_time::Format::DateTime,
+                )
+                .map(|t| t.secs())
+                .ok();
+                let age = at
+                    .map(|t| crate::evidence::age(now - t))
+                    .unwrap_or_else(|| e.at.clone());
+                (age, e.describe())
+            }
+            None => ("-".into(), format!("never run: {}", m.command)),
+        };
+        table.add_row(vec![m.failure_mode.clone(), standing, age, measured]);
+    }
+    format!(
+        "\nResilience (evidence in {uri}): score {:.2}\n{table}\n",
+        crate::evidence::score(standings)
+    )
 }

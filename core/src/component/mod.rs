@@ -1,8 +1,8 @@
 //! The components a stack is made of, one file each: the network, the notifications, the
 //! balancers, tiers, tracing, databases, caches, tables, file systems, services, EMR clusters,
-//! DNS and the audit trail. Each holds what is checked of it beyond what the types say, the
-//! resources it expands into and its rows on the deployment's dashboard (`monitoring`), behind
-//! the one `Component` trait; `stack::validate` and `expand::expand` are loops over
+//! DNS, the audit trail and the resilience objectives. Each holds what is checked of it beyond
+//! what the types say, the resources it expands into and its rows on the deployment's
+//! dashboard (`monitoring`), behind the one `Component` trait; `stack::validate` and `expand::expand` are loops over
 //! `COMPONENTS`. The stack model itself stays in `stack::model`, where serde reads it with
 //! located errors. The security controls `ftctl check` applies judge resources (planned or
 //! live), so they live by resource kind in `check::controls`, not here.
@@ -17,6 +17,7 @@ pub(crate) mod load_balancer;
 pub(crate) mod monitoring;
 pub(crate) mod network;
 pub(crate) mod notifications;
+pub(crate) mod objectives;
 pub(crate) mod service;
 pub(crate) mod table;
 pub(crate) mod tier;
@@ -66,7 +67,7 @@ pub(crate) trait Component: Sync {
 /// Every component, in the order the architecture reads (problems are reported, resources
 /// listed and dashboard rows laid out in this order). The notifications come early: every
 /// alarm refers to their topic.
-pub(crate) const COMPONENTS: [&dyn Component; 13] = [
+pub(crate) const COMPONENTS: [&dyn Component; 14] = [
     &network::NetworkComponent,
     &notifications::NotificationsComponent,
     &load_balancer::LoadBalancers,
@@ -80,6 +81,7 @@ pub(crate) const COMPONENTS: [&dyn Component; 13] = [
     &cluster::Clusters,
     &dns::DnsComponent,
     &audit::AuditComponent,
+    &objectives::ObjectivesComponent,
 ];
 
 /// Balancer and target group names: at most 32 characters.

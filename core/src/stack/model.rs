@@ -15,6 +15,7 @@ pub use crate::component::file_system::{FileSystem, ThroughputMode};
 pub use crate::component::load_balancer::{LoadBalancer, LoadBalancerAlarms, Scheme};
 pub use crate::component::network::{NatMode, Network};
 pub use crate::component::notifications::Notifications;
+pub use crate::component::objectives::{Objective, Objectives};
 pub use crate::component::service::{Service, ServiceAutoscaling};
 pub use crate::component::table::{BillingMode, KeyAttribute, KeyType, Table};
 pub use crate::component::tier::Tier;
@@ -49,6 +50,9 @@ pub struct Stack {
     pub tracing: Tracing,
     #[serde(default)]
     pub notifications: Notifications,
+    /// Resilience objectives: the default budgets of experiments and what `verify` judges.
+    #[serde(default)]
+    pub objectives: Objectives,
     /// Controls of `ftctl check` this stack does not meet on purpose, each with its reason.
     #[serde(default)]
     pub opt_out: Vec<OptOut>,

@@ -1,7 +1,8 @@
-//! S3 buckets.
+//! S3: the deployment's log buckets (a stack resource kind) and its evidence bucket (not one).
 
 /// The service's name in its endpoint variable, `AWS_ENDPOINT_URL_S3` (AWS SDKs and tools
 /// reference guide, service-specific endpoints).
 pub(crate) const ENDPOINT_VAR: &str = "S3";
 
-pub mod bucket;
+pub(crate) mod bucket;
+pub mod evidence;

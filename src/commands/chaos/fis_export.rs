@@ -71,12 +71,7 @@ pub(super) async fn export_fis(experiment: FisExperiment) -> Result<ExitCode> {
 /// The deployment an FIS export is written for, and a probe of it to design from.
 async fn fis_inputs(fis_args: &crate::cli::FisArgs) -> Result<(Inventory, AwsLab, Observation)> {
     let (cloud, inv) = inventory(&fis_args.target).await?;
-    let lab = AwsLab {
-        clients: cloud.clients.clone(),
-        alarm_names: inv.alarms.iter().map(|a| a.name.clone()).collect(),
-        alarm_places: AlarmPlaces::new(&cloud, &inv),
-        inventory: inv.clone(),
-    };
+    let lab = AwsLab::new(&cloud, &inv);
     let baseline = crate::chaos::run::Lab::probe(&lab).await?;
     Ok((inv, lab, baseline))
 }

@@ -67,7 +67,7 @@ pub(super) async fn start_load(
     run: &RunArgs,
     url: Option<&str>,
     max_error_rate: Option<f64>,
-) -> Result<Result<Option<Running>, ExitCode>> {
+) -> Result<Result<Option<Running>, u8>> {
     let Some(url) = url else {
         return Ok(Ok(None));
     };
@@ -89,7 +89,7 @@ pub(super) async fn start_load(
             allowed * 100.0
         );
         load.finish(timeout).await;
-        return Ok(Err(ExitCode::from(2)));
+        return Ok(Err(2));
     }
     Ok(Ok(Some(Running {
         load,

@@ -375,6 +375,7 @@ impl TestDeployment {
             "--yes",
             "--disable-deletion-protection",
             "--skip-final-snapshot",
+            "--delete-evidence",
         ]);
         if let Some(region) = self.region {
             cmd = cmd.args(["--region", region]);
@@ -527,6 +528,7 @@ pub async fn destroy_leaving_nothing(aws: &Aws, env: &str) {
         "--yes",
         "--disable-deletion-protection",
         "--skip-final-snapshot",
+        "--delete-evidence",
     ])
     .ok();
     assert_eq!(leftovers(aws, env).await, Vec::<String>::new());
@@ -949,8 +951,8 @@ pub async fn leftovers(aws: &Aws, env: &str) -> Vec<String> {
             .filter(|c| c.name().is_some_and(|n| n.starts_with(&prefix)))
             .map(|c| format!("emr-cluster {}", c.id().unwrap_or_default())),
     );
-    // Buckets the deployment still owns (by tag): an audit bucket kept on destroy is handed
-    // over (tagged ftctl:retained-from) and is not a leftover.
+    // Buckets the deployment still owns (by tag), its evidence bucket among them: an audit
+    // bucket kept on destroy is handed over (tagged ftctl:retained-from) and is not a leftover.
     let buckets = aws.s3.list_buckets().send().await.unwrap();
     for name in buckets
         .buckets()
@@ -959,10 +961,9 @@ pub async fn leftovers(aws: &Aws, env: &str) -> Vec<String> {
         .filter(|n| n.starts_with(&prefix))
     {
         let owned = match aws.s3.get_bucket_tagging().bucket(name).send().await {
-            Ok(t) => t
-                .tag_set()
-                .iter()
-                .any(|t| t.key() == "ftctl:deployment" && t.value() == env),
+            Ok(t) => t.tag_set().iter().any(|t| {
+                matches!(t.key(), "ftctl:deployment" | "ftctl:evidence-of") && t.value() == env
+            }),
             Err(_) => true,
         };
         if owned {
