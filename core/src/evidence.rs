@@ -152,30 +152,33 @@ pub fn fingerprint(proven_on: &BTreeMap<String, String>) -> String {
     format!("sha256:{}", hex(&hash.finalize()))
 }
 
-/// The logical ids of the deployment's resources that `handles` (physical ids, names or ARNs)
-/// name. Instances and tasks are not resources of the stack (their group or service is), so
-/// they name nothing here.
+/// The logical ids of the deployment's resources that `handles` (physical ids or ARNs, as
+/// actions hold them) name. Names are not used: a tier's group, launch template and role share
+/// one. Where two resources share a physical id both count, which can only make a proof go
+/// stale sooner, never hold longer. Instances and tasks are not resources of the stack (their
+/// group or service is), so they name nothing here.
 pub fn resolve_handles(
     handles: impl IntoIterator<Item = String>,
     observed: &[Observed],
 ) -> BTreeSet<String> {
-    let mut by_handle: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut by_handle: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for o in observed {
         for handle in [
             Some(o.physical_id.as_str()),
-            Some(o.name.as_str()),
             o.outputs.get("arn").map(String::as_str),
         ]
         .into_iter()
         .flatten()
         .filter(|h| !h.is_empty())
         {
-            by_handle.insert(handle, o.id.as_str());
+            by_handle.entry(handle).or_default().push(o.id.as_str());
         }
     }
     handles
         .into_iter()
-        .filter_map(|h| by_handle.get(h.as_str()).map(|id| id.to_string()))
+        .filter_map(|h| by_handle.get(h.as_str()))
+        .flatten()
+        .map(|id| id.to_string())
         .collect()
 }
 
@@ -203,69 +206,77 @@ pub fn action_handles(actions: &[Action]) -> Vec<String> {
     out
 }
 
-/// What a failure mode targets, by the handles the inventory knows them by, whatever the run
-/// then picks among them: the same for every run of the mode, so its radius is too.
-pub fn fault_handles(fault: &Fault, inv: &Inventory) -> Vec<String> {
+/// The logical ids of what a failure mode targets, whatever a run then picks among them: the
+/// same for every run of the mode, so its radius is too. Components by the logical ids the
+/// inventory's names come from (`tier.web.asg`, `db.main`, `cache.sessions`, `svc.api`,
+/// `table.orders`); a zone's subnets through `observed`.
+pub fn fault_touches(fault: &Fault, inv: &Inventory, observed: &[Observed]) -> BTreeSet<String> {
     let groups = |tiers: &[String]| -> Vec<String> {
         inv.groups
             .iter()
             .filter(|g| tiers.is_empty() || tiers.contains(&g.tier))
-            .map(|g| g.name.clone())
+            .map(|g| format!("tier.{}.asg", g.tier))
             .collect()
     };
-    match fault {
+    let ids: Vec<String> = match fault {
         Fault::KillInstance { tiers, .. } => groups(tiers),
         Fault::Latency { on, .. } | Fault::PacketLoss { on, .. } | Fault::CpuStress { on, .. } => {
             groups(&on.tiers)
         }
         Fault::KillAz { zone, .. } => {
             let mut out = groups(&[]);
-            out.extend(
+            let in_zone = |subnet: &str| {
                 inv.subnet_zones
+                    .get(subnet)
+                    .is_some_and(|z| zone.as_ref().is_none_or(|want| want == z))
+            };
+            out.extend(
+                observed
                     .iter()
-                    .filter(|(_, z)| zone.as_ref().is_none_or(|want| want == *z))
-                    .map(|(subnet, _)| subnet.clone()),
+                    .filter(|o| o.kind == Kind::Subnet && in_zone(&o.physical_id))
+                    .map(|o| o.id.clone()),
             );
             out.extend(
                 inv.databases
                     .iter()
                     .filter(|d| d.multi_az)
-                    .map(|d| d.identifier.clone()),
+                    .map(|d| format!("db.{}", d.name)),
             );
             out.extend(
                 inv.caches
                     .iter()
                     .filter(|c| c.automatic_failover)
-                    .map(|c| c.group.clone()),
+                    .map(|c| format!("cache.{}", c.name)),
             );
-            out.extend(inv.services.iter().map(|s| s.service.clone()));
+            out.extend(inv.services.iter().map(|s| format!("svc.{}", s.name)));
             out
         }
         Fault::RdsFailover { databases } => inv
             .databases
             .iter()
             .filter(|d| d.multi_az && (databases.is_empty() || databases.contains(&d.name)))
-            .map(|d| d.identifier.clone())
+            .map(|d| format!("db.{}", d.name))
             .collect(),
         Fault::CacheFailover { caches, .. } => inv
             .caches
             .iter()
             .filter(|c| caches.is_empty() || caches.contains(&c.name))
-            .map(|c| c.group.clone())
+            .map(|c| format!("cache.{}", c.name))
             .collect(),
         Fault::KillTask { services, .. } => inv
             .services
             .iter()
             .filter(|s| services.is_empty() || services.contains(&s.name))
-            .map(|s| s.service.clone())
+            .map(|s| format!("svc.{}", s.name))
             .collect(),
         Fault::PauseReplication { tables, .. } => inv
             .tables
             .iter()
             .filter(|t| !t.replicas.is_empty() && (tables.is_empty() || tables.contains(&t.name)))
-            .map(|t| t.table_name.clone())
+            .map(|t| format!("table.{}", t.name))
             .collect(),
-    }
+    };
+    ids.into_iter().collect()
 }
 
 /// A failure mode's name: the experiment and its stack-level targets (`kill-az us-east-1a`,

@@ -554,11 +554,10 @@ impl Known {
                 None
             }
         };
-        let handles = match what {
-            What::Fault(f) => crate::evidence::fault_handles(f, inv),
-            What::Scenario(_) => Vec::new(),
+        let touched = match what {
+            What::Fault(f) => crate::evidence::fault_touches(f, inv, observed),
+            What::Scenario(_) => Default::default(),
         };
-        let touched = crate::evidence::resolve_handles(handles, observed);
         let objective = applied
             .as_ref()
             .map(|a| a.objective_for(&touched))
@@ -620,7 +619,7 @@ async fn experiment_locked(
         }
     };
     if run.budget.is_none() && objective_budget.is_some() {
-        design.budget.source = "the stack's objective (rto_seconds)".to_string();
+        design.budget.source = "the stack's objective rto_seconds".to_string();
     }
     // The alarms the fault is meant to set off (a paused replica's replication latency) are
     // still read and shown, but do not count against steady state.

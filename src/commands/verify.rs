@@ -31,8 +31,7 @@ fn modes(inv: &Inventory, observed: &[Observed]) -> Vec<(Applicable, String, BTr
         .into_iter()
         .map(|a| {
             let mode = evidence::failure_mode(&a.fault, inv, None);
-            let touched =
-                evidence::resolve_handles(evidence::fault_handles(&a.fault, inv), observed);
+            let touched = evidence::fault_touches(&a.fault, inv, observed);
             (a, mode, touched)
         })
         .collect()

@@ -101,7 +101,23 @@ fn actions_and_faults_name_the_resources_they_touch() {
         instances: Vec::new(),
         seed: None,
     };
-    assert_eq!(fault_handles(&fault, &inv), vec![group.name.clone()]);
+    // The group's launch template and role share its name: only the group is touched.
+    let named_alike = vec![
+        Observed::new(
+            &format!("tier.{}.asg", group.tier),
+            Kind::AutoScalingGroup,
+            &group.name,
+        ),
+        Observed::new(
+            &format!("tier.{}.lt", group.tier),
+            Kind::LaunchTemplate,
+            "lt-1",
+        ),
+    ];
+    assert_eq!(
+        fault_touches(&fault, &inv, &named_alike),
+        [format!("tier.{}.asg", group.tier)].into()
+    );
     assert_eq!(
         failure_mode(&fault, &inv, None),
         format!("kill-instance {}", group.tier)
