@@ -316,6 +316,9 @@ pub struct RunArgs {
     /// Print the journal as JSON on stdout (progress goes to stderr).
     #[arg(long)]
     pub json: bool,
+    /// Progress on stderr without a journal on stdout: `verify --json` prints one document.
+    #[arg(skip)]
+    pub progress_to_stderr: bool,
     /// Seconds between probes.
     #[arg(long, default_value_t = 1.0, value_parser = positive_seconds)]
     pub interval: f64,

@@ -631,7 +631,7 @@ async fn experiment_locked(
         .filter(|name| !expected.contains(name))
         .collect();
     let problems = baseline.snapshot.problems(&deployment_alarms);
-    let out = Out::new(run.json);
+    let out = Out::new(run.json || run.progress_to_stderr);
     out.line(&describe_design(
         &inv, &target, &design, &baseline, &problems,
     ));
@@ -770,7 +770,7 @@ async fn experiment_locked(
         })
     });
     let writers = users::MarkerRun::start(markers, &inv.env, run.marker_rate);
-    let watcher = ConsoleWatcher::new(run.json);
+    let watcher = ConsoleWatcher::new(run.json || run.progress_to_stderr);
     let runner = Runner {
         lab: &lab,
         watcher: &watcher,

@@ -234,6 +234,7 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
         }
         let mut one = run.clone();
         one.json = false;
+        one.progress_to_stderr = run.json;
         one.report_dir = Some(dir.join(slug(mode)));
         let ran = experiment_on(
             &one,

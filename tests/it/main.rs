@@ -11,6 +11,7 @@ mod support;
 
 mod bad_input;
 mod chaos;
+mod evidence;
 mod failovers;
 mod gray;
 mod load;
