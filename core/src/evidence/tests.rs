@@ -221,7 +221,11 @@ fn standings_follow_the_applied_configuration_and_the_score_weights_by_radius() 
     // The group's size changed since: stale, and the score drops to 0.
     let mut bigger = specs();
     bigger[2] = bigger[2].clone().with("max_size", Val::Int(8));
-    let s = standings(&modes, Some(&applied(&bigger)), &[web_proof.clone()]);
+    let s = standings(
+        &modes,
+        Some(&applied(&bigger)),
+        std::slice::from_ref(&web_proof),
+    );
     assert_eq!(
         s[0].standing,
         Standing::Stale {
@@ -232,7 +236,7 @@ fn standings_follow_the_applied_configuration_and_the_score_weights_by_radius() 
     // An apply under way: nobody knows the configuration.
     let mut unfinished = applied(&base);
     unfinished.complete = false;
-    let s = standings(&modes, Some(&unfinished), &[web_proof.clone()]);
+    let s = standings(&modes, Some(&unfinished), std::slice::from_ref(&web_proof));
     assert_eq!(s[0].standing, Standing::Untied);
     // A failing newest run counts as failed whatever the older ones said.
     let mut failing = proof(

@@ -541,3 +541,62 @@ fn availability_zones_must_be_zone_names() {
     );
     assert!(ok.is_ok(), "{:?}", ok.err().map(|e| e.to_string()));
 }
+
+#[test]
+fn objectives_are_checked_and_name_components_that_exist() {
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../stacks/stage3.toml"
+    ));
+    let cases: &[(&[&str], &str, &str)] = &[
+        (
+            &["objectives.rto_seconds=0"],
+            "objectives.rto_seconds",
+            "above 0 and at most 86400",
+        ),
+        (
+            &["objectives.max_error_rate=5"],
+            "objectives.max_error_rate",
+            "a share from 0 to 1",
+        ),
+        (
+            &["objectives.tiers.nope.rto_seconds=60"],
+            "objectives.tiers.nope",
+            "names no component (the stack's tiers: app, web)",
+        ),
+        (
+            &["objectives.tables.orders.rpo_seconds=-1"],
+            "objectives.tables.orders.rpo_seconds",
+            "from 0 to 86400",
+        ),
+        (
+            &["objectives.services.api.rto=60"],
+            "objectives.services.api",
+            "rto",
+        ),
+    ];
+    for (vars, field, message) in cases {
+        let vars: Vec<String> = vars.iter().map(|s| s.to_string()).collect();
+        let errs = errors(load(&path, &vars));
+        assert!(
+            errs.iter()
+                .any(|e| e.contains(field) && e.contains(message)),
+            "{vars:?}: {errs:?}"
+        );
+    }
+    // Valid ones resolve per component, the component's own over the deployment's.
+    let vars: Vec<String> = [
+        "objectives.rto_seconds=300",
+        "objectives.max_error_rate=0.01",
+        "objectives.databases.main.rto_seconds=120",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let stack = load(&path, &vars).unwrap().stack;
+    let resolved = stack.objectives.resolve(&stack);
+    assert_eq!(resolved["db.main"].rto_seconds, Some(120.0));
+    assert_eq!(resolved["db.main"].max_error_rate, Some(0.01));
+    assert_eq!(resolved["tier.web.asg"].rto_seconds, Some(300.0));
+    assert_eq!(resolved["svc.api"].rto_seconds, Some(300.0));
+}
