@@ -290,6 +290,28 @@ pub struct VerifyArgs {
     /// Seconds to wait for steady state before each experiment.
     #[arg(long, default_value_t = 600.0, value_parser = non_negative_seconds)]
     pub steady_timeout: f64,
+    /// Send the report to this address through Amazon SES (repeatable; needs --mail-from).
+    #[arg(long, value_name = "ADDRESS", value_parser = email, requires = "mail_from")]
+    pub mail_to: Vec<String>,
+    /// The SES-verified identity the report is sent from.
+    #[arg(long, value_name = "ADDRESS", value_parser = email)]
+    pub mail_from: Option<String>,
+}
+
+/// An e-mail address, checked before any AWS call.
+fn email(s: &str) -> Result<String, String> {
+    let ok = s.split_once('@').is_some_and(|(user, domain)| {
+        !user.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !s.contains(char::is_whitespace)
+    });
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!("`{s}` is not an e-mail address"))
+    }
 }
 
 /// Options every experiment takes.

@@ -255,6 +255,77 @@ pub fn markdown(day: &GameDay) -> String {
     out
 }
 
+/// A game day as an e-mail: subject, plain text (the summary table and each run's line) and the
+/// same as HTML.
+pub fn mail(day: &GameDay) -> (String, String, String) {
+    let verdict = if day.passed { "PASSED" } else { "FAILED" };
+    let subject = format!(
+        "ftctl game day {verdict}: deployment {} ({}), resilience score {:.2}",
+        day.deployment, day.stack, day.score
+    );
+    let mut text = format!(
+        "Game day on deployment {} ({}) in {}, started {}: {verdict}.\nResilience score {:.2}.\n\n",
+        day.deployment, day.stack, day.target, day.started, day.score
+    );
+    let mut rows = String::new();
+    for r in &day.runs {
+        let result = match (&r.state, &r.evidence) {
+            (RunState::Ran, Some(e)) => e.describe(),
+            (RunState::NotRun, _) => format!("not run: {}", r.note),
+            _ => format!("refused or stopped (exit {})", r.exit_code.unwrap_or(2)),
+        };
+        let _ = writeln!(text, "  {:<28} {result}", r.failure_mode);
+        let _ = write!(
+            rows,
+            "<tr><td>{}</td><td>{}</td></tr>",
+            html_escape(&r.failure_mode),
+            html_escape(&result)
+        );
+    }
+    let _ = writeln!(text, "\nEvery failure mode of the deployment:");
+    let mut standing_rows = String::new();
+    for s in &day.standings {
+        let last = s
+            .evidence
+            .as_ref()
+            .map(Evidence::describe)
+            .unwrap_or_else(|| "never run".into());
+        let _ = writeln!(
+            text,
+            "  {:<28} {:<8} radius {:>3}  {last}",
+            s.failure_mode,
+            s.standing.label(),
+            s.radius.len()
+        );
+        let _ = write!(
+            standing_rows,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            html_escape(&s.failure_mode),
+            s.standing.label(),
+            s.radius.len(),
+            html_escape(&last)
+        );
+    }
+    let _ = writeln!(text, "\n{SCORE_DEFINITION}");
+    let html = format!(
+        "<html><body><h2>{}</h2><p>Resilience score <b>{:.2}</b></p>\
+         <h3>This game day</h3><table border=\"1\" cellpadding=\"4\"><tr><th>failure mode</th><th>result</th></tr>{rows}</table>\
+         <h3>Every failure mode</h3><table border=\"1\" cellpadding=\"4\"><tr><th>failure mode</th><th>standing</th><th>radius</th><th>last run</th></tr>{standing_rows}</table>\
+         <p>{}</p></body></html>",
+        html_escape(&subject),
+        day.score,
+        html_escape(SCORE_DEFINITION)
+    );
+    (subject, text, html)
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,6 +425,19 @@ mod tests {
             vec![standing("kill-instance web", 3, Standing::Proven)],
         );
         assert_eq!((passing.exit_code(), passing.score), (0, 1.0));
+        let (subject, text, html) = mail(&day);
+        assert!(
+            subject.contains("FAILED") && subject.contains("0.30"),
+            "{subject}"
+        );
+        assert!(
+            text.contains("kill-az a") && text.contains("failed 2026-12-03, not-recovered"),
+            "{text}"
+        );
+        assert!(
+            html.contains("<td>kill-instance web</td><td>proven</td><td>3</td>"),
+            "{html}"
+        );
         let refused = GameDay::new(
             ("t", "stage1", "local", "x"),
             vec![run("kill-instance web", RunState::Refused, false)],

@@ -35,6 +35,11 @@ pub struct Clients {
     pub backup: aws_sdk_backup::Client,
     /// Run Command, for the gray-failure experiments.
     pub ssm: aws_sdk_ssm::Client,
+    /// Fault Injection Service and EventBridge Scheduler, for game days scheduled in AWS.
+    pub fis: aws_sdk_fis::Client,
+    pub scheduler: aws_sdk_scheduler::Client,
+    /// SES, for game-day reports by e-mail.
+    pub sesv2: aws_sdk_sesv2::Client,
     /// The loaded configuration, for clients in other regions (global table replicas).
     config: aws_types::SdkConfig,
     /// Partition and account of the credentials, asked of STS once (`caller_account`).
@@ -102,6 +107,9 @@ impl Clients {
             wafv2: aws_sdk_wafv2::Client::new(&conf),
             backup: aws_sdk_backup::Client::new(&conf),
             ssm: aws_sdk_ssm::Client::new(&conf),
+            fis: aws_sdk_fis::Client::new(&conf),
+            scheduler: aws_sdk_scheduler::Client::new(&conf),
+            sesv2: aws_sdk_sesv2::Client::new(&conf),
             config: conf,
             caller: tokio::sync::OnceCell::new(),
         }

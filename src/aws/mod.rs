@@ -31,6 +31,7 @@ pub mod s3;
 #[cfg(test)]
 mod schema_check;
 mod sdk;
+pub mod ses;
 mod sns;
 mod sqs;
 pub mod ssm;

@@ -106,6 +106,8 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
         stale,
         keep_going,
         steady_timeout,
+        mail_to,
+        mail_from,
     } = args;
     let (cloud, inv, observed) = inventory_observed(&run.target).await?;
     let (uri, _, before) = standings(&cloud, &inv, &observed).await?;
@@ -307,6 +309,17 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
         .with_context(|| format!("writing {}", json_path.display()))?;
     if run.json {
         println!("{doc}");
+    }
+    if let (false, Some(from)) = (mail_to.is_empty(), &mail_from) {
+        let (subject, text, html) = crate::verify::mail(&day);
+        match crate::aws::ses::send(&cloud.clients, from, &mail_to, &subject, &text, &html).await {
+            Ok(id) => say(&format!(
+                "Mailed the report to {} from {from} (SES message {id}).",
+                mail_to.join(", ")
+            )),
+            // The game day stands: its report is on disk whatever SES said.
+            Err(e) => eprintln!("warning: the report was not mailed: {e:#}"),
+        }
     }
     say(&format!(
         "\nGame day {}: {} of {} selected failure modes passed; resilience score {:.2}.\nReport: {} (JSON: {})",
