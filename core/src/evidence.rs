@@ -352,6 +352,20 @@ fn ftctl_source() -> String {
     "ftctl".to_string()
 }
 
+/// A finished FIS experiment of a scheduled template, as `verify --collect` reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FisRun {
+    pub id: String,
+    pub failure_mode: String,
+    pub description: String,
+    /// completed, stopped, failed or cancelled.
+    pub status: String,
+    pub reason: String,
+    /// RFC 3339.
+    pub started: String,
+    pub seconds: f64,
+}
+
 /// One experiment's proof, as kept in the deployment's evidence bucket.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
@@ -444,6 +458,52 @@ impl Evidence {
             objective,
             ftctl_version: env!("CARGO_PKG_VERSION").to_string(),
             at: journal.started.clone(),
+        }
+    }
+
+    /// The evidence of a finished FIS experiment (`verify --collect`): FIS says whether it ran
+    /// to its end (`completed`) or was stopped or failed, not how long recovery took. It is
+    /// tied to the applied configuration only when nothing was applied since it started.
+    pub fn from_fis(
+        fis: &FisRun,
+        applied: Option<&Applied>,
+        touched: &BTreeSet<String>,
+    ) -> Evidence {
+        let tied = applied.filter(|a| a.complete && a.at.as_str() <= fis.started.as_str());
+        let radius = tied
+            .map(|a| a.proven_on(&a.radius(touched)))
+            .unwrap_or_default();
+        Evidence {
+            failure_mode: fis.failure_mode.clone(),
+            experiment: fis
+                .failure_mode
+                .split(' ')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+            targets: format!("FIS experiment {}: {}", fis.id, fis.description),
+            source: "fis".into(),
+            fingerprint: if radius.is_empty() {
+                String::new()
+            } else {
+                fingerprint(&radius)
+            },
+            radius,
+            outcome: fis.status.clone(),
+            passed: fis.status == "completed",
+            reason: fis.reason.clone(),
+            detected_after: None,
+            recovered_after: None,
+            budget_seconds: fis.seconds,
+            budget_source: "the FIS experiment's length".into(),
+            rpo_seconds: None,
+            error_rate: None,
+            p99_ms: None,
+            objective: applied
+                .map(|a| a.objective_for(touched))
+                .unwrap_or_default(),
+            ftctl_version: env!("CARGO_PKG_VERSION").to_string(),
+            at: fis.started.clone(),
         }
     }
 

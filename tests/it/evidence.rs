@@ -3,7 +3,7 @@
 //! `status`; a plan that changes something in a proven blast radius naming the proof and one
 //! that changes something outside it not; `destroy` keeping the evidence unless asked; and
 //! `ftctl verify` game days over stage 1 and stage 3 with one failure mode made to fail, their
-//! report, exit code and score checked against their JSON.
+//! report, exit code and score checked against their JSON, and one mailed through SES.
 
 use crate::chaos::Deployed;
 use crate::support::*;
@@ -352,10 +352,38 @@ async fn verify_runs_a_game_day_on_stage1_and_scores_it() {
     assert!(md.contains("| time to recover | not recovered"), "{md}");
     assert!(md.contains("| MISSED |"), "{md}");
 
-    // Only what lacks valid passing evidence: the app tier.
+    // Only what lacks valid passing evidence: the app tier; the report mailed through SES
+    // from an identity it has verified.
     calm_alarms(&aws, &d.env).await;
-    let (run, day, _) = verify("stale", &["--stale"]);
+    let from = format!("ftctl-{}@example.com", d.env);
+    let to = format!("oncall-{}@example.com", d.env);
+    aws.sesv2
+        .create_email_identity()
+        .email_identity(&from)
+        .send()
+        .await
+        .unwrap();
+    let (run, day, _) = verify(
+        "stale",
+        &["--stale", "--mail-to", &to, "--mail-from", &from],
+    );
     assert_eq!(run.code, 1);
+    assert!(run.stdout.contains("Mailed the report"), "{}", run.stdout);
+    let mail: Vec<Value> = sent_mail()
+        .into_iter()
+        .filter(|m| m["To"] == serde_json::json!([to]))
+        .collect();
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert_eq!(mail[0]["Source"], from.as_str());
+    let subject = mail[0]["Subject"].as_str().unwrap();
+    assert!(
+        subject.contains("FAILED") && subject.contains(&d.env),
+        "{subject}"
+    );
+    assert!(mail[0]["BodyHtml"]
+        .as_str()
+        .unwrap()
+        .contains("<td>kill-instance app</td>"));
     let modes: Vec<&str> = day["runs"]
         .as_array()
         .unwrap()
@@ -364,10 +392,25 @@ async fn verify_runs_a_game_day_on_stage1_and_scores_it() {
         .collect();
     assert_eq!(modes, vec!["kill-instance app"]);
 
-    // A mode the deployment does not have is refused before anything runs.
+    // A mode the deployment does not have is refused before anything runs, as is an address
+    // that is not one.
     ftctl(&["verify", "--env", &d.env, "--only", "kill-task"])
         .failure(2)
         .stderr_has("names no failure mode");
+    ftctl(&[
+        "verify",
+        "--env",
+        &d.env,
+        "--mail-to",
+        "oncall",
+        "--mail-from",
+        &from,
+    ])
+    .failure(2)
+    .stderr_has("`oncall` is not an e-mail address");
+    ftctl(&["verify", "--env", &d.env, "--mail-to", &to])
+        .failure(2)
+        .stderr_has("--mail-from");
 }
 
 /// A stage-3 game day: the ECS service held to 3 s cannot heal on the emulators (ministack

@@ -7,6 +7,7 @@
 //! FIS accepts. What FIS cannot express of a design is said in the template's description.
 
 pub mod model;
+pub mod schedule;
 #[cfg(test)]
 mod tests;
 

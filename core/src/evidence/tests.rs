@@ -282,3 +282,39 @@ fn objectives_resolve_per_component_and_the_tightest_applies() {
     assert_eq!(none.rto_seconds, Some(300.0));
     assert_eq!(none.max_error_rate, Some(0.05));
 }
+
+#[test]
+fn a_fis_experiment_is_tied_only_to_a_configuration_applied_before_it_started() {
+    let a = applied(&specs());
+    let run = FisRun {
+        id: "EXP1".into(),
+        failure_mode: "kill-instance web".into(),
+        description: "ftctl kill-instance".into(),
+        status: "completed".into(),
+        reason: "Experiment completed.".into(),
+        started: "2026-12-02T00:00:00Z".into(),
+        seconds: 300.0,
+    };
+    let e = Evidence::from_fis(&run, Some(&a), &web());
+    assert!(e.passed && e.source == "fis");
+    assert_eq!(e.radius.len(), 3);
+    let s = standings(
+        &[("kill-instance web".into(), "c".into(), web())],
+        Some(&a),
+        &[e],
+    );
+    assert_eq!(s[0].standing, Standing::Proven);
+    // Applied after it started: which configuration it ran on is not known.
+    let earlier = FisRun {
+        started: "2026-11-30T00:00:00Z".into(),
+        ..run.clone()
+    };
+    assert!(Evidence::from_fis(&earlier, Some(&a), &web())
+        .radius
+        .is_empty());
+    let stopped = FisRun {
+        status: "stopped".into(),
+        ..run
+    };
+    assert!(!Evidence::from_fis(&stopped, Some(&a), &web()).passed);
+}

@@ -435,6 +435,9 @@ pub struct Aws {
     pub wafv2: aws_sdk_wafv2::Client,
     pub backup: aws_sdk_backup::Client,
     pub ssm: aws_sdk_ssm::Client,
+    pub fis: aws_sdk_fis::Client,
+    pub scheduler: aws_sdk_scheduler::Client,
+    pub sesv2: aws_sdk_sesv2::Client,
 }
 
 /// The second region stage2 replicates its table to.
@@ -480,6 +483,9 @@ pub async fn aws_in(region: Option<&str>) -> Aws {
         wafv2: aws_sdk_wafv2::Client::new(&conf),
         backup: aws_sdk_backup::Client::new(&conf),
         ssm: aws_sdk_ssm::Client::new(&conf),
+        fis: aws_sdk_fis::Client::new(&conf),
+        scheduler: aws_sdk_scheduler::Client::new(&conf),
+        sesv2: aws_sdk_sesv2::Client::new(&conf),
         // The emulators serve S3 path-style (endpoint/bucket), as ftctl's client does.
         s3: aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&conf)
@@ -1223,4 +1229,26 @@ fn every_ftctl_the_tests_start_is_hermetic() {
         stray.is_empty(),
         "these start ftctl without `ftctl_command` or `hermetic`: {stray:?}"
     );
+}
+
+/// The messages ministack's SES has accepted (its `/_ministack/ses/messages` inspection
+/// endpoint), as JSON objects with `Source`, `To`, `Subject`, `BodyText`, `BodyHtml`.
+pub fn sent_mail() -> Vec<serde_json::Value> {
+    let base = std::env::var("FTCTL_MINISTACK_URL").expect("FTCTL_MINISTACK_URL");
+    let out = std::process::Command::new("curl")
+        .args(["-sf", &format!("{base}/_ministack/ses/messages")])
+        .output()
+        .expect("curl");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    doc["messages"]
+        .as_object()
+        .map(|by_account| {
+            by_account
+                .values()
+                .filter_map(|v| v.as_array())
+                .flatten()
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
 }

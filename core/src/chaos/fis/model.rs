@@ -506,3 +506,77 @@ fn check_action(
         Some(_) => problems.push(format!("{whose}: startAfter is not a list")),
     }
 }
+
+/// What the experiment role needs for each action, as the Actions reference lists under
+/// "Permissions" (the conditional ones for options ftctl does not set left out). Stop
+/// conditions and target resolution need nothing of it: FIS's service-linked role reads the
+/// alarms and resolves tags ("Use service-linked roles for AWS FIS": AmazonFISServiceRolePolicy).
+pub const PERMISSIONS: &[(&str, &[&str])] = &[
+    (
+        "aws:ec2:terminate-instances",
+        &["ec2:TerminateInstances", "ec2:DescribeInstances"],
+    ),
+    (
+        "aws:ec2:stop-instances",
+        &[
+            "ec2:StopInstances",
+            "ec2:StartInstances",
+            "ec2:DescribeInstances",
+        ],
+    ),
+    (
+        "aws:network:disrupt-connectivity",
+        &[
+            "ec2:CreateNetworkAcl",
+            "ec2:CreateNetworkAclEntry",
+            "ec2:DeleteNetworkAcl",
+            "ec2:CreateTags",
+            "ec2:DescribeManagedPrefixLists",
+            "ec2:DescribeNetworkAcls",
+            "ec2:DescribeSubnets",
+            "ec2:DescribeVpcs",
+            "ec2:GetManagedPrefixListEntries",
+            "ec2:ReplaceNetworkAclAssociation",
+        ],
+    ),
+    (
+        "aws:rds:reboot-db-instances",
+        &[
+            "rds:RebootDBInstance",
+            "rds:DescribeDBInstances",
+            "tag:GetResources",
+        ],
+    ),
+    (
+        "aws:ecs:stop-task",
+        &[
+            "ecs:DescribeTasks",
+            "ecs:ListTasks",
+            "ecs:StopTask",
+            "tag:GetResources",
+        ],
+    ),
+    (
+        "aws:elasticache:replicationgroup-interrupt-az-power",
+        &[
+            "elasticache:InterruptClusterAzPower",
+            "elasticache:DescribeReplicationGroups",
+            "tag:GetResources",
+        ],
+    ),
+    (
+        "aws:ssm:send-command",
+        &["ssm:SendCommand", "ssm:ListCommands", "ssm:CancelCommand"],
+    ),
+    (
+        "aws:dynamodb:global-table-pause-replication",
+        &[
+            "dynamodb:PutResourcePolicy",
+            "dynamodb:DeleteResourcePolicy",
+            "dynamodb:GetResourcePolicy",
+            "dynamodb:DescribeTable",
+            "tag:GetResources",
+        ],
+    ),
+    ("aws:fis:wait", &[]),
+];
