@@ -296,6 +296,20 @@ pub struct VerifyArgs {
     /// The SES-verified identity the report is sent from.
     #[arg(long, value_name = "ADDRESS", value_parser = email)]
     pub mail_from: Option<String>,
+    /// Instead of running now: have AWS run the selected failure modes on this schedule
+    /// (`rate(7 days)`, `cron(0 9 ? * MON *)`) as FIS experiments started by EventBridge
+    /// Scheduler, with an FIS role allowed only their actions. Replaces an earlier schedule.
+    #[arg(long, value_name = "EXPRESSION", conflicts_with_all = ["unschedule", "collect"])]
+    pub schedule: Option<String>,
+    /// Seconds between the first runs of two scheduled failure modes, so none overlap.
+    #[arg(long, default_value_t = 3600.0, value_parser = positive_seconds)]
+    pub stagger: f64,
+    /// Remove what --schedule made: the schedules, the FIS templates and both roles.
+    #[arg(long, conflicts_with = "collect")]
+    pub unschedule: bool,
+    /// Read the scheduled FIS experiments that have finished back into evidence.
+    #[arg(long)]
+    pub collect: bool,
 }
 
 /// An e-mail address, checked before any AWS call.

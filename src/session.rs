@@ -58,8 +58,9 @@ pub trait EvidencePlace: Send + Sync {
     async fn applied(&self, env: &str) -> Result<Option<Applied>>;
     async fn record_applied(&self, applied: &Applied) -> Result<()>;
     async fn latest(&self, env: &str) -> Result<Vec<Evidence>>;
-    /// After a destroy: forgets the applied configuration, and with `delete_evidence` every
-    /// proof too. Gives a line for the operator when there was anything to forget.
+    /// After a destroy: removes the game days scheduled in AWS, forgets the applied
+    /// configuration, and with `delete_evidence` every proof too. Gives lines for the operator
+    /// when there was anything to forget.
     async fn forget(&self, env: &str, delete_evidence: bool) -> Result<Option<String>>;
 }
 
@@ -81,10 +82,18 @@ impl EvidencePlace for AwsCloud {
     }
 
     async fn forget(&self, env: &str, delete_evidence: bool) -> Result<Option<String>> {
-        Store::of(&self.clients, env)
+        // Game days scheduled in AWS go with the deployment: nothing is left to start them.
+        let removed = crate::aws::game_days::unschedule(&self.clients, env).await?;
+        let kept = Store::of(&self.clients, env)
             .await?
             .forget(delete_evidence)
-            .await
+            .await?;
+        let mut lines: Vec<String> = removed
+            .into_iter()
+            .map(|r| format!("Removed the scheduled game days' {r}."))
+            .collect();
+        lines.extend(kept);
+        Ok((!lines.is_empty()).then(|| lines.join("\n")))
     }
 }
 

@@ -20,7 +20,9 @@ mod efs;
 mod elasticache;
 mod elbv2;
 mod emr;
-mod iam;
+pub mod fis;
+pub mod game_days;
+pub mod iam;
 mod kms;
 mod logs;
 mod provider;
@@ -28,6 +30,7 @@ mod rds;
 mod registry;
 mod route53;
 pub mod s3;
+pub mod scheduler;
 #[cfg(test)]
 mod schema_check;
 mod sdk;
@@ -38,7 +41,7 @@ pub mod ssm;
 mod wafv2;
 mod xray;
 
-pub use clients::Clients;
+pub use clients::{account_of, Clients};
 pub use cloud::{endpoint_for, AwsCloud};
 pub use cloudtrail::trail;
 pub use ctx::DeleteOptions;

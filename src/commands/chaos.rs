@@ -400,7 +400,7 @@ async fn abort(target: &TargetArgs, lock_args: &LockArgs, wait: f64) -> Result<E
 
 /// Loopback endpoints (the local emulators) need no confirmation; anything else is a real
 /// system that somebody depends on.
-fn endpoints_are_loopback() -> bool {
+pub(super) fn endpoints_are_loopback() -> bool {
     [
         "EC2",
         "AUTO_SCALING",

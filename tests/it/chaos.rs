@@ -41,6 +41,11 @@ impl Deployed {
         }
     }
 
+    /// The destroy its drop runs (run again on drop: by then it finds nothing).
+    pub(crate) fn destroy(&self) -> Ftctl {
+        self._destroyed.destroy()
+    }
+
     pub(crate) fn group(&self, tier: &str) -> String {
         format!("{}-{tier}", self.env)
     }

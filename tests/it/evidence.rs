@@ -474,3 +474,238 @@ async fn verify_runs_a_game_day_on_stage3_with_one_mode_failing() {
         .unwrap()
         .contains("### kill-task api"));
 }
+
+/// The deployment's scheduled templates in the emulator (tagged `ftctl:game-day`), by mode.
+async fn scheduled_templates(aws: &Aws, env: &str) -> Vec<(String, String)> {
+    let listed = aws.fis.list_experiment_templates().send().await.unwrap();
+    let mut out: Vec<(String, String)> = listed
+        .experiment_templates()
+        .iter()
+        .filter(|t| {
+            t.tags()
+                .and_then(|m| m.get("ftctl:game-day"))
+                .map(String::as_str)
+                == Some(env)
+        })
+        .map(|t| {
+            let mode = t
+                .tags()
+                .and_then(|m| m.get("ftctl:failure-mode"))
+                .cloned()
+                .unwrap_or_default();
+            (mode, t.id().unwrap_or_default().to_string())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+async fn experiment_status(aws: &Aws, id: &str) -> String {
+    let got = aws.fis.get_experiment().id(id).send().await.unwrap();
+    let state = got.experiment().and_then(|x| x.state()).unwrap();
+    state
+        .status()
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default()
+}
+
+/// `verify --schedule` makes templates, roles and schedules the emulators then hold; the
+/// experiments FIS ran are collected into evidence that status reads; `--unschedule` and
+/// `destroy` remove what was made. moto runs the FIS experiments (changing nothing: its FIS
+/// resolves no targets), ministack the schedules and roles.
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_schedules_game_days_in_aws_collects_them_and_unschedules() {
+    let _emulators = emulators().await;
+    let d = Deployed::of("stage1", "gd", &[]);
+    let aws = aws().await;
+    // Checked before any call: a bad expression makes nothing.
+    ftctl(&["verify", "--env", &d.env, "--schedule", "every week"])
+        .failure(2)
+        .stderr_has("is not a schedule expression");
+    let run = ftctl(&[
+        "verify",
+        "--env",
+        &d.env,
+        "--schedule",
+        "rate(7 days)",
+        "--only",
+        "kill-instance",
+        "--stagger",
+        "1800",
+        "--yes",
+    ])
+    .success();
+    assert!(run.stdout.contains("kill-instance web"), "{}", run.stdout);
+    let templates = scheduled_templates(&aws, &d.env).await;
+    let modes: Vec<&str> = templates.iter().map(|(m, _)| m.as_str()).collect();
+    assert_eq!(modes, vec!["kill-instance app", "kill-instance web"]);
+    let (fis_role, scheduler_role) = (
+        format!("{}-fis-us-east-1", d.env),
+        format!("{}-game-days-us-east-1", d.env),
+    );
+    let web_template = aws
+        .fis
+        .get_experiment_template()
+        .id(&templates[1].1)
+        .send()
+        .await
+        .unwrap();
+    let t = web_template.experiment_template().unwrap();
+    assert!(t.role_arn().unwrap().ends_with(&format!("/{fis_role}")));
+    let actions: Vec<&str> = t
+        .actions()
+        .unwrap()
+        .values()
+        .filter_map(|a| a.action_id())
+        .collect();
+    assert_eq!(actions, vec!["aws:ec2:terminate-instances"]);
+    // The FIS role may do what the templates do and nothing more.
+    let policy = aws
+        .iam
+        .get_role_policy()
+        .role_name(&fis_role)
+        .policy_name("ftctl")
+        .send()
+        .await
+        .unwrap();
+    let doc = urlencoding_free(policy.policy_document());
+    assert!(doc.contains("ec2:TerminateInstances"), "{doc}");
+    assert!(!doc.contains("rds:") && !doc.contains("ecs:"), "{doc}");
+    let trust = aws
+        .iam
+        .get_role()
+        .role_name(&scheduler_role)
+        .send()
+        .await
+        .unwrap();
+    let trust = urlencoding_free(trust.role().unwrap().assume_role_policy_document().unwrap());
+    assert!(trust.contains("scheduler.amazonaws.com"), "{trust}");
+    let group = format!("{}-game-days", d.env);
+    let schedules = aws
+        .scheduler
+        .list_schedules()
+        .group_name(&group)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(schedules.schedules().len(), 2);
+    let web_schedule = aws
+        .scheduler
+        .get_schedule()
+        .group_name(&group)
+        .name("ftctl-kill-instance_web")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(web_schedule.schedule_expression(), Some("rate(7 days)"));
+    let target = web_schedule.target().unwrap();
+    assert!(target.arn().ends_with(":aws-sdk:fis:startExperiment"));
+    assert!(target.role_arn().ends_with(&format!("/{scheduler_role}")));
+    assert!(target.input().unwrap().contains(&templates[1].1));
+
+    // FIS runs them (here started by the test, as the schedule would): the web tier's to its
+    // end, the app tier's stopped; --collect reads both back, once.
+    let start = |id: String, token: &'static str| {
+        let fis = aws.fis.clone();
+        async move {
+            let out = fis
+                .start_experiment()
+                .experiment_template_id(id)
+                .client_token(token)
+                .send()
+                .await
+                .unwrap();
+            out.experiment().unwrap().id().unwrap().to_string()
+        }
+    };
+    let web_run = start(templates[1].1.clone(), "web").await;
+    let app_run = start(templates[0].1.clone(), "app").await;
+    aws.fis.stop_experiment().id(&app_run).send().await.unwrap();
+    for id in [&web_run, &app_run] {
+        until(100, || async {
+            matches!(
+                experiment_status(&aws, id).await.as_str(),
+                "completed" | "stopped"
+            )
+            .then_some(())
+        })
+        .await
+        .expect("the experiment ends");
+    }
+    ftctl(&["verify", "--env", &d.env, "--collect"])
+        .success()
+        .stdout_has("(2 new)");
+    ftctl(&["verify", "--env", &d.env, "--collect"])
+        .success()
+        .stdout_has("(0 new)");
+    let status = status_json(&d.env);
+    let modes = &status["resilience"]["failure_modes"];
+    let web = mode(modes, "kill-instance web");
+    assert_eq!(web["standing"], "proven", "{web}");
+    assert_eq!(web["evidence"]["source"], "fis");
+    assert_eq!(mode(modes, "kill-instance app")["standing"], "failed");
+
+    ftctl(&["verify", "--env", &d.env, "--unschedule"])
+        .success()
+        .stdout_has("Removed schedule group");
+    assert!(scheduled_templates(&aws, &d.env).await.is_empty());
+    assert!(aws
+        .iam
+        .get_role()
+        .role_name(&fis_role)
+        .send()
+        .await
+        .is_err());
+    assert!(aws
+        .scheduler
+        .list_schedules()
+        .group_name(&group)
+        .send()
+        .await
+        .map(|s| s.schedules().is_empty())
+        .unwrap_or(true));
+    // Scheduled again, then destroyed: the deployment takes its game days with it.
+    ftctl(&[
+        "verify",
+        "--env",
+        &d.env,
+        "--schedule",
+        "rate(1 day)",
+        "--only",
+        "kill-instance web",
+        "--yes",
+    ])
+    .success();
+    assert_eq!(scheduled_templates(&aws, &d.env).await.len(), 1);
+    d.destroy()
+        .run()
+        .success()
+        .stdout_has("Removed the scheduled game days' FIS experiment template");
+    assert!(scheduled_templates(&aws, &d.env).await.is_empty());
+    assert!(aws
+        .iam
+        .get_role()
+        .role_name(&scheduler_role)
+        .send()
+        .await
+        .is_err());
+}
+
+/// IAM hands policy documents back URL-encoded; the emulator may not.
+fn urlencoding_free(doc: &str) -> String {
+    let mut out = Vec::new();
+    let bytes = doc.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&doc[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

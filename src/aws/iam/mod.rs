@@ -6,4 +6,5 @@ pub(crate) const ENDPOINT_VAR: &str = "IAM";
 
 pub mod instance_profile;
 pub mod role;
+pub mod service_role;
 mod tags;

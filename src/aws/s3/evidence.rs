@@ -43,7 +43,7 @@ pub fn bucket_name(env: &str, account: &str, region: &str) -> String {
 /// The object key of a run: by failure mode, then start time, so the newest of a mode is the
 /// last key under its prefix. Keys keep to letters, digits and `-._/` (the "safe characters"
 /// of the S3 User Guide's object key naming guidelines).
-fn evidence_key(e: &Evidence) -> String {
+fn evidence_key(e: &Evidence, suffix: &str) -> String {
     let safe = |s: &str| -> String {
         s.chars()
             .map(|c| {
@@ -57,7 +57,7 @@ fn evidence_key(e: &Evidence) -> String {
     };
     let mode: Vec<String> = e.failure_mode.split(' ').map(safe).collect();
     let stamp: String = e.at.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-    format!("{EVIDENCE_PREFIX}{}/{stamp}.json", mode.join("/"))
+    format!("{EVIDENCE_PREFIX}{}/{stamp}{suffix}.json", mode.join("/"))
 }
 
 impl<'a> Store<'a> {
@@ -288,9 +288,36 @@ impl<'a> Store<'a> {
     /// Writes one run's evidence; gives where it went.
     pub async fn record(&self, evidence: &Evidence) -> Result<String> {
         self.ensure().await?;
-        let key = evidence_key(evidence);
+        let key = evidence_key(evidence, "");
         self.put_json(&key, evidence).await?;
         Ok(format!("s3://{}/{key}", self.bucket))
+    }
+
+    /// Writes the evidence of an FIS experiment unless an earlier collect did: gives where it
+    /// went when it is new.
+    pub async fn record_fis(
+        &self,
+        evidence: &Evidence,
+        experiment: &str,
+    ) -> Result<Option<String>> {
+        self.ensure().await?;
+        let key = evidence_key(evidence, &format!("-fis-{experiment}"));
+        let head = self
+            .clients
+            .s3
+            .head_object()
+            .bucket(&self.bucket)
+            .expected_bucket_owner(&self.account)
+            .key(&key)
+            .send()
+            .await;
+        match head {
+            Ok(_) => return Ok(None),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => {}
+            Err(e) => return Err(aws_error(&format!("reading s3://{}/{key}", self.bucket), e)),
+        }
+        self.put_json(&key, evidence).await?;
+        Ok(Some(format!("s3://{}/{key}", self.bucket)))
     }
 
     /// The newest evidence of each failure mode: one listing, then one read per mode.

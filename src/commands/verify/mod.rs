@@ -5,7 +5,7 @@
 //! between them and stopping at the first failure unless `--keep-going`. One report (Markdown,
 //! JSON, each run's timeline) says what each measured against its objectives, the standings
 //! afterwards and the resilience score; the exit code says whether every objective held.
-//! `standings` is also what `ftctl status` shows.
+//! `standings` is also what `ftctl status` shows; `in_aws` schedules game days inside AWS.
 
 use super::chaos::{experiment_on, inventory_observed, What};
 use crate::aws::chaos::AwsLab;
@@ -24,9 +24,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-/// The failure modes the deployment has, each with its name, command and the logical ids its
-/// fault touches.
-fn modes(inv: &Inventory, observed: &[Observed]) -> Vec<(Applicable, String, BTreeSet<String>)> {
+mod in_aws;
+
+/// A failure mode: what `chaos list` offers, its name and the logical ids its fault touches.
+type Mode = (Applicable, String, BTreeSet<String>);
+
+/// The failure modes the deployment has.
+fn modes(inv: &Inventory, observed: &[Observed]) -> Vec<Mode> {
     design::applicable(inv)
         .into_iter()
         .map(|a| {
@@ -35,6 +39,32 @@ fn modes(inv: &Inventory, observed: &[Observed]) -> Vec<(Applicable, String, BTr
             (a, mode, touched)
         })
         .collect()
+}
+
+/// The failure modes `--only` names (each exactly, or every mode of an experiment); all of
+/// them without it. A name that matches none is refused.
+fn select<'a>(derived: &'a [Mode], only: &[String], env: &str) -> Result<Vec<&'a Mode>, String> {
+    let matches = |m: &str, o: &str| m == o || m.starts_with(&format!("{o} "));
+    let unknown: Vec<&str> = only
+        .iter()
+        .filter(|o| !derived.iter().any(|(_, m, _)| matches(m, o)))
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        return Err(format!(
+            "--only {} names no failure mode of deployment {env} (it has: {})",
+            unknown.join(", "),
+            derived
+                .iter()
+                .map(|(_, m, _)| m.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(derived
+        .iter()
+        .filter(|(_, m, _)| only.is_empty() || only.iter().any(|o| matches(m, o)))
+        .collect())
 }
 
 /// Where each derived failure mode stands, from the evidence bucket.
@@ -108,43 +138,32 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
         steady_timeout,
         mail_to,
         mail_from,
+        schedule,
+        stagger,
+        unschedule,
+        collect,
     } = args;
+    if let Some(expression) = &schedule {
+        return in_aws::schedule(&run, &only, expression, stagger).await;
+    }
+    if unschedule {
+        return in_aws::unschedule(&run).await;
+    }
+    if collect {
+        return in_aws::collect(&run).await;
+    }
     let (cloud, inv, observed) = inventory_observed(&run.target).await?;
     let (uri, _, before) = standings(&cloud, &inv, &observed).await?;
     let derived = modes(&inv, &observed);
-    let unknown: Vec<&String> = only
-        .iter()
-        .filter(|o| {
-            !derived
-                .iter()
-                .any(|(_, m, _)| m == *o || m.starts_with(&format!("{o} ")))
-        })
-        .collect();
-    if !unknown.is_empty() {
-        eprintln!(
-            "refused: --only {} names no failure mode of deployment {} (it has: {})",
-            unknown
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            inv.env,
-            derived
-                .iter()
-                .map(|(_, m, _)| m.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        return Ok(ExitCode::from(2));
-    }
-    let selected: Vec<&(Applicable, String, BTreeSet<String>)> = derived
-        .iter()
-        .filter(|(_, m, _)| {
-            only.is_empty()
-                || only
-                    .iter()
-                    .any(|o| m == o || m.starts_with(&format!("{o} ")))
-        })
+    let selected = match select(&derived, &only, &inv.env) {
+        Ok(s) => s,
+        Err(refused) => {
+            eprintln!("refused: {refused}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let selected: Vec<&(Applicable, String, BTreeSet<String>)> = selected
+        .into_iter()
         .filter(|(_, m, _)| {
             !stale
                 || before
