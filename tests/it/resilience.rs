@@ -127,6 +127,7 @@ fn destroy_args(env: &str) -> Vec<&str> {
         "--yes",
         "--disable-deletion-protection",
         "--skip-final-snapshot",
+        "--delete-evidence",
     ]
 }
 
@@ -701,7 +702,8 @@ async fn stage3_runs_killed_at_any_request_converge_when_run_again() {
 /// the proxy (plan, apply, a no-op plan, an apply that changes a group, a listener port with its
 /// ACL rule, the database's logs and parameters, publishing its metrics; status, check --live,
 /// chaos list, a gray failure sent through Run Command and aborted by a stop condition, so that
-/// its rollback cancels the command; destroy): rewrites docs/iam/<stage>.json. Run with `make
+/// its rollback cancels the command; a game day mailed, scheduled in AWS, collected and
+/// unscheduled; destroy): rewrites docs/iam/<stage>.json. Run with `make
 /// iam-policies`.
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "writes docs/iam: make iam-policies"]
@@ -798,7 +800,49 @@ async fn iam_policies_are_written_from_the_calls_ftctl_makes() {
                 report_dir,
             ],
         ];
+        // A game day of one passing mode, mailed; then scheduled in AWS, collected, removed,
+        // and scheduled again for destroy to remove.
+        let (from, to) = (
+            format!("ftctl-{env}@example.com"),
+            format!("ops-{env}@example.com"),
+        );
+        aws.sesv2
+            .create_email_identity()
+            .email_identity(&from)
+            .send()
+            .await
+            .unwrap();
+        let verify: &[&str] = &[
+            "verify",
+            "--env",
+            &env,
+            "--only",
+            "kill-instance web",
+            "--interval",
+            "0.5",
+            "--settle",
+            "1",
+            "--report-dir",
+            report_dir,
+            "--mail-to",
+            &to,
+            "--mail-from",
+            &from,
+        ];
+        let schedule: &[&str] = &[
+            "verify",
+            "--env",
+            &env,
+            "--schedule",
+            "rate(7 days)",
+            "--only",
+            "kill-instance",
+            "--yes",
+        ];
+        let collect: &[&str] = &["verify", "--env", &env, "--collect"];
+        let unschedule: &[&str] = &["verify", "--env", &env, "--unschedule"];
         let mut runs: Vec<&[&str]> = fixed.to_vec();
+        runs.extend([verify, schedule, collect, unschedule, schedule]);
         // Global tables (and so a replication to pause) from stage 2 on.
         if stage != "stage1" {
             runs.push(pause);

@@ -31,7 +31,12 @@ fn rest_action(service: &str, op: &str) -> Option<&'static [&'static str]> {
         ("s3", "GET /*?encryption") => &["s3:GetEncryptionConfiguration"],
         ("s3", "GET /*?location") => &["s3:GetBucketLocation"],
         ("s3", "GET /*?versions") => &["s3:ListBucketVersions"],
-        ("s3", "GET /*?list-type") => &["s3:ListBucket"],
+        ("s3", "PUT /*?versioning") => &["s3:PutBucketVersioning"],
+        ("s3", "GET /*?versioning") => &["s3:GetBucketVersioning"],
+        // HeadObject is authorised as GetObject (S3 API Reference, HeadObject: "Permissions").
+        ("s3", "HEAD /*/*") => &["s3:GetObject"],
+        ("ses", "POST /v2/email/outbound-emails") => &["ses:SendEmail"],
+        ("s3", "GET /*?list-type") | ("s3", "GET /*?list-type&prefix") => &["s3:ListBucket"],
         ("s3", "POST /*?delete") | ("s3", "DeleteObjects") => {
             &["s3:DeleteObject", "s3:DeleteObjectVersion"]
         }
@@ -105,6 +110,31 @@ fn efs_action(op: &str) -> Option<String> {
     Some(format!("elasticfilesystem:{action}"))
 }
 
+/// FIS and EventBridge Scheduler (REST): the first path segment names the resource, the
+/// method and whether an id follows what is done to it.
+fn by_resource(service: &str, op: &str) -> Option<String> {
+    let (method, path) = op.split_once(' ')?;
+    let path = path.split('?').next().unwrap_or_default();
+    let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let one = parts.len() > 1;
+    let action = match (service, method, parts.first().copied()?, one) {
+        ("fis", "POST", "experimentTemplates", false) => "fis:CreateExperimentTemplate",
+        ("fis", "GET", "experimentTemplates", false) => "fis:ListExperimentTemplates",
+        ("fis", "GET", "experimentTemplates", true) => "fis:GetExperimentTemplate",
+        ("fis", "DELETE", "experimentTemplates", true) => "fis:DeleteExperimentTemplate",
+        ("fis", "GET", "experiments", false) => "fis:ListExperiments",
+        ("fis", "GET", "experiments", true) => "fis:GetExperiment",
+        ("scheduler", "POST", "schedule-groups", true) => "scheduler:CreateScheduleGroup",
+        ("scheduler", "DELETE", "schedule-groups", true) => "scheduler:DeleteScheduleGroup",
+        ("scheduler", "GET", "schedules", false) => "scheduler:ListSchedules",
+        ("scheduler", "POST", "schedules", true) => "scheduler:CreateSchedule",
+        ("scheduler", "GET", "schedules", true) => "scheduler:GetSchedule",
+        ("scheduler", "DELETE", "schedules", true) => "scheduler:DeleteSchedule",
+        _ => return None,
+    };
+    Some(action.to_string())
+}
+
 /// The IAM actions the counted requests need; `Err` lists requests this table cannot name.
 pub fn actions(counts: &BTreeMap<String, u64>) -> Result<BTreeSet<String>, Vec<String>> {
     let mut out = BTreeSet::new();
@@ -115,6 +145,13 @@ pub fn actions(counts: &BTreeMap<String, u64>) -> Result<BTreeSet<String>, Vec<S
         };
         if let Some(actions) = rest_action(service, op) {
             out.extend(actions.iter().map(|a| a.to_string()));
+        } else if matches!(service, "fis" | "scheduler") {
+            match by_resource(service, op) {
+                Some(a) => {
+                    out.insert(a);
+                }
+                None => unknown.push(key.clone()),
+            }
         } else if service == "elasticfilesystem" {
             match efs_action(op) {
                 Some(a) => {
@@ -181,6 +218,18 @@ pub fn implied(actions: &BTreeSet<String>) -> BTreeSet<String> {
         &mut out,
     );
     when("sns:CreateTopic", &["sns:SetTopicAttributes"], &mut out);
+    // Tags on a new template need TagResource (Service Authorization Reference, AWS FIS:
+    // CreateExperimentTemplate's dependent actions).
+    when(
+        "fis:CreateExperimentTemplate",
+        &["fis:TagResource"],
+        &mut out,
+    );
+    when(
+        "scheduler:CreateScheduleGroup",
+        &["scheduler:TagResource"],
+        &mut out,
+    );
     // A vault's storage and its key grants (AWS Backup Developer Guide, "Backup vault creation
     // and deletion": backup:* does not include them).
     when(
@@ -276,6 +325,19 @@ pub fn policy(stage: &str, counted: &BTreeSet<String>) -> Value {
             "Effect": "Allow",
             "Action": "iam:PassRole",
             "Resource": "arn:aws:iam::*:role/ftctl/*",
+        }));
+    }
+    // The game days' roles, passed to FIS with each template and to Scheduler with each
+    // schedule (Service Authorization Reference: CreateExperimentTemplate, CreateSchedule).
+    if all.contains("fis:CreateExperimentTemplate") {
+        statements.push(json!({
+            "Sid": "PassGameDayRoles",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": "arn:aws:iam::*:role/ftctl-game-days/*",
+            "Condition": { "StringEquals": {
+                "iam:PassedToService": ["fis.amazonaws.com", "scheduler.amazonaws.com"]
+            } },
         }));
     }
     statements.push(json!({
