@@ -230,6 +230,14 @@ pub fn implied(actions: &BTreeSet<String>) -> BTreeSet<String> {
         &["scheduler:TagResource"],
         &mut out,
     );
+    // --collect reads each finished experiment (none has finished in the recorded run), and a
+    // schedule left by a run that stopped half-way is replaced.
+    when("fis:ListExperiments", &["fis:GetExperiment"], &mut out);
+    when(
+        "scheduler:CreateSchedule",
+        &["scheduler:DeleteSchedule"],
+        &mut out,
+    );
     // A vault's storage and its key grants (AWS Backup Developer Guide, "Backup vault creation
     // and deletion": backup:* does not include them).
     when(
