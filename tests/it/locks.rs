@@ -91,6 +91,7 @@ fn destroy_with(env: &str, vars: &[(&str, &str)]) -> Run {
             "--yes",
             "--disable-deletion-protection",
             "--skip-final-snapshot",
+            "--delete-evidence",
         ],
         vars,
     )

@@ -845,6 +845,7 @@ async fn status_shows_capacity_and_the_alarms_cloudwatch_reports() {
         "--yes",
         "--disable-deletion-protection",
         "--skip-final-snapshot",
+        "--delete-evidence",
     ])
     .ok();
     deployment.destroyed();
@@ -958,6 +959,7 @@ async fn isolate_moves_an_instance_to_standby_and_back_and_suggests_outliers() {
         "--yes",
         "--disable-deletion-protection",
         "--skip-final-snapshot",
+        "--delete-evidence",
     ])
     .ok();
     deployment.destroyed();

@@ -138,6 +138,7 @@ impl Drop for Cleanup {
             &self.0,
             "--yes",
             "--skip-final-snapshot",
+            "--delete-evidence",
             "--disable-deletion-protection",
         ]);
         if run.code != 0 && !std::thread::panicking() {
@@ -313,6 +314,7 @@ async fn no_secret_reaches_output_logs_reports_or_files() {
             &env,
             "--yes",
             "--skip-final-snapshot",
+            "--delete-evidence",
             "--disable-deletion-protection",
         ],
         true,

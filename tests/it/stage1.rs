@@ -403,6 +403,7 @@ async fn stage1_apply_describe_update_destroy() {
         &env,
         "--yes",
         "--skip-final-snapshot",
+        "--delete-evidence",
         "--disable-deletion-protection",
     ])
     .ok();
@@ -450,6 +451,7 @@ async fn deployments_side_by_side_do_not_touch_each_other() {
         &a,
         "--yes",
         "--skip-final-snapshot",
+        "--delete-evidence",
         "--disable-deletion-protection",
     ])
     .ok();
@@ -475,6 +477,7 @@ async fn deployments_side_by_side_do_not_touch_each_other() {
         &b,
         "--yes",
         "--skip-final-snapshot",
+        "--delete-evidence",
         "--disable-deletion-protection",
     ])
     .ok();

@@ -485,6 +485,7 @@ async fn stage2_destroy_removes_both_regions() {
         "--yes",
         "--disable-deletion-protection",
         "--skip-final-snapshot",
+        "--delete-evidence",
     ])
     .ok();
     assert!(
