@@ -102,6 +102,8 @@ impl Cloud for FakeCloud {
 /// An in-memory evidence bucket: what applies recorded, in order, and the proofs put in it.
 #[derive(Default)]
 pub struct MemoryEvidence {
+    /// Every write is refused (an account where the bucket cannot be written).
+    pub refuse_writes: bool,
     pub applied: Mutex<Vec<crate::evidence::Applied>>,
     pub proofs: Mutex<Vec<crate::evidence::Evidence>>,
     pub forgotten: Mutex<Vec<(String, bool)>>,
@@ -115,6 +117,9 @@ impl crate::session::EvidencePlace for MemoryEvidence {
     }
 
     async fn record_applied(&self, applied: &crate::evidence::Applied) -> anyhow::Result<()> {
+        if self.refuse_writes {
+            anyhow::bail!("AccessDenied: s3:PutObject");
+        }
         self.applied.lock().unwrap().push(applied.clone());
         Ok(())
     }

@@ -42,6 +42,26 @@ pub struct ModeRun {
 }
 
 impl ModeRun {
+    /// A failure mode that did not run, or ended before a verdict: no evidence, no report.
+    pub fn without_evidence(
+        failure_mode: &str,
+        command: &str,
+        state: RunState,
+        exit_code: Option<u8>,
+        note: String,
+    ) -> ModeRun {
+        ModeRun {
+            failure_mode: failure_mode.into(),
+            command: command.into(),
+            state,
+            exit_code,
+            evidence: None,
+            report: None,
+            timeline: None,
+            note,
+        }
+    }
+
     pub fn passed(&self) -> bool {
         self.state == RunState::Ran && self.evidence.as_ref().is_some_and(|e| e.passed)
     }

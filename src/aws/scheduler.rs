@@ -46,8 +46,9 @@ pub async fn create_schedule(
     let window = FlexibleTimeWindow::builder()
         .mode(FlexibleTimeWindowMode::Off)
         .build()?;
-    let mut tries = 0;
-    loop {
+    // One bound for both retries: a schedule left by an earlier run is replaced, and a role
+    // seconds old may not be assumable yet; neither is retried forever.
+    for attempt in 0..10 {
         let sent = clients
             .scheduler
             .create_schedule()
@@ -59,9 +60,13 @@ pub async fn create_schedule(
             .target(target.clone())
             .send()
             .await;
-        match sent {
+        let e = match sent {
             Ok(_) => return Ok(()),
-            Err(e) if error_code(&e).as_deref() == Some("ConflictException") => {
+            Err(e) if attempt < 9 => e,
+            Err(e) => return Err(aws_error(&format!("creating schedule {name}"), e)),
+        };
+        match error_code(&e).as_deref() {
+            Some("ConflictException") => {
                 // Made by an earlier run that stopped half-way: replaced with this one.
                 clients
                     .scheduler
@@ -72,14 +77,11 @@ pub async fn create_schedule(
                     .await
                     .map_err(|e| aws_error(&format!("replacing schedule {name}"), e))?;
             }
-            Err(e) if tries < 10 && error_code(&e).as_deref() == Some("ValidationException") => {
-                tries += 1;
-                tokio::time::sleep(Duration::from_secs(3)).await;
-            }
-            Err(e) => return Err(aws_error(&format!("creating schedule {name}"), e)),
+            Some("ValidationException") => tokio::time::sleep(Duration::from_secs(3)).await,
+            _ => return Err(aws_error(&format!("creating schedule {name}"), e)),
         }
-        tries += 1;
     }
+    anyhow::bail!("creating schedule {name}: still refused after 10 attempts")
 }
 
 /// The names of the group's schedules; none when the group does not exist.

@@ -55,14 +55,7 @@ pub struct VerifyArgs {
 
 /// An e-mail address, checked before any AWS call.
 fn email(s: &str) -> Result<String, String> {
-    let ok = s.split_once('@').is_some_and(|(user, domain)| {
-        !user.is_empty()
-            && domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !s.contains(char::is_whitespace)
-    });
-    if ok {
+    if crate::stack::looks_like_email(s) {
         Ok(s.to_string())
     } else {
         Err(format!("`{s}` is not an e-mail address"))

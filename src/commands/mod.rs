@@ -1213,6 +1213,38 @@ mod tests {
         assert_eq!(metrics.0.lock().unwrap().len(), 1, "no run, no metrics");
     }
 
+    /// An apply whose start cannot be recorded in the evidence bucket changes nothing: old
+    /// proofs would otherwise pass for the new configuration.
+    #[tokio::test]
+    async fn an_apply_that_cannot_record_its_start_changes_nothing() {
+        let cloud = Arc::new(FakeCloud::default());
+        let locks = tempfile::tempdir().unwrap();
+        let session = Session {
+            cloud: cloud.clone(),
+            locks: Arc::new(LockDir(locks.path().to_path_buf())),
+            metrics: Arc::new(Published::default()),
+            evidence: Arc::new(crate::fake::MemoryEvidence {
+                refuse_writes: true,
+                ..Default::default()
+            }),
+        };
+        let input = resolve(
+            &StackArgs {
+                stack: "stage1".into(),
+                vars: vec![],
+            },
+            "unit",
+        )
+        .unwrap();
+        let no_table = LockArgs { lock_table: None };
+        let err = apply_stack(&session, &input, &no_table, true, 4, false)
+            .await
+            .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("nothing was changed"), "{text}");
+        assert!(cloud.log().is_empty(), "{:?}", cloud.log());
+    }
+
     /// A held lock stops the run before anything is planned or changed.
     #[tokio::test]
     async fn a_held_lock_stops_apply_before_any_change() {

@@ -475,6 +475,13 @@ async fn verify_runs_a_game_day_on_stage3_with_one_mode_failing() {
         .contains("### kill-task api"));
 }
 
+/// A policy document as IAM returns it (URL-encoded), decoded as ftctl decodes it.
+fn decoded(doc: &str) -> String {
+    ftctl::aws::iam::role::decode_policy(doc)
+        .expect("a JSON policy document")
+        .to_string()
+}
+
 /// The deployment's scheduled templates in the emulator (tagged `ftctl:game-day`), by mode.
 async fn scheduled_templates(aws: &Aws, env: &str) -> Vec<(String, String)> {
     let listed = aws.fis.list_experiment_templates().send().await.unwrap();
@@ -569,7 +576,7 @@ async fn verify_schedules_game_days_in_aws_collects_them_and_unschedules() {
         .send()
         .await
         .unwrap();
-    let doc = urlencoding_free(policy.policy_document());
+    let doc = decoded(policy.policy_document());
     assert!(doc.contains("ec2:TerminateInstances"), "{doc}");
     assert!(!doc.contains("rds:") && !doc.contains("ecs:"), "{doc}");
     let trust = aws
@@ -579,7 +586,7 @@ async fn verify_schedules_game_days_in_aws_collects_them_and_unschedules() {
         .send()
         .await
         .unwrap();
-    let trust = urlencoding_free(trust.role().unwrap().assume_role_policy_document().unwrap());
+    let trust = decoded(trust.role().unwrap().assume_role_policy_document().unwrap());
     assert!(trust.contains("scheduler.amazonaws.com"), "{trust}");
     let group = format!("{}-game-days", d.env);
     let schedules = aws
@@ -690,23 +697,4 @@ async fn verify_schedules_game_days_in_aws_collects_them_and_unschedules() {
         .send()
         .await
         .is_err());
-}
-
-/// IAM hands policy documents back URL-encoded; the emulator may not.
-fn urlencoding_free(doc: &str) -> String {
-    let mut out = Vec::new();
-    let bytes = doc.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&doc[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

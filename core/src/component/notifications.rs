@@ -26,10 +26,7 @@ impl Component for NotificationsComponent {
     /// Reports each problem of the stack's notifications as (dotted field, message).
     fn validate(&self, stack: &Stack, bad: &mut dyn FnMut(String, String)) {
         for (i, email) in stack.notifications.emails.iter().enumerate() {
-            let ok = email
-                .split_once('@')
-                .is_some_and(|(u, d)| !u.is_empty() && d.contains('.'));
-            if !ok {
+            if !crate::stack::looks_like_email(email) {
                 bad(
                     format!("notifications.emails.{i}"),
                     format!("`{email}` is not an e-mail address"),

@@ -251,6 +251,18 @@ pub(crate) fn fargate_size_ok(cpu: u32, memory: u32) -> bool {
     (low..=high).contains(&memory) && (memory - low) % step == 0
 }
 
+/// An e-mail address as far as can be told without sending to it: a user, `@`, a domain with a
+/// dot inside it, no whitespace. Used for the stack's notification addresses and `--mail-to`.
+pub fn looks_like_email(s: &str) -> bool {
+    s.split_once('@').is_some_and(|(user, domain)| {
+        !user.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !s.contains(char::is_whitespace)
+    })
+}
+
 pub(crate) fn looks_like_region(region: &str) -> bool {
     region.split('-').count() >= 3
         && region

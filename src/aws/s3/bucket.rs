@@ -186,6 +186,61 @@ fn elb_write_policy(name: &str, account: &str, region: &str) -> String {
     serde_json::json!({ "Version": "2012-10-17", "Statement": statements }).to_string()
 }
 
+/// Blocks (or allows) every kind of public access to bucket `name`; `owner` is the account the
+/// request expects to own it.
+pub(crate) async fn block_public_access(
+    s3: &aws_sdk_s3::Client,
+    name: &str,
+    owner: Option<&str>,
+    block: bool,
+) -> Result<()> {
+    s3.put_public_access_block()
+        .bucket(name)
+        .set_expected_bucket_owner(owner.map(str::to_string))
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(block)
+                .ignore_public_acls(block)
+                .block_public_policy(block)
+                .restrict_public_buckets(block)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| aws_error(&format!("blocking public access to bucket {name}"), e))?;
+    Ok(())
+}
+
+/// Default encryption of bucket `name` with `algorithm`, with a bucket key (fewer KMS calls).
+pub(crate) async fn encrypt(
+    s3: &aws_sdk_s3::Client,
+    name: &str,
+    owner: Option<&str>,
+    algorithm: ServerSideEncryption,
+) -> Result<()> {
+    s3.put_bucket_encryption()
+        .bucket(name)
+        .set_expected_bucket_owner(owner.map(str::to_string))
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(
+                            ServerSideEncryptionByDefault::builder()
+                                .sse_algorithm(algorithm)
+                                .build()?,
+                        )
+                        .bucket_key_enabled(true)
+                        .build(),
+                )
+                .build()?,
+        )
+        .send()
+        .await
+        .map_err(|e| aws_error(&format!("encrypting bucket {name}"), e))?;
+    Ok(())
+}
+
 /// Writes the bucket's policy (when a service writes into it), public access block and
 /// encryption; `account` is the bucket's account, which the policy names.
 async fn configure(ctx: &Ctx<'_>, spec: &ResourceSpec, name: &str, account: &str) -> Result<()> {
@@ -206,44 +261,13 @@ async fn configure(ctx: &Ctx<'_>, spec: &ResourceSpec, name: &str, account: &str
             .await
             .map_err(|e| aws_error(&format!("writing the policy of bucket {name}"), e))?;
     }
-    let block = b(spec, "public_access_blocked")?;
-    s3.put_public_access_block()
-        .bucket(name)
-        .public_access_block_configuration(
-            PublicAccessBlockConfiguration::builder()
-                .block_public_acls(block)
-                .ignore_public_acls(block)
-                .block_public_policy(block)
-                .restrict_public_buckets(block)
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(|e| aws_error(&format!("blocking public access to bucket {name}"), e))?;
+    block_public_access(s3, name, None, b(spec, "public_access_blocked")?).await?;
     let algorithm = if b(spec, "kms_encrypted")? {
         ServerSideEncryption::AwsKms
     } else {
         ServerSideEncryption::Aes256
     };
-    s3.put_bucket_encryption()
-        .bucket(name)
-        .server_side_encryption_configuration(
-            ServerSideEncryptionConfiguration::builder()
-                .rules(
-                    ServerSideEncryptionRule::builder()
-                        .apply_server_side_encryption_by_default(
-                            ServerSideEncryptionByDefault::builder()
-                                .sse_algorithm(algorithm)
-                                .build()?,
-                        )
-                        .bucket_key_enabled(true)
-                        .build(),
-                )
-                .build()?,
-        )
-        .send()
-        .await
-        .map_err(|e| aws_error(&format!("encrypting bucket {name}"), e))?;
+    encrypt(s3, name, None, algorithm).await?;
     Ok(())
 }
 

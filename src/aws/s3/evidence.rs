@@ -8,6 +8,7 @@
 //! blocked, and plain HTTP refused by its policy.
 
 use crate::aws::clients::{account_of, Clients};
+use crate::aws::s3::bucket::{block_public_access, encrypt};
 use crate::aws::sdk::{aws_error, error_code};
 use crate::deployment::TAG_HOME_REGION;
 use crate::evidence::{Applied, Evidence};
@@ -15,9 +16,7 @@ use anyhow::{bail, Context, Result};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, Delete,
-    ObjectIdentifier, PublicAccessBlockConfiguration, ServerSideEncryption,
-    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
-    Tag, Tagging, VersioningConfiguration,
+    ObjectIdentifier, ServerSideEncryption, Tag, Tagging, VersioningConfiguration,
 };
 use std::collections::BTreeMap;
 
@@ -158,40 +157,9 @@ impl<'a> Store<'a> {
             .send()
             .await
             .map_err(|e| aws_error(&format!("tagging bucket {name}"), e))?;
-        s3.put_public_access_block()
-            .bucket(name)
-            .expected_bucket_owner(&self.account)
-            .public_access_block_configuration(
-                PublicAccessBlockConfiguration::builder()
-                    .block_public_acls(true)
-                    .ignore_public_acls(true)
-                    .block_public_policy(true)
-                    .restrict_public_buckets(true)
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| aws_error(&format!("blocking public access to bucket {name}"), e))?;
-        s3.put_bucket_encryption()
-            .bucket(name)
-            .expected_bucket_owner(&self.account)
-            .server_side_encryption_configuration(
-                ServerSideEncryptionConfiguration::builder()
-                    .rules(
-                        ServerSideEncryptionRule::builder()
-                            .apply_server_side_encryption_by_default(
-                                ServerSideEncryptionByDefault::builder()
-                                    .sse_algorithm(ServerSideEncryption::AwsKms)
-                                    .build()?,
-                            )
-                            .bucket_key_enabled(true)
-                            .build(),
-                    )
-                    .build()?,
-            )
-            .send()
-            .await
-            .map_err(|e| aws_error(&format!("encrypting bucket {name}"), e))?;
+        let owner = Some(self.account.as_str());
+        block_public_access(s3, name, owner, true).await?;
+        encrypt(s3, name, owner, ServerSideEncryption::AwsKms).await?;
         s3.put_bucket_versioning()
             .bucket(name)
             .expected_bucket_owner(&self.account)

@@ -216,16 +216,13 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
     let mut stop: Option<String> = None;
     for (a, mode, _) in &selected {
         if let Some(why) = &stop {
-            runs.push(ModeRun {
-                failure_mode: mode.clone(),
-                command: a.command.clone(),
-                state: RunState::NotRun,
-                exit_code: None,
-                evidence: None,
-                report: None,
-                timeline: None,
-                note: why.clone(),
-            });
+            runs.push(ModeRun::without_evidence(
+                mode,
+                &a.command,
+                RunState::NotRun,
+                None,
+                why.clone(),
+            ));
             continue;
         }
         say(&format!("\n=== {mode} ==="));
@@ -237,16 +234,13 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
                     problems.join("; ")
                 );
                 say(&format!("refused: {note}"));
-                runs.push(ModeRun {
-                    failure_mode: mode.clone(),
-                    command: a.command.clone(),
-                    state: RunState::Refused,
-                    exit_code: Some(2),
-                    evidence: None,
-                    report: None,
-                    timeline: None,
+                runs.push(ModeRun::without_evidence(
+                    mode,
+                    &a.command,
+                    RunState::Refused,
+                    Some(2),
                     note,
-                });
+                ));
                 if !keep_going {
                     stop = Some(format!("{mode} was refused first"));
                 }
@@ -268,9 +262,11 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
         .await;
         let record = match ran {
             Ok(ran) => {
-                let state = match (ran.code, &ran.evidence) {
-                    (_, Some(_)) => RunState::Ran,
-                    _ => RunState::Refused,
+                // Evidence is written once a run reaches a verdict; without it, it was refused.
+                let state = if ran.evidence.is_some() {
+                    RunState::Ran
+                } else {
+                    RunState::Refused
                 };
                 ModeRun {
                     failure_mode: mode.clone(),
@@ -286,16 +282,13 @@ pub async fn run(args: VerifyArgs) -> Result<ExitCode> {
                     note: String::new(),
                 }
             }
-            Err(e) => ModeRun {
-                failure_mode: mode.clone(),
-                command: a.command.clone(),
-                state: RunState::Refused,
-                exit_code: Some(2),
-                evidence: None,
-                report: None,
-                timeline: None,
-                note: format!("{e:#}"),
-            },
+            Err(e) => ModeRun::without_evidence(
+                mode,
+                &a.command,
+                RunState::Refused,
+                Some(2),
+                format!("{e:#}"),
+            ),
         };
         if run.dry_run {
             continue;
