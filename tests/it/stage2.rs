@@ -407,6 +407,13 @@ async fn stage2_builds_on_stage1_and_comes_off_again() {
         .iter()
         .any(|t| t.key() == "ftctl:retained-from" && t.value() == env));
     assert!(!tags.tag_set().iter().any(|t| t.key() == "ftctl:deployment"));
+    // So is the evidence, unless asked otherwise; a second destroy with --delete-evidence,
+    // though the deployment owns nothing else, takes it.
+    assert_eq!(
+        leftovers(&aws, &env).await,
+        vec![format!("bucket {env}-evidence-000000000000-us-east-1")]
+    );
+    ftctl(&["destroy", "--env", &env, "--yes", "--delete-evidence"]).ok();
     assert_eq!(leftovers(&aws, &env).await, Vec::<String>::new());
     deployment.destroyed();
 }
