@@ -10,6 +10,8 @@ pub enum Store {
     Database,
     Cache,
     Table,
+    /// A recovery point the deployment's AWS Backup plan made in its vault.
+    RecoveryPoint,
 }
 
 impl Store {
@@ -18,6 +20,7 @@ impl Store {
             Store::Database => "database (RDS snapshot)",
             Store::Cache => "cache (ElastiCache snapshot)",
             Store::Table => "table (DynamoDB backup)",
+            Store::RecoveryPoint => "vault (AWS Backup recovery point)",
         }
     }
 }
@@ -49,6 +52,9 @@ pub struct Backup {
     /// Seconds since the Unix epoch, when AWS reports it.
     pub created: Option<i64>,
     pub size_bytes: Option<i64>,
+    /// Where it is kept as it ages: `standard` for the services' own snapshots and backups
+    /// (they have no colder tier), AWS Backup's `warm` or `cold` for recovery points.
+    pub storage_class: String,
 }
 
 impl Backup {
@@ -152,6 +158,7 @@ pub fn render(backups: &[Backup]) -> String {
         "status",
         "created (UTC)",
         "size",
+        "storage",
     ]);
     for b in backups {
         let created = b
@@ -181,6 +188,7 @@ pub fn render(backups: &[Backup]) -> String {
             b.status.to_lowercase(),
             created,
             size(b.size_bytes),
+            b.storage_class.clone(),
         ]);
     }
     table.to_string()
@@ -216,6 +224,7 @@ mod tests {
             status: status.into(),
             created: None,
             size_bytes: None,
+            storage_class: "standard".into(),
         };
         for status in ["failed", "DELETED", "deleting"] {
             assert!(with(status).has_failed(), "{status}");
@@ -258,6 +267,7 @@ mod tests {
             status: "available".into(),
             created: Some(created),
             size_bytes: Some(2048),
+            storage_class: "cold".into(),
         };
         let mut list = vec![
             b(Store::Table, "dev-orders", "t1", 10),
@@ -269,6 +279,7 @@ mod tests {
         assert_eq!(ids, vec!["new", "old", "t1"]);
         let text = render(&list);
         assert!(text.contains("2.0 KiB"), "{text}");
+        assert!(text.contains("cold"), "{text}");
         assert!(text.contains("1970-01-01 00:00"), "{text}");
     }
 }

@@ -53,6 +53,9 @@ pub struct Applied {
     pub objectives: Objective,
     #[serde(default)]
     pub component_objectives: BTreeMap<String, Objective>,
+    /// The stack's `[retention]`: how long the evidence bucket keeps its records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<crate::stack::Retention>,
 }
 
 impl Applied {
@@ -60,6 +63,7 @@ impl Applied {
     pub fn with_objectives(mut self, stack: &crate::stack::Stack) -> Applied {
         self.objectives = stack.objectives.deployment();
         self.component_objectives = stack.objectives.resolve(stack);
+        self.retention = Some(stack.retention);
         self
     }
 
@@ -67,6 +71,7 @@ impl Applied {
     pub fn with_saved_objectives(mut self, saved: &crate::saved::SavedPlan) -> Applied {
         self.objectives = saved.objectives;
         self.component_objectives = saved.component_objectives.clone();
+        self.retention = saved.retention;
         self
     }
 
@@ -90,6 +95,7 @@ impl Applied {
                 .collect(),
             objectives: Objective::default(),
             component_objectives: BTreeMap::new(),
+            retention: None,
         }
     }
 
@@ -100,6 +106,7 @@ impl Applied {
             && self.resources == other.resources
             && self.objectives == other.objectives
             && self.component_objectives == other.component_objectives
+            && self.retention == other.retention
     }
 
     /// The touched resources and, transitively, everything they depend on.

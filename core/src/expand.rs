@@ -10,7 +10,7 @@ use crate::resource::ResourceSpec;
 use crate::stack::{subnet_cidrs, Stack};
 
 pub use crate::component::{
-    cache_member_suffixes, cache_node_zones, BUCKET_NAME_MAX, ELB_LOG_DELIVERY,
+    backup_vault_name, cache_member_suffixes, cache_node_zones, BUCKET_NAME_MAX, ELB_LOG_DELIVERY,
     ROUTE53_METRICS_REGION, SSM_INSTANCE_POLICY,
 };
 

@@ -54,6 +54,7 @@ kinds! {
     KmsKey => "kms key",
     SnsTopic => "sns topic",
     SqsQueue => "sqs queue",
+    QueuePolicy => "sqs queue policy",
     MetricAlarm => "cloudwatch alarm",
     CacheSubnetGroup => "elasticache subnet group",
     CacheReplicationGroup => "elasticache replication group",

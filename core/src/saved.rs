@@ -38,6 +38,10 @@ pub struct SavedPlan {
     pub objectives: Objective,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub component_objectives: BTreeMap<String, Objective>,
+    /// The stack's `[retention]`, which the evidence bucket's lifecycle follows when the plan
+    /// is applied (plans saved before it existed have none: the bucket is left as it is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<crate::stack::Retention>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

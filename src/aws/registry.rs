@@ -78,7 +78,10 @@ static SERVICES: &[Service] = &[
     },
     Service {
         endpoint_var: sqs::ENDPOINT_VAR,
-        providers: &[&sqs::queue::SqsQueueProvider],
+        providers: &[
+            &sqs::queue::SqsQueueProvider,
+            &sqs::policy::QueuePolicyProvider,
+        ],
     },
     Service {
         endpoint_var: cloudwatch::ENDPOINT_VAR,

@@ -555,6 +555,7 @@ fn save_plan(
         observed: saved::fingerprint(desired, observed),
         objectives: input.stack.objectives.deployment(),
         component_objectives: input.stack.objectives.resolve(&input.stack),
+        retention: Some(input.stack.retention),
     };
     // Written beside the target and renamed over it: never a half-written plan.
     let tmp = out.with_extension("json.tmp");

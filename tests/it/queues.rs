@@ -1,8 +1,8 @@
-//! The SQS queue kind against ministack, through the cloud seam the engine uses (no stack
-//! component makes queues yet; the `[queues.NAME]` component of issue 19 will): a dead-letter
-//! queue and a queue that redrives to it are created with their attributes and ownership tags,
-//! found again by those tags, changed in place, and removed by `ftctl destroy`, which finds them
-//! like every other kind.
+//! SQS queues against ministack: the queue kind through the cloud seam the engine uses (a
+//! dead-letter queue and a queue that redrives to it are created with their attributes and
+//! ownership tags, found again by those tags, changed in place, and removed by `ftctl destroy`),
+//! and the `[queues.NAME]` component through `ftctl` (queue, dead-letter queue, policy, the
+//! tiers' permissions, the alarm topic's subscription, alarms).
 
 use crate::support::*;
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -147,4 +147,243 @@ async fn a_queue_and_its_dead_letter_queue_are_made_found_changed_and_destroyed(
         "ftctl destroy left queues: {:?}",
         left.queue_urls()
     );
+}
+
+/// The attributes of the queue named `name`, and its URL.
+async fn queue_named(
+    aws: &Aws,
+    name: &str,
+) -> (
+    String,
+    std::collections::HashMap<QueueAttributeName, String>,
+) {
+    let url = aws
+        .sqs
+        .get_queue_url()
+        .queue_name(name)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("queue {name}: {e:?}"))
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let attrs = attributes(aws, &url).await;
+    (url, attrs)
+}
+
+/// The inline policy ftctl keeps on `role`, as text.
+async fn role_policy(aws: &Aws, role: &str) -> String {
+    let got = aws
+        .iam
+        .get_role_policy()
+        .role_name(role)
+        .policy_name("ftctl")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("policy of {role}: {e:?}"));
+    ftctl::aws::iam::role::decode_policy(got.policy_document())
+        .expect("an IAM policy document")
+        .to_string()
+}
+
+/// `[queues.NAME]` on stage 1: the web tier sends, the app tier receives, the alarm topic
+/// delivers. Applied, the queue, its dead-letter queue, its policy, the roles' statements, the
+/// topic's subscription and the two alarms are what SQS, IAM, SNS and CloudWatch hold; a message
+/// received too often moves to the dead-letter queue; a second plan is empty; a changed redrive
+/// limit is one in-place update; destroy leaves no queue.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stack_queue_is_applied_described_changed_and_destroyed() {
+    let _emulators = emulators().await;
+    let aws = aws().await;
+    let vars = [
+        "queues.jobs.producers=[\"web\"]",
+        "queues.jobs.consumers=[\"app\"]",
+        "queues.jobs.from_alarm_topic=true",
+        "queues.jobs.max_receive_count=2",
+    ];
+    let d = crate::chaos::Deployed::of("stage1", "qs", &vars);
+    let env = d.env.clone();
+
+    let (url, queue) = queue_named(&aws, &format!("{env}-jobs")).await;
+    let (dead_url, dead) = queue_named(&aws, &format!("{env}-jobs-dead")).await;
+    assert_eq!(queue[&QueueAttributeName::VisibilityTimeout], "30");
+    assert_eq!(queue[&QueueAttributeName::MessageRetentionPeriod], "345600");
+    assert_eq!(queue[&QueueAttributeName::SqsManagedSseEnabled], "true");
+    assert_eq!(dead[&QueueAttributeName::MessageRetentionPeriod], "1209600");
+    let redrive: serde_json::Value =
+        serde_json::from_str(&queue[&QueueAttributeName::RedrivePolicy]).unwrap();
+    assert_eq!(
+        redrive["deadLetterTargetArn"],
+        dead[&QueueAttributeName::QueueArn].as_str()
+    );
+    // Only the named tiers, and the topic, by its ARN; never over plain HTTP.
+    let policy: serde_json::Value =
+        serde_json::from_str(&queue[&QueueAttributeName::Policy]).unwrap();
+    let sid = |s: &str| {
+        policy["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|st| st["Sid"] == s)
+            .unwrap_or_else(|| panic!("no {s} in {policy}"))
+            .clone()
+    };
+    let web_role = format!("{env}-web-instance-us-east-1");
+    let app_role = format!("{env}-app-instance-us-east-1");
+    assert!(sid("TiersSend")["Principal"]["AWS"]
+        .to_string()
+        .contains(&web_role));
+    assert!(sid("TiersReceive")["Principal"]["AWS"]
+        .to_string()
+        .contains(&app_role));
+    assert!(!sid("TiersReceive")["Principal"]["AWS"]
+        .to_string()
+        .contains(&web_role));
+    let topic = sid("AlarmTopicDelivers")["Condition"]["ArnEquals"]["aws:SourceArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(topic.ends_with(&format!(":{env}-alerts")), "{topic}");
+    assert_eq!(sid("DenyInsecureTransport")["Effect"], "Deny");
+    // Each role exactly its part.
+    let web = role_policy(&aws, &web_role).await;
+    let app = role_policy(&aws, &app_role).await;
+    assert!(
+        web.contains("sqs:SendMessage") && !web.contains("sqs:ReceiveMessage"),
+        "{web}"
+    );
+    assert!(
+        app.contains("sqs:ReceiveMessage") && !app.contains("sqs:SendMessage"),
+        "{app}"
+    );
+    let subs = aws
+        .sns
+        .list_subscriptions_by_topic()
+        .topic_arn(&topic)
+        .send()
+        .await
+        .unwrap();
+    assert!(subs
+        .subscriptions()
+        .iter()
+        .any(|s| s.protocol() == Some("sqs")
+            && s.endpoint() == Some(queue[&QueueAttributeName::QueueArn].as_str())));
+    let alarms = aws
+        .cloudwatch
+        .describe_alarms()
+        .alarm_name_prefix(format!("{env}-jobs-queue-"))
+        .send()
+        .await
+        .unwrap();
+    let by_metric: std::collections::BTreeMap<&str, &str> = alarms
+        .metric_alarms()
+        .iter()
+        .map(|a| {
+            (
+                a.metric_name().unwrap_or_default(),
+                a.dimensions()[0].value().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_metric,
+        [
+            (
+                "ApproximateAgeOfOldestMessage",
+                format!("{env}-jobs").as_str()
+            ),
+            (
+                "ApproximateNumberOfMessagesVisible",
+                format!("{env}-jobs-dead").as_str()
+            ),
+        ]
+        .into_iter()
+        .collect()
+    );
+
+    // A message received twice and never deleted moves to the dead-letter queue (SQS moves it
+    // when a receive finds its count beyond the limit).
+    aws.sqs
+        .send_message()
+        .queue_url(&url)
+        .message_body("payment 1")
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let got = aws
+            .sqs
+            .receive_message()
+            .queue_url(&url)
+            .send()
+            .await
+            .unwrap();
+        let handle = got.messages()[0].receipt_handle().unwrap().to_string();
+        aws.sqs
+            .change_message_visibility()
+            .queue_url(&url)
+            .receipt_handle(handle)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .unwrap();
+    }
+    let moved = until(20, || async {
+        let again = aws
+            .sqs
+            .receive_message()
+            .queue_url(&url)
+            .send()
+            .await
+            .unwrap();
+        assert!(again.messages().is_empty(), "received a third time");
+        let got = aws
+            .sqs
+            .receive_message()
+            .queue_url(&dead_url)
+            .send()
+            .await
+            .unwrap();
+        got.messages()
+            .first()
+            .and_then(|m| m.body().map(str::to_string))
+    })
+    .await;
+    assert_eq!(moved.as_deref(), Some("payment 1"));
+
+    let mut plan = Ftctl::new().args(["plan", "stage1", "--env", &env, "--detailed-exitcode"]);
+    for v in vars {
+        plan = plan.var(v);
+    }
+    plan.run().success();
+    let mut plan = Ftctl::new().args(["plan", "stage1", "--env", &env, "--json"]);
+    for v in vars.iter().take(3) {
+        plan = plan.var(v);
+    }
+    let run = plan.var("queues.jobs.max_receive_count=4").run().ok();
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    // The queue in place, and the dead-letter alarm, whose description names the limit.
+    let changes: std::collections::BTreeMap<&str, &str> = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["id"].as_str().unwrap(), c["action"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("alarm.queue.jobs.dead-letters", "update"),
+            ("queue.jobs", "update")
+        ]
+        .into_iter()
+        .collect()
+    );
+
+    d.destroy().run().success();
+    let left: Vec<String> = leftovers(&aws, &env)
+        .await
+        .into_iter()
+        .filter(|l| l.starts_with("queue "))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }

@@ -389,6 +389,41 @@ async fn stage1_apply_describe_update_destroy() {
     ])
     .success();
 
+    // The access logs age as [retention] says (Standard-IA at 30 days, Glacier at 90, gone at
+    // 365); the evidence records too, but never into Glacier, where they could not be read.
+    let logs = format!("{env}-lb-logs-000000000000-us-east-1");
+    let evidence = format!("{env}-evidence-000000000000-us-east-1");
+    assert_eq!(lifecycle_of(&aws, &logs, "").await, (30, 90, 365));
+    assert_eq!(
+        lifecycle_of(&aws, &evidence, "evidence/").await,
+        (30, 0, 365)
+    );
+    let longer = ["tiers.web.max_size=8", "retention.expire_after_days=400"];
+    let mut args = vec!["plan", "stage1", "--env", &env, "--json"];
+    for v in longer {
+        args.extend(["--var", v]);
+    }
+    let run = ftctl(&args).ok();
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let changes = plan["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0]["id"], "logs.balancers");
+    assert_eq!(changes[0]["action"], "update");
+    assert_eq!(changes[0]["attributes"][0]["name"], "lifecycle");
+    args[0] = "apply";
+    args.retain(|a| *a != "--json");
+    args.push("--yes");
+    ftctl(&args).ok();
+    assert_eq!(lifecycle_of(&aws, &logs, "").await, (30, 90, 400));
+    assert_eq!(
+        lifecycle_of(&aws, &evidence, "evidence/").await,
+        (30, 0, 400)
+    );
+    args[0] = "plan";
+    args.pop();
+    args.push("--detailed-exitcode");
+    ftctl(&args).success();
+
     // Destroy refuses the protected database, deletes the rest, and a second run finishes.
     ftctl(&["destroy", "--env", &env, "--yes", "--skip-final-snapshot"])
         .failure(1)
@@ -502,4 +537,38 @@ async fn apply_without_a_terminal_needs_yes() {
         leftovers(&aws().await, &env).await.is_empty(),
         "apply changed something without --yes"
     );
+}
+
+/// The transitions to Standard-IA and Glacier and the expiry (days, 0 for none) of the rule
+/// ftctl keeps on `bucket`, after checking it covers the objects under `prefix`.
+async fn lifecycle_of(aws: &Aws, bucket: &str, prefix: &str) -> (i32, i32, i32) {
+    use aws_sdk_s3::types::TransitionStorageClass;
+    let got = aws
+        .s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("lifecycle of {bucket}: {e:?}"));
+    let rule = got
+        .rules()
+        .iter()
+        .find(|r| r.id() == Some("ftctl-age"))
+        .unwrap_or_else(|| panic!("no ftctl rule on {bucket}: {:?}", got.rules()));
+    assert_eq!(
+        rule.filter().and_then(|f| f.prefix()).unwrap_or_default(),
+        prefix
+    );
+    let after = |class: TransitionStorageClass| {
+        rule.transitions()
+            .iter()
+            .find(|t| t.storage_class() == Some(&class))
+            .and_then(|t| t.days())
+            .unwrap_or(0)
+    };
+    (
+        after(TransitionStorageClass::StandardIa),
+        after(TransitionStorageClass::Glacier),
+        rule.expiration().and_then(|e| e.days()).unwrap_or(0),
+    )
 }

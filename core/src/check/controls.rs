@@ -720,6 +720,20 @@ pub const CONTROLS: &[Control] = &[
         },
     },
     Control {
+        id: "SQS.1",
+        cis: None,
+        title: "Amazon SQS queues should be encrypted at rest",
+        severity: Severity::Medium,
+        kinds: &[Kind::SqsQueue],
+        why: "payments and jobs wait in the queue for days, readable in storage",
+        test: |s, _| {
+            off(s, "sqs_managed_sse",
+                "the queue is not encrypted at rest",
+                "turn on SQS-managed encryption (SqsManagedSseEnabled), in place",
+            )
+        },
+    },
+    Control {
         id: "SNS.1",
         cis: None,
         title: "SNS topics should be encrypted at-rest using AWS KMS",

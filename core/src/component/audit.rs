@@ -44,6 +44,7 @@ impl Component for AuditComponent {
                 )
                 .with("kms_encrypted", Val::Bool(false))
                 .with("public_access_blocked", Val::Bool(true))
+                .with("lifecycle", stack.retention.rules())
                 .with("writer_service", Val::str("cloudtrail.amazonaws.com"))
                 // The bucket policy lets only this trail write (aws:SourceArn).
                 .with("writer_trail", Val::str(trail_name(env, region))),

@@ -120,7 +120,15 @@ impl Component for Clusters {
         } = *cx;
         let (private_ids, topic) = (&cx.private_subnets, TOPIC);
         for (name, cluster) in &stack.clusters {
-            out.extend(expand_emr(env, region, topic, name, cluster, private_ids));
+            out.extend(expand_emr(
+                env,
+                region,
+                topic,
+                name,
+                cluster,
+                private_ids,
+                &stack.retention,
+            ));
         }
     }
 
@@ -156,6 +164,7 @@ fn expand_emr(
     name: &str,
     c: &crate::stack::EmrCluster,
     private_ids: &[String],
+    retention: &crate::stack::Retention,
 ) -> Vec<ResourceSpec> {
     let id = format!("emr.{name}");
     let logs = format!("emr.{name}.logs");
@@ -223,7 +232,8 @@ fn expand_emr(
             physical_name(env, &format!("{name}-emr-logs"), BUCKET_NAME_MAX),
         )
         .with("kms_encrypted", Val::Bool(true))
-        .with("public_access_blocked", Val::Bool(true)),
+        .with("public_access_blocked", Val::Bool(true))
+        .with("lifecycle", retention.rules()),
         ResourceSpec::new(
             &service_role,
             Kind::IamRole,

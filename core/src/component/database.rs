@@ -274,11 +274,7 @@ impl Component for Databases {
                 .max()
                 .unwrap_or_default();
             out.extend([
-                ResourceSpec::new(
-                    BACKUP_VAULT,
-                    Kind::BackupVault,
-                    physical_name(env, "backups", BACKUP_NAME_MAX),
-                ),
+                ResourceSpec::new(BACKUP_VAULT, Kind::BackupVault, backup_vault_name(env)),
                 ResourceSpec::new(
                     BACKUP_ROLE,
                     Kind::IamRole,
@@ -512,6 +508,11 @@ const BACKUP_VAULT: &str = "backup.vault";
 const BACKUP_ROLE: &str = "backup.role";
 /// CreateBackupVault and CreateBackupPlan: names of at most 50 characters.
 const BACKUP_NAME_MAX: usize = 50;
+
+/// The deployment's AWS Backup vault (`ftctl backup --list` reads its recovery points).
+pub fn backup_vault_name(env: &str) -> String {
+    physical_name(env, "backups", BACKUP_NAME_MAX)
+}
 /// What AWS Backup needs to snapshot RDS (and the other services it backs up) for the plan.
 const BACKUP_SERVICE_POLICY: &str =
     "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup";

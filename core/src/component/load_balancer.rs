@@ -152,6 +152,7 @@ impl Component for LoadBalancers {
                 // S3-managed keys (ELB User Guide, "Access logs for your Application Load Balancer").
                 .with("kms_encrypted", Val::Bool(false))
                 .with("public_access_blocked", Val::Bool(true))
+                .with("lifecycle", stack.retention.rules())
                 .with("writer_service", Val::str(ELB_LOG_DELIVERY)),
             );
         }

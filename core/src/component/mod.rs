@@ -1,6 +1,6 @@
 //! The components a stack is made of, one file each: the network, the notifications, the
-//! balancers, tiers, tracing, databases, caches, tables, file systems, services, EMR clusters,
-//! DNS, the audit trail and the resilience objectives. Each holds what is checked of it beyond
+//! balancers, tiers, tracing, databases, caches, tables, file systems, services, queues, EMR clusters,
+//! DNS, the audit trail, how long stored objects are kept and the resilience objectives. Each holds what is checked of it beyond
 //! what the types say, the resources it expands into and its rows on the deployment's
 //! dashboard (`monitoring`), behind the one `Component` trait; `stack::validate` and `expand::expand` are loops over
 //! `COMPONENTS`. The stack model itself stays in `stack::model`, where serde reads it with
@@ -18,12 +18,15 @@ pub(crate) mod monitoring;
 pub(crate) mod network;
 pub(crate) mod notifications;
 pub(crate) mod objectives;
+pub(crate) mod queue;
+pub(crate) mod retention;
 pub(crate) mod service;
 pub(crate) mod table;
 pub(crate) mod tier;
 pub(crate) mod tracing;
 
 pub use cache::{cache_member_suffixes, cache_node_zones};
+pub use database::backup_vault_name;
 pub use load_balancer::ELB_LOG_DELIVERY;
 pub use tier::SSM_INSTANCE_POLICY;
 
@@ -67,7 +70,7 @@ pub(crate) trait Component: Sync {
 /// Every component, in the order the architecture reads (problems are reported, resources
 /// listed and dashboard rows laid out in this order). The notifications come early: every
 /// alarm refers to their topic.
-pub(crate) const COMPONENTS: [&dyn Component; 14] = [
+pub(crate) const COMPONENTS: [&dyn Component; 16] = [
     &network::NetworkComponent,
     &notifications::NotificationsComponent,
     &load_balancer::LoadBalancers,
@@ -78,9 +81,11 @@ pub(crate) const COMPONENTS: [&dyn Component; 14] = [
     &table::Tables,
     &file_system::FileSystems,
     &service::Services,
+    &queue::Queues,
     &cluster::Clusters,
     &dns::DnsComponent,
     &audit::AuditComponent,
+    &retention::RetentionComponent,
     &objectives::ObjectivesComponent,
 ];
 

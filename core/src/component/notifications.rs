@@ -87,6 +87,9 @@ impl Component for NotificationsComponent {
                 .with("kms_key_id", Val::reference(ROUTE53_KEY, "arn")),
             );
         }
+        // Queues that asked for the alarms hear only the deployment's own topic (their policy
+        // admits no other).
+        subscriptions.extend(super::queue::topic_subscriptions(stack));
         let key = "notifications.key";
         out.push(notifications_key(
             key,

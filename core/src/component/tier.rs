@@ -170,6 +170,7 @@ impl Component for Tiers {
                 &["cloudwatch:PutMetricData"],
                 vec![Val::str("*")],
             )];
+            statements.extend(super::queue::tier_statements(stack, name));
             if traced {
                 statements.push(statement(
                     &[

@@ -16,6 +16,8 @@ pub use crate::component::load_balancer::{LoadBalancer, LoadBalancerAlarms, Sche
 pub use crate::component::network::{NatMode, Network};
 pub use crate::component::notifications::Notifications;
 pub use crate::component::objectives::{Objective, Objectives};
+pub use crate::component::queue::Queue;
+pub use crate::component::retention::Retention;
 pub use crate::component::service::{Service, ServiceAutoscaling};
 pub use crate::component::table::{BillingMode, KeyAttribute, KeyType, Table};
 pub use crate::component::tier::Tier;
@@ -41,11 +43,16 @@ pub struct Stack {
     #[serde(default)]
     pub file_systems: BTreeMap<String, FileSystem>,
     #[serde(default)]
+    pub queues: BTreeMap<String, Queue>,
+    #[serde(default)]
     pub clusters: BTreeMap<String, EmrCluster>,
     #[serde(default)]
     pub dns: Option<Dns>,
     #[serde(default)]
     pub audit: Audit,
+    /// How long what the deployment keeps in S3 stays, and where it goes as it ages.
+    #[serde(default)]
+    pub retention: Retention,
     #[serde(default)]
     pub tracing: Tracing,
     #[serde(default)]

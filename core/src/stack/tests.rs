@@ -600,3 +600,67 @@ fn objectives_are_checked_and_name_components_that_exist() {
     assert_eq!(resolved["tier.web.asg"].rto_seconds, Some(300.0));
     assert_eq!(resolved["svc.api"].rto_seconds, Some(300.0));
 }
+
+#[test]
+fn retention_is_checked_against_what_s3_refuses_and_located() {
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../stacks/stage1.toml"
+    ));
+    let cases: &[(&[&str], &str, &str)] = &[
+        (
+            &["retention.infrequent_access_after_days=10"],
+            "retention.infrequent_access_after_days",
+            "after 30 days at the earliest",
+        ),
+        (
+            &["retention.glacier_after_days=45"],
+            "retention.glacier_after_days",
+            "at least 30 days after infrequent_access_after_days (60)",
+        ),
+        (
+            &["retention.expire_after_days=120"],
+            "retention.expire_after_days",
+            "at least 90 days after glacier_after_days (180)",
+        ),
+        (
+            &[
+                "retention.glacier_after_days=0",
+                "retention.expire_after_days=20",
+            ],
+            "retention.expire_after_days",
+            "after the last transition (day 30)",
+        ),
+    ];
+    for (vars, field, message) in cases {
+        let vars: Vec<String> = vars.iter().map(|s| s.to_string()).collect();
+        let errs = errors(load(&path, &vars));
+        assert!(
+            errs.iter()
+                .any(|e| e.contains(field) && e.contains(message)),
+            "{vars:?}: {errs:?}"
+        );
+    }
+    // 0 turns a step off; the defaults pass; the evidence never goes to Glacier.
+    for vars in [
+        &[
+            "retention.infrequent_access_after_days=0",
+            "retention.glacier_after_days=0",
+            "retention.expire_after_days=1",
+        ][..],
+        &[
+            "retention.infrequent_access_after_days=0",
+            "retention.glacier_after_days=1",
+            "retention.expire_after_days=91",
+        ],
+        &["retention.expire_after_days=0"],
+        &[],
+    ] {
+        let vars: Vec<String> = vars.iter().map(|s| s.to_string()).collect();
+        assert!(load(&path, &vars).is_ok(), "{vars:?}");
+    }
+    let stack = load(&path, &[]).unwrap().stack;
+    assert_eq!(stack.retention.expire_after_days, 365);
+    assert_eq!(stack.retention.evidence_rules().glacier_after_days, 0);
+    assert_eq!(stack.retention.evidence_rules().expire_after_days, 365);
+}

@@ -9,6 +9,9 @@ use crate::deployment::TAG_DEPLOYMENT;
 use crate::resource::{Kind, Observed};
 use anyhow::Result;
 
+/// The services' own snapshots and backups have one storage tier.
+const STANDARD: &str = "standard";
+
 fn seconds(t: Option<&aws_smithy_types::DateTime>) -> Option<i64> {
     t.map(|t| t.secs())
 }
@@ -63,6 +66,7 @@ async fn take_one(clients: &Clients, env: &str, o: &Observed, out: &mut Vec<Back
                     status: s.and_then(|s| s.status()).unwrap_or("creating").to_string(),
                     created: seconds(s.and_then(|s| s.snapshot_create_time())).or(Some(now)),
                     size_bytes: None,
+                    storage_class: STANDARD.into(),
                 });
             }
             Kind::CacheReplicationGroup => {
@@ -92,6 +96,7 @@ async fn take_one(clients: &Clients, env: &str, o: &Observed, out: &mut Vec<Back
                         .to_string(),
                     created: Some(now),
                     size_bytes: None,
+                    storage_class: STANDARD.into(),
                 });
             }
             Kind::DynamoTable => {
@@ -117,6 +122,7 @@ async fn take_one(clients: &Clients, env: &str, o: &Observed, out: &mut Vec<Back
                         .unwrap_or_else(|| "CREATING".into()),
                     created: seconds(d.map(|d| d.backup_creation_date_time())).or(Some(now)),
                     size_bytes: d.and_then(|d| d.backup_size_bytes()),
+                    storage_class: STANDARD.into(),
                 });
             }
             _ => {}
@@ -127,7 +133,7 @@ async fn take_one(clients: &Clients, env: &str, o: &Observed, out: &mut Vec<Back
 
 /// Every backup of a data store named like the deployment's, live or deleted.
 pub async fn list(clients: &Clients, env: &str) -> Result<Vec<Backup>> {
-    let (dbs, caches, tables) = tokio::join!(
+    let (dbs, caches, tables, points) = tokio::join!(
         clients
             .rds
             .describe_db_snapshots()
@@ -143,11 +149,12 @@ pub async fn list(clients: &Clients, env: &str) -> Result<Vec<Backup>> {
             .send()
             .try_collect(),
         table_backups(clients),
+        recovery_points(clients, env),
     );
     let dbs: Vec<_> = dbs.map_err(|e| aws_error("listing database snapshots", e))?;
     let caches: Vec<_> = caches.map_err(|e| aws_error("listing cache snapshots", e))?;
     let tables = tables?;
-    let mut out = Vec::new();
+    let mut out = points?;
     for s in dbs {
         let resource = s.db_instance_identifier().unwrap_or_default();
         if !owned_name(env, resource) {
@@ -163,6 +170,7 @@ pub async fn list(clients: &Clients, env: &str) -> Result<Vec<Backup>> {
             status: s.status().unwrap_or_default().to_string(),
             created: seconds(s.snapshot_create_time()),
             size_bytes: s.full_snapshot_size_in_bytes(),
+            storage_class: STANDARD.into(),
         });
     }
     for s in caches {
@@ -187,6 +195,7 @@ pub async fn list(clients: &Clients, env: &str) -> Result<Vec<Backup>> {
                     .and_then(|n| n.snapshot_create_time()),
             ),
             size_bytes: None,
+            storage_class: STANDARD.into(),
         });
     }
     for b in tables {
@@ -207,9 +216,75 @@ pub async fn list(clients: &Clients, env: &str) -> Result<Vec<Backup>> {
                 .unwrap_or_default(),
             created: seconds(b.backup_creation_date_time()),
             size_bytes: b.backup_size_bytes(),
+            storage_class: STANDARD.into(),
         });
     }
     Ok(out)
+}
+
+/// The recovery points in the deployment's AWS Backup vault, with the storage class each has
+/// reached. A vault that is not there
+/// (no database asks for AWS Backup, or nothing was made yet) has none.
+async fn recovery_points(clients: &Clients, env: &str) -> Result<Vec<Backup>> {
+    let vault = crate::expand::backup_vault_name(env);
+    let listed: Result<Vec<_>, _> = clients
+        .backup
+        .list_recovery_points_by_backup_vault()
+        .backup_vault_name(&vault)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await;
+    let now = unix_now() as i64;
+    let points = match listed {
+        Ok(p) => p,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            return Ok(Vec::new())
+        }
+        Err(e) => {
+            return Err(aws_error(
+                &format!("listing recovery points in vault {vault}"),
+                e,
+            ))
+        }
+    };
+    Ok(points
+        .into_iter()
+        .map(|p| {
+            let arn = p.recovery_point_arn().unwrap_or_default();
+            let resource = p
+                .resource_name()
+                .or_else(|| p.resource_arn().and_then(|a| a.rsplit([':', '/']).next()))
+                .unwrap_or_default();
+            Backup {
+                store: Store::RecoveryPoint,
+                resource: resource.to_string(),
+                id: arn.to_string(),
+                name: arn.rsplit([':', '/']).next().unwrap_or(arn).to_string(),
+                origin: Origin::Automated,
+                status: p
+                    .status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                created: seconds(p.creation_date()),
+                size_bytes: p.backup_size_in_bytes(),
+                // The listing carries the lifecycle's dates, not the class itself
+                // (DescribeRecoveryPoint has it, at a request per point): past
+                // MoveToColdStorageAt, AWS Backup has moved it to cold storage.
+                storage_class: match p
+                    .calculated_lifecycle()
+                    .and_then(|l| l.move_to_cold_storage_at())
+                {
+                    Some(at) if at.secs() <= now => "cold".into(),
+                    _ => "warm".into(),
+                },
+            }
+        })
+        .collect())
 }
 
 /// ListBackups pages by the last backup's ARN; the SDK has no paginator for it.

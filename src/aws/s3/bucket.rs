@@ -1,5 +1,6 @@
-//! S3 buckets for logs: KMS-encrypted by default, every kind of public access blocked. Bucket
-//! names are global, so the account id is appended to the ftctl name.
+//! S3 buckets for logs: KMS-encrypted by default, every kind of public access blocked, their
+//! objects aged by the stack's `[retention]` (`lifecycle.rs`). Bucket names are global, so the
+//! account id is appended to the ftctl name.
 
 use crate::aws::clients::caller_account;
 use crate::aws::ctx::Ctx;
@@ -20,6 +21,7 @@ static SCHEMA: Schema = Schema::new(
     Kind::S3Bucket,
     &[
         Attr::new("kms_encrypted"),
+        Attr::new("lifecycle"),
         Attr::new("public_access_blocked"),
         Attr::new("writer_service"),
         Attr::new("writer_trail"),
@@ -268,6 +270,9 @@ async fn configure(ctx: &Ctx<'_>, spec: &ResourceSpec, name: &str, account: &str
         ServerSideEncryption::Aes256
     };
     encrypt(s3, name, None, algorithm).await?;
+    if let Some(lifecycle) = spec.props.get("lifecycle") {
+        super::lifecycle::apply(s3, name, None, lifecycle, super::lifecycle::LOGS).await?;
+    }
     Ok(())
 }
 
@@ -345,7 +350,8 @@ impl Provider for S3BucketProvider {
                 .prop(
                     "public_access_blocked",
                     Val::Bool(public_access_blocked(ctx, name).await?),
-                );
+                )
+                .prop("lifecycle", super::lifecycle::read(s3, name, None).await?);
             if let Some((service, trail)) = writer {
                 o = o.prop("writer_service", Val::Str(service));
                 if let Some(trail) = trail {

@@ -5,10 +5,11 @@
 //! destroy keeps it unless asked), and is found by its name, which holds the account and the
 //! region like the deployment's other buckets, and its tag. Encrypted with the account's S3 key,
 //! versioned (an overwritten or deleted record stays recoverable), every kind of public access
-//! blocked, and plain HTTP refused by its policy.
+//! blocked, plain HTTP refused by its policy, and its records aged by the stack's `[retention]`.
 
 use crate::aws::clients::{account_of, Clients};
 use crate::aws::s3::bucket::{block_public_access, encrypt};
+use crate::aws::s3::lifecycle;
 use crate::aws::sdk::{aws_error, error_code};
 use crate::deployment::TAG_HOME_REGION;
 use crate::evidence::{Applied, Evidence};
@@ -16,7 +17,8 @@ use anyhow::{bail, Context, Result};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, Delete,
-    ObjectIdentifier, ServerSideEncryption, Tag, Tagging, VersioningConfiguration,
+    ObjectIdentifier, ObjectStorageClass, ServerSideEncryption, Tag, Tagging,
+    VersioningConfiguration,
 };
 use std::collections::BTreeMap;
 
@@ -248,9 +250,31 @@ impl<'a> Store<'a> {
         self.get_json(APPLIED_KEY).await
     }
 
+    /// Writes the record; once the apply is complete, also brings the bucket's lifecycle in
+    /// line with the stack's `[retention]` (one read when it already is).
     pub async fn record_applied(&self, applied: &Applied) -> Result<()> {
         self.ensure().await?;
-        self.put_json(APPLIED_KEY, applied).await
+        self.put_json(APPLIED_KEY, applied).await?;
+        if let (true, Some(retention)) = (applied.complete, applied.retention) {
+            self.age(&retention.evidence_rules()).await?;
+        }
+        Ok(())
+    }
+
+    /// The records under `evidence/` age as `retention` says (never into Glacier: see
+    /// `Retention::evidence_rules`); replaced versions go after 30 days.
+    async fn age(&self, retention: &crate::stack::Retention) -> Result<()> {
+        let s3 = &self.clients.s3;
+        let owner = Some(self.account.as_str());
+        let want = lifecycle::attribute(retention);
+        if lifecycle::read(s3, &self.bucket, owner).await? == want {
+            return Ok(());
+        }
+        let scope = lifecycle::Scope {
+            prefix: EVIDENCE_PREFIX,
+            versioned: true,
+        };
+        lifecycle::put(s3, &self.bucket, owner, &want, scope).await
     }
 
     /// Writes one run's evidence; gives where it went.
@@ -306,10 +330,29 @@ impl<'a> Store<'a> {
                 Err(e) if error_code(&e).as_deref() == Some("NoSuchBucket") => return Ok(vec![]),
                 Err(e) => return Err(aws_error(&format!("listing bucket {}", self.bucket), e)),
             };
-            for key in page.contents().iter().filter_map(|o| o.key()) {
+            for object in page.contents() {
+                let Some(key) = object.key() else { continue };
                 let Some((mode, _)) = key.rsplit_once('/') else {
                     continue;
                 };
+                // ftctl's own rules never archive evidence, but a rule added by hand may: such a
+                // record reads only after a restore (GetObject: InvalidObjectState).
+                if object.storage_class().is_some_and(|c| {
+                    matches!(
+                        c,
+                        ObjectStorageClass::Glacier | ObjectStorageClass::DeepArchive
+                    )
+                }) {
+                    tracing::warn!(
+                        "s3://{}/{key} is archived ({}): restore it for it to count",
+                        self.bucket,
+                        object
+                            .storage_class()
+                            .map(|c| c.as_str())
+                            .unwrap_or_default()
+                    );
+                    continue;
+                }
                 let later = newest.get(mode).is_none_or(|seen| key > seen.as_str());
                 if later {
                     newest.insert(mode.to_string(), key.to_string());

@@ -204,6 +204,10 @@ impl Provider for SqsQueueProvider {
                 })
                 .unwrap_or_default();
             let mut o = observed(&id, &url, &attrs);
+            // For the queue policy's provider, which reads it from here.
+            if let Some(policy) = attrs.get("Policy").filter(|p| !p.is_empty()) {
+                o = o.output(super::policy::POLICY_OUTPUT, policy);
+            }
             o.stack = stack;
             found.push(o);
         }
@@ -277,7 +281,7 @@ impl Provider for SqsQueueProvider {
 
 /// Whether SQS says the queue does not exist (any more): the JSON protocol's code and the
 /// query protocol's.
-fn gone<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+pub(super) fn gone<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     matches!(
         error_code(err).as_deref(),
         Some("QueueDoesNotExist" | "AWS.SimpleQueueService.NonExistentQueue")

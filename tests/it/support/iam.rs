@@ -33,6 +33,12 @@ fn rest_action(service: &str, op: &str) -> Option<&'static [&'static str]> {
         ("s3", "GET /*?versions") => &["s3:ListBucketVersions"],
         ("s3", "PUT /*?versioning") => &["s3:PutBucketVersioning"],
         ("s3", "GET /*?versioning") => &["s3:GetBucketVersioning"],
+        // DeleteBucketLifecycle is authorised as PutLifecycleConfiguration (S3 API Reference,
+        // DeleteBucketLifecycle: "Permissions").
+        ("s3", "PUT /*?lifecycle") | ("s3", "DELETE /*?lifecycle") => {
+            &["s3:PutLifecycleConfiguration"]
+        }
+        ("s3", "GET /*?lifecycle") => &["s3:GetLifecycleConfiguration"],
         // HeadObject is authorised as GetObject (S3 API Reference, HeadObject: "Permissions").
         ("s3", "HEAD /*/*") => &["s3:GetObject"],
         ("ses", "POST /v2/email/outbound-emails") => &["ses:SendEmail"],
@@ -60,6 +66,9 @@ fn rest_action(service: &str, op: &str) -> Option<&'static [&'static str]> {
         ("backup", "DELETE /backup-vaults/*") => &["backup:DeleteBackupVault"],
         ("backup", "GET /backup-vaults") => &["backup:ListBackupVaults"],
         ("backup", "GET /backup-vaults/*") => &["backup:DescribeBackupVault"],
+        ("backup", "GET /backup-vaults/*/recovery-points") => {
+            &["backup:ListRecoveryPointsByBackupVault"]
+        }
         ("backup", "PUT /backup/plans") => &["backup:CreateBackupPlan"],
         ("backup", "POST /backup/plans/*") => &["backup:UpdateBackupPlan"],
         ("backup", "GET /backup/plans") => &["backup:ListBackupPlans"],

@@ -976,6 +976,14 @@ pub async fn leftovers(aws: &Aws, env: &str) -> Vec<String> {
             left.push(format!("bucket {name}"));
         }
     }
+    let queues = aws
+        .sqs
+        .list_queues()
+        .queue_name_prefix(&prefix)
+        .send()
+        .await
+        .unwrap();
+    left.extend(queues.queue_urls().iter().map(|url| format!("queue {url}")));
     let profiles = aws
         .iam
         .list_instance_profiles()
