@@ -227,6 +227,15 @@ pub fn implied(actions: &BTreeSet<String>) -> BTreeSet<String> {
         &mut out,
     );
     when("sns:CreateTopic", &["sns:SetTopicAttributes"], &mut out);
+    // "To be able to tag a queue on creation, you must have the sqs:CreateQueue and
+    // sqs:TagQueue permissions" (SQS API Reference, CreateQueue).
+    when("sqs:CreateQueue", &["sqs:TagQueue"], &mut out);
+    // `ftctl backup --list` reads the vault's recovery points (not part of the recorded run).
+    when(
+        "backup:CreateBackupVault",
+        &["backup:ListRecoveryPointsByBackupVault"],
+        &mut out,
+    );
     // Tags on a new template need TagResource (Service Authorization Reference, AWS FIS:
     // CreateExperimentTemplate's dependent actions).
     when(
