@@ -10,6 +10,7 @@ pub enum Store {
     Database,
     Cache,
     Table,
+    Documents,
     /// A recovery point the deployment's AWS Backup plan made in its vault.
     RecoveryPoint,
 }
@@ -20,6 +21,7 @@ impl Store {
             Store::Database => "database (RDS snapshot)",
             Store::Cache => "cache (ElastiCache snapshot)",
             Store::Table => "table (DynamoDB backup)",
+            Store::Documents => "document database (DocumentDB cluster snapshot)",
             Store::RecoveryPoint => "vault (AWS Backup recovery point)",
         }
     }

@@ -31,6 +31,7 @@ fn label(component: &str, kinds: &BTreeSet<Kind>) -> String {
         Some(("svc", n)) => format!("service {n}"),
         Some(("fs", n)) => format!("file system {n}"),
         Some(("queue", n)) => format!("queue {n}"),
+        Some(("docdb", n)) => format!("document database {n}"),
         Some(("emr", n)) => format!("EMR cluster {n}"),
         Some(("logs", "balancers")) => "load balancers' access logs".into(),
         _ => match component {

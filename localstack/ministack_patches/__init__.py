@@ -3,3 +3,4 @@ module says what AWS does, what ministack did and what it changes. Imported for 
 ministack_server.py."""
 
 from . import dynamodb  # noqa: F401
+from . import documentdb  # noqa: F401

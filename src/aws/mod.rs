@@ -13,6 +13,7 @@ mod cloud;
 mod cloudtrail;
 pub mod cloudwatch;
 mod ctx;
+mod docdb;
 pub mod dynamodb;
 mod ec2;
 mod ecs;

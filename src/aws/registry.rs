@@ -5,7 +5,7 @@
 
 use super::provider::Provider;
 use super::{
-    acm, app_autoscaling, autoscaling, backup, cloudtrail, cloudwatch, dynamodb, ec2, ecs, efs,
+    acm, app_autoscaling, autoscaling, backup, cloudtrail, cloudwatch, docdb, dynamodb, ec2, ecs, efs,
     elasticache, elbv2, emr, iam, kms, logs, rds, route53, s3, sns, sqs, wafv2, xray,
 };
 use crate::resource::Kind;
@@ -59,6 +59,14 @@ static SERVICES: &[Service] = &[
             &rds::subnet_group::DbSubnetGroupProvider,
             &rds::parameter_group::DbParameterGroupProvider,
             &rds::instance::DbInstanceProvider,
+        ],
+    },
+    Service {
+        endpoint_var: docdb::ENDPOINT_VAR,
+        providers: &[
+            &docdb::parameter_group::DocdbParameterGroupProvider,
+            &docdb::cluster::DocdbClusterProvider,
+            &docdb::instance::DocdbInstanceProvider,
         ],
     },
     Service {

@@ -37,7 +37,10 @@ pub async fn run(
             .filter(|o| {
                 matches!(
                     o.kind,
-                    Kind::DbInstance | Kind::CacheReplicationGroup | Kind::DynamoTable
+                    Kind::DbInstance
+                        | Kind::CacheReplicationGroup
+                        | Kind::DynamoTable
+                        | Kind::DocdbCluster
                 )
             })
             .collect();

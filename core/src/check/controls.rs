@@ -594,6 +594,49 @@ pub const CONTROLS: &[Control] = &[
         test: |s, all| tls_required(s, all, "mysql", "require_secure_transport"),
     },
     Control {
+        id: "DocumentDB.1",
+        cis: None,
+        title: "Amazon DocumentDB clusters should be encrypted at rest",
+        severity: Severity::Medium,
+        kinds: &[Kind::DocdbCluster],
+        why: "documents, and their snapshots, are readable by whoever gets the storage",
+        test: |s, _| {
+            off(s, "storage_encrypted",
+                "the cluster is not encrypted at rest",
+                "create it encrypted (storage_encrypted; needs a replacement)",
+            )
+        },
+    },
+    Control {
+        id: "DocumentDB.2",
+        cis: None,
+        title: "Amazon DocumentDB clusters should have an adequate backup retention period",
+        severity: Severity::Medium,
+        kinds: &[Kind::DocdbCluster],
+        why: "point-in-time recovery cannot reach back past a weekend's mistake",
+        test: |s, _| {
+            fail_if(
+                int_of(s.props, "backup_retention_days").is_some_and(|d| d < 7),
+                "automated backups are kept less than 7 days",
+                "set backup_retention_days to 7-35",
+            )
+        },
+    },
+    Control {
+        id: "DocumentDB.5",
+        cis: None,
+        title: "Amazon DocumentDB clusters should have deletion protection enabled",
+        severity: Severity::Medium,
+        kinds: &[Kind::DocdbCluster],
+        why: "one mistaken delete removes the cluster and its automated backups",
+        test: |s, _| {
+            off(s, "deletion_protection",
+                "deletion protection is off",
+                "set deletion_protection = true",
+            )
+        },
+    },
+    Control {
         id: "ElastiCache.3",
         cis: None,
         title: "ElastiCache replication groups should have automatic failover enabled",

@@ -1,5 +1,5 @@
 //! The components a stack is made of, one file each: the network, the notifications, the
-//! balancers, tiers, tracing, databases, caches, tables, file systems, services, queues, EMR clusters,
+//! balancers, tiers, tracing, databases, caches, document databases, tables, file systems, services, queues, EMR clusters,
 //! DNS, the audit trail, how long stored objects are kept and the resilience objectives. Each holds what is checked of it beyond
 //! what the types say, the resources it expands into and its rows on the deployment's
 //! dashboard (`monitoring`), behind the one `Component` trait; `stack::validate` and `expand::expand` are loops over
@@ -12,6 +12,7 @@ pub(crate) mod cache;
 pub(crate) mod cluster;
 pub(crate) mod database;
 pub(crate) mod dns;
+pub(crate) mod documents;
 pub(crate) mod file_system;
 pub(crate) mod load_balancer;
 pub(crate) mod monitoring;
@@ -70,7 +71,7 @@ pub(crate) trait Component: Sync {
 /// Every component, in the order the architecture reads (problems are reported, resources
 /// listed and dashboard rows laid out in this order). The notifications come early: every
 /// alarm refers to their topic.
-pub(crate) const COMPONENTS: [&dyn Component; 16] = [
+pub(crate) const COMPONENTS: [&dyn Component; 17] = [
     &network::NetworkComponent,
     &notifications::NotificationsComponent,
     &load_balancer::LoadBalancers,
@@ -78,6 +79,7 @@ pub(crate) const COMPONENTS: [&dyn Component; 16] = [
     &tracing::TracingComponent,
     &database::Databases,
     &cache::Caches,
+    &documents::DocumentDatabases,
     &table::Tables,
     &file_system::FileSystems,
     &service::Services,

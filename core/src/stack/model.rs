@@ -11,6 +11,7 @@ pub use crate::component::cache::{Cache, CacheAutoscaling};
 pub use crate::component::cluster::{EmrCluster, ManagedScaling};
 pub use crate::component::database::{Database, Engine};
 pub use crate::component::dns::Dns;
+pub use crate::component::documents::Documents;
 pub use crate::component::file_system::{FileSystem, ThroughputMode};
 pub use crate::component::load_balancer::{LoadBalancer, LoadBalancerAlarms, Scheme};
 pub use crate::component::network::{NatMode, Network};
@@ -36,6 +37,8 @@ pub struct Stack {
     pub databases: BTreeMap<String, Database>,
     #[serde(default)]
     pub caches: BTreeMap<String, Cache>,
+    #[serde(default)]
+    pub documents: BTreeMap<String, Documents>,
     #[serde(default)]
     pub tables: BTreeMap<String, Table>,
     #[serde(default)]

@@ -81,6 +81,12 @@ impl Provider for DbInstanceProvider {
             if db.db_instance_status() == Some("deleting") {
                 continue;
             }
+            // RDS lists DocumentDB and Neptune instances too (DocumentDB API reference,
+            // DescribeDBInstances: filter engine=docdb for DocumentDB's only); theirs are the
+            // DocumentDB provider's, even when they carry this deployment's tags.
+            if matches!(db.engine(), Some("docdb" | "neptune")) {
+                continue;
+            }
             let Some((id, stack)) = ctx.owner(
                 db.tag_list()
                     .iter()
