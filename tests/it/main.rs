@@ -11,6 +11,7 @@ mod support;
 
 mod bad_input;
 mod chaos;
+mod documents;
 mod evidence;
 mod failovers;
 mod gray;

@@ -413,6 +413,7 @@ pub struct Aws {
     pub autoscaling: aws_sdk_autoscaling::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub rds: aws_sdk_rds::Client,
+    pub docdb: aws_sdk_docdb::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sns: aws_sdk_sns::Client,
     pub sqs: aws_sdk_sqs::Client,
@@ -463,6 +464,7 @@ pub async fn aws_in(region: Option<&str>) -> Aws {
         autoscaling: aws_sdk_autoscaling::Client::new(&conf),
         elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
         rds: aws_sdk_rds::Client::new(&conf),
+        docdb: aws_sdk_docdb::Client::new(&conf),
         cloudwatch: aws_sdk_cloudwatch::Client::new(&conf),
         sns: aws_sdk_sns::Client::new(&conf),
         sqs: aws_sdk_sqs::Client::new(&conf),
@@ -976,6 +978,57 @@ pub async fn leftovers(aws: &Aws, env: &str) -> Vec<String> {
             left.push(format!("bucket {name}"));
         }
     }
+    let docdb_only = || {
+        aws_sdk_docdb::types::Filter::builder()
+            .name("engine")
+            .values("docdb")
+            .build()
+    };
+    let documents = aws
+        .docdb
+        .describe_db_clusters()
+        .filters(docdb_only())
+        .send()
+        .await
+        .unwrap();
+    left.extend(
+        documents
+            .db_clusters()
+            .iter()
+            .filter_map(|c| c.db_cluster_identifier())
+            .filter(|n| n.starts_with(&prefix))
+            .map(|n| format!("docdb-cluster {n}")),
+    );
+    let document_instances = aws
+        .docdb
+        .describe_db_instances()
+        .filters(docdb_only())
+        .send()
+        .await
+        .unwrap();
+    left.extend(
+        document_instances
+            .db_instances()
+            .iter()
+            .filter(|d| d.engine() == Some("docdb"))
+            .filter_map(|d| d.db_instance_identifier())
+            .filter(|n| n.starts_with(&prefix))
+            .map(|n| format!("docdb-instance {n}")),
+    );
+    let document_groups = aws
+        .docdb
+        .describe_db_cluster_parameter_groups()
+        .send()
+        .await
+        .unwrap();
+    left.extend(
+        document_groups
+            .db_cluster_parameter_groups()
+            .iter()
+            .filter_map(|g| g.db_cluster_parameter_group_name())
+            .filter(|n| n.starts_with(&prefix))
+            .map(|n| format!("docdb-parameter-group {n}")),
+    );
     let queues = aws
         .sqs
         .list_queues()
