@@ -4,6 +4,12 @@ and what ministack did are in each module of ministack_patches/):
 - DynamoDB (ministack_patches/dynamodb.py): a replica whose resource policy denies the
   replication role neither receives nor sends replicated writes until the deny is gone (ministack
   replicated everything at once).
+- DocumentDB (ministack_patches/documentdb.py): responses aws-sdk-docdb can parse (ministack
+  padded the booleans of every DBInstance), the model's error codes, a managed master password in
+  a real Secrets Manager secret (MasterUserSecret), instances that show their cluster's subnet
+  group, security groups and encryption, subnet groups and security groups made in moto accepted,
+  final and manual cluster snapshots, DocumentDB's cluster parameters (`tls`) with pending-reboot,
+  deletion protection on the cluster only, deferred instance-class changes, failover by tier.
 
 Everything else is ministack unchanged. Its settings come from the environment, as for the
 `ministack` command.

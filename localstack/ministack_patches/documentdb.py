@@ -53,6 +53,12 @@ DocumentDB's cluster parameters (docdb3.6/4.0/5.0/8.0, `default.docdbX.Y` readab
 value checks; DocumentDB's engine versions. Identifiers are stored lower-case and may be given as
 ARNs, as on AWS. Still instant: every status is `available` at once (no creating, modifying,
 failing-over, backing-up), deletions vanish at once.
+
+Not confirmed on an AWS account, taken from RDS's documented or reported behaviour: the order of
+DeleteDBCluster's checks and its messages, the errors of a failover without a replica
+(InvalidDBClusterStateFault) or to an unknown instance (DBInstanceNotFound), the secret's name and
+that the first automated snapshot exists at once; `Source` values other than user/system/
+engine-default are read as "all".
 """
 
 import json
@@ -90,6 +96,7 @@ def _flag(params, key):
 
 
 def _int(params, key):
+    """An integer request parameter: the int, None when absent, "bad" when not a number."""
     value = _p(params, key)
     if value == "":
         return None
@@ -541,6 +548,21 @@ def _modify_db_cluster(params):
         return bad
     version = _p(params, "EngineVersion") or cluster.get("EngineVersion")
     group = _p(params, "DBClusterParameterGroupName")
+    if version != cluster.get("EngineVersion"):
+        bad = docdb._engine_version_error(version)
+        if bad:
+            return bad
+        if (version.split(".")[0] != str(cluster.get("EngineVersion")).split(".")[0]
+                and not _flag(params, "AllowMajorVersionUpgrade")):
+            return _err("InvalidParameterCombination",
+                        "The AllowMajorVersionUpgrade flag must be present when upgrading to a new "
+                        "major version.")
+        current = cluster.get("DBClusterParameterGroup") or ""
+        if not group and current.startswith("default."):
+            # A cluster on a default group moves to the new family's default group.
+            group = f"default.{_family(version)}"
+            params["DBClusterParameterGroupName"] = [group]
+        group = group or current
     if group:
         bad = _check_parameter_group(group, version)
         if bad:
@@ -601,6 +623,15 @@ def _delete_db_cluster(params):
     cluster = docdb._clusters.get(cluster_id)
     if not cluster:
         return _err("DBClusterNotFoundFault", f"DBCluster {cluster_id} not found.", 404)
+    # The request's own consistency first, then the cluster's state.
+    skip = _flag(params, "SkipFinalSnapshot")  # false by default
+    final_id = _p(params, "FinalDBSnapshotIdentifier")
+    if skip and final_id:
+        return _err("InvalidParameterCombination",
+                    "You cannot specify both FinalDBSnapshotIdentifier and SkipFinalSnapshot")
+    if not skip and not final_id:
+        return _err("InvalidParameterCombination",
+                    "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.")
     if cluster.get("DeletionProtection"):
         return _err("InvalidParameterCombination",
                     "Cannot delete protected Cluster, please disable deletion protection and try again.")
@@ -608,15 +639,6 @@ def _delete_db_cluster(params):
         return _err("InvalidDBClusterStateFault",
                     f"Cluster cannot be deleted, it still contains DB instances in non-deleting "
                     f"state. Delete the instances of {cluster_id} first.")
-    skip = _flag(params, "SkipFinalSnapshot")  # false by default
-    final_id = _p(params, "FinalDBSnapshotIdentifier")
-    if skip and final_id:
-        return _err("InvalidParameterCombination",
-                    "FinalDBSnapshotIdentifier can not be specified when deleting a cluster with "
-                    "SkipFinalSnapshot enabled.")
-    if not skip and not final_id:
-        return _err("InvalidParameterCombination",
-                    "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.")
     if final_id:
         bad = _bad_identifier(final_id, "FinalDBSnapshotIdentifier")
         if bad:
@@ -652,6 +674,8 @@ def _failover_db_cluster(params):
     target_id = _p(params, "TargetDBInstanceIdentifier")
     if target_id:
         target = _member(cluster, target_id)
+        if not target and not docdb._resolve_instance(target_id):
+            return _err("DBInstanceNotFound", f"DBInstance {target_id} not found.", 404)
         if not target or target.get("IsClusterWriter"):
             return _err("InvalidDBInstanceState",
                         f"DBInstance {target_id} is not a replica of DB cluster {cluster_id}.")
@@ -848,6 +872,18 @@ def _drop_snapshot(snap_id):
 def _docdb_snapshot(snap_id):
     snap = _rds._db_cluster_snapshots.get(snap_id) if snap_id else None
     return snap if snap and snap.get("Engine") == "docdb" else None
+
+
+_original_rds_snapshot_xml = _rds._cluster_snapshot_xml
+
+
+def _rds_cluster_snapshot_xml(s):
+    """RDS's unfiltered DescribeDBClusterSnapshots (ftctl backup's listing) shows DocumentDB's
+    snapshots as DocumentDB does."""
+    return _snapshot_xml(s) if s.get("Engine") == "docdb" else _original_rds_snapshot_xml(s)
+
+
+_rds._cluster_snapshot_xml = _rds_cluster_snapshot_xml
 
 
 def _create_db_cluster_snapshot(params):

@@ -5,8 +5,8 @@
 
 use super::provider::Provider;
 use super::{
-    acm, app_autoscaling, autoscaling, backup, cloudtrail, cloudwatch, docdb, dynamodb, ec2, ecs, efs,
-    elasticache, elbv2, emr, iam, kms, logs, rds, route53, s3, sns, sqs, wafv2, xray,
+    acm, app_autoscaling, autoscaling, backup, cloudtrail, cloudwatch, docdb, dynamodb, ec2, ecs,
+    efs, elasticache, elbv2, emr, iam, kms, logs, rds, route53, s3, sns, sqs, wafv2, xray,
 };
 use crate::resource::Kind;
 use crate::schema::Schema;

@@ -344,7 +344,11 @@ impl Component for DocumentDatabases {
                     cx,
                     format!("Document database {name}"),
                     vec![
-                        ("CPU", vec![metric("AWS/DocDB", "CPUUtilization", &writer)], "Average"),
+                        (
+                            "CPU",
+                            vec![metric("AWS/DocDB", "CPUUtilization", &writer)],
+                            "Average",
+                        ),
                         (
                             "Freeable memory",
                             vec![metric("AWS/DocDB", "FreeableMemory", &writer)],

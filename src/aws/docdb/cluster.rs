@@ -77,7 +77,11 @@ pub(crate) async fn wait_settled(ctx: &Ctx<'_>, id: &str, gone_is_done: bool) ->
         if started.elapsed() > READY_LIMIT {
             bail!(
                 "document database {id} did not {} within {} minutes",
-                if gone_is_done { "go" } else { "become available" },
+                if gone_is_done {
+                    "go"
+                } else {
+                    "become available"
+                },
                 READY_LIMIT.as_secs() / 60
             );
         }
@@ -207,10 +211,7 @@ impl Provider for DocdbClusterProvider {
                 "arn",
                 c.and_then(|c| c.db_cluster_arn()).unwrap_or_default(),
             )
-            .output(
-                "endpoint",
-                c.and_then(|c| c.endpoint()).unwrap_or_default(),
-            ))
+            .output("endpoint", c.and_then(|c| c.endpoint()).unwrap_or_default()))
     }
 
     async fn update(
@@ -309,9 +310,7 @@ impl Provider for DocdbClusterProvider {
         }
         match req.send().await {
             Ok(_) => {}
-            Err(e) if error_code(&e).as_deref() == Some("DBClusterNotFoundFault") => {
-                return Ok(())
-            }
+            Err(e) if error_code(&e).as_deref() == Some("DBClusterNotFoundFault") => return Ok(()),
             Err(e) => return Err(aws_error(&format!("deleting document database {id}"), e)),
         }
         wait_settled(ctx, id, true).await
