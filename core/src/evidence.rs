@@ -264,6 +264,12 @@ pub fn fault_touches(fault: &Fault, inv: &Inventory, observed: &[Observed]) -> B
             .filter(|d| d.multi_az && (databases.is_empty() || databases.contains(&d.name)))
             .map(|d| format!("db.{}", d.name))
             .collect(),
+        Fault::DocdbFailover { documents } => inv
+            .documents
+            .iter()
+            .filter(|d| d.instances >= 2 && (documents.is_empty() || documents.contains(&d.name)))
+            .map(|d| format!("docdb.{}", d.name))
+            .collect(),
         Fault::CacheFailover { caches, .. } => inv
             .caches
             .iter()
@@ -319,6 +325,17 @@ pub fn failure_mode(fault: &Fault, inv: &Inventory, zone: Option<&str>) -> Strin
                 inv.databases
                     .iter()
                     .filter(|d| d.multi_az)
+                    .map(|d| d.name.clone())
+                    .collect()
+            )
+        ),
+        Fault::DocdbFailover { documents } => format!(
+            "docdb-failover {}",
+            names(
+                documents,
+                inv.documents
+                    .iter()
+                    .filter(|d| d.instances >= 2)
                     .map(|d| d.name.clone())
                     .collect()
             )

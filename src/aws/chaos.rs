@@ -11,8 +11,8 @@ use crate::aws::sdk::{aws_error, error_code, filter, wait_for, RELEASE_WAIT};
 use crate::chaos::design::{Action, Undo};
 use crate::chaos::run::Lab;
 use crate::chaos::{
-    tier_state, CacheState, DatabaseState, Instance, Inventory, Observation, ServiceState,
-    ShardState, Snapshot, Task,
+    tier_state, CacheState, DatabaseState, DocumentsState, Instance, Inventory, Observation,
+    ServiceState, ShardState, Snapshot, Task,
 };
 use crate::deployment::TAG_DEPLOYMENT;
 use anyhow::{Context, Result};
@@ -220,6 +220,50 @@ impl AwsLab {
                 secondary_zone: db
                     .and_then(|x| x.secondary_availability_zone())
                     .map(str::to_string),
+            })
+        });
+        futures::future::try_join_all(reads).await
+    }
+
+    /// Each document database's status and writer (DescribeDBClusters: the member with
+    /// IsClusterWriter). A cluster not found reads as `missing`.
+    async fn documents(&self) -> Result<Vec<DocumentsState>> {
+        let reads = self.inventory.documents.iter().map(|d| async move {
+            let cluster = match self
+                .clients
+                .docdb
+                .describe_db_clusters()
+                .db_cluster_identifier(&d.identifier)
+                .send()
+                .await
+            {
+                Ok(out) => out.db_clusters().first().cloned(),
+                Err(e) if error_code(&e).as_deref() == Some("DBClusterNotFoundFault") => None,
+                Err(e) => {
+                    return Err(aws_error(
+                        &format!("reading document database {}", d.identifier),
+                        e,
+                    ))
+                }
+            };
+            Ok::<_, anyhow::Error>(DocumentsState {
+                name: d.name.clone(),
+                identifier: d.identifier.clone(),
+                status: cluster
+                    .as_ref()
+                    .and_then(|c| c.status())
+                    .unwrap_or("missing")
+                    .to_string(),
+                writer: cluster
+                    .as_ref()
+                    .and_then(|c| {
+                        c.db_cluster_members()
+                            .iter()
+                            .find(|m| m.is_cluster_writer() == Some(true))
+                            .and_then(|m| m.db_instance_identifier())
+                    })
+                    .unwrap_or_default()
+                    .to_string(),
             })
         });
         futures::future::try_join_all(reads).await
@@ -550,15 +594,17 @@ impl AwsLab {
 #[async_trait]
 impl Lab for AwsLab {
     async fn probe(&self) -> Result<Observation> {
-        let (groups, ec2, targets, databases, caches, (services, tasks), alarms_firing) = tokio::try_join!(
-            self.groups(),
-            self.instances(),
-            self.target_health(),
-            self.databases(),
-            self.caches(),
-            self.services(),
-            self.alarms_firing(),
-        )?;
+        let (groups, ec2, targets, databases, documents, caches, (services, tasks), alarms_firing) =
+            tokio::try_join!(
+                self.groups(),
+                self.instances(),
+                self.target_health(),
+                self.databases(),
+                self.documents(),
+                self.caches(),
+                self.services(),
+                self.alarms_firing(),
+            )?;
         let mut instances = Vec::new();
         for (id, state, zone) in ec2 {
             let owner = self.inventory.groups.iter().find(|g| {
@@ -608,6 +654,7 @@ impl Lab for AwsLab {
                 at: 0.0,
                 tiers,
                 databases,
+                documents,
                 caches,
                 services,
                 alarms_firing,
@@ -652,6 +699,21 @@ impl Lab for AwsLab {
                     .send()
                     .await
                     .map_err(|e| aws_error(&format!("failing over database {identifier}"), e))?;
+                Ok(())
+            }
+            // No target: DocumentDB promotes the replica with the lowest promotion tier, as it
+            // does when the writer fails (DocumentDB Developer Guide, "Amazon DocumentDB
+            // failover").
+            Action::FailoverDocuments { identifier, .. } => {
+                self.clients
+                    .docdb
+                    .failover_db_cluster()
+                    .db_cluster_identifier(identifier)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        aws_error(&format!("failing over document database {identifier}"), e)
+                    })?;
                 Ok(())
             }
             Action::StopTasks {

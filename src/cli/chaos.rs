@@ -204,6 +204,14 @@ pub struct DbArgs {
 }
 
 #[derive(Debug, Args, Clone)]
+pub struct DocsArgs {
+    /// Document database (stack name or cluster identifier) to fail over (repeatable)
+    /// [default: every one with a replica].
+    #[arg(long = "docs", value_name = "NAME")]
+    pub documents: Vec<String>,
+}
+
+#[derive(Debug, Args, Clone)]
 pub struct TaskArgs {
     /// Service (stack name or ECS name) to stop tasks of (repeatable) [default: every one].
     #[arg(long = "service", value_name = "NAME")]
@@ -270,6 +278,13 @@ pub enum ChaosCommand {
         run: RunArgs,
         #[command(flatten)]
         db: DbArgs,
+    },
+    /// Fail a DocumentDB cluster over to a replica (FailoverDBCluster).
+    DocdbFailover {
+        #[command(flatten)]
+        run: RunArgs,
+        #[command(flatten)]
+        docs: DocsArgs,
     },
     /// Stop tasks of an ECS service and measure how fast it runs its desired count again.
     KillTask {

@@ -61,6 +61,12 @@ pub async fn dispatch(command: ChaosCommand) -> Result<ExitCode> {
         ChaosCommand::RdsFailover { run, db } => {
             experiment(&run, What::Fault(db_fault(&db)), None).await
         }
+        ChaosCommand::DocdbFailover { run, docs } => {
+            let fault = Fault::DocdbFailover {
+                documents: docs.documents.clone(),
+            };
+            experiment(&run, What::Fault(fault), None).await
+        }
         ChaosCommand::KillTask { run, task } => {
             experiment(&run, What::Fault(task_fault(&task)), None).await
         }

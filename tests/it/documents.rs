@@ -2,8 +2,9 @@
 //! `localstack/ministack_patches/documentdb.py` completes it: applied, the cluster, its TLS
 //! parameter group, its instances across the zones and its alarms are what DocumentDB and
 //! CloudWatch hold; a second plan is empty; a changed retention is one in-place update and one
-//! more instance one creation; `ftctl backup` snapshots and lists it; destroy keeps a final
-//! snapshot unless told otherwise and leaves nothing else.
+//! more instance one creation; `chaos docdb-failover` promotes a replica and recovers; `ftctl
+//! backup` snapshots and lists it; destroy keeps a final snapshot unless told otherwise and
+//! leaves nothing else.
 
 use crate::support::*;
 
@@ -139,6 +140,49 @@ async fn a_document_database_is_applied_described_changed_backed_up_and_destroye
     more.run()
         .success()
         .stdout_has("docdb.catalog.2: Creation complete");
+
+    // chaos docdb-failover: a replica becomes the writer; the verdict is judged on the
+    // cluster's status and writer, within its alarms' window (5 × 60 s).
+    let writer = || async {
+        let got = aws
+            .docdb
+            .describe_db_clusters()
+            .db_cluster_identifier(&name)
+            .send()
+            .await
+            .unwrap();
+        got.db_clusters()[0]
+            .db_cluster_members()
+            .iter()
+            .find(|m| m.is_cluster_writer() == Some(true))
+            .and_then(|m| m.db_instance_identifier().map(str::to_string))
+            .unwrap()
+    };
+    let run = ftctl(&["chaos", "list", "--env", &env]).ok();
+    assert!(
+        run.stdout.contains(&format!(
+            "ftctl chaos docdb-failover --env {env} --docs catalog"
+        )),
+        "{}",
+        run.stdout
+    );
+    let before = writer().await;
+    let dir = tempfile::tempdir().unwrap();
+    ftctl(&[
+        "chaos",
+        "docdb-failover",
+        "--env",
+        &env,
+        "--docs",
+        "catalog",
+        "--report-dir",
+        dir.path().to_str().unwrap(),
+    ])
+    .success();
+    let j = crate::chaos::journal(dir.path());
+    assert_eq!(j["outcome"], "recovered", "{j}");
+    assert_eq!(j["design"]["budget"]["seconds"], 300.0, "{j}");
+    assert_ne!(writer().await, before, "a replica was promoted");
 
     ftctl(&["backup", "--env", &env])
         .success()

@@ -735,7 +735,10 @@ async fn iam_policies_are_written_from_the_calls_ftctl_makes() {
         .send()
         .await
         .unwrap();
-    for (n, stage) in ["stage1", "stage2", "stage3"].into_iter().enumerate() {
+    for (n, stage) in ["stage1", "stage2", "stage3", "stage2-documents"]
+        .into_iter()
+        .enumerate()
+    {
         // A name per stage: moto names a database's automated snapshot after it and the minute.
         let env = format!("{}s{n}", unique_env("iam"));
         proxy.reset();

@@ -46,6 +46,10 @@ pub enum Fault {
     RdsFailover {
         databases: Vec<String>,
     },
+    /// DocumentDB FailoverDBCluster: a replica becomes the cluster's writer.
+    DocdbFailover {
+        documents: Vec<String>,
+    },
     CacheFailover {
         caches: Vec<String>,
         /// One shard (`0001`) instead of every shard.
@@ -205,6 +209,17 @@ impl Design {
         groups
     }
 
+    /// Identifiers of the document databases (DocumentDB clusters) the experiment fails over.
+    pub fn failover_documents(&self) -> Vec<String> {
+        self.actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::FailoverDocuments { identifier, .. } => Some(identifier.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Identifiers of the databases the experiment fails over.
     pub fn failover_databases(&self) -> Vec<String> {
         self.actions
@@ -251,6 +266,7 @@ pub fn design(
         )?,
         Fault::KillAz { zone, mode } => kill_az(inv, baseline, zone.as_deref(), *mode)?,
         Fault::RdsFailover { databases } => rds_failover(inv, baseline, databases)?,
+        Fault::DocdbFailover { documents } => docdb_failover(inv, baseline, documents)?,
         Fault::CacheFailover { caches, shard } => {
             cache_failover(inv, baseline, caches, shard.as_deref())?
         }
@@ -269,7 +285,9 @@ pub fn design(
             duration,
         } => replication::design(inv, tables, regions, *duration)?,
     };
-    let databases = design.failover_databases();
+    // (document databases are guarded by their alarms as databases are)
+    let mut databases = design.failover_databases();
+    databases.extend(design.failover_documents());
     let caches = design.failover_caches();
     let services = design.stopped_services();
     let held_for = match fault {
@@ -306,6 +324,13 @@ pub fn derive_budget(
         .filter(|d| database_identifiers.contains(&d.identifier))
     {
         guards.extend(inv.database_alarms(&d.name));
+    }
+    for d in inv
+        .documents
+        .iter()
+        .filter(|d| database_identifiers.contains(&d.identifier))
+    {
+        guards.extend(inv.documents_alarms(&d.name));
     }
     for c in inv
         .caches
@@ -591,6 +616,48 @@ fn rds_failover(
             "fail over {} to the standby",
             names_of(&chosen, |d| &d.name)
         ),
+        actions,
+    ))
+}
+
+fn docdb_failover(
+    inv: &Inventory,
+    baseline: &Observation,
+    names: &[String],
+) -> Result<Design, Refusal> {
+    let chosen = choose(
+        &inv.documents,
+        names,
+        |d, n| d.name == n || d.identifier == n,
+        "--docs",
+        "document database",
+        "no document database",
+        &inv.env,
+    )?;
+    let mut actions = Vec::new();
+    for d in &chosen {
+        if d.instances < 2 {
+            return Err(Refusal(format!(
+                "document database {} has no replica to promote: a failover would only restart \
+                 its writer (documents.{}.instances = 2 at least)",
+                d.name, d.name
+            )));
+        }
+        let writer = baseline
+            .snapshot
+            .documents
+            .iter()
+            .find(|s| s.identifier == d.identifier)
+            .map(|s| s.writer.clone())
+            .unwrap_or_default();
+        actions.push(Action::FailoverDocuments {
+            identifier: d.identifier.clone(),
+            writer,
+        });
+    }
+    Ok(targeted(
+        "docdb-failover",
+        format!("fail {} over to a replica", names_of(&chosen, |d| &d.name)),
         actions,
     ))
 }

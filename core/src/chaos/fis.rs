@@ -344,6 +344,13 @@ fn part(fault: &Fault, design: &Design, inv: &Inventory, duration: f64) -> Part 
         }
         Fault::KillTask { .. } => stopped_tasks(design, inv, None, &mut part),
         Fault::RdsFailover { .. } | Fault::CacheFailover { .. } => {}
+        // FIS's aws:rds:failover-db-cluster is documented for Aurora clusters (FIS Actions
+        // reference); ftctl does not rely on it reaching a DocumentDB cluster.
+        Fault::DocdbFailover { .. } => part.notes.push(
+            "the document database failover (DocumentDB FailoverDBCluster) has no documented FIS \
+             action: run it with ftctl chaos docdb-failover"
+                .into(),
+        ),
         Fault::Latency { .. } | Fault::PacketLoss { .. } | Fault::CpuStress { .. } => {
             super::design::gray::fis(fault, design, inv, &mut part.targets, &mut part.actions)
         }

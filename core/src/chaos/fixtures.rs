@@ -33,6 +33,7 @@ pub fn inventory() -> Inventory {
             identifier: "t-main".into(),
             multi_az: true,
         }],
+        documents: Vec::new(),
         caches: Vec::new(),
         services: Vec::new(),
         tables: Vec::new(),
@@ -93,6 +94,7 @@ pub fn observation(instances: Vec<Instance>, db_zone: &str, alarms: &[&str]) -> 
         snapshot: Snapshot {
             at: 0.0,
             tiers,
+            documents: Vec::new(),
             databases: vec![DatabaseState {
                 name: "main".into(),
                 identifier: "t-main".into(),

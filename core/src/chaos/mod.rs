@@ -42,6 +42,17 @@ pub struct Database {
     pub multi_az: bool,
 }
 
+/// A DocumentDB cluster of the deployment.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DocumentDb {
+    /// Its name in the stack (`catalog` for logical id `docdb.catalog`).
+    pub name: String,
+    /// The cluster identifier.
+    pub identifier: String,
+    /// Its instances: a writer and the replicas a failover can promote.
+    pub instances: u32,
+}
+
 /// An ElastiCache replication group of the deployment.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Cache {
@@ -113,6 +124,8 @@ pub struct Inventory {
     pub groups: Vec<Group>,
     pub databases: Vec<Database>,
     #[serde(default)]
+    pub documents: Vec<DocumentDb>,
+    #[serde(default)]
     pub caches: Vec<Cache>,
     #[serde(default)]
     pub services: Vec<Service>,
@@ -175,6 +188,18 @@ impl Inventory {
                         target_groups: list("target_group_arns"),
                     });
                 }
+                Kind::DocdbCluster => inv.documents.push(DocumentDb {
+                    name: o.id.strip_prefix("docdb.").unwrap_or(&o.id).to_string(),
+                    identifier: o.physical_id.clone(),
+                    instances: observed
+                        .iter()
+                        .filter(|i| {
+                            i.kind == Kind::DocdbInstance
+                                && i.props.get("cluster").and_then(Val::as_str)
+                                    == Some(o.physical_id.as_str())
+                        })
+                        .count() as u32,
+                }),
                 Kind::DbInstance => inv.databases.push(Database {
                     name: o.id.strip_prefix("db.").unwrap_or(&o.id).to_string(),
                     identifier: o.physical_id.clone(),
@@ -294,6 +319,7 @@ impl Inventory {
         inv.tables.sort_by(|a, b| a.name.cmp(&b.name));
         inv.groups.sort_by(|a, b| a.tier.cmp(&b.tier));
         inv.databases.sort_by(|a, b| a.name.cmp(&b.name));
+        inv.documents.sort_by(|a, b| a.name.cmp(&b.name));
         inv.caches.sort_by(|a, b| a.name.cmp(&b.name));
         inv.services.sort_by(|a, b| a.name.cmp(&b.name));
         inv.alarms.sort_by(|a, b| a.logical_id.cmp(&b.logical_id));
@@ -304,6 +330,7 @@ impl Inventory {
     pub fn is_empty(&self) -> bool {
         self.groups.is_empty()
             && self.databases.is_empty()
+            && self.documents.is_empty()
             && self.caches.is_empty()
             && self.services.is_empty()
             && self.tables.is_empty()
@@ -334,6 +361,15 @@ impl Inventory {
     /// The alarms that guard a database.
     pub fn database_alarms(&self, name: &str) -> Vec<&Alarm> {
         let prefix = format!("alarm.db.{name}.");
+        self.alarms
+            .iter()
+            .filter(|a| a.logical_id.starts_with(&prefix))
+            .collect()
+    }
+
+    /// The alarms that guard a document database (its writer's CPU and memory, replica lag).
+    pub fn documents_alarms(&self, name: &str) -> Vec<&Alarm> {
+        let prefix = format!("alarm.docdb.{name}.");
         self.alarms
             .iter()
             .filter(|a| a.logical_id.starts_with(&prefix))
@@ -424,6 +460,16 @@ pub struct DatabaseState {
     pub secondary_zone: Option<String>,
 }
 
+/// A document database in one probe: the cluster's status and which instance writes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DocumentsState {
+    pub name: String,
+    pub identifier: String,
+    pub status: String,
+    /// The writer instance, empty when the cluster reports none (between a failover's steps).
+    pub writer: String,
+}
+
 /// One shard of a cache in one probe.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ShardState {
@@ -470,6 +516,8 @@ pub struct Snapshot {
     pub tiers: Vec<TierState>,
     pub databases: Vec<DatabaseState>,
     #[serde(default)]
+    pub documents: Vec<DocumentsState>,
+    #[serde(default)]
     pub caches: Vec<CacheState>,
     #[serde(default)]
     pub services: Vec<ServiceState>,
@@ -492,6 +540,13 @@ impl Snapshot {
         for d in &self.databases {
             if d.status != "available" {
                 out.push(format!("database {}: {}", d.name, d.status));
+            }
+        }
+        for d in &self.documents {
+            if d.status != "available" {
+                out.push(format!("document database {}: {}", d.name, d.status));
+            } else if d.writer.is_empty() {
+                out.push(format!("document database {}: no writer", d.name));
             }
         }
         for s in &self.services {

@@ -182,12 +182,18 @@ pub fn markdown(j: &Journal, timeline: &str) -> String {
                 .unwrap_or_default();
             let _ = write!(row, " {cell} |");
         }
-        let dbs: Vec<String> = p
+        let mut dbs: Vec<String> = p
             .snapshot
             .databases
             .iter()
             .map(|d| format!("{} {} in {}", d.name, d.status, d.zone))
             .collect();
+        dbs.extend(
+            p.snapshot
+                .documents
+                .iter()
+                .map(|d| format!("{} {}, writer {}", d.name, d.status, d.writer)),
+        );
         let _ = write!(row, " {} | {} |", dbs.join(", "), p.problems.join("; "));
         if row != last {
             let _ = writeln!(md, "| {:.2} s |{row}", p.snapshot.at);

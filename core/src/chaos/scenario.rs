@@ -85,6 +85,8 @@ pub struct StepSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rds_failover: Option<TargetsStep>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docdb_failover: Option<TargetsStep>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_failover: Option<CacheStep>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kill_task: Option<PickStep>,
@@ -366,10 +368,11 @@ pub fn check(file: ScenarioFile) -> Result<Scenario, Vec<(String, String)>> {
     }
 }
 
-const FAULT_KEYS: [&str; 9] = [
+const FAULT_KEYS: [&str; 10] = [
     "kill-instance",
     "kill-az",
     "rds-failover",
+    "docdb-failover",
     "cache-failover",
     "kill-task",
     gray::LATENCY,
@@ -419,6 +422,23 @@ fn step_faults(s: &StepSpec, i: usize) -> Vec<StepFault> {
             key,
             bad.is_empty()
                 .then_some(Fault::RdsFailover { databases })
+                .ok_or(bad),
+        ));
+    }
+    if let Some(d) = &s.docdb_failover {
+        let key = "docdb-failover";
+        let mut bad = Vec::new();
+        let documents = names(
+            &at(key),
+            &d.targets,
+            "docdb",
+            "a document database",
+            &mut bad,
+        );
+        out.push((
+            key,
+            bad.is_empty()
+                .then_some(Fault::DocdbFailover { documents })
                 .ok_or(bad),
         ));
     }
@@ -718,6 +738,7 @@ pub fn fault_key(fault: &Fault) -> &'static str {
         Fault::KillInstance { .. } => "kill-instance",
         Fault::KillAz { .. } => "kill-az",
         Fault::RdsFailover { .. } => "rds-failover",
+        Fault::DocdbFailover { .. } => "docdb-failover",
         Fault::CacheFailover { .. } => "cache-failover",
         Fault::KillTask { .. } => "kill-task",
         Fault::Latency { .. } => gray::LATENCY,

@@ -1326,3 +1326,57 @@ fn a_gray_failure_holds_when_every_probe_during_it_is_steady() {
         Status::NotSteadyBefore
     );
 }
+
+#[test]
+fn docdb_failover_promotes_a_replica_within_its_alarms_and_needs_one() {
+    let mut inv = inventory();
+    inv.documents.push(DocumentDb {
+        name: "catalog".into(),
+        identifier: "t-catalog".into(),
+        instances: 2,
+    });
+    inv.alarms.push(Alarm {
+        logical_id: "alarm.docdb.catalog.cpu".into(),
+        name: "t-catalog-docdb-cpu".into(),
+        arn: String::new(),
+        window_seconds: 240,
+    });
+    let mut base = observation(healthy_fleet(), "az-a", &[]);
+    base.snapshot.documents.push(DocumentsState {
+        name: "catalog".into(),
+        identifier: "t-catalog".into(),
+        status: "available".into(),
+        writer: "t-catalog-0".into(),
+    });
+    let fault = Fault::DocdbFailover { documents: vec![] };
+    let d = design::design(&fault, &inv, &base, None).unwrap();
+    assert_eq!(
+        d.actions,
+        vec![Action::FailoverDocuments {
+            identifier: "t-catalog".into(),
+            writer: "t-catalog-0".into()
+        }]
+    );
+    // Held to its own alarms' window, the tightest guard of what it touches.
+    assert_eq!(d.budget.seconds, 240.0);
+    assert!(design::applicable(&inv)
+        .iter()
+        .any(|a| a.command == "ftctl chaos docdb-failover --env t --docs catalog"));
+    // A cluster in failover is not steady; one without a writer neither.
+    let mut snap = base.snapshot.clone();
+    snap.documents[0].status = "failing-over".into();
+    assert!(snap
+        .problems(&[])
+        .iter()
+        .any(|p| p.contains("failing-over")));
+    snap.documents[0].status = "available".into();
+    snap.documents[0].writer.clear();
+    assert!(snap.problems(&[]).iter().any(|p| p.contains("no writer")));
+    // A lone writer has nothing to promote.
+    inv.documents[0].instances = 1;
+    let err = design::design(&fault, &inv, &base, None).unwrap_err();
+    assert!(err.0.contains("no replica to promote"), "{err}");
+    assert!(!design::applicable(&inv)
+        .iter()
+        .any(|a| a.experiment == "docdb-failover"));
+}

@@ -86,6 +86,18 @@ pub(in crate::commands) fn state_lines(snap: &Snapshot) -> String {
                 .unwrap_or_default()
         ));
     }
+    for d in &snap.documents {
+        s.push_str(&format!(
+            "  document database {} {}, writer {}\n",
+            d.name,
+            d.status,
+            if d.writer.is_empty() {
+                "none"
+            } else {
+                &d.writer
+            }
+        ));
+    }
     for sv in &snap.services {
         s.push_str(&format!(
             "  service {} running {} of {} (pending {})\n",
@@ -299,6 +311,9 @@ impl Watcher for ConsoleWatcher {
             .collect();
         for d in &snapshot.databases {
             parts.push(format!("db {} {}", d.name, d.status));
+        }
+        for d in &snapshot.documents {
+            parts.push(format!("docdb {} {} writer {}", d.name, d.status, d.writer));
         }
         for c in &snapshot.caches {
             parts.push(format!("cache {} {}", c.name, c.status));

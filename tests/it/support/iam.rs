@@ -279,6 +279,19 @@ pub fn implied(actions: &BTreeSet<String>) -> BTreeSet<String> {
         &mut out,
     );
     when("wafv2:CreateWebACL", &["wafv2:UpdateWebACL"], &mut out);
+    // DocumentDB's API is RDS's (its actions are rds: ones; DocumentDB Developer Guide,
+    // "Identity-based policies"): `ftctl backup` snapshots and lists its clusters, and a
+    // destroy without --skip-final-snapshot leaves a final snapshot (the recorded run skips it),
+    // and `chaos docdb-failover` fails it over.
+    when(
+        "rds:CreateDBCluster",
+        &[
+            "rds:CreateDBClusterSnapshot",
+            "rds:DescribeDBClusterSnapshots",
+            "rds:FailoverDBCluster",
+        ],
+        &mut out,
+    );
     if actions.contains("dynamodb:UpdateTable") {
         out.extend(
             ["dynamodb:CreateTableReplica", "dynamodb:DeleteTableReplica"]

@@ -37,6 +37,13 @@ pub enum Action {
         identifier: String,
         zone: String,
     },
+    /// DocumentDB FailoverDBCluster: DocumentDB promotes a replica (the lowest promotion tier)
+    /// and the cluster endpoint follows it.
+    FailoverDocuments {
+        identifier: String,
+        /// The writer before, when known.
+        writer: String,
+    },
     /// Stop tasks of an ECS service; the service should start new ones.
     StopTasks {
         cluster: String,
@@ -94,6 +101,9 @@ impl Action {
             Action::StopInstances { instances } => format!("stop {}", instances.join(" ")),
             Action::FailoverDatabase { identifier, zone } => {
                 format!("reboot database {identifier} with failover (primary in {zone})")
+            }
+            Action::FailoverDocuments { identifier, writer } => {
+                format!("fail document database {identifier} over to a replica (writer {writer})")
             }
             Action::StopTasks { service, tasks, .. } => format!(
                 "stop {} task{} of service {service}: {}",
@@ -172,6 +182,7 @@ impl Action {
             }),
             Action::TerminateInstances { .. }
             | Action::FailoverDatabase { .. }
+            | Action::FailoverDocuments { .. }
             | Action::FailoverCache { .. }
             | Action::StopTasks { .. } => None,
         }

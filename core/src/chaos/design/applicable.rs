@@ -73,6 +73,17 @@ pub fn applicable(inv: &Inventory) -> Vec<Applicable> {
             },
         });
     }
+    for d in inv.documents.iter().filter(|d| d.instances >= 2) {
+        out.push(Applicable {
+            experiment: "docdb-failover".into(),
+            command: format!("ftctl chaos docdb-failover --env {env} --docs {}", d.name),
+            targets: format!("document database {}", d.identifier),
+            budget: derive_budget(inv, &[], std::slice::from_ref(&d.identifier), &[], &[]).ok(),
+            fault: Fault::DocdbFailover {
+                documents: vec![d.name.clone()],
+            },
+        });
+    }
     for c in inv.caches.iter().filter(|c| c.automatic_failover) {
         out.push(Applicable {
             experiment: "cache-failover".into(),

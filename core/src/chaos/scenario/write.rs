@@ -46,6 +46,11 @@ pub fn step_of(at: f64, fault: &Fault) -> StepSpec {
                 targets: ids("db", databases),
             })
         }
+        Fault::DocdbFailover { documents } => {
+            s.docdb_failover = Some(TargetsStep {
+                targets: ids("docdb", documents),
+            })
+        }
         Fault::CacheFailover { caches, shard } => {
             s.cache_failover = Some(CacheStep {
                 targets: ids("cache", caches),
@@ -111,6 +116,7 @@ pub fn export(inv: &Inventory, a: &design::Applicable) -> (String, String) {
         Fault::KillAz { zone, .. } => zone.clone().unwrap_or_default(),
         Fault::KillInstance { tiers: names, .. }
         | Fault::RdsFailover { databases: names }
+        | Fault::DocdbFailover { documents: names }
         | Fault::CacheFailover { caches: names, .. }
         | Fault::KillTask {
             services: names, ..
