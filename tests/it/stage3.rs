@@ -54,18 +54,29 @@ fn stage3_additions() -> BTreeSet<String> {
         "emr.analytics.core-sg",
         "emr.analytics.service-sg",
         "alarm.emr.analytics.unhealthy-nodes",
+        "queue.payments",
+        "queue.payments.dead",
+        "queue.payments.policy",
+        "alarm.queue.payments.age",
+        "alarm.queue.payments.dead-letters",
     ]
     .into_iter()
     .map(String::from)
     .collect()
 }
 
-/// The private route tables: stage 3's NAT gateways give them a default route.
+/// The private route tables (stage 3's NAT gateways give them a default route) and the tiers'
+/// instance roles (the payments queue's permissions).
 fn route_tables() -> BTreeSet<String> {
-    ["network.private.0.routes", "network.private.1.routes"]
-        .into_iter()
-        .map(String::from)
-        .collect()
+    [
+        "network.private.0.routes",
+        "network.private.1.routes",
+        "tier.app.role",
+        "tier.web.role",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect()
 }
 
 fn only(action: &str, changes: &[(String, String)]) -> BTreeSet<String> {
@@ -92,7 +103,11 @@ async fn stage3_builds_on_stage2_and_comes_off_again() {
     let changes = plan_changes("stage3", &env, &[]);
     assert_eq!(only("create", &changes), stage3_additions());
     assert_eq!(only("update", &changes), route_tables(), "{changes:?}");
-    assert_eq!(changes.len(), stage3_additions().len() + 2, "{changes:?}");
+    assert_eq!(
+        changes.len(),
+        stage3_additions().len() + route_tables().len(),
+        "{changes:?}"
+    );
     // The shipped default scales the service's tasks too.
     assert!(
         plan_changes("stage3", &env, &[]).contains(&("svc.api.scaling".into(), "create".into()))
@@ -417,6 +432,7 @@ async fn stage3_builds_on_stage2_and_comes_off_again() {
         "## EMR cluster analytics",
         "## Cache session",
         "## Table orders",
+        "## Queue payments",
     ] {
         assert!(body.contains(row), "no {row} in the dashboard");
     }
@@ -432,7 +448,11 @@ async fn stage3_builds_on_stage2_and_comes_off_again() {
     let changes = plan_changes("stage2", &env, &[]);
     assert_eq!(only("delete", &changes), stage3_additions());
     assert_eq!(only("update", &changes), route_tables(), "{changes:?}");
-    assert_eq!(changes.len(), stage3_additions().len() + 2, "{changes:?}");
+    assert_eq!(
+        changes.len(),
+        stage3_additions().len() + route_tables().len(),
+        "{changes:?}"
+    );
     ftctl(&with_vars(
         vec!["apply", "stage2", "--env", &env, "--yes"],
         &[],

@@ -4,7 +4,7 @@
 //! `az`, gray failures `gray`, lost replication `replication`; what `chaos list` offers is
 //! `applicable`.
 
-use super::{Instance, Inventory, Observation};
+use super::{DocumentDb, Instance, Inventory, Observation};
 mod applicable;
 mod az;
 pub mod gray;
@@ -625,8 +625,15 @@ fn docdb_failover(
     baseline: &Observation,
     names: &[String],
 ) -> Result<Design, Refusal> {
+    // Unnamed, every one with a replica to promote; named, a lone writer is refused below.
+    let with_replicas: Vec<DocumentDb> = inv
+        .documents
+        .iter()
+        .filter(|d| !names.is_empty() || d.instances >= 2)
+        .cloned()
+        .collect();
     let chosen = choose(
-        &inv.documents,
+        &with_replicas,
         names,
         |d, n| d.name == n || d.identifier == n,
         "--docs",

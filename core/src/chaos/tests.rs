@@ -1372,10 +1372,14 @@ fn docdb_failover_promotes_a_replica_within_its_alarms_and_needs_one() {
     snap.documents[0].status = "available".into();
     snap.documents[0].writer.clear();
     assert!(snap.problems(&[]).iter().any(|p| p.contains("no writer")));
-    // A lone writer has nothing to promote.
+    // A lone writer has nothing to promote: named, it is refused; unnamed, it is not chosen.
     inv.documents[0].instances = 1;
-    let err = design::design(&fault, &inv, &base, None).unwrap_err();
+    let named = Fault::DocdbFailover {
+        documents: vec!["catalog".into()],
+    };
+    let err = design::design(&named, &inv, &base, None).unwrap_err();
     assert!(err.0.contains("no replica to promote"), "{err}");
+    assert!(design::design(&fault, &inv, &base, None).is_err());
     assert!(!design::applicable(&inv)
         .iter()
         .any(|a| a.experiment == "docdb-failover"));

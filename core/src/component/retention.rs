@@ -55,6 +55,8 @@ impl Retention {
     /// Glacier Flexible Retrieval bills 90 days at least (S3 User Guide, "Understanding and managing
     /// Amazon S3 storage classes"): an expiry sooner than that after the move pays for nothing.
     pub const GLACIER_MIN_DAYS: u32 = 90;
+    /// A bound well inside the 32-bit day counts S3's rules take.
+    pub const MAX_DAYS: u32 = 36_500;
     /// Incomplete multipart uploads are invisible in listings but billed: gone after a week.
     pub const ABORT_UPLOADS_DAYS: u32 = 7;
     /// How long a replaced version of an evidence record stays (the bucket is versioned).
@@ -94,6 +96,18 @@ impl Component for RetentionComponent {
             r.glacier_after_days,
             r.expire_after_days,
         );
+        for (field, days) in [
+            ("infrequent_access_after_days", ia),
+            ("glacier_after_days", glacier),
+            ("expire_after_days", expire),
+        ] {
+            if days > Retention::MAX_DAYS {
+                bad(
+                    format!("retention.{field}"),
+                    format!("at most {} days (a century)", Retention::MAX_DAYS),
+                );
+            }
+        }
         if ia != 0 && ia < Retention::IA_MIN_DAYS {
             bad(
                 "retention.infrequent_access_after_days".into(),

@@ -275,6 +275,24 @@ pub async fn list(clients: &Clients, env: &str) -> Result<Vec<Backup>> {
 /// (no database asks for AWS Backup, or nothing was made yet) has none.
 async fn recovery_points(clients: &Clients, env: &str) -> Result<Vec<Backup>> {
     let vault = crate::expand::backup_vault_name(env);
+    // Asked only of a vault that exists: for a missing one AWS Backup answers
+    // AccessDeniedException, not ResourceNotFoundException (boto/boto3#2269), which would
+    // make the whole listing fail for a deployment without one.
+    let vaults: Vec<_> = clients
+        .backup
+        .list_backup_vaults()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| aws_error("listing backup vaults", e))?;
+    if !vaults
+        .iter()
+        .any(|v| v.backup_vault_name() == Some(vault.as_str()))
+    {
+        return Ok(Vec::new());
+    }
     let listed: Result<Vec<_>, _> = clients
         .backup
         .list_recovery_points_by_backup_vault()

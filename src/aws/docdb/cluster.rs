@@ -9,7 +9,8 @@ use super::tags::{docdb_only, docdb_owner, docdb_tags};
 use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
 use crate::aws::sdk::{
-    aws_error, b, changed, error_code, i, observed_from_spec, s, str_list, strs, unix_now,
+    aws_error, b, changed, coded, error_code, i, observed_from_spec, retry_while, s, str_list,
+    strs, unix_now, RELEASE_WAIT,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
 use crate::schema::{Attr, Schema};
@@ -293,25 +294,33 @@ impl Provider for DocdbClusterProvider {
                 .await
                 .map_err(|e| aws_error(&format!("turning deletion protection off on {id}"), e))?;
         }
-        // One of the two is required: SkipFinalSnapshot defaults to false (DeleteDBCluster).
-        let mut req = ctx
-            .clients
-            .docdb
-            .delete_db_cluster()
-            .db_cluster_identifier(id);
-        if ctx.delete.skip_final_snapshot {
-            req = req.skip_final_snapshot(true);
-        } else {
-            let snapshot = crate::backup::final_name(id, unix_now() as i64);
+        // Deleted only while `available` (DocumentDB Developer Guide, "Deleting an Amazon
+        // DocumentDB cluster"): just after its protection went off or its last instance went,
+        // or while it backs up, it answers InvalidDBClusterStateFault, which is waited out
+        // (terraform-provider-aws retries the same, hashicorp/terraform-provider-aws#7122).
+        // One of SkipFinalSnapshot and a final snapshot is required (DeleteDBCluster).
+        let snapshot = (!ctx.delete.skip_final_snapshot)
+            .then(|| crate::backup::final_name(id, unix_now() as i64));
+        if let Some(snapshot) = &snapshot {
             tracing::info!("document database {id}: final snapshot {snapshot}");
-            req = req
-                .skip_final_snapshot(false)
-                .final_db_snapshot_identifier(snapshot);
         }
-        match req.send().await {
-            Ok(_) => {}
-            Err(e) if error_code(&e).as_deref() == Some("DBClusterNotFoundFault") => return Ok(()),
-            Err(e) => return Err(aws_error(&format!("deleting document database {id}"), e)),
+        let sent = retry_while(&["InvalidDBClusterStateFault"], RELEASE_WAIT, || async {
+            ctx.clients
+                .docdb
+                .delete_db_cluster()
+                .db_cluster_identifier(id)
+                .skip_final_snapshot(snapshot.is_none())
+                .set_final_db_snapshot_identifier(snapshot.clone())
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| coded(&format!("deleting document database {id}"), e))
+        })
+        .await;
+        match sent {
+            Ok(()) => {}
+            Err((Some(code), _)) if code == "DBClusterNotFoundFault" => return Ok(()),
+            Err((_, e)) => return Err(e),
         }
         wait_settled(ctx, id, true).await
     }

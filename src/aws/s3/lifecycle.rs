@@ -82,9 +82,13 @@ fn rules(lifecycle: &Val, scope: Scope) -> Result<Vec<LifecycleRule>> {
     if expire > 0 {
         age = age.expiration(LifecycleExpiration::builder().days(expire).build());
     }
+    // S3 refuses a rule without an action: the age rule goes only when it has one.
+    let ages = ia > 0 || glacier > 0 || expire > 0;
     let mut out = Vec::new();
     if scope.versioned {
-        out.push(age.build()?);
+        if ages {
+            out.push(age.build()?);
+        }
         out.push(
             LifecycleRule::builder()
                 .id(VERSIONS_RULE_ID)

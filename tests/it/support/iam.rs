@@ -279,6 +279,34 @@ pub fn implied(actions: &BTreeSet<String>) -> BTreeSet<String> {
         &mut out,
     );
     when("wafv2:CreateWebACL", &["wafv2:UpdateWebACL"], &mut out);
+    // Tags given at creation need AddTagsToResource as well (RDS User Guide, "Granting
+    // permission to tag Amazon RDS resources during creation"); a master password managed in
+    // Secrets Manager is made with the caller's rights (RDS User Guide, "Password management
+    // with Amazon RDS and AWS Secrets Manager", required permissions; the ACK RDS controller
+    // needed the same, aws-controllers-k8s/rds-controller#251). The emulators check neither.
+    for create in ["rds:CreateDBInstance", "rds:CreateDBCluster"] {
+        when(
+            create,
+            &[
+                "rds:AddTagsToResource",
+                "secretsmanager:CreateSecret",
+                "secretsmanager:TagResource",
+                "secretsmanager:RotateSecret",
+                "secretsmanager:DeleteSecret",
+            ],
+            &mut out,
+        );
+    }
+    // `ftctl backup` (not part of the recorded run) snapshots and lists every data store.
+    when(
+        "rds:CreateDBInstance",
+        &[
+            "rds:CreateDBSnapshot",
+            "rds:DescribeDBSnapshots",
+            "rds:DescribeDBClusterSnapshots",
+        ],
+        &mut out,
+    );
     // DocumentDB's API is RDS's (its actions are rds: ones; DocumentDB Developer Guide,
     // "Identity-based policies"): `ftctl backup` snapshots and lists its clusters, and a
     // destroy without --skip-final-snapshot leaves a final snapshot (the recorded run skips it),
