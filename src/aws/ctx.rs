@@ -2,7 +2,7 @@
 
 use crate::aws::clients::Clients;
 use crate::deployment::{Deployment, TAG_DEPLOYMENT, TAG_HOME_REGION, TAG_LOGICAL_ID, TAG_STACK};
-use crate::resource::ResourceSpec;
+use crate::resource::{Observed, ResourceSpec, Val};
 use std::collections::HashMap;
 
 /// Choices that change how deletions behave.
@@ -75,5 +75,20 @@ impl Ctx<'_> {
     /// The prefix of every name this deployment gives.
     pub fn name_prefix(&self) -> String {
         format!("{}-", self.deployment.env)
+    }
+
+    /// Whether `current` (`what`, as the operator knows it) has deletion protection to turn off
+    /// before it can go; refused unless the destroy was asked to turn it off.
+    pub fn protection_to_lift(&self, current: &Observed, what: &str) -> anyhow::Result<bool> {
+        if current.props.get("deletion_protection") != Some(&Val::Bool(true)) {
+            return Ok(false);
+        }
+        if !self.delete.disable_deletion_protection {
+            anyhow::bail!(
+                "{what} has deletion protection on; set its deletion_protection = false in the \
+                 stack and apply, or destroy with --disable-deletion-protection"
+            );
+        }
+        Ok(true)
     }
 }

@@ -401,6 +401,47 @@ pub fn arn_suffix(arn: &str) -> String {
     }
 }
 
+/// The parameters (name, value) a parameter group's spec sets — of every one, or with
+/// `current`, of those whose value differs from what was observed. RDS and DocumentDB take and
+/// report the values as text; each provider makes its own SDK's `Parameter` of them.
+pub fn parameters_to_set(
+    spec: &ResourceSpec,
+    current: Option<&Observed>,
+) -> Result<Vec<(String, String)>> {
+    let Some(want) = spec.props.get("parameters").and_then(Val::as_map) else {
+        return Ok(Vec::new());
+    };
+    let have = current
+        .and_then(|c| c.props.get("parameters"))
+        .and_then(Val::as_map);
+    let mut out = Vec::new();
+    for (k, v) in want {
+        let value = v
+            .as_str()
+            .ok_or_else(|| anyhow!("parameter {k} of {} is not text", spec.name))?;
+        if have.and_then(|m| m.get(k)).and_then(Val::as_str) != Some(value) || current.is_none() {
+            out.push((k.clone(), value.to_string()));
+        }
+    }
+    Ok(out)
+}
+
+/// The engine version `spec` wants, and whether reaching it from the one observed is a major
+/// upgrade, which RDS and DocumentDB refuse without AllowMajorVersionUpgrade ("The
+/// AllowMajorVersionUpgrade flag must be present when upgrading to a new major version").
+pub fn version_upgrade<'a>(spec: &'a ResourceSpec, current: &Observed) -> Result<(&'a str, bool)> {
+    let want = s(spec, "engine_version")?;
+    let have = current
+        .props
+        .get("engine_version")
+        .and_then(Val::as_str)
+        .unwrap_or_default();
+    Ok((
+        want,
+        crate::resource::major_version(want) != crate::resource::major_version(have),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

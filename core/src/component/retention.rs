@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Retention {
-    /// To S3 Standard-IA (about 45% cheaper to store, billed per retrieval). At least 30.
+    /// To S3 Standard-IA (cheaper to store, billed per retrieval). At least 30.
     #[serde(default = "default_ia")]
     pub infrequent_access_after_days: u32,
     /// To S3 Glacier Flexible Retrieval (read only after a restore of minutes to hours).

@@ -359,27 +359,19 @@ async fn recovery_points(clients: &Clients, env: &str) -> Result<Vec<Backup>> {
 async fn document_snapshots(
     clients: &Clients,
 ) -> Result<Vec<aws_sdk_docdb::types::DbClusterSnapshot>> {
-    let mut out = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let page = clients
-            .docdb
-            .describe_db_cluster_snapshots()
-            .set_marker(marker.take())
-            .send()
-            .await
-            .map_err(|e| aws_error("listing document database snapshots", e))?;
-        out.extend(
-            page.db_cluster_snapshots()
-                .iter()
-                .filter(|s| s.engine().is_none_or(|e| e == "docdb"))
-                .cloned(),
-        );
-        match page.marker() {
-            Some(m) if !m.is_empty() => marker = Some(m.to_string()),
-            _ => return Ok(out),
-        }
-    }
+    let all: Vec<aws_sdk_docdb::types::DbClusterSnapshot> = clients
+        .docdb
+        .describe_db_cluster_snapshots()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| aws_error("listing document database snapshots", e))?;
+    Ok(all
+        .into_iter()
+        .filter(|s| s.engine().is_none_or(|e| e == "docdb"))
+        .collect())
 }
 
 /// ListBackups pages by the last backup's ARN; the SDK has no paginator for it.

@@ -10,7 +10,7 @@ use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
 use crate::aws::sdk::{
     aws_error, b, changed, coded, error_code, i, observed_from_spec, retry_while, s, str_list,
-    strs, unix_now, RELEASE_WAIT,
+    strs, unix_now, version_upgrade, RELEASE_WAIT,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
 use crate::schema::{Attr, Schema};
@@ -232,14 +232,7 @@ impl Provider for DocdbClusterProvider {
             .db_cluster_identifier(id)
             .apply_immediately(true);
         if changed("engine_version") {
-            let want = s(spec, "engine_version")?;
-            let have = current
-                .props
-                .get("engine_version")
-                .and_then(Val::as_str)
-                .unwrap_or_default();
-            let major =
-                crate::resource::major_version(want) != crate::resource::major_version(have);
+            let (want, major) = version_upgrade(spec, current)?;
             req = req
                 .engine_version(want)
                 .set_allow_major_version_upgrade(major.then_some(true));
@@ -276,14 +269,7 @@ impl Provider for DocdbClusterProvider {
     /// none (DocumentDB Developer Guide, "Deleting an Amazon DocumentDB cluster").
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
         let id = current.physical_id.as_str();
-        if current.props.get("deletion_protection") == Some(&Val::Bool(true)) {
-            if !ctx.delete.disable_deletion_protection {
-                bail!(
-                    "document database {id} has deletion protection on; set its \
-                     deletion_protection = false and apply, or destroy with \
-                     --disable-deletion-protection"
-                );
-            }
+        if ctx.protection_to_lift(current, &format!("document database {id}"))? {
             ctx.clients
                 .docdb
                 .modify_db_cluster()

@@ -10,10 +10,12 @@
 use super::tags::{docdb_owner, docdb_tags};
 use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
-use crate::aws::sdk::{aws_error, coded, delete_waiting, observed_from_spec, s, updated_in_place};
+use crate::aws::sdk::{
+    aws_error, coded, delete_waiting, observed_from_spec, parameters_to_set, s, updated_in_place,
+};
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
 use crate::schema::{Attr, Schema};
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use async_trait::async_trait;
 use aws_sdk_docdb::types::{ApplyMethod, Parameter};
 
@@ -30,20 +32,16 @@ static SCHEMA: Schema = Schema::new(
 
 pub struct DocdbParameterGroupProvider;
 
-fn wanted(spec: &ResourceSpec) -> Result<Vec<Parameter>> {
-    let Some(m) = spec.props.get("parameters").and_then(Val::as_map) else {
-        return Ok(Vec::new());
-    };
-    m.iter()
+/// The parameters to set, as DocumentDB takes them: `tls` is static, so pending-reboot.
+fn as_parameters(values: Vec<(String, String)>) -> Vec<Parameter> {
+    values
+        .into_iter()
         .map(|(k, v)| {
-            let value = v
-                .as_str()
-                .ok_or_else(|| anyhow!("parameter {k} of {} is not text", spec.name))?;
-            Ok(Parameter::builder()
+            Parameter::builder()
                 .parameter_name(k)
-                .parameter_value(value)
+                .parameter_value(v)
                 .apply_method(ApplyMethod::PendingReboot)
-                .build())
+                .build()
         })
         .collect()
 }
@@ -64,25 +62,18 @@ async fn set_parameters(ctx: &Ctx<'_>, name: &str, params: Vec<Parameter>) -> Re
 }
 
 async fn user_parameters(ctx: &Ctx<'_>, name: &str) -> Result<Val> {
-    let mut params = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let page = ctx
-            .clients
-            .docdb
-            .describe_db_cluster_parameters()
-            .db_cluster_parameter_group_name(name)
-            .source("user")
-            .set_marker(marker.take())
-            .send()
-            .await
-            .map_err(|e| aws_error(&format!("reading parameters of {name}"), e))?;
-        params.extend(page.parameters().iter().cloned());
-        match page.marker() {
-            Some(m) if !m.is_empty() => marker = Some(m.to_string()),
-            _ => break,
-        }
-    }
+    let params: Vec<Parameter> = ctx
+        .clients
+        .docdb
+        .describe_db_cluster_parameters()
+        .db_cluster_parameter_group_name(name)
+        .source("user")
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| aws_error(&format!("reading parameters of {name}"), e))?;
     Ok(Val::map(params.iter().filter_map(|p| {
         Some((
             p.parameter_name()?.to_string(),
@@ -159,7 +150,12 @@ impl Provider for DocdbParameterGroupProvider {
                     e,
                 )
             })?;
-        set_parameters(ctx, &spec.name, wanted(spec)?).await?;
+        set_parameters(
+            ctx,
+            &spec.name,
+            as_parameters(parameters_to_set(spec, None)?),
+        )
+        .await?;
         let arn = out
             .db_cluster_parameter_group()
             .and_then(|g| g.db_cluster_parameter_group_arn())
@@ -177,16 +173,7 @@ impl Provider for DocdbParameterGroupProvider {
     ) -> Result<Observed> {
         // Only the values that differ; they apply at each instance's next reboot.
         let name = current.physical_id.as_str();
-        let have = current.props.get("parameters").and_then(Val::as_map);
-        let differing: Vec<Parameter> = wanted(spec)?
-            .into_iter()
-            .filter(|p| {
-                let now = have
-                    .and_then(|m| m.get(p.parameter_name().unwrap_or_default()))
-                    .and_then(Val::as_str);
-                now != p.parameter_value()
-            })
-            .collect();
+        let differing = as_parameters(parameters_to_set(spec, Some(current))?);
         set_parameters(ctx, name, differing).await?;
         Ok(updated_in_place(spec, current))
     }

@@ -446,13 +446,7 @@ impl Provider for TableProvider {
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
         let client = &ctx.clients.dynamodb;
         let name = current.physical_id.clone();
-        if current.props.get("deletion_protection") == Some(&Val::Bool(true)) {
-            if !ctx.delete.disable_deletion_protection {
-                anyhow::bail!(
-                    "table {name} has deletion protection on; set its deletion_protection = false \
-                     and apply, or destroy with --disable-deletion-protection"
-                );
-            }
+        if ctx.protection_to_lift(current, &format!("table {name}"))? {
             client
                 .update_table()
                 .table_name(&name)

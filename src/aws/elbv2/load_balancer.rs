@@ -296,14 +296,7 @@ impl Provider for LoadBalancerProvider {
 
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
         let arn = current.physical_id.as_str();
-        if current.props.get("deletion_protection") == Some(&Val::Bool(true)) {
-            if !ctx.delete.disable_deletion_protection {
-                anyhow::bail!(
-                    "load balancer {} has deletion protection on; set deletion_protection = \
-                     false in its stack and apply, or destroy with --disable-deletion-protection",
-                    current.name
-                );
-            }
+        if ctx.protection_to_lift(current, &format!("load balancer {}", current.name))? {
             set_attributes(
                 ctx,
                 arn,

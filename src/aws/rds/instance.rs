@@ -6,7 +6,7 @@ use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
 use crate::aws::sdk::{
     aws_error, b, changed, delta, error_code, i, observed_from_spec, s, str_list, strs, unix_now,
-    waiter_error,
+    version_upgrade, waiter_error,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
 use crate::schema::{Attr, Compare, Schema};
@@ -252,16 +252,7 @@ impl Provider for DbInstanceProvider {
             .db_instance_identifier(id)
             .apply_immediately(true);
         if changed("engine_version") {
-            let want = s(spec, "engine_version")?;
-            let have = current
-                .props
-                .get("engine_version")
-                .and_then(Val::as_str)
-                .unwrap_or_default();
-            // RDS refuses a new major version without this flag ("The AllowMajorVersionUpgrade
-            // flag must be present when upgrading to a new major version"); the plan said so.
-            let major =
-                crate::resource::major_version(want) != crate::resource::major_version(have);
+            let (want, major) = version_upgrade(spec, current)?;
             req = req
                 .engine_version(want)
                 .set_allow_major_version_upgrade(major.then_some(true));
@@ -320,14 +311,7 @@ impl Provider for DbInstanceProvider {
 
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
         let id = current.physical_id.as_str();
-        let protected = current.props.get("deletion_protection") == Some(&Val::Bool(true));
-        if protected {
-            if !ctx.delete.disable_deletion_protection {
-                anyhow::bail!(
-                    "database {id} has deletion protection on; set its deletion_protection = false \
-                     and apply, or destroy with --disable-deletion-protection"
-                );
-            }
+        if ctx.protection_to_lift(current, &format!("database {id}"))? {
             ctx.clients
                 .rds
                 .modify_db_instance()

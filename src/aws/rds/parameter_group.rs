@@ -8,10 +8,12 @@
 use super::tags::{rds_owner, rds_tags};
 use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
-use crate::aws::sdk::{aws_error, coded, delete_waiting, observed_from_spec, s, updated_in_place};
+use crate::aws::sdk::{
+    aws_error, coded, delete_waiting, observed_from_spec, parameters_to_set, s, updated_in_place,
+};
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
 use crate::schema::{Attr, Schema};
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use async_trait::async_trait;
 use aws_sdk_rds::types::{ApplyMethod, Parameter};
 
@@ -28,23 +30,17 @@ static SCHEMA: Schema = Schema::new(
 
 pub struct DbParameterGroupProvider;
 
-/// The parameters a spec sets, as RDS takes them. Every one ftctl sets is dynamic, so it applies
-/// at once ("You can use the immediate value with dynamic parameters only"). Values are text to
-/// RDS (and read back as text).
-fn wanted(spec: &ResourceSpec) -> Result<Vec<Parameter>> {
-    let Some(m) = spec.props.get("parameters").and_then(Val::as_map) else {
-        return Ok(Vec::new());
-    };
-    m.iter()
+/// The parameters to set, as RDS takes them. Every one ftctl sets is dynamic, so it applies at
+/// once ("You can use the immediate value with dynamic parameters only").
+fn as_parameters(values: Vec<(String, String)>) -> Vec<Parameter> {
+    values
+        .into_iter()
         .map(|(k, v)| {
-            let value = v
-                .as_str()
-                .ok_or_else(|| anyhow!("parameter {k} of {} is not text", spec.name))?;
-            Ok(Parameter::builder()
+            Parameter::builder()
                 .parameter_name(k)
-                .parameter_value(value)
+                .parameter_value(v)
                 .apply_method(ApplyMethod::Immediate)
-                .build())
+                .build()
         })
         .collect()
 }
@@ -147,7 +143,12 @@ impl Provider for DbParameterGroupProvider {
             .send()
             .await
             .map_err(|e| aws_error(&format!("creating DB parameter group {}", spec.name), e))?;
-        set_parameters(ctx, &spec.name, wanted(spec)?).await?;
+        set_parameters(
+            ctx,
+            &spec.name,
+            as_parameters(parameters_to_set(spec, None)?),
+        )
+        .await?;
         let arn = out
             .db_parameter_group()
             .and_then(|g| g.db_parameter_group_arn())
@@ -165,16 +166,7 @@ impl Provider for DbParameterGroupProvider {
     ) -> Result<Observed> {
         let name = current.physical_id.as_str();
         // Only the parameters whose value differs.
-        let have = current.props.get("parameters").and_then(Val::as_map);
-        let differing: Vec<Parameter> = wanted(spec)?
-            .into_iter()
-            .filter(|p| {
-                let now = have
-                    .and_then(|m| m.get(p.parameter_name().unwrap_or_default()))
-                    .and_then(Val::as_str);
-                now != p.parameter_value()
-            })
-            .collect();
+        let differing = as_parameters(parameters_to_set(spec, Some(current))?);
         set_parameters(ctx, name, differing).await?;
         // A parameter ftctl no longer sets goes back to the engine's default.
         let keep = spec.props.get("parameters").and_then(Val::as_map);

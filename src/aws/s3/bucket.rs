@@ -5,7 +5,7 @@
 use crate::aws::clients::caller_account;
 use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
-use crate::aws::sdk::{aws_error, b, error_code, s, updated_in_place};
+use crate::aws::sdk::{aws_error, b, changed, error_code, s, updated_in_place};
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
 use crate::schema::{Attr, Schema};
 use anyhow::Result;
@@ -245,7 +245,15 @@ pub(crate) async fn encrypt(
 
 /// Writes the bucket's policy (when a service writes into it), public access block and
 /// encryption; `account` is the bucket's account, which the policy names.
-async fn configure(ctx: &Ctx<'_>, spec: &ResourceSpec, name: &str, account: &str) -> Result<()> {
+/// `lifecycle_changed`: whether the rules differ from the bucket's (always, at creation); they
+/// are written, and waited for, only then.
+async fn configure(
+    ctx: &Ctx<'_>,
+    spec: &ResourceSpec,
+    name: &str,
+    account: &str,
+    lifecycle_changed: bool,
+) -> Result<()> {
     let s3 = &ctx.clients.s3;
     if let Some(service) = spec.props.get("writer_service").and_then(Val::as_str) {
         let region = &ctx.clients.region;
@@ -270,7 +278,7 @@ async fn configure(ctx: &Ctx<'_>, spec: &ResourceSpec, name: &str, account: &str
         ServerSideEncryption::Aes256
     };
     encrypt(s3, name, None, algorithm).await?;
-    if let Some(lifecycle) = spec.props.get("lifecycle") {
+    if let Some(lifecycle) = spec.props.get("lifecycle").filter(|_| lifecycle_changed) {
         super::lifecycle::apply(s3, name, None, lifecycle, super::lifecycle::LOGS).await?;
     }
     Ok(())
@@ -398,7 +406,7 @@ impl Provider for S3BucketProvider {
             .send()
             .await
             .map_err(|e| aws_error(&format!("tagging bucket {name}"), e))?;
-        configure(ctx, spec, &name, &account).await?;
+        configure(ctx, spec, &name, &account, true).await?;
         let mut o = observed_bucket(&spec.id, &name);
         o.props = spec.props.clone();
         o.name = name;
@@ -412,7 +420,8 @@ impl Provider for S3BucketProvider {
         current: &Observed,
     ) -> Result<Observed> {
         let account = caller_account(ctx).await?.1;
-        configure(ctx, spec, &current.physical_id, &account).await?;
+        let lifecycle_changed = changed(spec, current, "lifecycle");
+        configure(ctx, spec, &current.physical_id, &account, lifecycle_changed).await?;
         Ok(updated_in_place(spec, current))
     }
 

@@ -266,7 +266,7 @@ impl<'a> Store<'a> {
     async fn age(&self, retention: &crate::stack::Retention) -> Result<()> {
         let s3 = &self.clients.s3;
         let owner = Some(self.account.as_str());
-        let want = lifecycle::attribute(retention);
+        let want = retention.rules();
         if lifecycle::read(s3, &self.bucket, owner).await? == want {
             return Ok(());
         }

@@ -39,11 +39,6 @@ pub const LOGS: Scope = Scope {
     versioned: false,
 };
 
-/// The `lifecycle` attribute as the stack states it: `retention`'s three figures.
-pub fn attribute(r: &Retention) -> Val {
-    r.rules()
-}
-
 fn days(v: &Val, key: &str) -> i32 {
     v.as_map()
         .and_then(|m| m.get(key))
@@ -199,7 +194,7 @@ pub async fn read(s3: &aws_sdk_s3::Client, name: &str, owner: Option<&str>) -> R
             ))
         }
     }
-    Ok(attribute(&r))
+    Ok(r.rules())
 }
 
 /// Removes every lifecycle rule of bucket `name` (a `[retention]` of zeros).
