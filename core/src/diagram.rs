@@ -2,7 +2,7 @@
 //! same expansion `plan` uses, so the picture cannot drift from the stack. Pure: no AWS call
 //! (zones are placeholders).
 
-use crate::resource::{Kind, ResourceSpec};
+use crate::resource::{Kind, ResourceSpec, Val};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The component a resource belongs to: `tier.web.asg` → `tier.web`, `network.private.0` →
@@ -14,6 +14,7 @@ fn component(id: &str) -> String {
         ["network", ..] => "network".into(),
         ["ecs", ..] => "ecs".into(),
         ["dns", ..] => "dns".into(),
+        ["edge", ..] => "edge".into(),
         ["audit", ..] => "audit".into(),
         ["backup", ..] => "backup".into(),
         [kind, name, ..] => format!("{kind}.{name}"),
@@ -39,6 +40,7 @@ fn label(component: &str, kinds: &BTreeSet<Kind>) -> String {
             "alarms" => "alarms → SNS, dashboard".into(),
             "ecs" => "ECS cluster".into(),
             "dns" => "Route 53".into(),
+            "edge" => "CloudFront, maintenance page in S3".into(),
             "audit" => "CloudTrail audit trail".into(),
             "backup" => "AWS Backup of the databases".into(),
             other => other.into(),
@@ -84,7 +86,14 @@ pub fn mermaid(title: &str, specs: &[ResourceSpec]) -> String {
         let public = specs.iter().any(|s| {
             s.id == *lb && s.props.get("scheme").and_then(|v| v.as_str()) == Some("internet-facing")
         });
-        if public {
+        // Behind CloudFront, the internet arrives through the distribution.
+        let fronted = specs.iter().any(|s| {
+            s.kind == Kind::Distribution
+                && matches!(s.props.get("origin_domain"), Some(Val::Ref(r)) if r.id == *lb)
+        });
+        if fronted {
+            out.push_str("  internet --> edge\n");
+        } else if public {
             out.push_str(&format!("  internet --> {}\n", node_id(lb)));
         }
     }

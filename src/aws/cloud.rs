@@ -16,13 +16,19 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AwsCloud {
     pub clients: Arc<Clients>,
-    /// us-east-1, for a deployment elsewhere: where Route 53 health-check alarms must live.
+    /// us-east-1, for a deployment elsewhere: where the alarms on Route 53 health checks and
+    /// CloudFront, and a distribution's certificate, must live.
     pub remote: Option<Arc<Clients>>,
     pub delete_options: DeleteOptions,
 }
 
 /// Kinds that may live in `ROUTE53_METRICS_REGION` for a deployment elsewhere.
-pub(super) const REMOTE_KINDS: [Kind; 3] = [Kind::KmsKey, Kind::SnsTopic, Kind::MetricAlarm];
+pub(super) const REMOTE_KINDS: [Kind; 4] = [
+    Kind::KmsKey,
+    Kind::SnsTopic,
+    Kind::MetricAlarm,
+    Kind::Certificate,
+];
 
 impl AwsCloud {
     pub async fn connect(region: Option<&str>, delete_options: DeleteOptions) -> Result<Self> {

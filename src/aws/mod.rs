@@ -10,6 +10,7 @@ pub mod backup;
 pub mod chaos;
 mod clients;
 mod cloud;
+mod cloudfront;
 mod cloudtrail;
 pub mod cloudwatch;
 mod ctx;

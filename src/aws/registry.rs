@@ -5,8 +5,9 @@
 
 use super::provider::Provider;
 use super::{
-    acm, app_autoscaling, autoscaling, backup, cloudtrail, cloudwatch, docdb, dynamodb, ec2, ecs,
-    efs, elasticache, elbv2, emr, iam, kms, logs, rds, route53, s3, sns, sqs, wafv2, xray,
+    acm, app_autoscaling, autoscaling, backup, cloudfront, cloudtrail, cloudwatch, docdb, dynamodb,
+    ec2, ecs, efs, elasticache, elbv2, emr, iam, kms, logs, rds, route53, s3, sns, sqs, wafv2,
+    xray,
 };
 use crate::resource::Kind;
 use crate::schema::Schema;
@@ -74,6 +75,13 @@ static SERVICES: &[Service] = &[
         providers: &[
             &backup::vault::BackupVaultProvider,
             &backup::plan::BackupPlanProvider,
+        ],
+    },
+    Service {
+        endpoint_var: cloudfront::ENDPOINT_VAR,
+        providers: &[
+            &cloudfront::origin_access_control::OriginAccessControlProvider,
+            &cloudfront::distribution::DistributionProvider,
         ],
     },
     Service {
@@ -160,7 +168,10 @@ static SERVICES: &[Service] = &[
     },
     Service {
         endpoint_var: s3::ENDPOINT_VAR,
-        providers: &[&s3::bucket::S3BucketProvider],
+        providers: &[
+            &s3::bucket::S3BucketProvider,
+            &s3::policy::BucketPolicyProvider,
+        ],
     },
     Service {
         endpoint_var: emr::ENDPOINT_VAR,

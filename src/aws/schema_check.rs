@@ -46,6 +46,16 @@ const VARIANTS: &[(&str, &[&str])] = &[
         "stage3.toml",
         &["dns.zone=\"shop.mycompany.com\"", "dns.private=false"],
     ),
+    // The same behind CloudFront, restricted to it: the record names the distribution, whose
+    // certificate lives in us-east-1.
+    (
+        "stage3.toml",
+        &[
+            "dns.zone=\"shop.mycompany.com\"",
+            "dns.private=false",
+            "edge.restrict_balancer=true",
+        ],
+    ),
 ];
 
 /// Route 53 publishes health check metrics in us-east-1 only: elsewhere the health alarm, its

@@ -3,7 +3,7 @@
 //! have metrics worth watching, their rows on the dashboard.
 
 use super::monitoring::{metric, Row};
-use super::notifications::ROUTE53_TOPIC;
+use super::notifications::US_EAST_1_TOPIC;
 use super::{alarm, AlarmDef, Component, Cx, ROUTE53_METRICS_REGION, TOPIC};
 use crate::deployment::physical_name;
 use crate::resource::{Kind, ResourceSpec, Val};
@@ -103,7 +103,8 @@ impl Component for DnsComponent {
         } = *cx;
         let topic = TOPIC;
         if let Some(dns) = &stack.dns {
-            out.extend(expand_dns(env, region, topic, dns));
+            let edge_fronts = super::edge::fronted_by_edge(stack, &dns.load_balancer);
+            out.extend(expand_dns(env, region, topic, dns, edge_fronts));
         }
     }
 
@@ -128,7 +129,13 @@ impl Component for DnsComponent {
 /// The certificate of the balancer a public zone names.
 pub(crate) const CERTIFICATE: &str = "dns.certificate";
 
-fn expand_dns(env: &str, region: &str, topic: &str, dns: &crate::stack::Dns) -> Vec<ResourceSpec> {
+fn expand_dns(
+    env: &str,
+    region: &str,
+    topic: &str,
+    dns: &crate::stack::Dns,
+    edge_fronts: bool,
+) -> Vec<ResourceSpec> {
     let zone = dns.zone.trim_end_matches('.').to_lowercase();
     let lb = format!("lb.{}", dns.load_balancer);
     let mut zone_spec = ResourceSpec::new("dns.zone", Kind::HostedZone, &zone)
@@ -138,15 +145,39 @@ fn expand_dns(env: &str, region: &str, topic: &str, dns: &crate::stack::Dns) -> 
         zone_spec = zone_spec.with("vpc_id", Val::reference("network.vpc", "id"));
     }
     let record = format!("dns.record.{}", dns.record);
-    let mut specs = vec![
-        zone_spec,
-        ResourceSpec::new(&record, Kind::DnsRecord, format!("{}.{zone}", dns.record))
+    let fqdn = format!("{}.{zone}", dns.record);
+    let record_spec = |id: &str, record_type: &str| {
+        ResourceSpec::new(id, Kind::DnsRecord, &fqdn)
             .with("zone_id", Val::reference("dns.zone", "id"))
-            .with("record_name", Val::str(format!("{}.{zone}.", dns.record)))
-            .with("alias_dns_name", Val::reference(&lb, "dns_name"))
-            .with("alias_zone_id", Val::reference(&lb, "zone_id"))
-            .with("evaluate_target_health", Val::Bool(true)),
-    ];
+            .with("record_name", Val::str(format!("{fqdn}.")))
+            .with("record_type", Val::str(record_type))
+    };
+    // A public record of a balancer CloudFront fronts names the distribution, for IPv6 too
+    // (CloudFront answers both). Route 53 cannot evaluate a distribution's health (API
+    // reference, AliasTarget: EvaluateTargetHealth cannot be true for CloudFront), nor alias
+    // one from a private zone, whose record keeps naming the balancer.
+    let edge = !dns.private && edge_fronts;
+    let mut specs = vec![zone_spec];
+    if edge {
+        for (id, record_type) in [(record.clone(), "A"), (format!("{record}.ipv6"), "AAAA")] {
+            specs.push(
+                record_spec(&id, record_type)
+                    .with(
+                        "alias_dns_name",
+                        Val::reference(super::edge::DISTRIBUTION, "domain_name"),
+                    )
+                    .with("alias_zone_id", Val::str(super::edge::CLOUDFRONT_ZONE_ID))
+                    .with("evaluate_target_health", Val::Bool(false)),
+            );
+        }
+    } else {
+        specs.push(
+            record_spec(&record, "A")
+                .with("alias_dns_name", Val::reference(&lb, "dns_name"))
+                .with("alias_zone_id", Val::reference(&lb, "zone_id"))
+                .with("evaluate_target_health", Val::Bool(true)),
+        );
+    }
     if dns.private {
         // Route 53's health checkers are on the internet and cannot reach addresses inside a
         // VPC, so a health check of a private zone's target would fail for ever (Route 53
@@ -156,14 +187,10 @@ fn expand_dns(env: &str, region: &str, topic: &str, dns: &crate::stack::Dns) -> 
     }
     specs.extend([
         // DNS-validated through the zone itself (ACM User Guide, "DNS validation").
-        ResourceSpec::new(
-            CERTIFICATE,
-            Kind::Certificate,
-            format!("{}.{zone}", dns.record),
-        )
-        .with("domain_name", Val::str(format!("{}.{zone}", dns.record)))
-        .with("zone_id", Val::reference("dns.zone", "id"))
-        .with("issued", Val::Bool(true)),
+        ResourceSpec::new(CERTIFICATE, Kind::Certificate, &fqdn)
+            .with("domain_name", Val::str(&fqdn))
+            .with("zone_id", Val::reference("dns.zone", "id"))
+            .with("issued", Val::Bool(true)),
         // HTTPS, as clients reach it (plain HTTP only redirects). Route 53 does not check the
         // certificate, so checking the balancer's own name is fine (Route 53 Developer Guide,
         // "Values that you specify when you create or update health checks").
@@ -173,7 +200,16 @@ fn expand_dns(env: &str, region: &str, topic: &str, dns: &crate::stack::Dns) -> 
             physical_name(env, &format!("{}-health", dns.record), 255),
         )
         .with("type", Val::str("HTTPS"))
-        .with("fqdn", Val::reference(&lb, "dns_name"))
+        // Behind CloudFront, what users reach: the balancer may admit only CloudFront, and
+        // the name is what its certificate and the distribution's alias are for.
+        .with(
+            "fqdn",
+            if edge {
+                Val::str(&fqdn)
+            } else {
+                Val::reference(&lb, "dns_name")
+            },
+        )
         .with("path", Val::str(&dns.health_check_path))
         .with("port", Val::Int(HTTPS_PORT.into()))
         // The balancer answers HTTPS only once its listener is there.
@@ -184,7 +220,7 @@ fn expand_dns(env: &str, region: &str, topic: &str, dns: &crate::stack::Dns) -> 
             let away = region != ROUTE53_METRICS_REGION;
             let (topic, name_suffix) = if away {
                 (
-                    ROUTE53_TOPIC,
+                    US_EAST_1_TOPIC,
                     format!("{region}-{}-health-check", dns.record),
                 )
             } else {

@@ -4,10 +4,11 @@
 //! dashboard.
 
 use super::dns::CERTIFICATE;
+use super::edge;
 use super::monitoring::{metric, Row};
 use super::{
-    alarm, tcp_rule_from_cidr, tcp_rule_from_sg, AlarmDef, Component, Cx, ALB_NAME_MAX,
-    BUCKET_NAME_MAX, TOPIC,
+    alarm, tcp_rule_from_cidr, tcp_rule_from_prefix_list, tcp_rule_from_sg, AlarmDef, Component,
+    Cx, ALB_NAME_MAX, BUCKET_NAME_MAX, TOPIC,
 };
 use crate::deployment::physical_name;
 use crate::resource::{Kind, ResourceSpec, Val};
@@ -160,8 +161,20 @@ impl Component for LoadBalancers {
             let sg = format!("lb.{name}.sg");
             let https = stack.serves_https(name);
             let mut rules: Vec<Val> = Vec::new();
+            // Restricted to CloudFront, the internet's CIDR blocks give way to CloudFront's
+            // prefix list, on the one port CloudFront reaches the balancer on: a second rule
+            // naming the list would count 55 more of the group's 60.
+            let restricted = edge::restricted_to_edge(stack, name);
+            if restricted {
+                rules.push(tcp_rule_from_prefix_list(
+                    edge::origin_port(stack, name),
+                    edge::CLOUDFRONT_PREFIX_LIST,
+                ));
+            }
             for port in stack.listener_ports(name, lb) {
-                rules.extend(lb.allow_cidrs.iter().map(|c| tcp_rule_from_cidr(port, c)));
+                if !restricted {
+                    rules.extend(lb.allow_cidrs.iter().map(|c| tcp_rule_from_cidr(port, c)));
+                }
                 rules.extend(
                     lb.allow_from
                         .iter()

@@ -1,6 +1,6 @@
 //! The components a stack is made of, one file each: the network, the notifications, the
 //! balancers, tiers, tracing, databases, caches, document databases, tables, file systems, services, queues, EMR clusters,
-//! DNS, the audit trail, how long stored objects are kept and the resilience objectives. Each holds what is checked of it beyond
+//! DNS, CloudFront in front, the audit trail, how long stored objects are kept and the resilience objectives. Each holds what is checked of it beyond
 //! what the types say, the resources it expands into and its rows on the deployment's
 //! dashboard (`monitoring`), behind the one `Component` trait; `stack::validate` and `expand::expand` are loops over
 //! `COMPONENTS`. The stack model itself stays in `stack::model`, where serde reads it with
@@ -13,6 +13,7 @@ pub(crate) mod cluster;
 pub(crate) mod database;
 pub(crate) mod dns;
 pub(crate) mod documents;
+pub(crate) mod edge;
 pub(crate) mod file_system;
 pub(crate) mod load_balancer;
 pub(crate) mod monitoring;
@@ -71,7 +72,7 @@ pub(crate) trait Component: Sync {
 /// Every component, in the order the architecture reads (problems are reported, resources
 /// listed and dashboard rows laid out in this order). The notifications come early: every
 /// alarm refers to their topic.
-pub(crate) const COMPONENTS: [&dyn Component; 17] = [
+pub(crate) const COMPONENTS: [&dyn Component; 18] = [
     &network::NetworkComponent,
     &notifications::NotificationsComponent,
     &load_balancer::LoadBalancers,
@@ -86,6 +87,7 @@ pub(crate) const COMPONENTS: [&dyn Component; 17] = [
     &queue::Queues,
     &cluster::Clusters,
     &dns::DnsComponent,
+    &edge::EdgeComponent,
     &audit::AuditComponent,
     &retention::RetentionComponent,
     &objectives::ObjectivesComponent,
@@ -122,6 +124,12 @@ pub(crate) fn tcp_rule_from_cidr(port: u16, cidr: &str) -> Val {
         ("to_port", Val::Int(port.into())),
         ("source", Val::str(cidr)),
     ])
+}
+
+/// A security group rule admitting TCP on `port` from the addresses of an AWS-managed prefix
+/// list, named (the security group provider looks its regional id up).
+pub(crate) fn tcp_rule_from_prefix_list(port: u16, list_name: &str) -> Val {
+    tcp_rule_from_cidr(port, list_name)
 }
 
 /// A CloudWatch alarm on one metric, notifying the deployment's topic.

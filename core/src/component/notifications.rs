@@ -69,22 +69,23 @@ impl Component for NotificationsComponent {
                 ]));
             }
         }
+        // Route 53 health checks and CloudFront publish their metrics in us-east-1 only.
         let public_health_check = stack.dns.as_ref().is_some_and(|d| !d.private);
-        if public_health_check && region != ROUTE53_METRICS_REGION {
+        if (public_health_check || stack.edge.is_some()) && region != ROUTE53_METRICS_REGION {
             let name = physical_name(env, &format!("{region}-alerts"), KEY_ALIAS_MAX);
             out.push(
-                notifications_key(ROUTE53_KEY, &name)
+                notifications_key(US_EAST_1_KEY, &name)
                     .with("region", Val::str(ROUTE53_METRICS_REGION)),
             );
             out.push(
                 ResourceSpec::new(
-                    ROUTE53_TOPIC,
+                    US_EAST_1_TOPIC,
                     Kind::SnsTopic,
                     physical_name(env, &format!("{region}-alerts"), 256),
                 )
                 .with("region", Val::str(ROUTE53_METRICS_REGION))
                 .with("subscriptions", Val::List(subscriptions.clone()))
-                .with("kms_key_id", Val::reference(ROUTE53_KEY, "arn")),
+                .with("kms_key_id", Val::reference(US_EAST_1_KEY, "arn")),
             );
         }
         // Queues that asked for the alarms hear only the deployment's own topic (their policy
@@ -103,10 +104,11 @@ impl Component for NotificationsComponent {
     }
 }
 
-/// The topic the Route 53 health-check alarm notifies when it lives away from the deployment.
-pub(crate) const ROUTE53_TOPIC: &str = "notifications.topic.us-east-1";
+/// The topic the alarms on us-east-1's metrics (Route 53 health checks, CloudFront) notify when
+/// the deployment lives elsewhere.
+pub(crate) const US_EAST_1_TOPIC: &str = "notifications.topic.us-east-1";
 /// The key of that topic: KMS keys are regional.
-const ROUTE53_KEY: &str = "notifications.key.us-east-1";
+const US_EAST_1_KEY: &str = "notifications.key.us-east-1";
 /// A KMS alias is at most 256 characters, `alias/` included.
 const KEY_ALIAS_MAX: usize = 250;
 

@@ -525,11 +525,14 @@ fn the_health_check_alarm_lives_in_us_east_1_with_a_topic_there() {
     assert_eq!(far.props["region"], Val::str("us-east-1"));
     assert_eq!(far.props["subscriptions"], home.props["subscriptions"]);
     assert!(!home.props.contains_key("region"));
+    // So does CloudFront's.
+    let edge = find(&specs, "alarm.edge.5xx");
+    assert_eq!(edge.props["region"], Val::str("us-east-1"));
+    assert_eq!(edge.props["alarm_actions"], alarm.props["alarm_actions"]);
     // Every other alarm stays home and notifies the deployment's topic.
-    for a in specs
-        .iter()
-        .filter(|s| s.kind == Kind::MetricAlarm && s.id != "alarm.dns.health")
-    {
+    for a in specs.iter().filter(|s| {
+        s.kind == Kind::MetricAlarm && s.id != "alarm.dns.health" && s.id != "alarm.edge.5xx"
+    }) {
         assert!(!a.props.contains_key("region"), "{}", a.id);
     }
     // The dashboard charts the health check where its metric is.
@@ -553,4 +556,106 @@ fn the_health_check_alarm_lives_in_us_east_1_with_a_topic_there() {
     assert!(!find(&specs, "alarm.dns.health")
         .props
         .contains_key("region"));
+}
+
+#[test]
+fn cloudfront_fronts_the_public_balancer_and_the_record_names_it() {
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../stacks/stage3.toml"
+    ));
+    let vars = [
+        "dns.private=false".to_string(),
+        "dns.zone=\"shop.mycompany.net\"".to_string(),
+        "edge.restrict_balancer=true".to_string(),
+    ];
+    let stack = load(&path, &vars).unwrap().stack;
+    let zones: Vec<String> = ["a", "b"].iter().map(|z| format!("eu-west-1{z}")).collect();
+    let specs = expand(&stack, "dev", "eu-west-1", &zones).unwrap();
+    let d = find(&specs, "edge.distribution");
+    assert_eq!(
+        d.props["origin_domain"],
+        Val::reference("lb.public", "dns_name")
+    );
+    // The balancer has the public record's certificate: HTTPS to it, on 443.
+    assert_eq!(d.props["origin_protocol"], Val::str("https-only"));
+    assert_eq!(d.props["origin_port"], Val::Int(443));
+    assert_eq!(d.props["viewer_protocol"], Val::str("redirect-to-https"));
+    assert_eq!(
+        d.props["maintenance_on"],
+        Val::list([Val::Int(502), Val::Int(503), Val::Int(504)])
+    );
+    assert_eq!(
+        d.props["aliases"],
+        Val::list([Val::str("www.shop.mycompany.net")])
+    );
+    // Away from us-east-1 the distribution's certificate is a second one, made there.
+    assert_eq!(
+        d.props["certificate_arn"],
+        Val::reference("edge.certificate", "arn")
+    );
+    assert_eq!(
+        find(&specs, "edge.certificate").props["region"],
+        Val::str("us-east-1")
+    );
+    let policy = find(&specs, "edge.maintenance.policy");
+    assert_eq!(
+        policy.props["reader_distribution"],
+        Val::reference("edge.distribution", "arn")
+    );
+    let bucket = find(&specs, "edge.maintenance");
+    assert!(bucket.props["page"].as_str().unwrap().contains("stage3"));
+    assert_eq!(bucket.props["public_access_blocked"], Val::Bool(true));
+    // The balancer admits CloudFront's prefix list on 443 and nothing from the internet.
+    let sg = find(&specs, "lb.public.sg");
+    let rules = sg.props["ingress"].as_list();
+    assert_eq!(rules.len(), 1, "{rules:?}");
+    let rule = rules[0].as_map().unwrap();
+    assert_eq!(
+        rule["source"],
+        Val::str("com.amazonaws.global.cloudfront.origin-facing")
+    );
+    assert_eq!(rule["from_port"], Val::Int(443));
+    // The record names the distribution, for IPv4 and IPv6, and the health check the name.
+    for id in ["dns.record.www", "dns.record.www.ipv6"] {
+        let r = find(&specs, id);
+        assert_eq!(
+            r.props["alias_dns_name"],
+            Val::reference("edge.distribution", "domain_name")
+        );
+        assert_eq!(r.props["alias_zone_id"], Val::str("Z2FDTNDATAQYW2"));
+        assert_eq!(r.props["evaluate_target_health"], Val::Bool(false));
+    }
+    assert_eq!(
+        find(&specs, "dns.record.www.ipv6").props["record_type"],
+        Val::str("AAAA")
+    );
+    assert_eq!(
+        find(&specs, "dns.health").props["fqdn"],
+        Val::str("www.shop.mycompany.net")
+    );
+    // In us-east-1 the balancer's own certificate serves the distribution too.
+    let zones: Vec<String> = ["a", "b"].iter().map(|z| format!("us-east-1{z}")).collect();
+    let specs = expand(&stack, "dev", "us-east-1", &zones).unwrap();
+    assert!(!specs.iter().any(|s| s.id == "edge.certificate"));
+    assert_eq!(
+        find(&specs, "edge.distribution").props["certificate_arn"],
+        Val::reference("dns.certificate", "arn")
+    );
+
+    // The shipped stage 3 (a private zone): HTTP to the balancer, which stays open, and the
+    // record keeps naming the balancer.
+    let stack = load(&path, &[]).unwrap().stack;
+    let specs = expand(&stack, "dev", "us-east-1", &zones).unwrap();
+    let d = find(&specs, "edge.distribution");
+    assert_eq!(d.props["origin_protocol"], Val::str("http-only"));
+    assert_eq!(d.props["origin_port"], Val::Int(80));
+    assert!(!d.props.contains_key("aliases"));
+    assert_eq!(
+        find(&specs, "dns.record.www").props["alias_dns_name"],
+        Val::reference("lb.public", "dns_name")
+    );
+    assert!(find(&specs, "lb.public.sg").props["ingress"]
+        .render()
+        .contains("0.0.0.0/0"));
 }

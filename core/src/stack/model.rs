@@ -12,6 +12,7 @@ pub use crate::component::cluster::{EmrCluster, ManagedScaling};
 pub use crate::component::database::{Database, Engine};
 pub use crate::component::dns::Dns;
 pub use crate::component::documents::Documents;
+pub use crate::component::edge::{Edge, PriceClass};
 pub use crate::component::file_system::{FileSystem, ThroughputMode};
 pub use crate::component::load_balancer::{LoadBalancer, LoadBalancerAlarms, Scheme};
 pub use crate::component::network::{NatMode, Network};
@@ -51,6 +52,9 @@ pub struct Stack {
     pub clusters: BTreeMap<String, EmrCluster>,
     #[serde(default)]
     pub dns: Option<Dns>,
+    /// CloudFront in front of the public balancer.
+    #[serde(default)]
+    pub edge: Option<Edge>,
     #[serde(default)]
     pub audit: Audit,
     /// How long what the deployment keeps in S3 stays, and where it goes as it ages.

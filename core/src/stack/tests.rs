@@ -664,3 +664,77 @@ fn retention_is_checked_against_what_s3_refuses_and_located() {
     assert_eq!(stack.retention.evidence_rules().glacier_after_days, 0);
     assert_eq!(stack.retention.evidence_rules().expire_after_days, 365);
 }
+
+#[test]
+fn the_edge_is_checked_and_located() {
+    let path = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../stacks/stage3.toml"
+    ));
+    let cases: &[(&[&str], &str, &str)] = &[
+        (
+            &["edge.load_balancer=\"internal\""],
+            "edge.load_balancer",
+            "CloudFront reaches only internet-facing balancers",
+        ),
+        (
+            &["edge.load_balancer=\"nope\""],
+            "edge.load_balancer",
+            "no load balancer named `nope`",
+        ),
+        (
+            &["edge.restrict_balancer=true"],
+            "edge.restrict_balancer",
+            "Route 53 cannot alias a CloudFront distribution in a private zone",
+        ),
+        (
+            &["edge.maintenance_on=[404]"],
+            "edge.maintenance_on.0",
+            "404 is not a server error CloudFront can replace",
+        ),
+        (
+            &["edge.maintenance_on=[503, 503]"],
+            "edge.maintenance_on.1",
+            "503 is listed twice",
+        ),
+        (
+            &["edge.maintenance_on=[]"],
+            "edge.maintenance_on",
+            "name the codes",
+        ),
+        (
+            &["edge.error_rate_alarm_percent=0.0"],
+            "edge.error_rate_alarm_percent",
+            "a percentage above 0",
+        ),
+        (
+            &["load_balancers.public.allow_cidrs=[\"203.0.113.0/24\"]"],
+            "load_balancers.public.allow_cidrs",
+            "a network ACL cannot",
+        ),
+        (
+            &["edge.price_class=\"PriceClass_50\""],
+            "edge.price_class",
+            "PriceClass_100",
+        ),
+    ];
+    for (vars, field, message) in cases {
+        let vars: Vec<String> = vars.iter().map(|s| s.to_string()).collect();
+        let errs = errors(load(&path, &vars));
+        assert!(
+            errs.iter()
+                .any(|e| e.contains(field) && e.contains(message)),
+            "{vars:?}: {errs:?}"
+        );
+    }
+    // A public zone may restrict the balancer to CloudFront.
+    let vars: Vec<String> = [
+        "dns.zone=\"shop.mycompany.com\"",
+        "dns.private=false",
+        "edge.restrict_balancer=true",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert!(load(&path, &vars).is_ok());
+}

@@ -24,6 +24,8 @@ static SCHEMA: Schema = Schema::new(
     &[
         Attr::new("domain_name").replaces(),
         Attr::new("issued"),
+        // us-east-1 for a CloudFront distribution's certificate (`cloud::REMOTE_KINDS`).
+        Attr::new("region").replaces(),
         Attr::new("zone_id").replaces(),
     ],
 );

@@ -1,4 +1,6 @@
-//! Security groups and their ingress rules. Egress stays at the AWS default (all outbound).
+//! Security groups and their ingress rules. Egress stays at the AWS default (all outbound). A
+//! rule's source is a CIDR block, a group id, or the name of an AWS-managed prefix list (such as
+//! CloudFront's origin-facing addresses), whose id differs by region and is looked up by name.
 
 use super::tags::{ec2_owner, ec2_tags, owned_filter};
 use crate::aws::ctx::Ctx;
@@ -8,10 +10,11 @@ use crate::resource::{Kind, Observed, ResourceSpec, Val};
 use crate::schema::{Attr, Schema};
 use anyhow::{anyhow, Result};
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, UserIdGroupPair};
+use aws_sdk_ec2::types::{IpPermission, IpRange, PrefixListId, ResourceType, UserIdGroupPair};
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use std::collections::HashMap;
 
 /// Every attribute of an ec2 security group: what expansion writes and this provider reads.
 static SCHEMA: Schema = Schema::new(
@@ -54,12 +57,16 @@ impl Rule {
         })
     }
 
-    fn permission(&self) -> IpPermission {
+    /// The rule as EC2 takes it; `lists` holds the ids of the prefix lists rules name.
+    fn permission(&self, lists: &HashMap<String, String>) -> IpPermission {
         let b = IpPermission::builder()
             .ip_protocol(&self.protocol)
             .from_port(self.from)
             .to_port(self.to);
-        if self.source.starts_with("sg-") {
+        if let Some(id) = lists.get(&self.source) {
+            b.prefix_list_ids(PrefixListId::builder().prefix_list_id(id).build())
+                .build()
+        } else if self.source.starts_with("sg-") {
             b.user_id_group_pairs(UserIdGroupPair::builder().group_id(&self.source).build())
                 .build()
         } else {
@@ -67,6 +74,41 @@ impl Rule {
                 .build()
         }
     }
+}
+
+/// Whether a rule's source names a prefix list (AWS-managed ones are `com.amazonaws.…`).
+fn names_prefix_list(source: &str) -> bool {
+    source.starts_with("com.amazonaws.")
+}
+
+/// The prefix lists matching `filter` (`prefix-list-name` or `prefix-list-id`), as
+/// (name, id) pairs; no request when there are no values.
+async fn prefix_lists(
+    ctx: &Ctx<'_>,
+    filter: &str,
+    values: Vec<String>,
+) -> Result<Vec<(String, String)>> {
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    let out = ctx
+        .clients
+        .ec2
+        .describe_managed_prefix_lists()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name(filter)
+                .set_values(Some(values))
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| aws_error("looking up managed prefix lists", e))?;
+    Ok(out
+        .prefix_lists()
+        .iter()
+        .filter_map(|l| Some((l.prefix_list_name()?.into(), l.prefix_list_id()?.into())))
+        .collect())
 }
 
 fn rules_of(v: Option<&Val>) -> Vec<Rule> {
@@ -117,6 +159,30 @@ impl Provider for SecurityGroupProvider {
                         to,
                         source: g.group_id().unwrap_or_default().to_string(),
                     });
+                }
+                for l in p.prefix_list_ids() {
+                    rules.push(Rule {
+                        protocol: protocol.clone(),
+                        from,
+                        to,
+                        source: l.prefix_list_id().unwrap_or_default().to_string(),
+                    });
+                }
+            }
+            // Prefix lists by name, as the stack names them.
+            let ids: Vec<String> = rules
+                .iter()
+                .filter(|r| r.source.starts_with("pl-"))
+                .map(|r| r.source.clone())
+                .collect();
+            let names: HashMap<String, String> = prefix_lists(ctx, "prefix-list-id", ids)
+                .await?
+                .into_iter()
+                .map(|(name, id)| (id, name))
+                .collect();
+            for r in &mut rules {
+                if let Some(name) = names.get(&r.source) {
+                    r.source = name.clone();
                 }
             }
             rules.sort();
@@ -169,15 +235,33 @@ impl Provider for SecurityGroupProvider {
         }
         let want = rules_of(spec.props.get("ingress"));
         let have = rules_of(current.props.get("ingress"));
+        let mut named: Vec<String> = want
+            .iter()
+            .chain(&have)
+            .filter(|r| names_prefix_list(&r.source))
+            .map(|r| r.source.clone())
+            .collect();
+        named.sort();
+        named.dedup();
+        let lists: HashMap<String, String> = prefix_lists(ctx, "prefix-list-name", named.clone())
+            .await?
+            .into_iter()
+            .collect();
+        if let Some(missing) = named.iter().find(|n| !lists.contains_key(*n)) {
+            anyhow::bail!(
+                "security group {group}: region {} has no managed prefix list named {missing}",
+                ctx.clients.region
+            );
+        }
         let revoke: Vec<IpPermission> = have
             .iter()
             .filter(|r| !want.contains(r))
-            .map(Rule::permission)
+            .map(|r| r.permission(&lists))
             .collect();
         let add: Vec<IpPermission> = want
             .iter()
             .filter(|r| !have.contains(r))
-            .map(Rule::permission)
+            .map(|r| r.permission(&lists))
             .collect();
         if !revoke.is_empty() {
             ctx.clients

@@ -1,5 +1,7 @@
-//! Route 53 alias records to a load balancer. Records carry no tags: they are found in the
-//! deployment's zones (alias A records), named after their first label.
+//! Route 53 alias records to a load balancer or a CloudFront distribution (A, and AAAA for a
+//! distribution, which answers IPv6 too). Records carry no tags: they are found in the
+//! deployment's zones (alias records), named after their first label; an AAAA record's logical
+//! id ends in `.ipv6`.
 
 use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
@@ -21,16 +23,23 @@ static SCHEMA: Schema = Schema::new(
         Attr::new("alias_zone_id"),
         Attr::new("evaluate_target_health"),
         Attr::new("record_name").replaces(),
+        Attr::new("record_type").replaces(),
         Attr::new("zone_id").replaces(),
     ],
 );
 
 pub struct DnsRecordProvider;
 
-fn record_set(name: &str, dns: &str, zone: &str, evaluate: bool) -> Result<ResourceRecordSet> {
+fn record_set(
+    name: &str,
+    record_type: &str,
+    dns: &str,
+    zone: &str,
+    evaluate: bool,
+) -> Result<ResourceRecordSet> {
     Ok(ResourceRecordSet::builder()
         .name(name)
-        .r#type(RrType::A)
+        .r#type(RrType::from(record_type))
         .alias_target(
             AliasTarget::builder()
                 .hosted_zone_id(zone)
@@ -76,6 +85,7 @@ async fn change(
 fn from_spec(spec: &ResourceSpec) -> Result<ResourceRecordSet> {
     record_set(
         s(spec, "record_name")?,
+        s(spec, "record_type")?,
         s(spec, "alias_dns_name")?,
         s(spec, "alias_zone_id")?,
         b(spec, "evaluate_target_health")?,
@@ -112,9 +122,12 @@ impl Provider for DnsRecordProvider {
                 let Some(alias) = r.alias_target() else {
                     continue;
                 };
-                if r.r#type() != &RrType::A {
-                    continue;
-                }
+                let suffix = match r.r#type() {
+                    RrType::A => "",
+                    RrType::Aaaa => ".ipv6",
+                    _ => continue,
+                };
+                let record_type = r.r#type().as_str();
                 let name = r.name();
                 let label = name
                     .strip_suffix(&format!(".{zone_name}"))
@@ -123,12 +136,13 @@ impl Provider for DnsRecordProvider {
                     .next()
                     .unwrap_or(name);
                 let mut o = Observed::new(
-                    &format!("dns.record.{label}"),
+                    &format!("dns.record.{label}{suffix}"),
                     Kind::DnsRecord,
-                    &format!("{}/{name}/A", zone.physical_id),
+                    &format!("{}/{name}/{record_type}", zone.physical_id),
                 )
                 .prop("zone_id", Val::str(&zone.physical_id))
                 .prop("record_name", Val::str(name))
+                .prop("record_type", Val::str(record_type))
                 .prop("alias_dns_name", Val::str(alias.dns_name()))
                 .prop("alias_zone_id", Val::str(alias.hosted_zone_id()))
                 .prop(
@@ -146,7 +160,11 @@ impl Provider for DnsRecordProvider {
     async fn create(&self, ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Observed> {
         let zone = s(spec, "zone_id")?;
         change(ctx, zone, ChangeAction::Upsert, from_spec(spec)?).await?;
-        let physical = format!("{zone}/{}/A", s(spec, "record_name")?);
+        let physical = format!(
+            "{zone}/{}/{}",
+            s(spec, "record_name")?,
+            s(spec, "record_type")?
+        );
         Ok(observed_from_spec(spec, &physical))
     }
 
@@ -176,8 +194,13 @@ impl Provider for DnsRecordProvider {
                 .to_string()
         };
         // A DELETE must repeat the record exactly as Route 53 holds it.
+        let record_type = match p("record_type") {
+            t if t.is_empty() => "A".to_string(),
+            t => t,
+        };
         let set = record_set(
             &p("record_name"),
+            &record_type,
             &p("alias_dns_name"),
             &p("alias_zone_id"),
             current.props.get("evaluate_target_health") == Some(&Val::Bool(true)),

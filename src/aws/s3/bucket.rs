@@ -1,5 +1,6 @@
-//! S3 buckets for logs: KMS-encrypted by default, every kind of public access blocked, their
-//! objects aged by the stack's `[retention]` (`lifecycle.rs`). Bucket names are global, so the
+//! S3 buckets for logs, and the one holding CloudFront's maintenance page (the page is written
+//! with it, marked by a tag): KMS-encrypted by default, every kind of public access blocked,
+//! their objects aged by the stack's `[retention]` (`lifecycle.rs`). Bucket names are global, so the
 //! account id is appended to the ftctl name.
 
 use crate::aws::clients::caller_account;
@@ -22,6 +23,8 @@ static SCHEMA: Schema = Schema::new(
     &[
         Attr::new("kms_encrypted"),
         Attr::new("lifecycle"),
+        Attr::new("page"),
+        Attr::new("page_key").replaces(),
         Attr::new("public_access_blocked"),
         Attr::new("writer_service"),
         Attr::new("writer_trail"),
@@ -33,9 +36,18 @@ pub struct S3BucketProvider;
 /// Marks a bucket kept when its deployment was destroyed (the deployment's name as value).
 pub const RETAINED_FROM: &str = "ftctl:retained-from";
 
-fn observed_bucket(spec_id: &str, name: &str) -> Observed {
+/// The tag marking a bucket that holds a page ftctl wrote, with the page's key as value.
+const TAG_PAGE: &str = "ftctl:page";
+
+fn observed_bucket(spec_id: &str, name: &str, region: &str) -> Observed {
     Observed::new(spec_id, Kind::S3Bucket, name)
         .output("name", name)
+        // The regional name CloudFront reaches a bucket origin by (CloudFront Developer
+        // Guide, "Use an Amazon S3 bucket" as origin: BUCKET.s3.REGION.amazonaws.com).
+        .output(
+            "regional_domain",
+            format!("{name}.s3.{region}.amazonaws.com"),
+        )
         .output("arn", format!("arn:aws:s3:::{name}"))
         .output("objects_arn", format!("arn:aws:s3:::{name}/*"))
         .output("uri", format!("s3://{name}/"))
@@ -278,10 +290,41 @@ async fn configure(
         ServerSideEncryption::Aes256
     };
     encrypt(s3, name, None, algorithm).await?;
+    if let (Some(key), Some(page)) = (
+        spec.props.get("page_key").and_then(Val::as_str),
+        spec.props.get("page").and_then(Val::as_str),
+    ) {
+        s3.put_object()
+            .bucket(name)
+            .key(key)
+            .content_type("text/html; charset=utf-8")
+            // Edge locations keep it a minute: a changed page shows soon after the apply.
+            .cache_control("max-age=60")
+            .body(page.as_bytes().to_vec().into())
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("writing {key} into bucket {name}"), e))?;
+    }
     if let Some(lifecycle) = spec.props.get("lifecycle").filter(|_| lifecycle_changed) {
         super::lifecycle::apply(s3, name, None, lifecycle, super::lifecycle::LOGS).await?;
     }
     Ok(())
+}
+
+/// The page at `key` as the bucket holds it; empty when it is gone.
+async fn read_page(s3: &aws_sdk_s3::Client, name: &str, key: &str) -> Result<Val> {
+    match s3.get_object().bucket(name).key(key).send().await {
+        Ok(out) => {
+            let bytes = out
+                .body
+                .collect()
+                .await
+                .map_err(|e| anyhow::anyhow!("reading {key} of bucket {name}: {e}"))?;
+            Ok(Val::str(String::from_utf8_lossy(&bytes.into_bytes())))
+        }
+        Err(e) if error_code(&e).as_deref() == Some("NoSuchKey") => Ok(Val::str("")),
+        Err(e) => Err(aws_error(&format!("reading {key} of bucket {name}"), e)),
+    }
 }
 
 #[async_trait]
@@ -332,19 +375,8 @@ impl Provider for S3BucketProvider {
                 continue;
             };
             // (the service that may write, the trail named by the policy's aws:SourceArn)
-            let writer = match s3.get_bucket_policy().bucket(name).send().await {
-                Ok(p) => p
-                    .policy()
-                    .and_then(|doc| serde_json::from_str::<serde_json::Value>(doc).ok())
-                    .and_then(|doc| {
-                        let first = &doc["Statement"][0];
-                        let service = first["Principal"]["Service"].as_str()?.to_string();
-                        let trail = first["Condition"]["StringEquals"]["aws:SourceArn"]
-                            .as_str()
-                            .and_then(|arn| arn.rsplit_once(":trail/"))
-                            .map(|(_, t)| t.to_string());
-                        Some((service, trail))
-                    }),
+            let policy = match s3.get_bucket_policy().bucket(name).send().await {
+                Ok(p) => p.policy().map(str::to_string),
                 Err(e) if error_code(&e).as_deref() == Some("NoSuchBucketPolicy") => None,
                 Err(e) => {
                     return Err(aws_error(
@@ -353,13 +385,38 @@ impl Provider for S3BucketProvider {
                     ))
                 }
             };
-            let mut o = observed_bucket(&id, name)
+            let writer = policy
+                .as_deref()
+                .and_then(|doc| serde_json::from_str::<serde_json::Value>(doc).ok())
+                .and_then(|doc| {
+                    // The statements of a policy resource of its own (a distribution's
+                    // read access) are not a writer's.
+                    let first = doc["Statement"]
+                        .as_array()?
+                        .iter()
+                        .find(|st| !super::policy::is_reader_statement(st))?;
+                    let service = first["Principal"]["Service"].as_str()?.to_string();
+                    let trail = first["Condition"]["StringEquals"]["aws:SourceArn"]
+                        .as_str()
+                        .and_then(|arn| arn.rsplit_once(":trail/"))
+                        .map(|(_, t)| t.to_string());
+                    Some((service, trail))
+                });
+            let mut o = observed_bucket(&id, name, &ctx.clients.region)
                 .prop("kms_encrypted", Val::Bool(kms_encrypted(ctx, name).await?))
                 .prop(
                     "public_access_blocked",
                     Val::Bool(public_access_blocked(ctx, name).await?),
                 )
                 .prop("lifecycle", super::lifecycle::read(s3, name, None).await?);
+            if let Some(key) = tags.iter().find(|t| t.key() == TAG_PAGE).map(|t| t.value()) {
+                o = o
+                    .prop("page_key", Val::str(key))
+                    .prop("page", read_page(s3, name, key).await?);
+            }
+            if let Some(policy) = policy {
+                o = o.output(super::policy::POLICY_OUTPUT, policy);
+            }
             if let Some((service, trail)) = writer {
                 o = o.prop("writer_service", Val::Str(service));
                 if let Some(trail) = trail {
@@ -395,8 +452,11 @@ impl Provider for S3BucketProvider {
             Err(e) if error_code(&e).as_deref() == Some("BucketAlreadyOwnedByYou") => {}
             Err(e) => return Err(aws_error(&format!("creating bucket {name}"), e)),
         }
-        let tags: Vec<Tag> = ctx
-            .tags(spec)
+        let mut tags = ctx.tags(spec);
+        if let Some(key) = spec.props.get("page_key").and_then(Val::as_str) {
+            tags.push((TAG_PAGE.to_string(), key.to_string()));
+        }
+        let tags: Vec<Tag> = tags
             .into_iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect::<Result<_, _>>()?;
@@ -407,7 +467,7 @@ impl Provider for S3BucketProvider {
             .await
             .map_err(|e| aws_error(&format!("tagging bucket {name}"), e))?;
         configure(ctx, spec, &name, &account, true).await?;
-        let mut o = observed_bucket(&spec.id, &name);
+        let mut o = observed_bucket(&spec.id, &name, &ctx.clients.region);
         o.props = spec.props.clone();
         o.name = name;
         Ok(o)
