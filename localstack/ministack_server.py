@@ -10,6 +10,10 @@ and what ministack did are in each module of ministack_patches/):
   group, security groups and encryption, subnet groups and security groups made in moto accepted,
   final and manual cluster snapshots, DocumentDB's cluster parameters (`tls`) with pending-reboot,
   deletion protection on the cluster only, deferred instance-class changes, failover by tier.
+- CloudFront (ministack_patches/cloudfront.py): an origin that cannot be reached or does not
+  answer is a 502 or 504 answered with the custom error page (ministack skipped it), and a fetch
+  from an S3 origin is as secure as the viewer's request (a bucket policy denying insecure
+  transport refused it).
 
 Everything else is ministack unchanged. Its settings come from the environment, as for the
 `ministack` command.

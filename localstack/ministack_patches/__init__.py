@@ -2,5 +2,6 @@
 module says what AWS does, what ministack did and what it changes. Imported for its effects by
 ministack_server.py."""
 
+from . import cloudfront  # noqa: F401
 from . import dynamodb  # noqa: F401
 from . import documentdb  # noqa: F401

@@ -18,7 +18,7 @@ use crate::expand;
 use crate::lock;
 use crate::plan::{self, Plan};
 use crate::render::{self, Heading};
-use crate::resource::{Kind, Observed, ResourceSpec};
+use crate::resource::{Kind, Observed, ResourceSpec, Val};
 use crate::saved;
 use crate::session::Session;
 use crate::stack::{self, LoadedStack};
@@ -1059,6 +1059,15 @@ fn print_endpoints(observed: &[Observed]) {
                 if let Some(ep) = o.outputs.get("endpoint").filter(|e| !e.is_empty()) {
                     let port = o.props.get("port").map(|p| p.render()).unwrap_or_default();
                     lines.push(format!("  {:<22} rediss://{ep}:{port} (TLS)", o.id));
+                }
+            }
+            Kind::Distribution => {
+                if let Some(domain) = o.outputs.get("domain_name").filter(|d| !d.is_empty()) {
+                    let alias = match o.props.get("aliases").map(Val::strings) {
+                        Some(names) if !names.is_empty() => format!(" ({})", names.join(", ")),
+                        _ => String::new(),
+                    };
+                    lines.push(format!("  {:<22} https://{domain}{alias}", o.id));
                 }
             }
             Kind::HostedZone => match o.outputs.get("name_servers").filter(|n| !n.is_empty()) {

@@ -12,6 +12,7 @@ mod support;
 mod bad_input;
 mod chaos;
 mod documents;
+mod edge;
 mod evidence;
 mod failovers;
 mod gray;

@@ -414,6 +414,7 @@ pub struct Aws {
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub rds: aws_sdk_rds::Client,
     pub docdb: aws_sdk_docdb::Client,
+    pub cloudfront: aws_sdk_cloudfront::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sns: aws_sdk_sns::Client,
     pub sqs: aws_sdk_sqs::Client,
@@ -465,6 +466,7 @@ pub async fn aws_in(region: Option<&str>) -> Aws {
         elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
         rds: aws_sdk_rds::Client::new(&conf),
         docdb: aws_sdk_docdb::Client::new(&conf),
+        cloudfront: aws_sdk_cloudfront::Client::new(&conf),
         cloudwatch: aws_sdk_cloudwatch::Client::new(&conf),
         sns: aws_sdk_sns::Client::new(&conf),
         sqs: aws_sdk_sqs::Client::new(&conf),
@@ -1037,6 +1039,32 @@ pub async fn leftovers(aws: &Aws, env: &str) -> Vec<String> {
         .await
         .unwrap();
     left.extend(queues.queue_urls().iter().map(|url| format!("queue {url}")));
+    // CloudFront is global: the deployment's names start with its own.
+    let distributions = aws.cloudfront.list_distributions().send().await.unwrap();
+    left.extend(
+        distributions
+            .distribution_list()
+            .map(|l| l.items())
+            .unwrap_or_default()
+            .iter()
+            .filter(|d| d.comment().starts_with(&prefix))
+            .map(|d| format!("distribution {}", d.id())),
+    );
+    let controls = aws
+        .cloudfront
+        .list_origin_access_controls()
+        .send()
+        .await
+        .unwrap();
+    left.extend(
+        controls
+            .origin_access_control_list()
+            .map(|l| l.items())
+            .unwrap_or_default()
+            .iter()
+            .filter(|c| c.name().starts_with(&prefix))
+            .map(|c| format!("origin-access-control {}", c.id())),
+    );
     let profiles = aws
         .iam
         .list_instance_profiles()
