@@ -777,6 +777,54 @@ pub const CONTROLS: &[Control] = &[
         },
     },
     Control {
+        id: "CloudFront.3",
+        cis: None,
+        title: "CloudFront distributions should require encryption in transit",
+        severity: Severity::Medium,
+        kinds: &[Kind::Distribution],
+        why: "viewers' requests and the pages they get cross the internet readable and changeable",
+        test: |s, _| {
+            fail_if(
+                str_of(s.props, "viewer_protocol") == Some("allow-all"),
+                "viewers may use plain HTTP",
+                "redirect viewers to HTTPS (ftctl always does), in place",
+            )
+        },
+    },
+    Control {
+        id: "CloudFront.9",
+        cis: None,
+        title: "CloudFront distributions should encrypt traffic to custom origins",
+        severity: Severity::Medium,
+        kinds: &[Kind::Distribution],
+        why: "requests cross the internet from the edge to the balancer readable and changeable",
+        test: |s, _| {
+            fail_if(
+                str_of(s.props, "origin_protocol") == Some("http-only"),
+                "CloudFront reaches the balancer over plain HTTP",
+                "give the balancer a certificate (a public [dns] zone you own): CloudFront then \
+                 reaches it over HTTPS, in place",
+            )
+        },
+    },
+    Control {
+        id: "CloudFront.13",
+        cis: None,
+        title: "CloudFront distributions should use origin access control",
+        severity: Severity::Medium,
+        kinds: &[Kind::Distribution],
+        why: "without it, the maintenance page's bucket would have to be readable by anyone",
+        test: |s, _| {
+            fail_if(
+                // A reference (to the control ftctl makes) is only known once it is made.
+                !s.props.contains_key("maintenance_access")
+                    || str_of(s.props, "maintenance_access") == Some(""),
+                "the S3 origin is read without an origin access control",
+                "read it through an origin access control (ftctl makes one), in place",
+            )
+        },
+    },
+    Control {
         id: "SNS.1",
         cis: None,
         title: "SNS topics should be encrypted at-rest using AWS KMS",

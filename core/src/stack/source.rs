@@ -28,6 +28,9 @@ impl fmt::Display for Origin {
     }
 }
 
+/// The stack's opt-outs (`[[opt_out]]`), which layers add to instead of replacing.
+const OPT_OUT: &str = "opt_out";
+
 /// A path into the document: table keys and array indexes.
 pub type KeyPath = Vec<String>;
 
@@ -62,8 +65,28 @@ impl Layered {
         self.origins.insert(Vec::new(), origin);
     }
 
-    /// Lays `layer` over what is there: tables merge key by key, anything else replaces.
-    pub fn overlay(&mut self, layer: Parsed) {
+    /// Lays `layer` over what is there: tables merge key by key, anything else replaces, except
+    /// the opt-outs, which accumulate: a stack extending another adds its reasons to the base's
+    /// (replacing them would drop the base's reasons without a word).
+    pub fn overlay(&mut self, mut layer: Parsed) {
+        let base = self.value.get(OPT_OUT).and_then(Value::as_array).cloned();
+        if let (Some(mut all), Some(Value::Array(more))) = (base, layer.value.get_mut(OPT_OUT)) {
+            let shift = all.len();
+            all.append(more);
+            *more = all;
+            layer.origins = layer
+                .origins
+                .into_iter()
+                .map(|(mut path, origin)| {
+                    if path.first().map(String::as_str) == Some(OPT_OUT) {
+                        if let Some(i) = path.get(1).and_then(|i| i.parse::<usize>().ok()) {
+                            path[1] = (i + shift).to_string();
+                        }
+                    }
+                    (path, origin)
+                })
+                .collect();
+        }
         merge(&mut self.value, layer.value);
         self.origins.extend(layer.origins);
     }
@@ -330,6 +353,30 @@ mod tests {
         assert_eq!(layered.value["t"]["y"], 3);
         let o = layered.origin_of(&["t".into(), "y".into()]).unwrap();
         assert!(o.to_string().starts_with("b.toml:2"));
+    }
+
+    #[test]
+    fn opt_outs_accumulate_and_keep_their_lines() {
+        let base = "[[opt_out]]\ncontrol = \"A.1\"\nreason = \"a\"\n";
+        let top = "x = 1\n[[opt_out]]\ncontrol = \"B.2\"\nreason = \"b\"\n";
+        let mut layered = Layered::new();
+        layered.overlay(parse_file(Path::new("a.toml"), base).unwrap());
+        layered.overlay(parse_file(Path::new("b.toml"), top).unwrap());
+        let controls: Vec<&str> = layered.value["opt_out"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["control"].as_str().unwrap())
+            .collect();
+        assert_eq!(controls, ["A.1", "B.2"]);
+        let at = |i: &str| {
+            layered
+                .origin_of(&["opt_out".into(), i.into(), "control".into()])
+                .unwrap()
+                .to_string()
+        };
+        assert!(at("0").starts_with("a.toml:2"), "{}", at("0"));
+        assert!(at("1").starts_with("b.toml:3"), "{}", at("1"));
     }
 
     #[test]

@@ -81,6 +81,36 @@ fn rest_action(service: &str, op: &str) -> Option<&'static [&'static str]> {
         ("backup", "GET /tags/*") => &["backup:ListTags"],
         ("backup", "POST /tags/*") => &["backup:TagResource"],
         ("backup", "POST /untag/*") => &["backup:UntagResource"],
+        // "To create a distribution with tags, you need cloudfront:CreateDistribution and
+        // cloudfront:TagResource" (CloudFront API Reference, CreateDistributionWithTags).
+        ("cloudfront", "POST /2020-05-31/distribution?WithTags") => {
+            &["cloudfront:CreateDistribution", "cloudfront:TagResource"]
+        }
+        ("cloudfront", "GET /2020-05-31/distribution") => &["cloudfront:ListDistributions"],
+        ("cloudfront", "GET /2020-05-31/distribution/*") => &["cloudfront:GetDistribution"],
+        ("cloudfront", "GET /2020-05-31/distribution/*/config") => {
+            &["cloudfront:GetDistributionConfig"]
+        }
+        ("cloudfront", "PUT /2020-05-31/distribution/*/config") => {
+            &["cloudfront:UpdateDistribution"]
+        }
+        ("cloudfront", "DELETE /2020-05-31/distribution/*") => &["cloudfront:DeleteDistribution"],
+        ("cloudfront", "GET /2020-05-31/tagging?Resource") => &["cloudfront:ListTagsForResource"],
+        ("cloudfront", "POST /2020-05-31/origin-access-control") => {
+            &["cloudfront:CreateOriginAccessControl"]
+        }
+        ("cloudfront", "GET /2020-05-31/origin-access-control") => {
+            &["cloudfront:ListOriginAccessControls"]
+        }
+        ("cloudfront", "GET /2020-05-31/origin-access-control/*") => {
+            &["cloudfront:GetOriginAccessControl"]
+        }
+        ("cloudfront", "PUT /2020-05-31/origin-access-control/*/config") => {
+            &["cloudfront:UpdateOriginAccessControl"]
+        }
+        ("cloudfront", "DELETE /2020-05-31/origin-access-control/*") => {
+            &["cloudfront:DeleteOriginAccessControl"]
+        }
         _ => return None,
     };
     Some(actions)
@@ -317,6 +347,17 @@ pub fn implied(actions: &BTreeSet<String>) -> BTreeSet<String> {
             "rds:CreateDBClusterSnapshot",
             "rds:DescribeDBClusterSnapshots",
             "rds:FailoverDBCluster",
+        ],
+        &mut out,
+    );
+    // The distribution's own changes the recorded runs do not make: a changed origin access
+    // control, the balancer's group narrowed to CloudFront's prefix list (off in the shipped
+    // stage 3) and, with a public zone away from us-east-1, the distribution's certificate.
+    when(
+        "cloudfront:CreateDistribution",
+        &[
+            "cloudfront:UpdateOriginAccessControl",
+            "ec2:DescribeManagedPrefixLists",
         ],
         &mut out,
     );
