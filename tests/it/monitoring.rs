@@ -1149,6 +1149,81 @@ async fn a_public_zone_outside_us_east_1_is_watched_from_us_east_1() {
         "the validation CNAME {} in the zone",
         validation.name()
     );
+    // Behind CloudFront (stage 3's [edge]): the record names the distribution, for IPv4 and
+    // IPv6; the distribution answers for the name with a certificate made in us-east-1.
+    for record_type in [
+        aws_sdk_route53::types::RrType::A,
+        aws_sdk_route53::types::RrType::Aaaa,
+    ] {
+        let record = records
+            .resource_record_sets()
+            .iter()
+            .find(|r| r.r#type() == &record_type && r.name().starts_with("www."))
+            .unwrap_or_else(|| panic!("no {record_type:?} record for www"));
+        let alias = record.alias_target().expect("an alias");
+        assert_eq!(alias.hosted_zone_id(), "Z2FDTNDATAQYW2");
+        assert!(
+            alias
+                .dns_name()
+                .trim_end_matches('.')
+                .ends_with(".cloudfront.net"),
+            "{alias:?}"
+        );
+        assert!(!alias.evaluate_target_health());
+    }
+    let distributions = virginia
+        .cloudfront
+        .list_distributions()
+        .send()
+        .await
+        .unwrap();
+    let edge = distributions
+        .distribution_list()
+        .map(|l| l.items())
+        .unwrap_or_default()
+        .iter()
+        .find(|d| d.comment() == format!("{env}-edge-eu-west-1"))
+        .expect("the deployment's distribution");
+    assert_eq!(
+        edge.aliases().map(|a| a.items().to_vec()),
+        Some(vec!["www.shop.mycompany.net".to_string()])
+    );
+    let edge_cert = edge
+        .viewer_certificate()
+        .and_then(|c| c.acm_certificate_arn())
+        .expect("an ACM certificate");
+    assert!(
+        edge_cert.starts_with("arn:aws:acm:us-east-1:"),
+        "{edge_cert}"
+    );
+    let described = virginia
+        .acm
+        .describe_certificate()
+        .certificate_arn(edge_cert)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        described.certificate().and_then(|c| c.domain_name()),
+        Some("www.shop.mycompany.net")
+    );
+    // HTTPS to the balancer, whose certificate is for the name CloudFront forwards.
+    let balancer = edge.origins().unwrap().items()[0]
+        .custom_origin_config()
+        .unwrap();
+    assert_eq!(balancer.origin_protocol_policy().as_str(), "https-only");
+    assert_eq!(balancer.https_port(), 443);
+    let edge_alarm = virginia
+        .cloudwatch
+        .describe_alarms()
+        .alarm_names(format!("{env}-eu-west-1-edge-5xx"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        edge_alarm.metric_alarms()[0].namespace(),
+        Some("AWS/CloudFront")
+    );
     let alarm_name = format!("{env}-eu-west-1-www-health-check");
     let alarms = virginia
         .cloudwatch
@@ -1196,7 +1271,7 @@ async fn a_public_zone_outside_us_east_1_is_watched_from_us_east_1() {
         !at_home
             .metric_alarms()
             .iter()
-            .any(|a| a.metric_name() == Some("HealthCheckStatus")),
+            .any(|a| matches!(a.metric_name(), Some("HealthCheckStatus" | "5xxErrorRate"))),
         "a health-check alarm at home"
     );
     assert!(!at_home.metric_alarms().is_empty());

@@ -59,6 +59,11 @@ fn stage3_additions() -> BTreeSet<String> {
         "queue.payments.policy",
         "alarm.queue.payments.age",
         "alarm.queue.payments.dead-letters",
+        "edge.maintenance",
+        "edge.maintenance.policy",
+        "edge.oac",
+        "edge.distribution",
+        "alarm.edge.5xx",
     ]
     .into_iter()
     .map(String::from)
