@@ -1,6 +1,8 @@
 //! `make bench`: ftctl's costs measured through the fault-injecting proxy against the local
 //! emulators — AWS requests per plan, parallel apply against serial and against the critical
-//! path, plan at 1,000 resources, chaos detection and MTTR precision, CLI start-up and memory.
+//! path, plan at 1,000 resources, chaos detection and MTTR precision, CLI start-up and memory;
+//! and, without emulators, applies against AWS-like waits next to their critical path
+//! (`critical_path.rs`).
 //! A `[[bench]]` target without libtest's harness, so `cargo test` does not build it: `main`
 //! runs the benchmarks one after another (they share the emulators and the machine); each
 //! prints its figures and writes them as a section of BENCHMARKS.md into $FTCTL_BENCH_DIR
@@ -14,6 +16,9 @@
 #[allow(dead_code)]
 #[path = "../tests/it/support/mod.rs"]
 mod support;
+
+#[path = "parts/critical_path.rs"]
+mod critical_path;
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -661,12 +666,15 @@ fn main() {
         .build()
         .unwrap();
     type Bench = fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
-    let benches: [(&str, Bench); 5] = [
+    let benches: [(&str, Bench); 6] = [
         ("refresh_cost", || Box::pin(refresh_cost())),
         ("parallel_apply", || Box::pin(parallel_apply())),
         ("scale", || Box::pin(scale())),
         ("cli", || Box::pin(cli())),
         ("chaos_precision", || Box::pin(chaos_precision())),
+        ("critical_path", || {
+            Box::pin(critical_path::critical_path_apply())
+        }),
     ];
     for (name, bench) in benches {
         if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {

@@ -4,7 +4,7 @@
 
 pub use ftctl_core::{
     backup, check, deployment, diagram, evidence, expand, graph, plan, render, resource, saved,
-    schema, stack, verify,
+    schedule, schema, stack, verify,
 };
 
 pub mod apply;

@@ -19,6 +19,7 @@ pub mod plan;
 pub mod render;
 pub mod resource;
 pub mod saved;
+pub mod schedule;
 pub mod schema;
 pub mod stack;
 pub mod verify;

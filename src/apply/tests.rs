@@ -174,3 +174,36 @@ async fn an_interrupt_starts_nothing_new() {
     assert!(outcome.interrupted);
     assert_eq!(cloud.log(), vec!["create vpc".to_string()]);
 }
+
+/// Five alarms and a VPC that a database waits for, one operation at a time: the VPC (heading
+/// the database's long chain) starts before any alarm, and the database right after it; in
+/// graph order the alarms, first by name, go first.
+#[tokio::test]
+async fn the_longest_chain_starts_first() {
+    let mut desired: Vec<ResourceSpec> = (0..5)
+        .map(|i| ResourceSpec::new(format!("alarm{i}"), Kind::MetricAlarm, "a"))
+        .collect();
+    desired.push(ResourceSpec::new("vpc", Kind::Vpc, "vpc"));
+    desired.push(
+        ResourceSpec::new("zdb", Kind::DbInstance, "db").with("vpc", Val::reference("vpc", "id")),
+    );
+    for (order, first_two) in [
+        (Order::LongestChainFirst, ["create vpc", "create zdb"]),
+        (Order::GraphOrder, ["create alarm0", "create alarm1"]),
+    ] {
+        let cloud = Arc::new(FakeCloud::default());
+        let plan = diff(&desired, &[], &crate::aws::schema).unwrap();
+        let (_tx, rx) = tokio::sync::watch::channel(false);
+        let d = deployment();
+        let job = Job {
+            deployment: &d,
+            plan: &plan,
+            desired: &desired,
+            observed: &[],
+        };
+        let c: Arc<dyn Cloud> = cloud.clone();
+        let outcome = execute_in_order(c, job, 1, Arc::new(Recorder::default()), rx, order).await;
+        assert!(outcome.succeeded(), "{outcome:?}");
+        assert_eq!(&cloud.log()[..2], &first_two, "{order:?}");
+    }
+}

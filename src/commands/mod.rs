@@ -1062,12 +1062,24 @@ fn print_endpoints(observed: &[Observed]) {
                 }
             }
             Kind::Distribution => {
-                if let Some(domain) = o.outputs.get("domain_name").filter(|d| !d.is_empty()) {
-                    let alias = match o.props.get("aliases").map(Val::strings) {
-                        Some(names) if !names.is_empty() => format!(" ({})", names.join(", ")),
-                        _ => String::new(),
-                    };
-                    lines.push(format!("  {:<22} https://{domain}{alias}", o.id));
+                // With an alias the balancer's certificate is for the alias, which CloudFront
+                // forwards as Host: only the alias reaches it (the distribution's own name
+                // would get the maintenance page).
+                let alias = o
+                    .props
+                    .get("aliases")
+                    .map(Val::strings)
+                    .and_then(|names| names.into_iter().next());
+                match (
+                    alias,
+                    o.outputs.get("domain_name").filter(|d| !d.is_empty()),
+                ) {
+                    (Some(alias), Some(domain)) => lines.push(format!(
+                        "  {:<22} https://{alias} (CloudFront {domain})",
+                        o.id
+                    )),
+                    (None, Some(domain)) => lines.push(format!("  {:<22} https://{domain}", o.id)),
+                    _ => {}
                 }
             }
             Kind::HostedZone => match o.outputs.get("name_servers").filter(|n| !n.is_empty()) {

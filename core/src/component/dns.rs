@@ -212,8 +212,10 @@ fn expand_dns(
         )
         .with("path", Val::str(&dns.health_check_path))
         .with("port", Val::Int(HTTPS_PORT.into()))
-        // The balancer answers HTTPS only once its listener is there.
+        // The balancer answers HTTPS only once its listener is there; behind CloudFront, the
+        // name reaches the distribution only once the record names it.
         .after(format!("{lb}.listener"))
+        .after(&record)
         .with("request_interval", Val::Int(30))
         .with("failure_threshold", Val::Int(3)),
         {

@@ -201,15 +201,17 @@ impl Component for EdgeComponent {
                     );
                 }
                 if edge.restrict_balancer {
-                    let others = lb.allow_from.len();
+                    // Each tier is admitted on every listener port.
+                    let ports = stack.listener_ports(&edge.load_balancer, lb).len();
+                    let others = lb.allow_from.len() * ports;
                     if PREFIX_LIST_WEIGHT + others > RULES_PER_GROUP {
                         bad(
                             format!("load_balancers.{}.allow_from", edge.load_balancer),
                             format!(
                                 "CloudFront's prefix list counts as {PREFIX_LIST_WEIGHT} rules of \
-                                 the {RULES_PER_GROUP} a security group holds: at most {} tiers \
-                                 fit beside it",
-                                RULES_PER_GROUP - PREFIX_LIST_WEIGHT
+                                 the {RULES_PER_GROUP} a security group holds, and each tier takes \
+                                 a rule per listener port ({ports}): at most {} tiers fit beside it",
+                                (RULES_PER_GROUP - PREFIX_LIST_WEIGHT) / ports
                             ),
                         );
                     }

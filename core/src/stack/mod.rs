@@ -165,7 +165,7 @@ pub fn load(path: &Path, vars: &[String]) -> Result<LoadedStack, StackErrors> {
                 s.remove("extends");
             }
         }
-        layered.overlay(parsed);
+        layered.overlay_file(parsed);
     }
     let vars = source::parse_vars(vars).map_err(|e| one(Some(e.origin), e.message))?;
     layered.overlay(vars);

@@ -65,10 +65,16 @@ impl Layered {
         self.origins.insert(Vec::new(), origin);
     }
 
-    /// Lays `layer` over what is there: tables merge key by key, anything else replaces, except
-    /// the opt-outs, which accumulate: a stack extending another adds its reasons to the base's
-    /// (replacing them would drop the base's reasons without a word).
-    pub fn overlay(&mut self, mut layer: Parsed) {
+    /// Lays `layer` over what is there: tables merge key by key, anything else replaces.
+    pub fn overlay(&mut self, layer: Parsed) {
+        merge(&mut self.value, layer.value);
+        self.origins.extend(layer.origins);
+    }
+
+    /// `overlay` for a stack file over the files it extends: the opt-outs accumulate, so a
+    /// stack extending another adds its reasons to the base's (replacing them would drop the
+    /// base's reasons without a word). `--var opt_out=[...]` still replaces them all.
+    pub fn overlay_file(&mut self, mut layer: Parsed) {
         let base = self.value.get(OPT_OUT).and_then(Value::as_array).cloned();
         if let (Some(mut all), Some(Value::Array(more))) = (base, layer.value.get_mut(OPT_OUT)) {
             let shift = all.len();
@@ -87,8 +93,7 @@ impl Layered {
                 })
                 .collect();
         }
-        merge(&mut self.value, layer.value);
-        self.origins.extend(layer.origins);
+        self.overlay(layer);
     }
 }
 
@@ -360,8 +365,8 @@ mod tests {
         let base = "[[opt_out]]\ncontrol = \"A.1\"\nreason = \"a\"\n";
         let top = "x = 1\n[[opt_out]]\ncontrol = \"B.2\"\nreason = \"b\"\n";
         let mut layered = Layered::new();
-        layered.overlay(parse_file(Path::new("a.toml"), base).unwrap());
-        layered.overlay(parse_file(Path::new("b.toml"), top).unwrap());
+        layered.overlay_file(parse_file(Path::new("a.toml"), base).unwrap());
+        layered.overlay_file(parse_file(Path::new("b.toml"), top).unwrap());
         let controls: Vec<&str> = layered.value["opt_out"]
             .as_array()
             .unwrap()

@@ -198,6 +198,31 @@ async fn validate(ctx: &Ctx<'_>, spec: &ResourceSpec, arn: &str) -> Result<()> {
     .await
 }
 
+/// Whether `current` is a certificate made away from the deployment's region (a CloudFront
+/// distribution's, in us-east-1) for a name a certificate at home also has. ACM validates the
+/// same name in one account through the same CNAME record (ACM User Guide, "DNS validation";
+/// dflook/cloudformation-dns-certificate#7), so the record stays for the one at home, which
+/// renews through it; the one at home deletes it when it goes.
+async fn validated_at_home_too(ctx: &Ctx<'_>, current: &Observed) -> Result<bool> {
+    if ctx.clients.region == ctx.home_region {
+        return Ok(false);
+    }
+    let Some(domain) = current.props.get("domain_name").and_then(Val::as_str) else {
+        return Ok(false);
+    };
+    let home = ctx.clients.in_region(ctx.home_region);
+    let listed: Vec<_> = home
+        .acm
+        .list_certificates()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| aws_error("listing certificates at home", e))?;
+    Ok(listed.iter().any(|c| c.domain_name() == Some(domain)))
+}
+
 #[async_trait]
 impl Provider for CertificateProvider {
     fn kind(&self) -> Kind {
@@ -232,14 +257,22 @@ impl Provider for CertificateProvider {
             let Some(arn) = c.certificate_arn() else {
                 return Ok(None);
             };
-            let tags = ctx
+            // The listing is the account's: a certificate someone deletes meanwhile is gone
+            // by the time its tags are read, and was not this deployment's to find.
+            let tags = match ctx
                 .clients
                 .acm
                 .list_tags_for_certificate()
                 .certificate_arn(arn)
                 .send()
                 .await
-                .map_err(|e| aws_error(&format!("reading tags of certificate {arn}"), e))?;
+            {
+                Ok(tags) => tags,
+                Err(e) if error_code(&e).as_deref() == Some("ResourceNotFoundException") => {
+                    return Ok(None)
+                }
+                Err(e) => return Err(aws_error(&format!("reading tags of certificate {arn}"), e)),
+            };
             let pairs: Vec<(&str, &str)> = tags
                 .tags()
                 .iter()
@@ -341,7 +374,11 @@ impl Provider for CertificateProvider {
             .get("zone_id")
             .and_then(Val::as_str)
             .unwrap_or_default();
-        if let (Some(record), false) = (&record, zone_id.is_empty()) {
+        if let (Some(record), false, false) = (
+            &record,
+            zone_id.is_empty(),
+            validated_at_home_too(ctx, current).await?,
+        ) {
             match change_record(ctx, zone_id, ChangeAction::Delete, record).await {
                 // The zone or the record is already gone: what was wanted.
                 Err((Some(code), _))

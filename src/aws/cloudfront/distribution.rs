@@ -133,9 +133,9 @@ fn config(
                 .cached_methods(cached()?)
                 .build()?,
         )
+        // No compression: CachingDisabled turns it off (it is a cache policy setting).
         .cache_policy_id(CACHING_DISABLED)
         .origin_request_policy_id(ALL_VIEWER)
-        .compress(true)
         .build()?;
     let page = s(spec, "maintenance_page")?;
     let maintenance_behavior = CacheBehavior::builder()
@@ -443,20 +443,32 @@ impl Provider for DistributionProvider {
         // Disabling again what is disabled would cost another propagation
         // (hashicorp/terraform-provider-aws#3077).
         if config.distribution_config().is_some_and(|c| c.enabled()) {
-            let etag = config.e_tag().unwrap_or_default();
-            let mut disabled = config
-                .distribution_config()
-                .cloned()
-                .ok_or_else(|| anyhow!("GetDistributionConfig returned no configuration"))?;
-            disabled.enabled = false;
             tracing::info!("distribution {id}: disabling it, which must deploy before it can go");
-            cf.update_distribution()
-                .id(&id)
-                .if_match(etag)
-                .distribution_config(disabled)
-                .send()
-                .await
-                .map_err(|e| aws_error(&format!("disabling distribution {id}"), e))?;
+            retry_while(&["PreconditionFailed"], Duration::from_secs(30), || async {
+                let current = cf
+                    .get_distribution_config()
+                    .id(&id)
+                    .send()
+                    .await
+                    .map_err(|e| coded(&format!("reading distribution {id}"), e))?;
+                let Some(mut disabled) = current.distribution_config().cloned() else {
+                    return Err((
+                        None,
+                        anyhow!("GetDistributionConfig returned no configuration"),
+                    ));
+                };
+                disabled.enabled = false;
+                cf.update_distribution()
+                    .id(&id)
+                    .if_match(current.e_tag().unwrap_or_default())
+                    .distribution_config(disabled)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| coded(&format!("disabling distribution {id}"), e))
+            })
+            .await
+            .map_err(|(_, e)| e)?;
         }
         deployed(ctx, &id).await?;
         let attempt = || async {
