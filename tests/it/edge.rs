@@ -38,12 +38,41 @@ fn viewer(domain: &str, method: &str, path: &str, https: bool) -> (u16, String) 
     (status, body)
 }
 
+/// `ftctl ARGS stage1 --env ENV` with the edge on and `extra` settings, as the test runs it.
+fn stage1(args: &[&str], env: &str, extra: &[&str]) -> Ftctl {
+    let mut run = Ftctl::new()
+        .args([args[0], "stage1", "--env", env])
+        .args(&args[1..])
+        .var(EDGE);
+    for v in extra {
+        run = run.var(v);
+    }
+    run
+}
+
+/// The actions of a `plan --json`, by resource.
+fn planned(run: Run) -> Vec<(String, String)> {
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_string(),
+                c["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+const EDGE: &str = "edge.load_balancer=\"public\"";
+
 #[tokio::test(flavor = "multi_thread")]
 async fn cloudfront_fronts_the_balancer_serves_the_maintenance_page_and_comes_off_again() {
     let _emulators = emulators().await;
     let aws = aws().await;
-    let vars = ["edge.load_balancer=\"public\""];
-    let d = crate::chaos::Deployed::of("stage1", "edge", &vars);
+    let d = crate::chaos::Deployed::of("stage1", "edge", &[EDGE]);
     let env = d.env.clone();
 
     // The distribution, found by its comment; its configuration as CloudFront holds it.
@@ -226,33 +255,17 @@ async fn cloudfront_fronts_the_balancer_serves_the_maintenance_page_and_comes_of
         assert!(body.contains("Back soon"), "{method}: {body}");
     }
 
-    let mut plan = Ftctl::new().args(["plan", "stage1", "--env", &env, "--detailed-exitcode"]);
-    for v in vars {
-        plan = plan.var(v);
-    }
-    plan.run().success();
-    // A longer error caching is the distribution changed in place, and applied with its ETag.
-    let mut plan = Ftctl::new().args(["plan", "stage1", "--env", &env, "--json"]);
-    for v in vars {
-        plan = plan.var(v);
-    }
-    let run = plan.var("edge.maintenance_cache_seconds=30").run().ok();
-    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    let changes: Vec<(&str, &str)> = doc["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| (c["id"].as_str().unwrap(), c["action"].as_str().unwrap()))
-        .collect();
-    assert_eq!(changes, vec![("edge.distribution", "update")]);
-    let mut apply = Ftctl::new().args(["apply", "stage1", "--env", &env, "--yes"]);
-    for v in vars {
-        apply = apply.var(v);
-    }
-    apply
-        .var("edge.maintenance_cache_seconds=30")
+    stage1(&["plan", "--detailed-exitcode"], &env, &[])
         .run()
         .success();
+    // A longer error caching is the distribution changed in place, and applied with its ETag.
+    let longer = "edge.maintenance_cache_seconds=30";
+    let run = stage1(&["plan", "--json"], &env, &[longer]).run().ok();
+    assert_eq!(
+        planned(run),
+        vec![("edge.distribution".to_string(), "update".to_string())]
+    );
+    stage1(&["apply", "--yes"], &env, &[longer]).run().success();
     let got = aws
         .cloudfront
         .get_distribution_config()
@@ -274,23 +287,14 @@ async fn cloudfront_fronts_the_balancer_serves_the_maintenance_page_and_comes_of
     );
 
     // Opened again to the internet: only the balancer's group changes.
-    let mut plan = Ftctl::new().args(["plan", "stage1", "--env", &env, "--json"]);
-    for v in vars {
-        plan = plan.var(v);
-    }
-    let run = plan
-        .var("edge.maintenance_cache_seconds=30")
-        .var("edge.restrict_balancer=false")
+    let open = "edge.restrict_balancer=false";
+    let run = stage1(&["plan", "--json"], &env, &[longer, open])
         .run()
         .ok();
-    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    let changes: Vec<(&str, &str)> = doc["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| (c["id"].as_str().unwrap(), c["action"].as_str().unwrap()))
-        .collect();
-    assert_eq!(changes, vec![("lb.public.sg", "update")]);
+    assert_eq!(
+        planned(run),
+        vec![("lb.public.sg".to_string(), "update".to_string())]
+    );
 
     d.destroy().run().success();
     let left: Vec<String> = leftovers(&aws, &env)

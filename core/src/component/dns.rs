@@ -3,8 +3,7 @@
 //! have metrics worth watching, their rows on the dashboard.
 
 use super::monitoring::{metric, Row};
-use super::notifications::US_EAST_1_TOPIC;
-use super::{alarm, AlarmDef, Component, Cx, ROUTE53_METRICS_REGION, TOPIC};
+use super::{us_east_1_alarm, AlarmDef, Component, Cx, ROUTE53_METRICS_REGION};
 use crate::deployment::physical_name;
 use crate::resource::{Kind, ResourceSpec, Val};
 use crate::stack::*;
@@ -101,10 +100,9 @@ impl Component for DnsComponent {
         let Cx {
             stack, env, region, ..
         } = *cx;
-        let topic = TOPIC;
         if let Some(dns) = &stack.dns {
             let edge_fronts = super::edge::fronted_by_edge(stack, &dns.load_balancer);
-            out.extend(expand_dns(env, region, topic, dns, edge_fronts));
+            out.extend(expand_dns(env, region, dns, edge_fronts));
         }
     }
 
@@ -132,7 +130,6 @@ pub(crate) const CERTIFICATE: &str = "dns.certificate";
 fn expand_dns(
     env: &str,
     region: &str,
-    topic: &str,
     dns: &crate::stack::Dns,
     edge_fronts: bool,
 ) -> Vec<ResourceSpec> {
@@ -218,43 +215,26 @@ fn expand_dns(
         .after(&record)
         .with("request_interval", Val::Int(30))
         .with("failure_threshold", Val::Int(3)),
-        {
-            let away = region != ROUTE53_METRICS_REGION;
-            let (topic, name_suffix) = if away {
-                (
-                    US_EAST_1_TOPIC,
-                    format!("{region}-{}-health-check", dns.record),
-                )
-            } else {
-                (topic, format!("{}-health-check", dns.record))
-            };
-            let spec = alarm(
-                env,
-                topic,
-                AlarmDef {
-                    id: "alarm.dns.health".into(),
-                    name_suffix,
-                    description: format!(
-                        "{}.{zone}: Route 53 health checks of {} fail",
-                        dns.record, dns.health_check_path
-                    ),
-                    // Route 53 publishes health check metrics in us-east-1 only.
-                    namespace: "AWS/Route53",
-                    metric: "HealthCheckStatus",
-                    statistic: "Minimum",
-                    dimensions: vec![("HealthCheckId", Val::reference("dns.health", "id"))],
-                    comparison: "LessThanThreshold",
-                    threshold: 1.0,
-                    policy: dns.health_alarm,
-                    missing: "breaching",
-                },
-            );
-            if away {
-                spec.with("region", Val::str(ROUTE53_METRICS_REGION))
-            } else {
-                spec
-            }
-        },
+        us_east_1_alarm(
+            env,
+            region,
+            AlarmDef {
+                id: "alarm.dns.health".into(),
+                name_suffix: format!("{}-health-check", dns.record),
+                description: format!(
+                    "{}.{zone}: Route 53 health checks of {} fail",
+                    dns.record, dns.health_check_path
+                ),
+                namespace: "AWS/Route53",
+                metric: "HealthCheckStatus",
+                statistic: "Minimum",
+                dimensions: vec![("HealthCheckId", Val::reference("dns.health", "id"))],
+                comparison: "LessThanThreshold",
+                threshold: 1.0,
+                policy: dns.health_alarm,
+                missing: "breaching",
+            },
+        ),
     ]);
     specs
 }

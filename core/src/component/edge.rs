@@ -14,8 +14,7 @@
 
 use super::dns::CERTIFICATE;
 use super::monitoring::{metric, Row};
-use super::notifications::US_EAST_1_TOPIC;
-use super::{alarm, AlarmDef, Component, Cx, BUCKET_NAME_MAX, ROUTE53_METRICS_REGION, TOPIC};
+use super::{us_east_1_alarm, AlarmDef, Component, Cx, BUCKET_NAME_MAX, ROUTE53_METRICS_REGION};
 use crate::deployment::{global_name, physical_name};
 use crate::resource::{Kind, ResourceSpec, Val};
 use crate::stack::*;
@@ -376,17 +375,12 @@ impl Component for EdgeComponent {
         // CloudFront's metrics are published in us-east-1 only (CloudFront Developer Guide,
         // "Monitor CloudFront metrics with Amazon CloudWatch"); an alarm notifies only a topic
         // of its own region.
-        let away = region != ROUTE53_METRICS_REGION;
-        let spec = alarm(
+        out.push(us_east_1_alarm(
             env,
-            if away { US_EAST_1_TOPIC } else { TOPIC },
+            region,
             AlarmDef {
                 id: "alarm.edge.5xx".into(),
-                name_suffix: if away {
-                    format!("{region}-edge-5xx")
-                } else {
-                    "edge-5xx".into()
-                },
+                name_suffix: "edge-5xx".into(),
                 description: format!(
                     "CloudFront answers more than {}% of requests with 5xx (the maintenance page \
                      included): the balancer {} fails",
@@ -405,12 +399,7 @@ impl Component for EdgeComponent {
                 // No requests, no data point: not an outage.
                 missing: "notBreaching",
             },
-        );
-        out.push(if away {
-            spec.with("region", Val::str(ROUTE53_METRICS_REGION))
-        } else {
-            spec
-        });
+        ));
     }
 
     fn dashboard(&self, cx: &Cx<'_>) -> Vec<Row> {

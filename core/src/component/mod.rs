@@ -171,6 +171,22 @@ pub(crate) fn alarm(env: &str, topic: &str, def: AlarmDef<'_>) -> ResourceSpec {
     .with("ok_actions", actions)
 }
 
+/// An alarm on a metric published in us-east-1 only (Route 53 health checks, CloudFront).
+/// A CloudWatch alarm watches metrics of its own region, and CloudWatch refuses an action on a
+/// topic of another ("Invalid region ... specified", cds-snc/notification-terraform#128; the
+/// emulators accept it), so a deployment elsewhere makes it in us-east-1, named with the
+/// deployment's region, notifying the topic the notifications component makes there.
+pub(crate) fn us_east_1_alarm(env: &str, region: &str, def: AlarmDef<'_>) -> ResourceSpec {
+    if region == ROUTE53_METRICS_REGION {
+        return alarm(env, TOPIC, def);
+    }
+    let def = AlarmDef {
+        name_suffix: format!("{region}-{}", def.name_suffix),
+        ..def
+    };
+    alarm(env, notifications::US_EAST_1_TOPIC, def).with("region", Val::str(ROUTE53_METRICS_REGION))
+}
+
 /// An IAM policy statement as the providers write it: actions on resources (text or references).
 pub(crate) fn statement(actions: &[&str], resources: Vec<Val>) -> Val {
     Val::map([

@@ -15,7 +15,8 @@
 use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
 use crate::aws::sdk::{
-    aws_error, coded, error_code, i, retry_while, s, strs, unix_now, updated_in_place, waiter_error,
+    aws_error, coded, delete_waiting, error_code, i, retry_while, s, strs, unix_now,
+    updated_in_place, waiter_error,
 };
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
 use crate::schema::{Attr, Schema};
@@ -68,8 +69,6 @@ const ALL_VIEWER: &str = "216adef6-5c7f-47e4-b989-5492eafa07d3";
 /// a few minutes", Developer Guide, "Update a distribution"); practitioners report 15–20
 /// minutes and longer for a disable (hashicorp/terraform#13309).
 const DEPLOY_WAIT: Duration = Duration::from_secs(45 * 60);
-/// A delete right after the disable deployed can still meet the old state.
-const DISABLE_SEEN_WAIT: Duration = Duration::from_secs(300);
 
 /// The configuration `spec` stands for. `caller_reference` is the distribution's own (it
 /// cannot change); `enabled` overrides the spec's while a delete disables it.
@@ -312,9 +311,12 @@ async fn deployed(ctx: &Ctx<'_>, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Writes `spec`'s configuration over the distribution's (enabled as given), with the ETag of
-/// the configuration it replaces, once more when another change got in first.
-async fn write(ctx: &Ctx<'_>, spec: &ResourceSpec, id: &str, enabled: bool) -> Result<()> {
+/// Writes `edit`'s configuration over the distribution's (what `edit` makes of the one there),
+/// with the ETag of the configuration it replaces, once more when another change got in first.
+async fn rewrite<F>(ctx: &Ctx<'_>, id: &str, doing: &str, edit: F) -> Result<()>
+where
+    F: Fn(&DistributionConfig) -> Result<DistributionConfig>,
+{
     let cf = &ctx.clients.cloudfront;
     retry_while(&["PreconditionFailed"], Duration::from_secs(30), || async {
         let current = cf
@@ -323,11 +325,13 @@ async fn write(ctx: &Ctx<'_>, spec: &ResourceSpec, id: &str, enabled: bool) -> R
             .send()
             .await
             .map_err(|e| coded(&format!("reading distribution {id}"), e))?;
-        let caller = current
-            .distribution_config()
-            .map(|c| c.caller_reference().to_string())
-            .unwrap_or_default();
-        let wanted = config(spec, &caller, enabled).map_err(|e| (None, e))?;
+        let there = current.distribution_config().ok_or_else(|| {
+            (
+                None,
+                anyhow!("GetDistributionConfig returned no configuration for {id}"),
+            )
+        })?;
+        let wanted = edit(there).map_err(|e| (None, e))?;
         cf.update_distribution()
             .id(id)
             .if_match(current.e_tag().unwrap_or_default())
@@ -335,7 +339,7 @@ async fn write(ctx: &Ctx<'_>, spec: &ResourceSpec, id: &str, enabled: bool) -> R
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| coded(&format!("updating distribution {id}"), e))
+            .map_err(|e| coded(&format!("{doing} distribution {id}"), e))
     })
     .await
     .map_err(|(_, e)| e)
@@ -427,7 +431,11 @@ impl Provider for DistributionProvider {
         spec: &ResourceSpec,
         current: &Observed,
     ) -> Result<Observed> {
-        write(ctx, spec, &current.physical_id, true).await?;
+        // The CallerReference is the distribution's own: it cannot change.
+        rewrite(ctx, &current.physical_id, "updating", |there| {
+            config(spec, there.caller_reference(), true)
+        })
+        .await?;
         deployed(ctx, &current.physical_id).await?;
         Ok(updated_in_place(spec, current))
     }
@@ -444,31 +452,12 @@ impl Provider for DistributionProvider {
         // (hashicorp/terraform-provider-aws#3077).
         if config.distribution_config().is_some_and(|c| c.enabled()) {
             tracing::info!("distribution {id}: disabling it, which must deploy before it can go");
-            retry_while(&["PreconditionFailed"], Duration::from_secs(30), || async {
-                let current = cf
-                    .get_distribution_config()
-                    .id(&id)
-                    .send()
-                    .await
-                    .map_err(|e| coded(&format!("reading distribution {id}"), e))?;
-                let Some(mut disabled) = current.distribution_config().cloned() else {
-                    return Err((
-                        None,
-                        anyhow!("GetDistributionConfig returned no configuration"),
-                    ));
-                };
+            rewrite(ctx, &id, "disabling", |there| {
+                let mut disabled = there.clone();
                 disabled.enabled = false;
-                cf.update_distribution()
-                    .id(&id)
-                    .if_match(current.e_tag().unwrap_or_default())
-                    .distribution_config(disabled)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| coded(&format!("disabling distribution {id}"), e))
+                Ok(disabled)
             })
-            .await
-            .map_err(|(_, e)| e)?;
+            .await?;
         }
         deployed(ctx, &id).await?;
         let attempt = || async {
@@ -485,16 +474,13 @@ impl Provider for DistributionProvider {
                 .map(|_| ())
                 .map_err(|e| coded(&format!("deleting distribution {id}"), e))
         };
-        match retry_while(
+        // A disable just deployed can still read as not disabled for a moment
+        // (DistributionNotDisabled; rebuy-de/aws-nuke#155).
+        delete_waiting(
             &["DistributionNotDisabled", "PreconditionFailed"],
-            DISABLE_SEEN_WAIT,
+            "NoSuchDistribution",
             attempt,
         )
         .await
-        {
-            Ok(()) => Ok(()),
-            Err((Some(code), _)) if code == "NoSuchDistribution" => Ok(()),
-            Err((_, e)) => Err(e),
-        }
     }
 }

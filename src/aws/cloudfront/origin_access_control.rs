@@ -4,7 +4,7 @@
 
 use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
-use crate::aws::sdk::{aws_error, coded, error_code, retry_while, s, updated_in_place};
+use crate::aws::sdk::{aws_error, coded, delete_waiting, error_code, s, updated_in_place};
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
 use crate::schema::{Attr, Schema};
 use anyhow::{anyhow, Result};
@@ -13,7 +13,6 @@ use aws_sdk_cloudfront::types::{
     OriginAccessControlConfig, OriginAccessControlOriginTypes, OriginAccessControlSigningBehaviors,
     OriginAccessControlSigningProtocols,
 };
-use std::time::Duration;
 
 static SCHEMA: Schema = Schema::new(Kind::OriginAccessControl, &[Attr::new("description")]);
 
@@ -21,11 +20,6 @@ pub struct OriginAccessControlProvider;
 
 /// The one origin access control of a deployment: the maintenance page's.
 const LOGICAL_ID: &str = "edge.oac";
-
-/// A control stays in use until the distribution that names it is gone or no longer does
-/// (DeleteOriginAccessControl: OriginAccessControlInUse); a distribution's delete is seen a
-/// while after it returns (terraform-aws-modules/terraform-aws-cloudfront#135).
-const IN_USE_WAIT: Duration = Duration::from_secs(600);
 
 fn config(spec: &ResourceSpec) -> Result<OriginAccessControlConfig> {
     Ok(OriginAccessControlConfig::builder()
@@ -122,6 +116,9 @@ impl Provider for OriginAccessControlProvider {
     async fn delete(&self, ctx: &Ctx<'_>, current: &Observed) -> Result<()> {
         let cf = &ctx.clients.cloudfront;
         let id = current.physical_id.clone();
+        // A control stays in use until the distribution that names it is gone or no longer
+        // does (OriginAccessControlInUse); a distribution's delete is seen a while after it
+        // returns (terraform-aws-modules/terraform-aws-cloudfront#135).
         let attempt = || async {
             // Deletes take the control's current ETag (DeleteOriginAccessControl, IfMatch).
             let etag = match cf.get_origin_access_control().id(&id).send().await {
@@ -139,16 +136,11 @@ impl Provider for OriginAccessControlProvider {
                 .map(|_| ())
                 .map_err(|e| coded(&format!("deleting origin access control {id}"), e))
         };
-        match retry_while(
+        delete_waiting(
             &["OriginAccessControlInUse", "PreconditionFailed"],
-            IN_USE_WAIT,
+            "NoSuchOriginAccessControl",
             attempt,
         )
         .await
-        {
-            Ok(()) => Ok(()),
-            Err((Some(code), _)) if code == "NoSuchOriginAccessControl" => Ok(()),
-            Err((_, e)) => Err(e),
-        }
     }
 }

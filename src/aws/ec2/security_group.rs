@@ -169,22 +169,6 @@ impl Provider for SecurityGroupProvider {
                     });
                 }
             }
-            // Prefix lists by name, as the stack names them.
-            let ids: Vec<String> = rules
-                .iter()
-                .filter(|r| r.source.starts_with("pl-"))
-                .map(|r| r.source.clone())
-                .collect();
-            let names: HashMap<String, String> = prefix_lists(ctx, "prefix-list-id", ids)
-                .await?
-                .into_iter()
-                .map(|(name, id)| (id, name))
-                .collect();
-            for r in &mut rules {
-                if let Some(name) = names.get(&r.source) {
-                    r.source = name.clone();
-                }
-            }
             rules.sort();
             let mut o = Observed::new(&id, Kind::SecurityGroup, sg.group_id().unwrap_or_default())
                 .prop("vpc_id", Val::str(sg.vpc_id().unwrap_or_default()))
@@ -196,6 +180,33 @@ impl Provider for SecurityGroupProvider {
             o.name = sg.group_name().unwrap_or_default().to_string();
             o.stack = stack;
             found.push(o);
+        }
+        // Prefix lists by name, as the stack names them: one lookup for every group.
+        let ids: Vec<String> = found
+            .iter()
+            .flat_map(|o| rules_of(o.props.get("ingress")))
+            .filter(|r| r.source.starts_with("pl-"))
+            .map(|r| r.source)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let names: HashMap<String, String> = prefix_lists(ctx, "prefix-list-id", ids)
+            .await?
+            .into_iter()
+            .map(|(name, id)| (id, name))
+            .collect();
+        if !names.is_empty() {
+            for o in &mut found {
+                let mut rules = rules_of(o.props.get("ingress"));
+                for r in &mut rules {
+                    if let Some(name) = names.get(&r.source) {
+                        r.source = name.clone();
+                    }
+                }
+                rules.sort();
+                o.props
+                    .insert("ingress".into(), Val::list(rules.iter().map(Rule::to_val)));
+            }
         }
         Ok(found)
     }
