@@ -141,7 +141,7 @@ async fn refresh_cost() {
             rows.push(format!(
                 "| {stage} | ×{scale} ({} instances) | {resources} | {kinds} | {requests:.0} | {} |",
                 4 * scale,
-                if requests <= (kinds + 10) as f64 {
+                if requests <= (kinds + 5) as f64 {
                     "yes"
                 } else {
                     "no"
@@ -162,18 +162,12 @@ async fn refresh_cost() {
     let text = format!(
         "## Refresh cost: AWS requests of a no-op `plan`\n\n\
          Requests counted by the proxy for `ftctl plan` on a deployment that is up to date \
-         (median of 3). Target: at most the number of resource kinds in the stack plus a small \
-         constant (10 here), and flat as capacity grows.\n\n\
-         | stack | capacity | resources | kinds | requests | ≤ kinds + 10 |\n\
+         (median of 3). Target: at most the number of resource kinds in the stack plus 5, and \
+         flat as capacity grows.\n\n\
+         | stack | capacity | resources | kinds | requests | ≤ kinds + 5 |\n\
          |---|---|---|---|---|---|\n{}\n\n\
-         Flat as capacity grows: instances are never read one by one. The kinds + 10 target \
-         is missed because some services list resources without the tags ftctl owns them \
-         by (CloudWatch alarms, IAM roles and instance profiles, S3 buckets, load balancer \
-         tags in batches of 20), or without the settings it compares (a role's policies): \
-         those are read per resource, eight at a time. The Resource Groups Tagging API could \
-         answer the tags in one listing, but the local emulators do not index alarms in it. \
-         Where the requests go (stage 3): {single} operations made once (the listings), and \
-         these made per resource: {}.\n",
+         Where the requests go (stage 3 ×1): {single} operations made once (the listings \
+         and the shared reads), and these made per resource: {}.\n",
         rows.join("\n"),
         repeated.join(", ")
     );
@@ -359,10 +353,12 @@ fn big_stack(dir: &std::path::Path, target: usize) -> (std::path::PathBuf, usize
     let per_tier = 8;
     let tiers = (target.saturating_sub(base_count)) / per_tier;
     let mut text = base;
+    // Scaled to zero: the resources are what is measured, and hundreds of instances would
+    // exhaust the stage's subnets (as on AWS).
     for n in 0..tiers {
         text.push_str(&format!(
             "\n[tiers.t{n:03}]\nload_balancer = \"internal\"\ninstance_type = \"t3.micro\"\n\
-             min_size = 1\nmax_size = 2\ndesired_capacity = 1\n"
+             min_size = 0\nmax_size = 2\ndesired_capacity = 0\n"
         ));
     }
     let path = dir.join("big.toml");
@@ -377,7 +373,7 @@ async fn scale() {
     require_emulators();
     let proxy = Proxy::in_front_of_the_emulators();
     let dir = tempfile::tempdir().unwrap();
-    let (path, resources) = big_stack(dir.path(), 1000);
+    let (path, resources) = big_stack(dir.path(), 5000);
     let stack = path.to_str().unwrap();
     let env = unique_env("bs");
     let (kinds, _) = {
@@ -435,11 +431,11 @@ async fn scale() {
          | `plan`, nothing deployed yet | {empty_time:.2} | {empty_requests} |\n\
          | `apply` (no added latency) | {apply_time:.1} | {apply_requests} |\n\
          | `plan`, all {resources} deployed | {full_time:.2} | {full_requests} |\n\n\
-         Target: plan ≤ 3 s ({}); requests growing with kinds, not resources ({}). \
+         Target: plan < 5 s ({}); requests growing with kinds, not resources ({}). \
          Largest shares of the deployed plan's requests: {}.\n",
         (resources - kinds_of("stage1", &[]).1) / 8,
-        if full_time <= 3.0 { "met" } else { "missed" },
-        if full_requests <= (kinds + 10) as u64 {
+        if full_time < 5.0 { "met" } else { "missed" },
+        if full_requests <= (kinds + 5) as u64 {
             "met"
         } else {
             "missed: some kinds are read per resource"

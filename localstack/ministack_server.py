@@ -14,6 +14,10 @@ and what ministack did are in each module of ministack_patches/):
   answer is a 502 or 504 answered with the custom error page (ministack skipped it), and a fetch
   from an S3 origin is as secure as the viewer's request (a bucket policy denying insecure
   transport refused it).
+- CloudWatch (ministack_patches/cloudwatch.py): ListDashboards answers over CBOR with its
+  timestamps as timestamps (an ISO string made the Rust SDK fail to read them).
+- Resource Groups Tagging API (ministack_patches/tagging.py): GetResources lists CloudWatch
+  alarms with their tags (ministack had no collector for them).
 
 Everything else is ministack unchanged. Its settings come from the environment, as for the
 `ministack` command.

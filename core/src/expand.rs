@@ -10,8 +10,8 @@ use crate::resource::ResourceSpec;
 use crate::stack::{subnet_cidrs, Stack};
 
 pub use crate::component::{
-    backup_vault_name, cache_member_suffixes, cache_node_zones, BUCKET_NAME_MAX, ELB_LOG_DELIVERY,
-    ROUTE53_METRICS_REGION, SSM_INSTANCE_POLICY,
+    backup_vault_name, cache_member_suffixes, cache_node_zones, dashboard_page, BUCKET_NAME_MAX,
+    ELB_LOG_DELIVERY, ROUTE53_METRICS_REGION, SSM_INSTANCE_POLICY,
 };
 
 /// A valid stack that cannot be laid out over the zones at hand; names the field so the error
@@ -66,8 +66,8 @@ pub fn expand(
     for component in COMPONENTS {
         component.expand(&cx, &mut out);
     }
-    let dashboard = monitoring::dashboard(&cx, &out);
-    out.push(dashboard);
+    let dashboards = monitoring::dashboards(&cx, &out);
+    out.extend(dashboards);
     Ok(out)
 }
 

@@ -3,5 +3,7 @@ module says what AWS does, what ministack did and what it changes. Imported for 
 ministack_server.py."""
 
 from . import cloudfront  # noqa: F401
+from . import cloudwatch  # noqa: F401
 from . import dynamodb  # noqa: F401
 from . import documentdb  # noqa: F401
+from . import tagging  # noqa: F401

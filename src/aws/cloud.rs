@@ -48,6 +48,7 @@ impl AwsCloud {
             deployment,
             delete: &self.delete_options,
             home_region: &self.clients.region,
+            reads: Default::default(),
         }
     }
 
@@ -144,6 +145,7 @@ impl Cloud for AwsCloud {
                 clients: remote,
                 ..self.ctx(deployment)
             };
+            // (`ctx` gives each context reads of its own: the far region's are its own.)
             for kind in REMOTE_KINDS {
                 let more = provider(kind).observe(&far, &[]).await.map_err(|e| {
                     name_endpoint(kind, &remote.region, e.context(format!("reading {kind}s")))

@@ -1,9 +1,11 @@
 //! What a provider call needs: clients, the deployment, delete options.
 
 use crate::aws::clients::Clients;
+use crate::aws::reads::SharedReads;
 use crate::deployment::{Deployment, TAG_DEPLOYMENT, TAG_HOME_REGION, TAG_LOGICAL_ID, TAG_STACK};
 use crate::resource::{Observed, ResourceSpec, Val};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Choices that change how deletions behave.
 #[derive(Debug, Clone, Default)]
@@ -23,6 +25,8 @@ pub struct Ctx<'a> {
     pub delete: &'a DeleteOptions,
     /// The deployment's own region.
     pub home_region: &'a str,
+    /// Account-wide reads made once for all the kinds observed together in this region.
+    pub reads: Arc<SharedReads>,
 }
 
 impl Ctx<'_> {

@@ -29,6 +29,7 @@ mod kms;
 mod logs;
 mod provider;
 mod rds;
+mod reads;
 mod registry;
 mod route53;
 pub mod s3;

@@ -21,7 +21,9 @@ fn the_proxy_forwards_and_counts_requests() {
 /// The AWS behaviours the proxy enforces answer as AWS does, and ftctl gets through them: the
 /// shipped stage 1 applies although Auto Scaling refuses each group's first request (its
 /// instance profile not yet propagated), and what AWS would refuse is refused with AWS's
-/// error: a dashboard metric widget without a region, a hosted zone under example.com.
+/// error: a dashboard metric widget without a region, a hosted zone under example.com. On the
+/// way, the deployed stage's no-op plan is read with shared calls, and per resource where a
+/// policy refuses those.
 #[tokio::test(flavor = "multi_thread")]
 async fn what_aws_refuses_is_refused_and_ftctl_gets_through_iam_propagation() {
     let _emulators = emulators().await;
@@ -43,6 +45,73 @@ async fn what_aws_refuses_is_refused_and_ftctl_gets_through_iam_propagation() {
         "{refused:?}"
     );
     let mut calls = proxy.counts();
+
+    // A no-op plan reads the alarms' tags (Resource Groups Tagging API) and the roles with their
+    // policies and tags (GetAccountAuthorizationDetails) in one shared call each, not per resource.
+    let plan = [
+        "plan",
+        "stage1",
+        "--env",
+        env.as_str(),
+        "--detailed-exitcode",
+    ];
+    proxy.reset();
+    // ftctl plan stage1 --env ar… --detailed-exitcode (through the proxy)
+    let run = ftctl_with(&plan, &proxy.env());
+    assert_eq!(
+        run.code, 0,
+        "not converged:\n{}\n{}",
+        run.stdout, run.stderr
+    );
+    let reads = proxy.counts();
+    assert_eq!(reads.get("tagging:GetResources"), Some(&1), "{reads:?}");
+    assert_eq!(
+        reads.get("iam:GetAccountAuthorizationDetails"),
+        Some(&1),
+        "{reads:?}"
+    );
+    const PER_RESOURCE: [&str; 5] = [
+        "monitoring:ListTagsForResource",
+        "iam:ListRoleTags",
+        "iam:GetRolePolicy",
+        "iam:ListAttachedRolePolicies",
+        "iam:ListInstanceProfileTags",
+    ];
+    for op in PER_RESOURCE {
+        assert!(!reads.contains_key(op), "{op} made: {reads:?}");
+    }
+    // Under a policy that allows neither shared call, the same plan reads each resource instead,
+    // says so, and still finds the deployment as it is.
+    proxy.reset();
+    proxy.set_faults(Faults {
+        denied: vec![
+            "tagging:GetResources".into(),
+            "iam:GetAccountAuthorizationDetails".into(),
+        ],
+        ..Faults::default()
+    });
+    let run = ftctl_with(&plan, &proxy.env());
+    assert_eq!(
+        run.code, 0,
+        "not converged:\n{}\n{}",
+        run.stdout, run.stderr
+    );
+    assert!(
+        run.stderr.contains("tag:GetResources is not allowed")
+            && run
+                .stderr
+                .contains("iam:GetAccountAuthorizationDetails is not allowed"),
+        "{}",
+        run.stderr
+    );
+    let reads = proxy.counts();
+    for op in PER_RESOURCE {
+        assert!(
+            reads.get(op).is_some_and(|n| *n >= 1),
+            "{op} not made: {reads:?}"
+        );
+    }
+    proxy.reset();
 
     // The same requests straight from an SDK client, through the proxy.
     let endpoint = |var: &str| {

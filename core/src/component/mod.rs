@@ -30,6 +30,7 @@ pub(crate) mod tracing;
 pub use cache::{cache_member_suffixes, cache_node_zones};
 pub use database::backup_vault_name;
 pub use load_balancer::ELB_LOG_DELIVERY;
+pub use monitoring::dashboard_page;
 pub use tier::SSM_INSTANCE_POLICY;
 
 use crate::deployment::physical_name;

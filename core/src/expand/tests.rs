@@ -659,3 +659,60 @@ fn cloudfront_fronts_the_public_balancer_and_the_record_names_it() {
         .render()
         .contains("0.0.0.0/0"));
 }
+
+#[test]
+fn a_dashboard_too_large_for_one_is_split_into_pages_within_cloudwatch_limits() {
+    // Stage 1 has one dashboard with one alarm widget.
+    let specs = expand(&stage1(&[]), "dev", "us-east-1", &zones()).unwrap();
+    let pages: Vec<&ResourceSpec> = specs.iter().filter(|s| s.kind == Kind::Dashboard).collect();
+    assert_eq!(pages.len(), 1);
+    assert_eq!(pages[0].id, "monitoring.dashboard");
+
+    // 200 more app tiers: 1,200 chart and heading widgets, 400 more alarms.
+    let mut stack = stage1(&[]);
+    let app = stack.tiers["app"].clone();
+    for n in 0..200 {
+        stack.tiers.insert(format!("t{n:03}"), app.clone());
+    }
+    let specs = expand(&stack, "dev", "us-east-1", &zones()).unwrap();
+    let pages: Vec<&ResourceSpec> = specs.iter().filter(|s| s.kind == Kind::Dashboard).collect();
+    assert!(pages.len() >= 3, "{} pages", pages.len());
+    assert_eq!(pages[0].name, "dev-overview");
+    assert_eq!(pages[1].id, "monitoring.dashboard.2");
+    assert_eq!(pages[1].name, "dev-overview-2");
+    let mut alarms_shown = Vec::new();
+    for page in &pages {
+        let Val::Map(body) = &page.props["body"] else {
+            panic!("the dashboard body is a map");
+        };
+        let Val::List(widgets) = &body["widgets"] else {
+            panic!("widgets is a list");
+        };
+        assert!(
+            widgets.len() <= 500,
+            "{}: {} widgets",
+            page.id,
+            widgets.len()
+        );
+        for w in widgets {
+            let Val::Map(w) = w else { panic!() };
+            if w["type"] == Val::str("alarm") {
+                let Val::Map(p) = &w["properties"] else {
+                    panic!()
+                };
+                let Val::List(arns) = &p["alarms"] else {
+                    panic!()
+                };
+                assert!((1..=100).contains(&arns.len()), "{} alarms", arns.len());
+                alarms_shown.extend(arns.iter().map(Val::render));
+            }
+        }
+    }
+    let alarms = specs
+        .iter()
+        .filter(|s| s.kind == Kind::MetricAlarm && !s.props.contains_key("region"))
+        .count();
+    alarms_shown.sort();
+    alarms_shown.dedup();
+    assert_eq!(alarms_shown.len(), alarms, "every alarm shown once");
+}

@@ -109,22 +109,37 @@ impl Provider for MetricAlarmProvider {
             .into_iter()
             .flat_map(|page| page.metric_alarms.unwrap_or_default())
             .collect();
+        // Alarm listings carry no tags: the region's tag index has them, and an alarm it does
+        // not hold yet costs a read of its own.
+        let index = if alarms.is_empty() {
+            None
+        } else {
+            Some(ctx.reads.tags(ctx).await?)
+        };
         read_each(alarms, |a| async move {
             let arn = a.alarm_arn().unwrap_or_default();
-            // Alarm listings carry no tags: one read per alarm whose name is ours.
-            let tags = ctx
-                .clients
-                .cloudwatch
-                .list_tags_for_resource()
-                .resource_arn(arn)
-                .send()
-                .await
-                .map_err(|e| aws_error(&format!("reading tags of {arn}"), e))?;
-            let Some((id, stack)) = ctx.owner(
-                tags.tags()
+            let tags: Vec<(String, String)> = match index.and_then(|i| i.get(arn)) {
+                Some(tags) => tags.to_vec(),
+                None => ctx
+                    .clients
+                    .cloudwatch
+                    .list_tags_for_resource()
+                    .resource_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error(&format!("reading tags of {arn}"), e))?
+                    .tags()
                     .iter()
-                    .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default()))),
-            ) else {
+                    .filter_map(|t| {
+                        Some((
+                            t.key()?.to_string(),
+                            t.value().unwrap_or_default().to_string(),
+                        ))
+                    })
+                    .collect(),
+            };
+            let Some((id, stack)) = ctx.owner(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            else {
                 return Ok(None);
             };
             let name = a.alarm_name().unwrap_or_default();

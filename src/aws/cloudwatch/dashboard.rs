@@ -1,11 +1,13 @@
-//! The deployment's CloudWatch dashboard. Dashboards carry no tags: the deployment's is the one
-//! named `<deployment>-overview`. Its body is kept as structured data, so the plan compares
+//! The deployment's CloudWatch dashboards. Dashboards carry no tags: the deployment's are the
+//! one named `<deployment>-overview` and, for a deployment too large for one, its pages
+//! `<deployment>-overview-<n>`. Its body is kept as structured data, so the plan compares
 //! widgets, not JSON text.
 
 use crate::aws::ctx::Ctx;
 use crate::aws::provider::Provider;
-use crate::aws::sdk::{aws_error, error_code, observed_from_spec, updated_in_place};
+use crate::aws::sdk::{aws_error, error_code, observed_from_spec, read_each, updated_in_place};
 use crate::deployment::physical_name;
+use crate::expand::dashboard_page;
 use crate::resource::{Kind, Observed, ResourceSpec, Val};
 use crate::schema::{Attr, Schema};
 use anyhow::Result;
@@ -30,6 +32,16 @@ pub fn val_of(json: &serde_json::Value) -> Val {
         J::Array(items) => Val::List(items.iter().map(val_of).collect()),
         J::Object(m) => Val::Map(m.iter().map(|(k, v)| (k.clone(), val_of(v))).collect()),
     }
+}
+
+/// Which page `name` is, for the first page's name `first` (`first`, or `first-<n>`, n ≥ 2).
+fn page_of(name: &str, first: &str) -> Option<usize> {
+    let rest = name.strip_prefix(first)?;
+    if rest.is_empty() {
+        return Some(1);
+    }
+    let n: usize = rest.strip_prefix('-')?.parse().ok()?;
+    (n >= 2).then_some(n)
 }
 
 async fn put(ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<()> {
@@ -68,30 +80,53 @@ impl Provider for DashboardProvider {
         &SCHEMA
     }
 
-    /// The name is known, so one GetDashboard answers whether it exists (no listing).
+    /// The pages are named `<deployment>-overview` and `<deployment>-overview-<n>`: one listing
+    /// by that prefix finds them (also a page a smaller stack no longer needs), then one
+    /// GetDashboard per page reads its body.
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {
-        let name = physical_name(ctx.env(), "overview", 255);
-        let got = match ctx
+        let first = physical_name(ctx.env(), "overview", 255);
+        let listed: Vec<_> = ctx
             .clients
             .cloudwatch
-            .get_dashboard()
-            .dashboard_name(&name)
+            .list_dashboards()
+            .dashboard_name_prefix(&first)
+            .into_paginator()
+            .items()
             .send()
+            .try_collect()
             .await
-        {
-            Ok(got) => got,
-            Err(e) if error_code(&e).as_deref() == Some("ResourceNotFound") => {
-                return Ok(Vec::new())
-            }
-            Err(e) => return Err(aws_error(&format!("reading dashboard {name}"), e)),
-        };
-        let body: serde_json::Value =
-            serde_json::from_str(got.dashboard_body().unwrap_or("{}")).unwrap_or_default();
-        let mut o = Observed::new("monitoring.dashboard", Kind::Dashboard, &name)
-            .prop("body", val_of(&body))
-            .output("arn", got.dashboard_arn().unwrap_or_default());
-        o.name = name;
-        Ok(vec![o])
+            .map_err(|e| aws_error("listing dashboards", e))?;
+        let pages: Vec<(String, String)> = listed
+            .iter()
+            .filter_map(|d| {
+                let name = d.dashboard_name()?;
+                let page = page_of(name, &first)?;
+                let (id, suffix) = dashboard_page(page);
+                (physical_name(ctx.env(), &suffix, 255) == name).then(|| (id, name.to_string()))
+            })
+            .collect();
+        read_each(pages, |(id, name)| async move {
+            let got = match ctx
+                .clients
+                .cloudwatch
+                .get_dashboard()
+                .dashboard_name(&name)
+                .send()
+                .await
+            {
+                Ok(got) => got,
+                Err(e) if error_code(&e).as_deref() == Some("ResourceNotFound") => return Ok(None),
+                Err(e) => return Err(aws_error(&format!("reading dashboard {name}"), e)),
+            };
+            let body: serde_json::Value =
+                serde_json::from_str(got.dashboard_body().unwrap_or("{}")).unwrap_or_default();
+            let mut o = Observed::new(&id, Kind::Dashboard, &name)
+                .prop("body", val_of(&body))
+                .output("arn", got.dashboard_arn().unwrap_or_default());
+            o.name = name;
+            Ok(Some(o))
+        })
+        .await
     }
 
     async fn create(&self, ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<Observed> {

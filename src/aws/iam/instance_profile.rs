@@ -41,13 +41,22 @@ impl Provider for InstanceProfileProvider {
             .map_err(|e| aws_error("listing instance profiles", e))?;
         read_each(profiles, |p| async move {
             let name = p.instance_profile_name();
-            let tags = iam
-                .list_instance_profile_tags()
-                .instance_profile_name(name)
-                .send()
-                .await
-                .map_err(|e| aws_error(&format!("reading tags of {name}"), e))?;
-            let Some((id, stack)) = ctx.owner(tags.tags().iter().map(|t| (t.key(), t.value())))
+            // Listings carry no tags (IAM API reference, ListInstanceProfiles); the account's
+            // roles read once may show them, else one read for this profile.
+            let tags = match ctx.reads.profile_tags(ctx, name).await? {
+                Some(tags) => tags,
+                None => iam
+                    .list_instance_profile_tags()
+                    .instance_profile_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| aws_error(&format!("reading tags of {name}"), e))?
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect(),
+            };
+            let Some((id, stack)) = ctx.owner(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             else {
                 return Ok(None);
             };

@@ -13,6 +13,7 @@ use crate::resource::{Kind, Observed, ResourceSpec, Val};
 use crate::schema::{Attr, Schema};
 use anyhow::Result;
 use async_trait::async_trait;
+use aws_sdk_iam::types::RoleDetail;
 use serde_json::{json, Value};
 
 /// Every attribute of an iam role: what expansion writes and this provider reads.
@@ -139,6 +140,62 @@ async fn sync_managed(ctx: &Ctx<'_>, role: &str, want: &[String]) -> Result<()> 
 }
 
 /// The managed policies attached to `role` (none when the role is already gone).
+/// The service a trust policy lets assume the role (several joined by commas).
+fn trust_service(document: Option<&str>) -> String {
+    document
+        .and_then(decode_policy)
+        .map(|d| {
+            let s = &d["Statement"];
+            let first = if s.is_array() { &s[0] } else { s };
+            strings(&first["Principal"]["Service"]).join(",")
+        })
+        .unwrap_or_default()
+}
+
+/// A role of this deployment as GetAccountAuthorizationDetails shows it: tags, trust, inline
+/// and attached policies in one record (the same documents, URL-encoded, as the per-role reads).
+fn observed_from_detail(ctx: &Ctx<'_>, role: &RoleDetail) -> Option<Observed> {
+    let owner = ctx.owner(role.tags().iter().map(|t| (t.key(), t.value())))?;
+    let statements = role
+        .role_policy_list()
+        .iter()
+        .find(|p| p.policy_name() == Some(POLICY))
+        .and_then(|p| p.policy_document())
+        .and_then(decode_policy)
+        .map(|d| statements_of(&d))
+        .unwrap_or(Val::List(Vec::new()));
+    let managed = role
+        .attached_managed_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn().map(str::to_string))
+        .collect();
+    Some(observed_role(
+        owner,
+        (role.role_name()?, role.arn()?),
+        trust_service(role.assume_role_policy_document()),
+        statements,
+        managed,
+    ))
+}
+
+fn observed_role(
+    (id, stack): (String, String),
+    (name, arn): (&str, &str),
+    trust: String,
+    statements: Val,
+    managed: Vec<String>,
+) -> Observed {
+    let mut o = Observed::new(&id, Kind::IamRole, name)
+        .prop("trust_service", Val::Str(trust))
+        .prop("statements", statements)
+        .prop("managed_policies", str_list(managed))
+        .output("name", name)
+        .output("arn", arn);
+    o.name = name.to_string();
+    o.stack = stack;
+    o
+}
+
 async fn attached(ctx: &Ctx<'_>, role: &str) -> Result<Vec<String>> {
     let listed: Result<Vec<_>, _> = ctx
         .clients
@@ -201,6 +258,12 @@ impl Provider for IamRoleProvider {
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {
+        if let Some(details) = ctx.reads.roles(ctx).await? {
+            return Ok(details
+                .iter()
+                .filter_map(|role| observed_from_detail(ctx, role))
+                .collect());
+        }
         let iam = &ctx.clients.iam;
         let roles: Vec<_> = iam
             .list_roles()
@@ -223,15 +286,7 @@ impl Provider for IamRoleProvider {
             else {
                 return Ok(None);
             };
-            let trust = role
-                .assume_role_policy_document()
-                .and_then(decode_policy)
-                .map(|d| {
-                    let s = &d["Statement"];
-                    let first = if s.is_array() { &s[0] } else { s };
-                    strings(&first["Principal"]["Service"]).join(",")
-                })
-                .unwrap_or_default();
+            let trust = trust_service(role.assume_role_policy_document());
             let statements = match iam
                 .get_role_policy()
                 .role_name(name)
@@ -247,15 +302,14 @@ impl Provider for IamRoleProvider {
                 }
                 Err(e) => return Err(aws_error(&format!("reading the policy of role {name}"), e)),
             };
-            let mut o = Observed::new(&id, Kind::IamRole, name)
-                .prop("trust_service", Val::Str(trust))
-                .prop("statements", statements)
-                .prop("managed_policies", str_list(attached(ctx, name).await?))
-                .output("name", name)
-                .output("arn", role.arn());
-            o.name = name.to_string();
-            o.stack = stack;
-            Ok(Some(o))
+            let managed = attached(ctx, name).await?;
+            Ok(Some(observed_role(
+                (id, stack),
+                (name, role.arn()),
+                trust,
+                statements,
+                managed,
+            )))
         })
         .await
     }

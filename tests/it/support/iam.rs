@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 fn prefix(service: &str) -> &str {
     match service {
         "monitoring" => "cloudwatch",
+        // The Resource Groups Tagging API signs as `tagging`; its actions are `tag:`.
+        "tagging" => "tag",
         other => other,
     }
 }

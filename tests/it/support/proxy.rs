@@ -38,6 +38,9 @@ pub struct Faults {
     pub down: bool,
     /// Seeds the choice of faulted requests, so a failing run can be repeated.
     pub seed: u64,
+    /// Operations (`service:Operation`) refused with AccessDenied, as a policy that does not
+    /// allow them would.
+    pub denied: Vec<String>,
 }
 
 /// What the proxy did with requests.
@@ -326,6 +329,25 @@ fn respond(status: u16, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Res
     builder.body(Full::new(body.into())).unwrap()
 }
 
+/// AccessDenied as the JSON and query protocols (the ones `denied` is used for) answer it.
+fn access_denied(protocol: Protocol) -> Response<Full<Bytes>> {
+    const MESSAGE: &str = "not authorized to perform this action (test proxy)";
+    match protocol {
+        Protocol::Json => respond(
+            400,
+            &[("content-type", "application/x-amz-json-1.1")],
+            format!(r#"{{"__type":"AccessDeniedException","message":"{MESSAGE}"}}"#),
+        ),
+        _ => respond(
+            403,
+            &[("content-type", "text/xml")],
+            format!(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>{MESSAGE}</Message></Error><RequestId>proxy</RequestId></ErrorResponse>"
+            ),
+        ),
+    }
+}
+
 /// The throttling error each protocol's SDK reads as throttling (and so retries with backoff).
 fn throttled(protocol: Protocol) -> Response<Full<Bytes>> {
     const MESSAGE: &str = "Rate exceeded (test proxy)";
@@ -451,6 +473,13 @@ async fn handle(
     }
     if faults.down {
         return Err(closed());
+    }
+    if faults
+        .denied
+        .iter()
+        .any(|d| *d == format!("{service}:{op}"))
+    {
+        return Ok(access_denied(protocol));
     }
     let r = roll(faults.seed, n) as u32;
     if r < faults.throttle_percent {
