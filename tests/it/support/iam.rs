@@ -259,6 +259,18 @@ pub fn implied(actions: &BTreeSet<String>) -> BTreeSet<String> {
         &mut out,
     );
     when("sns:CreateTopic", &["sns:SetTopicAttributes"], &mut out);
+    // The shared reads (src/aws/reads.rs) fall back on each resource's own read for what they
+    // do not show yet (the tagging index lags on AWS), so a policy that allows them needs those.
+    when(
+        "tag:GetResources",
+        &["cloudwatch:ListTagsForResource"],
+        &mut out,
+    );
+    when(
+        "iam:GetAccountAuthorizationDetails",
+        &["iam:ListInstanceProfileTags"],
+        &mut out,
+    );
     // "To be able to tag a queue on creation, you must have the sqs:CreateQueue and
     // sqs:TagQueue permissions" (SQS API Reference, CreateQueue).
     when("sqs:CreateQueue", &["sqs:TagQueue"], &mut out);
