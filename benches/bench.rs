@@ -166,8 +166,24 @@ async fn refresh_cost() {
          flat as capacity grows.\n\n\
          | stack | capacity | resources | kinds | requests | ≤ kinds + 5 |\n\
          |---|---|---|---|---|---|\n{}\n\n\
-         Where the requests go (stage 3 ×1): {single} operations made once (the listings \
-         and the shared reads), and these made per resource: {}.\n",
+         Flat as capacity grows: instances are never read one by one. Two shared reads replace \
+         the per-resource reads that grew with the deployment (src/aws/reads.rs): the alarms' \
+         tags come from one Resource Groups Tagging API `GetResources`, the roles with their \
+         tags, trust and policies (and the instance profiles' tags where it shows them) from \
+         one `GetAccountAuthorizationDetails`, and launch templates' data from one \
+         account-wide `DescribeLaunchTemplateVersions` of `$Default`. The kinds + 5 target is \
+         still missed: about 80 requests are listings, and more than one per kind, because a \
+         kind's settings come from several calls with no batch form (a bucket's encryption, \
+         lifecycle, policy and public access block; a balancer's attributes, listeners and \
+         rules; a VPC's attributes one per call; a table's continuous backups; Application \
+         Auto Scaling asked per service namespace), and some services list without tags \
+         (SQS queues, X-Ray groups and rules, Backup vaults and plans, ElastiCache and RDS \
+         resources, buckets). The tagging index could answer those tags too, but it lags \
+         behind the services on AWS and ftctl retags a retained bucket at destroy, so only \
+         kinds whose ownership tags never change after creation use it; on the emulators it \
+         would miss anything moto serves (the tagging endpoint is ministack's). Where the \
+         requests go (stage 3 ×1): {single} operations made once (the listings and the shared \
+         reads), and these made per resource: {}.\n",
         rows.join("\n"),
         repeated.join(", ")
     );

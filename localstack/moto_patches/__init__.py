@@ -2,4 +2,15 @@
 AWS does (with the API reference page), what moto did, and what it changes; importing this
 package applies them all (moto_server.py does, before it starts moto's server)."""
 
-from . import applicationautoscaling, autoscaling, ec2, elasticache, emr, rds, ssm, xray  # noqa: F401
+from . import (  # noqa: F401
+    applicationautoscaling,
+    autoscaling,
+    ec2,
+    ec2_tags,
+    elasticache,
+    emr,
+    launch_templates,
+    rds,
+    ssm,
+    xray,
+)

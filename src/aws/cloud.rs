@@ -131,7 +131,12 @@ impl Cloud for AwsCloud {
                     .cloned()
                     .collect();
                 let ctx = &ctx;
-                async move { (*kind, provider(*kind).observe(ctx, &parents).await) }
+                async move {
+                    let started = std::time::Instant::now();
+                    let result = provider(*kind).observe(ctx, &parents).await;
+                    tracing::debug!("read {kind}s in {:.2}s", started.elapsed().as_secs_f64());
+                    (*kind, result)
+                }
             }))
             .await;
             for (kind, result) in results {

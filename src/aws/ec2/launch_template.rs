@@ -13,9 +13,14 @@ use aws_sdk_ec2::types::{
     LaunchTemplateBlockDeviceMappingRequest, LaunchTemplateEbsBlockDeviceRequest,
     LaunchTemplateHttpTokensState, LaunchTemplateInstanceMetadataEndpointState,
     LaunchTemplateInstanceMetadataOptionsRequest, LaunchTemplateTagSpecificationRequest,
-    RequestLaunchTemplateData, ResourceType, Tag, VolumeType,
+    RequestLaunchTemplateData, ResourceType, ResponseLaunchTemplateData, Tag, VolumeType,
 };
 use aws_smithy_types::base64;
+use std::collections::HashMap;
+
+/// The largest page DescribeLaunchTemplates and DescribeLaunchTemplateVersions give (EC2 API
+/// reference: MaxResults, 1–200).
+const PAGE: i32 = 200;
 
 /// Every attribute of an ec2 launch template: what expansion writes and this provider reads.
 static SCHEMA: Schema = Schema::new(
@@ -92,35 +97,50 @@ impl Provider for LaunchTemplateProvider {
     }
 
     async fn observe(&self, ctx: &Ctx<'_>, _: &[Observed]) -> Result<Vec<Observed>> {
-        let out = ctx
+        let templates: Vec<_> = ctx
             .clients
             .ec2
             .describe_launch_templates()
             .filters(owned_filter(ctx))
+            .max_results(PAGE)
+            .into_paginator()
+            .items()
             .send()
+            .try_collect()
             .await
             .map_err(|e| aws_error("listing launch templates", e))?;
+        let owned: Vec<_> = templates
+            .iter()
+            .filter_map(|lt| Some((lt, ec2_owner(ctx, lt.tags())?)))
+            .collect();
+        if owned.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The template data lives in its versions. Without a template id, `$Default` answers
+        // every template's default version in pages (EC2 API reference,
+        // DescribeLaunchTemplateVersions: "To describe all the latest or default launch template
+        // versions in your account, you must omit this parameter"): one paginated read for all
+        // of them instead of one per template.
+        let versions: Vec<_> = ctx
+            .clients
+            .ec2
+            .describe_launch_template_versions()
+            .versions("$Default")
+            .max_results(PAGE)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| aws_error("reading launch template versions", e))?;
+        let defaults: HashMap<&str, &ResponseLaunchTemplateData> = versions
+            .iter()
+            .filter_map(|v| Some((v.launch_template_id()?, v.launch_template_data()?)))
+            .collect();
         let mut found = Vec::new();
-        for lt in out.launch_templates() {
-            let Some((id, stack)) = ec2_owner(ctx, lt.tags()) else {
-                continue;
-            };
+        for (lt, (id, stack)) in owned {
             let lt_id = lt.launch_template_id().unwrap_or_default();
-            // The template data lives in its versions: one read per template.
-            let versions = ctx
-                .clients
-                .ec2
-                .describe_launch_template_versions()
-                .launch_template_id(lt_id)
-                .versions("$Default")
-                .send()
-                .await
-                .map_err(|e| aws_error(&format!("reading launch template {lt_id}"), e))?;
-            let Some(data) = versions
-                .launch_template_versions()
-                .first()
-                .and_then(|v| v.launch_template_data())
-            else {
+            let Some(data) = defaults.get(lt_id) else {
                 continue;
             };
             let ebs = data
