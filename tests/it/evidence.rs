@@ -700,3 +700,106 @@ async fn verify_schedules_game_days_in_aws_collects_them_and_unschedules() {
         .await
         .is_err());
 }
+
+/// A run stopped between making the evidence bucket and marking it (CreateBucket done, its
+/// `ftctl:evidence-of` tag not yet) leaves an untagged bucket of the deployment's name: the next
+/// apply finishes it (protections first, the mark last) instead of refusing it. A bucket of that
+/// name carrying anyone else's tags is still refused, before anything is changed.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_evidence_bucket_left_unmarked_is_finished_and_a_foreign_one_refused() {
+    use aws_sdk_s3::types::{Tag, Tagging};
+    let _emulators = emulators().await;
+    let aws = aws().await;
+    // Destroyed (with its evidence) on drop, also when an assertion fails.
+    let mut d = TestDeployment::new("eb");
+    let env = d.created().to_string();
+    let bucket = format!("{env}-evidence-000000000000-us-east-1");
+    aws.s3.create_bucket().bucket(&bucket).send().await.unwrap();
+
+    // Someone else's bucket under that name: refused, and nothing made.
+    aws.s3
+        .put_bucket_tagging()
+        .bucket(&bucket)
+        .tagging(
+            Tagging::builder()
+                .tag_set(
+                    Tag::builder()
+                        .key("owner")
+                        .value("someone-else")
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // ftctl apply stage1 --env eb… --yes
+    let refused = ftctl(&["apply", "stage1", "--env", &env, "--yes"]);
+    // Untagged from here: what an interrupted run leaves.
+    aws.s3
+        .delete_bucket_tagging()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.code, 1, "{}\n{}", refused.stdout, refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains(&format!("is not tagged ftctl:evidence-of={env}")),
+        "{}",
+        refused.stderr
+    );
+    // (the bucket the test made is all there is)
+    assert_eq!(leftovers(&aws, &env).await, vec![format!("bucket {bucket}")]);
+
+    // ftctl apply stage1 --env eb… --yes
+    ftctl(&["apply", "stage1", "--env", &env, "--yes"]).success();
+    assert_eq!(evidence_bucket(&aws, &env).await, Some(bucket.clone()));
+    let versioning = aws
+        .s3
+        .get_bucket_versioning()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(versioning.status().map(|s| s.as_str()), Some("Enabled"));
+    let encryption = aws
+        .s3
+        .get_bucket_encryption()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let rule = &encryption
+        .server_side_encryption_configuration()
+        .unwrap()
+        .rules()[0];
+    assert_eq!(
+        rule.apply_server_side_encryption_by_default()
+            .unwrap()
+            .sse_algorithm()
+            .as_str(),
+        "aws:kms"
+    );
+    let policy = aws
+        .s3
+        .get_bucket_policy()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        policy
+            .policy()
+            .unwrap_or_default()
+            .contains("DenyInsecureTransport"),
+        "{policy:?}"
+    );
+    assert!(
+        object(&aws, &bucket, "applied.json").await.is_some(),
+        "the apply recorded into it"
+    );
+}

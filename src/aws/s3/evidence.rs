@@ -24,6 +24,16 @@ use std::collections::BTreeMap;
 
 /// Marks a deployment's evidence bucket (the deployment's name as value).
 pub const TAG_EVIDENCE_OF: &str = "ftctl:evidence-of";
+
+/// What is found under the evidence bucket's name.
+#[derive(Debug, PartialEq, Eq)]
+enum BucketState {
+    Missing,
+    /// Tagged as this deployment's evidence bucket: made whole.
+    Marked,
+    /// Made by an `ensure` that stopped before its last step (the tag).
+    Unmarked,
+}
 const APPLIED_KEY: &str = "applied.json";
 const EVIDENCE_PREFIX: &str = "evidence/";
 
@@ -76,9 +86,10 @@ impl<'a> Store<'a> {
         format!("s3://{}", self.bucket)
     }
 
-    /// Whether the bucket exists; an existing bucket of that name that is not this
-    /// deployment's evidence bucket is refused rather than written into.
-    async fn exists(&self) -> Result<bool> {
+    /// Whether the bucket exists, and whether it is marked as this deployment's evidence
+    /// bucket; a bucket of that name that carries other tags is refused rather than written
+    /// into.
+    async fn state(&self) -> Result<BucketState> {
         let s3 = &self.clients.s3;
         match s3
             .head_bucket()
@@ -88,7 +99,9 @@ impl<'a> Store<'a> {
             .await
         {
             Ok(_) => {}
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => return Ok(false),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => {
+                return Ok(BucketState::Missing)
+            }
             Err(e) => return Err(aws_error(&format!("looking for bucket {}", self.bucket), e)),
         }
         let tags = match s3
@@ -107,58 +120,61 @@ impl<'a> Store<'a> {
                 ))
             }
         };
-        if !tags
+        if tags
             .iter()
             .any(|t| t.key() == TAG_EVIDENCE_OF && t.value() == self.env)
         {
-            bail!(
-                "bucket {} exists but is not tagged {TAG_EVIDENCE_OF}={}: refusing to keep deployment {}'s evidence in it",
-                self.bucket,
-                self.env,
-                self.env
-            );
+            return Ok(BucketState::Marked);
         }
-        Ok(true)
+        // Untagged, in this account (ExpectedBucketOwner), with the name only this deployment
+        // gives (it holds the account and the region): what a run stopped between CreateBucket
+        // and the tagging that ends `ensure` leaves behind.
+        if tags.is_empty() {
+            return Ok(BucketState::Unmarked);
+        }
+        bail!(
+            "bucket {} exists but is not tagged {TAG_EVIDENCE_OF}={}: refusing to keep deployment {}'s evidence in it",
+            self.bucket,
+            self.env,
+            self.env
+        );
+    }
+
+    /// Whether the bucket exists (marked, or left unmarked by an interrupted `ensure`).
+    async fn exists(&self) -> Result<bool> {
+        Ok(self.state().await? != BucketState::Missing)
     }
 
     /// Makes the bucket when it does not exist yet, with its protections in place before the
-    /// first record goes in.
+    /// first record goes in. The tag that marks it as the deployment's evidence bucket comes
+    /// last, so a marked bucket has all its protections: a run stopped before that leaves an
+    /// unmarked bucket, which the next run finishes.
     async fn ensure(&self) -> Result<()> {
-        if self.exists().await? {
+        let state = self.state().await?;
+        if state == BucketState::Marked {
             return Ok(());
         }
         let s3 = &self.clients.s3;
         let region = self.clients.region.as_str();
         let name = self.bucket.as_str();
-        let mut req = s3.create_bucket().bucket(name);
-        // us-east-1 is the default location and must not be named (CreateBucket).
-        if region != "us-east-1" {
-            req = req.create_bucket_configuration(
-                CreateBucketConfiguration::builder()
-                    .location_constraint(BucketLocationConstraint::from(region))
-                    .build(),
-            );
+        if state == BucketState::Missing {
+            let mut req = s3.create_bucket().bucket(name);
+            // us-east-1 is the default location and must not be named (CreateBucket).
+            if region != "us-east-1" {
+                req = req.create_bucket_configuration(
+                    CreateBucketConfiguration::builder()
+                        .location_constraint(BucketLocationConstraint::from(region))
+                        .build(),
+                );
+            }
+            match req.send().await {
+                Ok(_) => {}
+                Err(e) if error_code(&e).as_deref() == Some("BucketAlreadyOwnedByYou") => {}
+                Err(e) => return Err(aws_error(&format!("creating bucket {name}"), e)),
+            }
+        } else {
+            tracing::info!("finishing evidence bucket {name}, which an interrupted run made");
         }
-        match req.send().await {
-            Ok(_) => {}
-            Err(e) if error_code(&e).as_deref() == Some("BucketAlreadyOwnedByYou") => {}
-            Err(e) => return Err(aws_error(&format!("creating bucket {name}"), e)),
-        }
-        let tags = vec![
-            Tag::builder().key("Name").value(name).build()?,
-            Tag::builder()
-                .key(TAG_EVIDENCE_OF)
-                .value(&self.env)
-                .build()?,
-            Tag::builder().key(TAG_HOME_REGION).value(region).build()?,
-        ];
-        s3.put_bucket_tagging()
-            .bucket(name)
-            .expected_bucket_owner(&self.account)
-            .tagging(Tagging::builder().set_tag_set(Some(tags)).build()?)
-            .send()
-            .await
-            .map_err(|e| aws_error(&format!("tagging bucket {name}"), e))?;
         let owner = Some(self.account.as_str());
         block_public_access(s3, name, owner, true).await?;
         encrypt(s3, name, owner, ServerSideEncryption::AwsKms).await?;
@@ -193,6 +209,21 @@ impl<'a> Store<'a> {
             .send()
             .await
             .map_err(|e| aws_error(&format!("writing the policy of bucket {name}"), e))?;
+        let tags = vec![
+            Tag::builder().key("Name").value(name).build()?,
+            Tag::builder()
+                .key(TAG_EVIDENCE_OF)
+                .value(&self.env)
+                .build()?,
+            Tag::builder().key(TAG_HOME_REGION).value(region).build()?,
+        ];
+        s3.put_bucket_tagging()
+            .bucket(name)
+            .expected_bucket_owner(&self.account)
+            .tagging(Tagging::builder().set_tag_set(Some(tags)).build()?)
+            .send()
+            .await
+            .map_err(|e| aws_error(&format!("tagging bucket {name}"), e))?;
         tracing::info!("made evidence bucket {name}");
         Ok(())
     }
