@@ -753,7 +753,10 @@ async fn an_evidence_bucket_left_unmarked_is_finished_and_a_foreign_one_refused(
         refused.stderr
     );
     // (the bucket the test made is all there is)
-    assert_eq!(leftovers(&aws, &env).await, vec![format!("bucket {bucket}")]);
+    assert_eq!(
+        leftovers(&aws, &env).await,
+        vec![format!("bucket {bucket}")]
+    );
 
     // ftctl apply stage1 --env eb… --yes
     ftctl(&["apply", "stage1", "--env", &env, "--yes"]).success();
