@@ -14,8 +14,9 @@ and what ministack did are in each module of ministack_patches/):
   answer is a 502 or 504 answered with the custom error page (ministack skipped it), and a fetch
   from an S3 origin is as secure as the viewer's request (a bucket policy denying insecure
   transport refused it).
-- CloudWatch (ministack_patches/cloudwatch.py): ListDashboards answers over CBOR with its
-  timestamps as timestamps (an ISO string made the Rust SDK fail to read them).
+- CloudWatch (ministack_patches/cloudwatch.py): an alarm evaluates only its own metric (ministack
+  mixed in every metric of that name, whatever its dimensions), and ListDashboards answers over
+  CBOR with its timestamps as timestamps (an ISO string made the Rust SDK fail to read them).
 - Resource Groups Tagging API (ministack_patches/tagging.py): GetResources lists CloudWatch
   alarms with their tags (ministack had no collector for them).
 
