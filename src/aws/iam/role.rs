@@ -139,7 +139,6 @@ async fn sync_managed(ctx: &Ctx<'_>, role: &str, want: &[String]) -> Result<()> 
     Ok(())
 }
 
-/// The managed policies attached to `role` (none when the role is already gone).
 /// The service a trust policy lets assume the role (several joined by commas).
 fn trust_service(document: Option<&str>) -> String {
     document
@@ -178,6 +177,7 @@ fn observed_from_detail(ctx: &Ctx<'_>, role: &RoleDetail) -> Option<Observed> {
     ))
 }
 
+/// The observed role, however it was read.
 fn observed_role(
     (id, stack): (String, String),
     (name, arn): (&str, &str),
@@ -196,6 +196,7 @@ fn observed_role(
     o
 }
 
+/// The managed policies attached to `role` (none when the role is already gone).
 async fn attached(ctx: &Ctx<'_>, role: &str) -> Result<Vec<String>> {
     let listed: Result<Vec<_>, _> = ctx
         .clients
