@@ -13,10 +13,11 @@
    `LastModified` is a Timestamp, which the Smithy RPC v2 CBOR protocol the Rust SDK speaks
    encodes as CBOR tag 1 (epoch seconds). ministack sent it as an ISO-8601 text string in CBOR
    answers (its other CBOR timestamps are tag 1), so aws-sdk-cloudwatch failed to read any
-   ListDashboards answer that had an entry. Here the CBOR answer carries the same entries with
+   ListDashboards answer that had an entry. Here the CBOR answer is ministack's JSON answer with
    `LastModified` as tag 1; the query and JSON answers are unchanged.
 """
 
+import json
 import time
 
 from ministack.services import cloudwatch as cw
@@ -66,21 +67,12 @@ _original_list_dashboards = cw._list_dashboards
 def _list_dashboards(params, cbor_data, is_cbor, is_json=False):
     if not is_cbor:
         return _original_list_dashboards(params, cbor_data, is_cbor, is_json)
-    prefix = cbor_data.get("DashboardNamePrefix", "")
-    entries = []
-    for name in sorted(cw._dashboards):
-        if prefix and not name.startswith(prefix):
-            continue
-        dash = cw._dashboards[name]
-        entries.append(
-            {
-                "DashboardName": dash["DashboardName"],
-                "DashboardArn": dash["DashboardArn"],
-                "Size": dash["Size"],
-                "LastModified": cw._cbor_timestamp(dash["LastModified"]),
-            }
-        )
-    return cw._cbor_ok({"DashboardEntries": entries})
+    # ministack's own JSON answer, its timestamps made CBOR timestamps.
+    _, _, body = _original_list_dashboards(params, cbor_data, False, True)
+    answer = json.loads(body)
+    for entry in answer.get("DashboardEntries", []):
+        entry["LastModified"] = cw._cbor_timestamp(entry["LastModified"])
+    return cw._cbor_ok(answer)
 
 
 cw._list_dashboards = _list_dashboards

@@ -1,9 +1,11 @@
 """Resource Groups Tagging API: GetResources lists CloudWatch alarms.
 
-AWS (Resource Groups Tagging API Reference, GetResources; "Services that support the Resource
-Groups Tagging API" lists Amazon CloudWatch alarms as `cloudwatch:alarm`): GetResources returns
-the tagged alarms of the region it is called in, with their tags, filtered by `TagFilters` and
-`ResourceTypeFilters` like any other supported resource.
+AWS (Resource Groups Tagging API Reference, "Services that support the Resource Groups Tagging
+API": "The GetResources, GetTagKeys, and GetTagValues operations support all resource types",
+IAM users and roles and Auto Scaling groups excepted): GetResources returns the tagged alarms of
+the region it is called in, with their tags, filtered by `TagFilters` and by
+`ResourceTypeFilters` in its `service:resource-type` form, `cloudwatch:alarm` for an alarm's ARN
+`arn:aws:cloudwatch:<region>:<account>:alarm:<name>`.
 
 ministack 1.5.33 kept alarm tags in its CloudWatch module (ListTagsForResource answers them) but
 had no collector for them in GetResources, so a tag filter never matched an alarm.

@@ -17,6 +17,8 @@ use tokio::sync::OnceCell;
 /// The resource types (Resource Groups Tagging API's `service:type`) whose providers take their
 /// tags from the tag index. Only those whose own service has no tags in its listing and whose
 /// ownership tags ftctl never changes after creation: the index can be behind the service.
+/// GetResources answers every resource type but IAM users and roles and Auto Scaling groups
+/// (API reference, "Services that support the Resource Groups Tagging API").
 const INDEXED_TYPES: &[&str] = &["cloudwatch:alarm"];
 
 /// The largest page GetResources gives (API reference: ResourcesPerPage, 1–100).
@@ -104,9 +106,10 @@ impl SharedReads {
             .await
     }
 
-    /// Every role of the account under the deployment's IAM path, with its tags, trust, inline and attached policies
-    /// and instance profiles (paginated GetAccountAuthorizationDetails, roles only). `None` when
-    /// the caller may not make that call: roles are then read one by one.
+    /// Every role of the account under the deployment's IAM path, with its tags, trust, inline
+    /// and attached policies and instance profiles (paginated GetAccountAuthorizationDetails,
+    /// roles only). `None` when the caller may not make that call: roles are then read one by
+    /// one.
     pub async fn roles(&self, ctx: &Ctx<'_>) -> Result<Option<&[RoleDetail]>> {
         let path = ctx.iam_path();
         let roles = self

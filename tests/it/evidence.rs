@@ -38,6 +38,50 @@ async fn evidence_bucket(aws: &Aws, env: &str) -> Option<String> {
     Some(name)
 }
 
+/// The evidence bucket's protections: versioning on, SSE-KMS, a policy refusing plain HTTP.
+async fn assert_protected(aws: &Aws, bucket: &str) {
+    let versioning = aws
+        .s3
+        .get_bucket_versioning()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(versioning.status().map(|s| s.as_str()), Some("Enabled"));
+    let encryption = aws
+        .s3
+        .get_bucket_encryption()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    let rule = &encryption
+        .server_side_encryption_configuration()
+        .unwrap()
+        .rules()[0];
+    assert_eq!(
+        rule.apply_server_side_encryption_by_default()
+            .unwrap()
+            .sse_algorithm()
+            .as_str(),
+        "aws:kms"
+    );
+    let policy = aws
+        .s3
+        .get_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        policy
+            .policy()
+            .unwrap_or_default()
+            .contains("DenyInsecureTransport"),
+        "{policy:?}"
+    );
+}
+
 async fn object(aws: &Aws, bucket: &str, key: &str) -> Option<Value> {
     let out = aws
         .s3
@@ -122,32 +166,7 @@ async fn runs_leave_evidence_that_status_reads_plans_invalidate_and_destroy_keep
     let bucket = evidence_bucket(&aws, &d.env)
         .await
         .expect("apply made the evidence bucket");
-    let versioning = aws
-        .s3
-        .get_bucket_versioning()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(versioning.status().map(|s| s.as_str()), Some("Enabled"));
-    let encryption = aws
-        .s3
-        .get_bucket_encryption()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
-    let rule = &encryption
-        .server_side_encryption_configuration()
-        .unwrap()
-        .rules()[0];
-    assert_eq!(
-        rule.apply_server_side_encryption_by_default()
-            .unwrap()
-            .sse_algorithm()
-            .as_str(),
-        "aws:kms"
-    );
+    assert_protected(&aws, &bucket).await;
     let applied = object(&aws, &bucket, "applied.json")
         .await
         .expect("applied.json");
@@ -761,46 +780,7 @@ async fn an_evidence_bucket_left_unmarked_is_finished_and_a_foreign_one_refused(
     // ftctl apply stage1 --env eb… --yes
     ftctl(&["apply", "stage1", "--env", &env, "--yes"]).success();
     assert_eq!(evidence_bucket(&aws, &env).await, Some(bucket.clone()));
-    let versioning = aws
-        .s3
-        .get_bucket_versioning()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(versioning.status().map(|s| s.as_str()), Some("Enabled"));
-    let encryption = aws
-        .s3
-        .get_bucket_encryption()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
-    let rule = &encryption
-        .server_side_encryption_configuration()
-        .unwrap()
-        .rules()[0];
-    assert_eq!(
-        rule.apply_server_side_encryption_by_default()
-            .unwrap()
-            .sse_algorithm()
-            .as_str(),
-        "aws:kms"
-    );
-    let policy = aws
-        .s3
-        .get_bucket_policy()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        policy
-            .policy()
-            .unwrap_or_default()
-            .contains("DenyInsecureTransport"),
-        "{policy:?}"
-    );
+    assert_protected(&aws, &bucket).await;
     assert!(
         object(&aws, &bucket, "applied.json").await.is_some(),
         "the apply recorded into it"

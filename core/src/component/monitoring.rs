@@ -116,7 +116,7 @@ pub(crate) fn dashboards(cx: &Cx<'_>, specs: &[ResourceSpec]) -> Vec<ResourceSpe
         .filter(|s| s.kind == Kind::MetricAlarm && !s.props.contains_key("region"))
         .map(|s| Val::reference(&s.id, "arn"))
         .collect();
-    let alarm_widgets = alarms.len().div_ceil(ALARMS_PER_WIDGET).max(1);
+    let alarm_widgets = alarms.len().div_ceil(ALARMS_PER_WIDGET);
     for (n, chunk) in alarms.chunks(ALARMS_PER_WIDGET).enumerate() {
         let title = if alarm_widgets == 1 {
             "Alarms".to_string()

@@ -34,14 +34,13 @@ pub fn val_of(json: &serde_json::Value) -> Val {
     }
 }
 
-/// Which page `name` is, for the first page's name `first` (`first`, or `first-<n>`, n ≥ 2).
+/// Which page `name` would be, for the first page's name `first` (`first`, or `first-<n>`);
+/// the caller checks the name is exactly that page's.
 fn page_of(name: &str, first: &str) -> Option<usize> {
-    let rest = name.strip_prefix(first)?;
-    if rest.is_empty() {
-        return Some(1);
+    match name.strip_prefix(first)? {
+        "" => Some(1),
+        rest => rest.strip_prefix('-')?.parse().ok(),
     }
-    let n: usize = rest.strip_prefix('-')?.parse().ok()?;
-    (n >= 2).then_some(n)
 }
 
 async fn put(ctx: &Ctx<'_>, spec: &ResourceSpec) -> Result<()> {

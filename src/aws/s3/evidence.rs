@@ -25,6 +25,9 @@ use std::collections::BTreeMap;
 /// Marks a deployment's evidence bucket (the deployment's name as value).
 pub const TAG_EVIDENCE_OF: &str = "ftctl:evidence-of";
 
+const APPLIED_KEY: &str = "applied.json";
+const EVIDENCE_PREFIX: &str = "evidence/";
+
 /// What is found under the evidence bucket's name.
 #[derive(Debug, PartialEq, Eq)]
 enum BucketState {
@@ -34,8 +37,6 @@ enum BucketState {
     /// Made by an `ensure` that stopped before its last step (the tag).
     Unmarked,
 }
-const APPLIED_KEY: &str = "applied.json";
-const EVIDENCE_PREFIX: &str = "evidence/";
 
 /// One deployment's evidence bucket.
 pub struct Store<'a> {

@@ -444,11 +444,12 @@ async fn handle(
         .to_bytes();
     let n = state.seq.fetch_add(1, Ordering::SeqCst) + 1;
     let (service, op, protocol) = identify(&parts, &body);
+    let operation = format!("{service}:{op}");
     *state
         .counts
         .lock()
         .unwrap()
-        .entry(format!("{service}:{op}"))
+        .entry(operation.clone())
         .or_default() += 1;
 
     let trip = {
@@ -474,11 +475,7 @@ async fn handle(
     if faults.down {
         return Err(closed());
     }
-    if faults
-        .denied
-        .iter()
-        .any(|d| *d == format!("{service}:{op}"))
-    {
+    if faults.denied.contains(&operation) {
         return Ok(access_denied(protocol));
     }
     let r = roll(faults.seed, n) as u32;
@@ -496,12 +493,7 @@ async fn handle(
     }
 
     if let Some(refusal) = aws_refusal(&state, &service, &op, protocol, &body) {
-        *state
-            .refused
-            .lock()
-            .unwrap()
-            .entry(format!("{service}:{op}"))
-            .or_default() += 1;
+        *state.refused.lock().unwrap().entry(operation).or_default() += 1;
         return Ok(refusal);
     }
 
