@@ -8,6 +8,7 @@ pub mod backup;
 pub mod chaos;
 pub mod check;
 mod component;
+pub mod cost;
 pub mod deployment;
 pub mod diagram;
 pub mod endpoint;

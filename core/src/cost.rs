@@ -1,0 +1,1023 @@
+//! What a deployment costs at list price: each resource's monthly figure from its size (an Auto
+//! Scaling group's minimum, a database's class and storage, a replication group's nodes) and a
+//! price book (`prices/aws.toml`), the parts AWS bills by use (data processed, requests, storage
+//! that grows) as unit prices rather than guesses, and for a plan the figures before and after
+//! it. Pure: the caller reads the book's text; nothing here asks AWS.
+
+use crate::plan::{Action, Plan};
+use crate::resource::{Kind, Observed, Props, ResourceSpec, Val};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+/// A month of running, as AWS's pricing pages and calculator count it.
+pub const HOURS_PER_MONTH: f64 = 730.0;
+
+/// The snapshot the repository ships, built into the binary.
+pub const SHIPPED: &str = include_str!("../../prices/aws.toml");
+
+/// Where the shipped snapshot lives in the repository, for messages.
+pub const SHIPPED_PATH: &str = "prices/aws.toml";
+
+/// The unit a price is quoted per.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Per {
+    Hour,
+    Month,
+    Gb,
+    GbMonth,
+    LcuHour,
+    VcpuHour,
+    GbHour,
+    MillionRequests,
+}
+
+const UNITS: &[(Per, &str, &str)] = &[
+    (Per::Hour, "hour", "hour"),
+    (Per::Month, "month", "month"),
+    (Per::Gb, "gb", "GB"),
+    (Per::GbMonth, "gb-month", "GB-month"),
+    (Per::LcuHour, "lcu-hour", "LCU-hour"),
+    (Per::VcpuHour, "vcpu-hour", "vCPU-hour"),
+    (Per::GbHour, "gb-hour", "GB-hour"),
+    (Per::MillionRequests, "million-requests", "million requests"),
+];
+
+impl Per {
+    pub fn parse(text: &str) -> Option<Per> {
+        UNITS
+            .iter()
+            .find(|(_, k, _)| *k == text)
+            .map(|(p, _, _)| *p)
+    }
+
+    /// The spelling in the price file.
+    pub fn key(self) -> &'static str {
+        UNITS
+            .iter()
+            .find(|(p, _, _)| *p == self)
+            .map_or("", |u| u.1)
+    }
+
+    /// The spelling for people.
+    pub fn label(self) -> &'static str {
+        UNITS
+            .iter()
+            .find(|(p, _, _)| *p == self)
+            .map_or("", |u| u.2)
+    }
+
+    /// Hours of it in a month, for a price per unit of running time; `None` for use-priced units.
+    fn monthly_factor(self) -> Option<f64> {
+        match self {
+            Per::Hour | Per::LcuHour | Per::VcpuHour | Per::GbHour => Some(HOURS_PER_MONTH),
+            Per::Month | Per::GbMonth => Some(1.0),
+            Per::Gb | Per::MillionRequests => None,
+        }
+    }
+}
+
+/// One price of the book.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Price {
+    /// ftctl's key for what is priced, e.g. `ec2:instance:t3.micro` (docs/cost.md lists them).
+    pub item: String,
+    /// The region it applies in, or `global`.
+    pub region: String,
+    pub usd: f64,
+    pub per: Per,
+    pub source: String,
+    /// `YYYY-MM-DD`.
+    pub read_on: String,
+    /// Read from AWS's own price list (`ftctl prices update`); false: check before relying.
+    pub confirmed: bool,
+}
+
+/// The prices an estimate uses, and where they came from.
+#[derive(Debug, Clone)]
+pub struct PriceBook {
+    /// The file they were read from, or the shipped snapshot.
+    pub origin: String,
+    pub prices: Vec<Price>,
+}
+
+/// The services whose prices are the same everywhere (the book lists them as `global`).
+fn is_global(item: &str) -> bool {
+    item.starts_with("route53:") || item.starts_with("cloudfront:")
+}
+
+impl PriceBook {
+    /// The snapshot built into this binary.
+    pub fn shipped() -> Result<PriceBook, String> {
+        PriceBook::parse(&format!("{SHIPPED_PATH} (shipped)"), SHIPPED)
+    }
+
+    /// Reads a price file; an error names the file, line and field.
+    pub fn parse(origin: &str, text: &str) -> Result<PriceBook, String> {
+        let at = |offset: Option<usize>| {
+            let offset = offset.unwrap_or(0).min(text.len());
+            let line = text.as_bytes()[..offset]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1;
+            format!("{origin}:{line}")
+        };
+        let doc = toml_edit::Document::parse(text).map_err(|e| {
+            format!(
+                "{}: invalid TOML: {}",
+                at(e.span().map(|s| s.start)),
+                e.message().trim()
+            )
+        })?;
+        let mut prices = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (key, item) in doc.as_table().iter() {
+            if key != "price" {
+                let span = doc.as_table().key(key).and_then(|k| k.span());
+                return Err(format!(
+                    "{}: unknown field `{key}` (a price file holds [[price]] entries)",
+                    at(span.map(|s| s.start))
+                ));
+            }
+            let Some(tables) = item.as_array_of_tables() else {
+                return Err(format!(
+                    "{}: `price` must be [[price]] entries",
+                    at(item.span().map(|s| s.start))
+                ));
+            };
+            for t in tables.iter() {
+                let here = t.span().map(|s| s.start);
+                let field = |name: &str| -> Result<&toml_edit::Value, String> {
+                    t.get(name)
+                        .and_then(|i| i.as_value())
+                        .ok_or_else(|| format!("{}: [[price]] is missing field `{name}`", at(here)))
+                };
+                let located = |name: &str, what: &str| {
+                    let span = t.get(name).and_then(|i| i.span()).map(|s| s.start);
+                    format!("{}: field `{name}`: {what}", at(span.or(here)))
+                };
+                let string = |name: &str| -> Result<String, String> {
+                    field(name)?
+                        .as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| located(name, "expected a string"))
+                };
+                for (k, _) in t.iter() {
+                    const FIELDS: &[&str] = &[
+                        "item",
+                        "region",
+                        "usd",
+                        "per",
+                        "source",
+                        "read_on",
+                        "confirmed",
+                    ];
+                    if !FIELDS.contains(&k) {
+                        return Err(located(
+                            k,
+                            &format!("unknown field (expected one of {})", FIELDS.join(", ")),
+                        ));
+                    }
+                }
+                let usd_value = field("usd")?;
+                let usd = usd_value
+                    .as_float()
+                    .or_else(|| usd_value.as_integer().map(|i| i as f64))
+                    .ok_or_else(|| located("usd", "expected a number"))?;
+                if !usd.is_finite() || usd < 0.0 {
+                    return Err(located("usd", "a price is a number of dollars, 0 or more"));
+                }
+                let per_text = string("per")?;
+                let per = Per::parse(&per_text).ok_or_else(|| {
+                    let known: Vec<&str> = UNITS.iter().map(|u| u.1).collect();
+                    located(
+                        "per",
+                        &format!("`{per_text}` is not a unit (one of {})", known.join(", ")),
+                    )
+                })?;
+                let read_on = string("read_on")?;
+                if days_from_date(&read_on).is_none() {
+                    return Err(located("read_on", "expected a date, YYYY-MM-DD"));
+                }
+                let confirmed = field("confirmed")?
+                    .as_bool()
+                    .ok_or_else(|| located("confirmed", "expected true or false"))?;
+                let price = Price {
+                    item: string("item")?,
+                    region: string("region")?,
+                    usd,
+                    per,
+                    source: string("source")?,
+                    read_on,
+                    confirmed,
+                };
+                if !seen.insert((price.item.clone(), price.region.clone())) {
+                    return Err(located(
+                        "item",
+                        &format!("{} in {} is priced twice", price.item, price.region),
+                    ));
+                }
+                prices.push(price);
+            }
+        }
+        Ok(PriceBook {
+            origin: origin.to_string(),
+            prices,
+        })
+    }
+
+    /// The price of `item` in `region` (global services: wherever it is asked for).
+    pub fn get(&self, region: &str, item: &str) -> Option<&Price> {
+        let region = if is_global(item) { "global" } else { region };
+        self.prices
+            .iter()
+            .find(|p| p.item == item && p.region == region)
+    }
+
+    /// The price file's text: the same entries, in the same order, with the header a reader
+    /// needs (`ftctl prices update` writes it).
+    pub fn to_toml(&self) -> String {
+        let mut out = String::from(FILE_HEADER);
+        for p in &self.prices {
+            let _ = write!(
+                out,
+                "\n[[price]]\nitem = {}\nregion = {}\nusd = {}\nper = \"{}\"\nsource = {}\nread_on = \"{}\"\nconfirmed = {}\n",
+                toml_string(&p.item),
+                toml_string(&p.region),
+                toml_number(p.usd),
+                p.per.key(),
+                toml_string(&p.source),
+                p.read_on,
+                p.confirmed
+            );
+        }
+        out
+    }
+
+    /// The day the oldest price used was read.
+    fn oldest_of(&self, used: &BTreeSet<(String, String)>) -> Option<&str> {
+        self.prices
+            .iter()
+            .filter(|p| used.contains(&(p.item.clone(), p.region.clone())))
+            .map(|p| p.read_on.as_str())
+            .min()
+    }
+}
+
+const FILE_HEADER: &str = "\
+# List prices ftctl's plan estimates with (USD, on-demand, no free tier, no discounts).
+# `ftctl prices update` rewrites this file from the AWS Price List Query API
+# (pricing:GetProducts) and marks each price it read there `confirmed = true`, naming the
+# product it came from; a price AWS's list did not answer keeps its old entry.
+#
+#   item       what is priced (ftctl's own key, see docs/cost.md)
+#   region     the region it is priced in (\"global\" for Route 53 and CloudFront)
+#   usd, per   the price and its unit: hour, month, gb, gb-month, lcu-hour, vcpu-hour, gb-hour,
+#              million-requests
+#   source     where the figure comes from
+#   read_on    the day it was read
+#   confirmed  false: not read from AWS's own price list (check it before relying on it)
+";
+
+fn toml_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+/// A price as TOML: always a float (an integer would read back as one, which `usd` accepts,
+/// but a float keeps the file uniform).
+fn toml_number(usd: f64) -> String {
+    let text = format!("{usd}");
+    if text.contains('.') || text.contains('e') {
+        text
+    } else {
+        format!("{text}.0")
+    }
+}
+
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date (days-from-civil, Howard Hinnant's algorithm).
+pub fn days_from_date(date: &str) -> Option<i64> {
+    let mut parts = date.split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let (y, m, d): (i64, i64, i64) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+/// One priced part of a resource: `quantity` units of `item` at `usd` per `per`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Part {
+    pub what: String,
+    pub item: String,
+    pub quantity: f64,
+    pub usd: f64,
+    pub per: Per,
+    pub monthly_usd: f64,
+}
+
+/// A part AWS bills by use: its unit price only, never a guessed amount.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Usage {
+    pub what: String,
+    pub item: String,
+    pub usd: f64,
+    pub per: Per,
+}
+
+/// What one resource costs a month.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Estimate {
+    /// At the size it runs at (a group or service at its minimum).
+    pub monthly_usd: f64,
+    /// At the largest size the stack lets it scale to, when that differs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monthly_usd_at_max: Option<f64>,
+    pub parts: Vec<Part>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub usage: Vec<Usage>,
+    /// What has a price but none in the book: named, never guessed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unpriced: Vec<String>,
+    /// Other resources the figure was read from (a group's launch template).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub from: Vec<String>,
+}
+
+/// A resource as the estimate sees it: a desired spec or an observed one (whose references
+/// are physical ids, not `Ref`s).
+#[derive(Clone, Copy)]
+pub struct Res<'a> {
+    pub id: &'a str,
+    pub kind: Kind,
+    pub physical_id: Option<&'a str>,
+    pub props: &'a Props,
+    pub outputs: Option<&'a BTreeMap<String, String>>,
+}
+
+impl<'a> Res<'a> {
+    pub fn of_spec(s: &'a ResourceSpec) -> Res<'a> {
+        Res {
+            id: &s.id,
+            kind: s.kind,
+            physical_id: None,
+            props: &s.props,
+            outputs: None,
+        }
+    }
+
+    pub fn of_observed(o: &'a Observed) -> Res<'a> {
+        Res {
+            id: &o.id,
+            kind: o.kind,
+            physical_id: Some(&o.physical_id),
+            props: &o.props,
+            outputs: Some(&o.outputs),
+        }
+    }
+
+    fn str(&self, name: &str) -> Option<&'a str> {
+        self.props.get(name).and_then(Val::as_str)
+    }
+
+    fn int(&self, name: &str) -> Option<i64> {
+        self.props.get(name).and_then(Val::as_i64)
+    }
+
+    /// A size that the stack may give as a range (`{ min, max }`, desired) or AWS as a number.
+    fn size(&self, name: &str) -> Option<(i64, i64)> {
+        match self.props.get(name)? {
+            Val::Map(m) => {
+                let min = m.get("min").and_then(Val::as_i64)?;
+                Some((min, m.get("max").and_then(Val::as_i64).unwrap_or(min)))
+            }
+            v => v.as_i64().map(|n| (n, n)),
+        }
+    }
+}
+
+/// The resource `value` names among `all`: a `Ref` by logical id, a string by physical id, ARN
+/// or id output.
+fn referenced<'a>(value: Option<&Val>, all: &[Res<'a>]) -> Option<Res<'a>> {
+    match value? {
+        Val::Ref(r) => all.iter().find(|x| x.id == r.id).copied(),
+        Val::Str(s) => all
+            .iter()
+            .find(|x| {
+                x.physical_id == Some(s.as_str())
+                    || x.outputs
+                        .is_some_and(|o| o.get("arn") == Some(s) || o.get("id") == Some(s))
+            })
+            .copied(),
+        _ => None,
+    }
+}
+
+/// Builds one estimate from the book.
+struct Pricing<'b> {
+    book: &'b PriceBook,
+    region: &'b str,
+    est: Estimate,
+    at_max: f64,
+    scales: bool,
+    used: BTreeSet<(String, String)>,
+}
+
+impl<'b> Pricing<'b> {
+    fn new(book: &'b PriceBook, region: &'b str) -> Self {
+        Pricing {
+            book,
+            region,
+            est: Estimate {
+                monthly_usd: 0.0,
+                monthly_usd_at_max: None,
+                parts: Vec::new(),
+                usage: Vec::new(),
+                unpriced: Vec::new(),
+                from: Vec::new(),
+            },
+            at_max: 0.0,
+            scales: false,
+            used: BTreeSet::new(),
+        }
+    }
+
+    fn price(&mut self, region: &str, item: &str, what: &str) -> Option<&'b Price> {
+        match self.book.get(region, item) {
+            Some(p) => {
+                self.used.insert((p.item.clone(), p.region.clone()));
+                Some(p)
+            }
+            None => {
+                self.est
+                    .unpriced
+                    .push(format!("{what} ({item} in {region})"));
+                None
+            }
+        }
+    }
+
+    /// A part billed for running: `quantity` units now, `at_max` at the largest size.
+    fn fixed(&mut self, what: String, item: &str, quantity: f64, at_max: f64) {
+        let region = self.region;
+        let Some(p) = self.price(region, item, &what) else {
+            return;
+        };
+        let factor = p.per.monthly_factor().unwrap_or(0.0);
+        let monthly = p.usd * quantity * factor;
+        self.est.monthly_usd += monthly;
+        self.at_max += p.usd * at_max * factor;
+        if at_max != quantity {
+            self.scales = true;
+        }
+        self.est.parts.push(Part {
+            what,
+            item: item.to_string(),
+            quantity,
+            usd: p.usd,
+            per: p.per,
+            monthly_usd: monthly,
+        });
+    }
+
+    fn once(&mut self, what: &str, item: &str) {
+        self.fixed(what.to_string(), item, 1.0, 1.0);
+    }
+
+    fn usage_in(&mut self, region: &str, what: &str, item: &str) {
+        if let Some(p) = self.price(region, item, what) {
+            self.est.usage.push(Usage {
+                what: what.to_string(),
+                item: item.to_string(),
+                usd: p.usd,
+                per: p.per,
+            });
+        }
+    }
+
+    fn usage(&mut self, what: &str, item: &str) {
+        let region = self.region;
+        self.usage_in(region, what, item);
+    }
+
+    fn missing(&mut self, what: String) {
+        self.est.unpriced.push(what);
+    }
+
+    fn done(mut self) -> (Estimate, BTreeSet<(String, String)>) {
+        if self.scales {
+            self.est.monthly_usd_at_max = Some(self.at_max);
+        }
+        (self.est, self.used)
+    }
+}
+
+fn plural(n: i64, one: &str) -> String {
+    format!("{n} × {one}")
+}
+
+/// The monthly estimate of `r` (`all`: the resources it may name, from the same side), or
+/// `None` for kinds AWS does not bill (VPCs, subnets, security groups, roles, ...). Also the
+/// prices it used, for the age of the estimate.
+pub fn estimate(
+    r: &Res<'_>,
+    all: &[Res<'_>],
+    region: &str,
+    book: &PriceBook,
+) -> Option<(Estimate, BTreeSet<(String, String)>)> {
+    let mut p = Pricing::new(book, region);
+    match r.kind {
+        Kind::AutoScalingGroup => {
+            let min = r.int("min_size").unwrap_or(0);
+            let max = r.int("max_size").unwrap_or(min);
+            match referenced(r.props.get("launch_template_id"), all) {
+                Some(lt) => {
+                    p.est.from.push(lt.id.to_string());
+                    match lt.str("instance_type") {
+                        Some(t) => p.fixed(
+                            format!("{} instances", plural(min, t)),
+                            &format!("ec2:instance:{t}"),
+                            min as f64,
+                            max as f64,
+                        ),
+                        None => p.missing(format!("the instance type of {}", lt.id)),
+                    }
+                    let gb = lt.int("volume_size_gb").unwrap_or(0);
+                    if gb > 0 {
+                        p.fixed(
+                            format!("{} GB gp3 root volumes", plural(min, &gb.to_string())),
+                            "ebs:volume:gp3",
+                            (min * gb) as f64,
+                            (max * gb) as f64,
+                        );
+                    }
+                }
+                None => p.missing("its launch template (not found)".into()),
+            }
+        }
+        Kind::LoadBalancer => {
+            let kind = r.str("type").unwrap_or("application");
+            p.once(&format!("{kind} load balancer"), &format!("elb:{kind}"));
+            p.usage("capacity units", &format!("elb:{kind}:lcu"));
+        }
+        Kind::NatGateway => {
+            p.once("NAT gateway", "vpc:nat-gateway");
+            p.usage("data processed", "vpc:nat-gateway:data");
+        }
+        Kind::ElasticIp => p.once("public IPv4 address", "ec2:public-ipv4"),
+        Kind::VpcEndpoint => {
+            if r.str("type") != Some("Interface") {
+                return None;
+            }
+            let zones = r.props.get("subnet_ids").map_or(0, |v| v.as_list().len()) as f64;
+            p.fixed(
+                format!("interface endpoint in {zones} zones"),
+                "vpc:interface-endpoint",
+                zones,
+                zones,
+            );
+            p.usage("data processed", "vpc:interface-endpoint:data");
+        }
+        Kind::DbInstance => {
+            let class = r.str("instance_class").unwrap_or("?");
+            let engine = r.str("engine").unwrap_or("?");
+            let azs = if r.props.get("multi_az").and_then(Val::as_bool) == Some(true) {
+                "multi-az"
+            } else {
+                "single-az"
+            };
+            p.once(
+                &format!("{class} {engine} {azs}"),
+                &format!("rds:instance:{class}:{engine}:{azs}"),
+            );
+            let gb = r.int("allocated_storage_gb").unwrap_or(0);
+            p.fixed(
+                format!("{gb} GB gp3 storage"),
+                &format!("rds:storage:gp3:{azs}"),
+                gb as f64,
+                gb as f64,
+            );
+            if r.props
+                .get("manage_master_user_password")
+                .and_then(Val::as_bool)
+                == Some(true)
+            {
+                p.once("master password secret", "secretsmanager:secret");
+            }
+            p.usage("backups beyond the database's size", "backup:storage");
+        }
+        Kind::DocdbInstance => {
+            let class = r.str("instance_class").unwrap_or("?");
+            p.once(
+                &format!("{class} instance"),
+                &format!("docdb:instance:{class}"),
+            );
+        }
+        Kind::CacheReplicationGroup => {
+            let node = r.str("node_type").unwrap_or("?");
+            let engine = r.str("engine").unwrap_or("redis");
+            let shards = r.int("shards").unwrap_or(1);
+            let (replicas, replicas_max) = r.size("replicas_per_shard").unwrap_or((0, 0));
+            let nodes = shards * (1 + replicas);
+            p.fixed(
+                format!("{} nodes", plural(nodes, node)),
+                &format!("elasticache:node:{node}:{engine}"),
+                nodes as f64,
+                (shards * (1 + replicas_max)) as f64,
+            );
+        }
+        Kind::EmrCluster => {
+            // Managed scaling's maximum counts core and task instances only; the primary node
+            // does not scale (EMR Management Guide, "Using managed scaling").
+            let core = r.int("core_instance_count").unwrap_or(0);
+            let core_max = r.int("managed_max").unwrap_or(core).max(core);
+            for (role, t, n, n_max) in [
+                ("primary", r.str("master_instance_type"), 1, 1),
+                ("core", r.str("core_instance_type"), core, core_max),
+            ] {
+                let Some(t) = t else {
+                    p.missing(format!("the {role} instance type"));
+                    continue;
+                };
+                p.fixed(
+                    format!("{} {role} instances", plural(n, t)),
+                    &format!("ec2:instance:{t}"),
+                    n as f64,
+                    n_max as f64,
+                );
+                p.fixed(
+                    format!("EMR fee on {} {role}", plural(n, t)),
+                    &format!("emr:fee:{t}"),
+                    n as f64,
+                    n_max as f64,
+                );
+            }
+        }
+        Kind::EcsService => {
+            let (count, count_max) = r
+                .size("desired_count")
+                .or_else(|| r.int("initial_count").map(|n| (n, n)))
+                .unwrap_or((0, 0));
+            match referenced(r.props.get("task_definition_arn"), all) {
+                Some(task) => {
+                    p.est.from.push(task.id.to_string());
+                    let cpu = task.int("cpu").unwrap_or(0) as f64 / 1024.0;
+                    let memory = task.int("memory").unwrap_or(0) as f64 / 1024.0;
+                    p.fixed(
+                        format!("{count} Fargate tasks × {cpu} vCPU"),
+                        "ecs:fargate:vcpu",
+                        count as f64 * cpu,
+                        count_max as f64 * cpu,
+                    );
+                    p.fixed(
+                        format!("{count} Fargate tasks × {memory} GB"),
+                        "ecs:fargate:memory",
+                        count as f64 * memory,
+                        count_max as f64 * memory,
+                    );
+                }
+                None => p.missing("its task definition (not found)".into()),
+            }
+        }
+        Kind::MetricAlarm => p.once("alarm", "cloudwatch:alarm"),
+        Kind::Dashboard => p.once("dashboard", "cloudwatch:dashboard"),
+        Kind::HostedZone => {
+            p.once("hosted zone", "route53:hosted-zone");
+            if r.props.get("private").and_then(Val::as_bool) != Some(true) {
+                p.usage("queries", "route53:queries");
+            }
+        }
+        Kind::HealthCheck => p.once("health check", "route53:health-check"),
+        Kind::KmsKey => {
+            p.once("customer managed key", "kms:key");
+            p.usage("requests", "kms:requests");
+        }
+        Kind::WebAcl => {
+            p.once("web ACL", "wafv2:web-acl");
+            let groups = r
+                .props
+                .get("managed_rule_groups")
+                .map_or(0, |v| v.as_list().len()) as f64;
+            p.fixed(
+                format!("{groups} rule groups"),
+                "wafv2:rule-group",
+                groups,
+                groups,
+            );
+            p.usage("requests inspected", "wafv2:requests");
+        }
+        Kind::EfsFileSystem => p.usage("storage", "efs:storage"),
+        Kind::DynamoTable => {
+            if r.str("billing_mode") != Some("PAY_PER_REQUEST") {
+                p.missing("provisioned capacity (not estimated)".into());
+            }
+            p.usage("writes", "dynamodb:write");
+            p.usage("reads", "dynamodb:read");
+            p.usage("storage", "dynamodb:storage");
+        }
+        Kind::TableReplica => {
+            let there = r.str("region").unwrap_or(region).to_string();
+            p.usage_in(&there, "replicated writes", "dynamodb:write");
+            p.usage_in(&there, "reads", "dynamodb:read");
+            p.usage_in(&there, "storage", "dynamodb:storage");
+        }
+        Kind::S3Bucket => p.usage("storage", "s3:storage"),
+        Kind::LogGroup => {
+            p.usage("ingestion", "logs:ingest");
+            p.usage("storage", "logs:storage");
+        }
+        Kind::BackupVault => p.usage("backup storage", "backup:storage"),
+        Kind::Distribution => {
+            p.usage("requests", "cloudfront:requests");
+            p.usage("data out", "cloudfront:data-out");
+        }
+        _ => return None,
+    }
+    Some(p.done())
+}
+
+/// One resource's cost in a plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct CostLine {
+    pub id: String,
+    pub kind: Kind,
+    /// The plan's action on it; `no_op` when only what it is computed from changes (a group
+    /// whose launch template's instance type changes).
+    pub action: Action,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<Estimate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<Estimate>,
+    pub delta_usd: f64,
+}
+
+/// A plan's cost: every resource it adds, changes or removes, and the totals.
+#[derive(Debug, Clone, Serialize)]
+pub struct CostReport {
+    pub currency: &'static str,
+    pub hours_per_month: f64,
+    /// The price file used.
+    pub prices: String,
+    /// The oldest `read_on` of the prices used, and its age in days.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prices_read_on: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prices_age_days: Option<i64>,
+    /// How many of the prices used are not confirmed against AWS's price list.
+    pub unconfirmed_prices: usize,
+    pub prices_used: usize,
+    pub lines: Vec<CostLine>,
+    pub before_usd: f64,
+    pub after_usd: f64,
+    pub delta_usd: f64,
+    /// The deployment after the plan with every group and service at its maximum.
+    pub after_at_max_usd: f64,
+    /// What the estimate could not price, per resource.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub unpriced: BTreeMap<String, Vec<String>>,
+}
+
+/// The estimate of each priced resource of one side, by logical id; the prices used go to `used`.
+fn estimates(
+    all: &[Res<'_>],
+    region: &str,
+    book: &PriceBook,
+    used: &mut BTreeSet<(String, String)>,
+) -> BTreeMap<String, Estimate> {
+    let mut out = BTreeMap::new();
+    for r in all {
+        // Leftover duplicates of one logical id (an interrupted run) count once each.
+        let key = match r.physical_id {
+            Some(p) if out.contains_key(r.id) => format!("{} [{p}]", r.id),
+            _ => r.id.to_string(),
+        };
+        if let Some((e, u)) = estimate(r, all, region, book) {
+            used.extend(u);
+            out.insert(key, e);
+        }
+    }
+    out
+}
+
+fn total(estimates: &BTreeMap<String, Estimate>) -> (f64, f64) {
+    estimates.values().fold((0.0, 0.0), |(now, max), e| {
+        (
+            now + e.monthly_usd,
+            max + e.monthly_usd_at_max.unwrap_or(e.monthly_usd),
+        )
+    })
+}
+
+/// The cost of applying `plan`: before is what AWS holds (`observed`), after is the stack
+/// (`desired`). `today` is days since 1970-01-01, for the age of the prices.
+pub fn report(
+    plan: &Plan,
+    desired: &[ResourceSpec],
+    observed: &[Observed],
+    region: &str,
+    book: &PriceBook,
+    today: i64,
+) -> CostReport {
+    let mut used = BTreeSet::new();
+    let after_res: Vec<Res<'_>> = desired.iter().map(Res::of_spec).collect();
+    let before_res: Vec<Res<'_>> = observed.iter().map(Res::of_observed).collect();
+    let after = estimates(&after_res, region, book, &mut used);
+    let before = estimates(&before_res, region, book, &mut used);
+    let kinds: BTreeMap<&str, Kind> = desired
+        .iter()
+        .map(|s| (s.id.as_str(), s.kind))
+        .chain(observed.iter().map(|o| (o.id.as_str(), o.kind)))
+        .collect();
+    let mut lines = Vec::new();
+    let mut listed = BTreeSet::new();
+    let line = |id: &str, action: Action| -> Option<CostLine> {
+        let b = before.get(id).cloned();
+        let a = if action == Action::Delete {
+            None
+        } else {
+            after.get(id).cloned()
+        };
+        if a.is_none() && b.is_none() {
+            return None;
+        }
+        let delta =
+            a.as_ref().map_or(0.0, |e| e.monthly_usd) - b.as_ref().map_or(0.0, |e| e.monthly_usd);
+        Some(CostLine {
+            id: id.to_string(),
+            kind: *kinds.get(id)?,
+            action,
+            before: b,
+            after: a,
+            delta_usd: delta,
+        })
+    };
+    for c in &plan.changes {
+        if listed.insert(c.id.clone()) {
+            lines.extend(line(&c.id, c.action));
+        }
+    }
+    // Resources the plan leaves alone whose figure moves with what they are computed from.
+    for (id, a) in &after {
+        if listed.contains(id) {
+            continue;
+        }
+        if before
+            .get(id)
+            .is_some_and(|b| b.monthly_usd != a.monthly_usd)
+        {
+            lines.extend(line(id, Action::NoOp));
+        }
+    }
+    let (before_usd, _) = total(&before);
+    let (after_usd, after_at_max_usd) = total(&after);
+    let mut unpriced = BTreeMap::new();
+    for (id, e) in &after {
+        if !e.unpriced.is_empty() {
+            unpriced.insert(id.clone(), e.unpriced.clone());
+        }
+    }
+    let read_on = book.oldest_of(&used).map(str::to_string);
+    let unconfirmed = book
+        .prices
+        .iter()
+        .filter(|p| !p.confirmed && used.contains(&(p.item.clone(), p.region.clone())))
+        .count();
+    CostReport {
+        currency: "USD",
+        hours_per_month: HOURS_PER_MONTH,
+        prices: book.origin.clone(),
+        prices_age_days: read_on
+            .as_deref()
+            .and_then(days_from_date)
+            .map(|d| today - d),
+        prices_read_on: read_on,
+        unconfirmed_prices: unconfirmed,
+        prices_used: used.len(),
+        lines,
+        before_usd,
+        after_usd,
+        delta_usd: after_usd - before_usd,
+        after_at_max_usd,
+        unpriced,
+    }
+}
+
+fn usd(x: f64) -> String {
+    format!("${x:.2}")
+}
+
+fn signed(x: f64) -> String {
+    if x < 0.0 {
+        format!("-${:.2}", -x)
+    } else {
+        format!("+${x:.2}")
+    }
+}
+
+fn describe(e: &Estimate) -> String {
+    let mut text: Vec<String> = e.parts.iter().map(|p| p.what.clone()).collect();
+    if let Some(max) = e.monthly_usd_at_max {
+        text.push(format!("up to {} at the largest size", usd(max)));
+    }
+    text.join(", ")
+}
+
+impl CostReport {
+    /// The cost section of a plan, for people.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        let age = match (&self.prices_read_on, self.prices_age_days) {
+            (Some(day), Some(age)) => format!(", read {day} ({age} days ago)"),
+            _ => String::new(),
+        };
+        let confirmed = if self.unconfirmed_prices > 0 {
+            format!(
+                "; {} of the {} prices used are not confirmed against AWS's price list",
+                self.unconfirmed_prices, self.prices_used
+            )
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "\nEstimated monthly cost (USD at list price, {} hours a month; prices from {}{age}{confirmed}):",
+            self.hours_per_month, self.prices
+        );
+        let width = self.lines.iter().map(|l| l.id.len()).max().unwrap_or(0);
+        for l in &self.lines {
+            let symbol = if l.action == Action::NoOp {
+                "~"
+            } else {
+                l.action.symbol()
+            };
+            let figure = match (&l.before, &l.after) {
+                (None, Some(a)) => format!("{} ({})", usd(a.monthly_usd), describe(a)),
+                (Some(b), None) => format!("-{} (was {})", usd(b.monthly_usd), describe(b)),
+                (Some(b), Some(a)) if b.monthly_usd == a.monthly_usd => {
+                    format!("{} (unchanged)", usd(a.monthly_usd))
+                }
+                (Some(b), Some(a)) => format!(
+                    "{} -> {} ({}; {})",
+                    usd(b.monthly_usd),
+                    usd(a.monthly_usd),
+                    signed(l.delta_usd),
+                    describe(a)
+                ),
+                (None, None) => continue,
+            };
+            let via = match &l.after {
+                Some(a) if !a.from.is_empty() && l.delta_usd != 0.0 => {
+                    format!(" [follows {}]", a.from.join(", "))
+                }
+                _ => String::new(),
+            };
+            let _ = writeln!(out, "  {symbol:>3} {:width$}  {figure}{via}", l.id);
+        }
+        let usage: Vec<String> = self
+            .lines
+            .iter()
+            .filter_map(|l| l.after.as_ref().map(|a| (l, a)))
+            .flat_map(|(l, a)| {
+                a.usage
+                    .iter()
+                    .map(move |u| format!("{} {}: ${} per {}", l.id, u.what, u.usd, u.per.label()))
+            })
+            .collect();
+        if !usage.is_empty() {
+            let _ = writeln!(out, "  Billed by use, not in the figures above:");
+            for u in usage {
+                let _ = writeln!(out, "    {u}");
+            }
+        }
+        for (id, missing) in &self.unpriced {
+            let _ = writeln!(
+                out,
+                "  Not priced (no price in the book): {id}: {}",
+                missing.join(", ")
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  Total: {} -> {} a month ({}); {} with every group and service at its maximum.",
+            usd(self.before_usd),
+            usd(self.after_usd),
+            signed(self.delta_usd),
+            usd(self.after_at_max_usd)
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;
