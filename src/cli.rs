@@ -252,6 +252,11 @@ pub enum Command {
         #[command(subcommand)]
         command: ChaosCommand,
     },
+    /// The list prices `plan` estimates costs with (prices/aws.toml).
+    Prices {
+        #[command(subcommand)]
+        command: PricesCommand,
+    },
     /// Print a completion script for a shell (e.g. `ftctl completions bash > /etc/bash_completion.d/ftctl`).
     Completions {
         #[arg(value_enum)]
@@ -262,6 +267,21 @@ pub enum Command {
         /// Write ftctl.1, ftctl-plan.1, ... into this directory instead.
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PricesCommand {
+    /// Read the prices ftctl estimates with from the AWS Price List Query API
+    /// (pricing:GetProducts, in us-east-1) and rewrite the price file; a price the list does not
+    /// answer keeps its entry, and the command says which.
+    Update {
+        /// The price file to rewrite (read first: its entries are what is looked up).
+        #[arg(long, default_value = "prices/aws.toml")]
+        out: PathBuf,
+        /// Also price these regions (repeatable): each gets the entries of us-east-1.
+        #[arg(long = "region", value_name = "REGION")]
+        regions: Vec<String>,
     },
 }
 

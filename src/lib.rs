@@ -3,8 +3,8 @@
 //! executor, deployment locks, the chaos run loop and the commands the binary dispatches to.
 
 pub use ftctl_core::{
-    backup, check, deployment, diagram, evidence, expand, graph, plan, render, resource, saved,
-    schedule, schema, stack, verify,
+    backup, check, cost, deployment, diagram, evidence, expand, graph, plan, render, resource,
+    saved, schedule, schema, stack, verify,
 };
 
 pub mod apply;

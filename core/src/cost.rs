@@ -10,6 +10,8 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
+pub mod price_list;
+
 /// A month of running, as AWS's pricing pages and calculator count it.
 pub const HOURS_PER_MONTH: f64 = 730.0;
 
@@ -927,6 +929,9 @@ fn signed(x: f64) -> String {
 
 fn describe(e: &Estimate) -> String {
     let mut text: Vec<String> = e.parts.iter().map(|p| p.what.clone()).collect();
+    if text.is_empty() && !e.usage.is_empty() {
+        text.push("billed by use, below".into());
+    }
     if let Some(max) = e.monthly_usd_at_max {
         text.push(format!("up to {} at the largest size", usd(max)));
     }
@@ -977,7 +982,11 @@ impl CostReport {
                 (None, None) => continue,
             };
             let via = match &l.after {
-                Some(a) if !a.from.is_empty() && l.delta_usd != 0.0 => {
+                Some(a)
+                    if !a.from.is_empty()
+                        && l.delta_usd != 0.0
+                        && matches!(l.action, Action::NoOp | Action::Update) =>
+                {
                     format!(" [follows {}]", a.from.join(", "))
                 }
                 _ => String::new(),

@@ -36,7 +36,7 @@ pub mod s3;
 pub mod scheduler;
 #[cfg(test)]
 mod schema_check;
-mod sdk;
+pub(crate) mod sdk;
 pub mod ses;
 mod sns;
 mod sqs;

@@ -5,6 +5,7 @@ mod backup;
 mod chaos;
 mod evidence;
 mod isolate;
+mod prices;
 mod status;
 mod trail;
 mod verify;
@@ -13,6 +14,7 @@ use crate::apply::{self, ConsoleReporter};
 use crate::aws::{AwsCloud, DeleteOptions};
 use crate::cli::{Cli, Command, LockArgs, StackArgs};
 use crate::cloud::Cloud;
+use crate::cost::{self, PriceBook};
 use crate::deployment::{self, Deployment};
 use crate::expand;
 use crate::lock;
@@ -45,6 +47,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(out) = &out {
                 check_out_path(out)?;
             }
+            let book = prices::book()?;
             let session = Session::connect(
                 input.stack.stack.region.as_deref(),
                 DeleteOptions::default(),
@@ -80,12 +83,17 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             }
             let planned = evidence::applied_of(&input.deployment, &desired, Some(&input.stack));
             let stale = evidence::invalidated(&plan, &planned, &proofs);
+            let cost = cost::report(&plan, &desired, &observed, &region, &book, prices::today());
             if json {
                 let mut doc = render::plan_json(&heading, &region, &plan);
                 doc["invalidated_proofs"] = evidence::stale_json(&stale);
+                doc["cost"] = serde_json::to_value(&cost)?;
                 println!("{}", serde_json::to_string_pretty(&doc)?);
             } else {
                 print!("{}", render::plan_text(&heading, &plan));
+                if !plan.is_empty() {
+                    print!("{}", cost.text());
+                }
                 print!(
                     "{}",
                     crate::evidence::stale_text(&stale, "This change invalidates")
@@ -126,6 +134,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             publish_metrics,
             lock,
         } => {
+            let book = prices::book()?;
             if let Some(path) = saved_plan_path(&stack.stack)? {
                 if !stack.vars.is_empty() {
                     return Err(InputError(format!(
@@ -136,6 +145,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 return apply_saved(
                     &path,
+                    &book,
                     env.given.as_deref(),
                     parallelism,
                     publish_metrics,
@@ -149,7 +159,16 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 DeleteOptions::default(),
             )
             .await?;
-            apply_stack(&session, &input, &lock, yes, parallelism, publish_metrics).await
+            apply_stack(
+                &session,
+                &input,
+                &book,
+                &lock,
+                yes,
+                parallelism,
+                publish_metrics,
+            )
+            .await
         }
         Command::Destroy {
             env,
@@ -243,6 +262,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             live,
             json,
         } => run_check(stack, vars, env.name(), live, json).await,
+        Command::Prices {
+            command: crate::cli::PricesCommand::Update { out, regions },
+        } => prices::update(&out, &regions).await,
         Command::Completions { shell } => {
             let mut cli = <Cli as clap::CommandFactory>::command();
             // Into a buffer first: clap_complete panics when its writer fails (`| head`).
@@ -382,6 +404,8 @@ struct Planned<'a> {
     plan: &'a Plan,
     /// What the evidence bucket records once the plan is applied.
     applied: crate::evidence::Applied,
+    /// For the cost the plan is shown with.
+    prices: &'a PriceBook,
 }
 
 enum Confirm {
@@ -395,6 +419,7 @@ enum Confirm {
 async fn apply_stack(
     session: &Session,
     input: &Input,
+    book: &PriceBook,
     lock: &LockArgs,
     yes: bool,
     parallelism: u16,
@@ -411,6 +436,7 @@ async fn apply_stack(
             observed: &observed,
             plan: &plan,
             applied: evidence::applied_of(&input.deployment, &desired, Some(&input.stack)),
+            prices: book,
         };
         let how = Confirm::Ask(yes);
         apply_planned(session, &heading, work, how, parallelism, publish_metrics).await
@@ -432,8 +458,14 @@ async fn apply_planned(
         observed,
         plan,
         applied,
+        prices: book,
     } = work;
     print!("{}", render::plan_text(heading, plan));
+    let region = session.cloud.region();
+    let cost = cost::report(plan, desired, observed, &region, book, prices::today());
+    if !plan.is_empty() {
+        print!("{}", cost.text());
+    }
     if plan.is_empty() {
         evidence::record_unchanged(session, &applied).await;
         print_endpoints(observed);
@@ -453,6 +485,15 @@ async fn apply_planned(
         )
     );
     if let Confirm::Ask(yes) = how {
+        println!(
+            "\nOnce applied, the deployment costs about ${:.2} a month at list price ({} a month).",
+            cost.after_usd,
+            if cost.delta_usd < 0.0 {
+                format!("-${:.2}", -cost.delta_usd)
+            } else {
+                format!("+${:.2}", cost.delta_usd)
+            }
+        );
         confirm(yes, "apply")?;
     }
     evidence::record_applying(session, &applied).await?;
@@ -567,6 +608,7 @@ fn save_plan(
 
 async fn apply_saved(
     path: &Path,
+    book: &PriceBook,
     env: Option<&str>,
     parallelism: u16,
     publish_metrics: bool,
@@ -651,6 +693,7 @@ async fn apply_saved(
             plan: &plan,
             applied: evidence::applied_of(&deployment, &desired, None)
                 .with_saved_objectives(&saved),
+            prices: book,
         };
         apply_planned(&session, &heading, work, Confirm::Reviewed, parallelism, publish_metrics).await
     })

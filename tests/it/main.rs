@@ -20,6 +20,7 @@ mod load;
 mod locks;
 mod monitoring;
 mod plans;
+mod prices;
 mod queues;
 mod replication;
 mod resilience;

@@ -106,6 +106,13 @@ async fn stage1_apply_describe_update_destroy() {
     let run = ftctl(&["apply", "stage1", "--env", &env, "--yes"]).ok();
     assert!(run.stdout.contains("Apply complete"), "{}", run.stdout);
     assert!(run.stdout.contains("Plan: 58 to add"), "{}", run.stdout);
+    // The prompt's place repeats the total (--yes answers it).
+    assert!(
+        run.stdout
+            .contains("Once applied, the deployment costs about $"),
+        "{}",
+        run.stdout
+    );
     assert!(
         run.stdout.contains("network.vpc: Creation complete"),
         "{}",
