@@ -1235,9 +1235,17 @@ mod tests {
         let (desired, _, _) = compute(&*session.cloud, &input).await.unwrap();
         let no_table = LockArgs { lock_table: None };
 
-        let code = apply_stack(&session, &input, &no_table, true, 4, true)
-            .await
-            .unwrap();
+        let code = apply_stack(
+            &session,
+            &input,
+            &PriceBook::shipped().unwrap(),
+            &no_table,
+            true,
+            4,
+            true,
+        )
+        .await
+        .unwrap();
         assert_eq!(code, ExitCode::SUCCESS);
         let made = cloud.observed();
         assert_eq!(made.len(), desired.len());
@@ -1260,9 +1268,17 @@ mod tests {
             lock_files(locks.path())
         );
 
-        let again = apply_stack(&session, &input, &no_table, true, 4, true)
-            .await
-            .unwrap();
+        let again = apply_stack(
+            &session,
+            &input,
+            &PriceBook::shipped().unwrap(),
+            &no_table,
+            true,
+            4,
+            true,
+        )
+        .await
+        .unwrap();
         assert_eq!(again, ExitCode::SUCCESS);
         assert_eq!(cloud.log().len(), creates.len(), "nothing more was done");
         // The evidence bucket was told the configuration was in flux before the first change
@@ -1302,9 +1318,17 @@ mod tests {
         )
         .unwrap();
         let no_table = LockArgs { lock_table: None };
-        let err = apply_stack(&session, &input, &no_table, true, 4, false)
-            .await
-            .unwrap_err();
+        let err = apply_stack(
+            &session,
+            &input,
+            &PriceBook::shipped().unwrap(),
+            &no_table,
+            true,
+            4,
+            false,
+        )
+        .await
+        .unwrap_err();
         let text = format!("{err:#}");
         assert!(text.contains("nothing was changed"), "{text}");
         assert!(cloud.log().is_empty(), "{:?}", cloud.log());
@@ -1341,9 +1365,17 @@ mod tests {
         .await
         .unwrap();
         let no_table = LockArgs { lock_table: None };
-        let err = apply_stack(&session, &input, &no_table, true, 4, false)
-            .await
-            .unwrap_err();
+        let err = apply_stack(
+            &session,
+            &input,
+            &PriceBook::shipped().unwrap(),
+            &no_table,
+            true,
+            4,
+            false,
+        )
+        .await
+        .unwrap_err();
         assert!(format!("{err:#}").contains("locked"), "{err:#}");
         assert!(cloud.log().is_empty(), "{:?}", cloud.log());
         held.release().await.unwrap();
