@@ -21,6 +21,12 @@ and what moto did are in each module of moto_patches/):
   FTCTL_ASG_REPLACE_SECONDS (2) later, its replacement's target `initial` for
   FTCTL_TG_INITIAL_SECONDS (1) (moto replaced a terminated one inside the call and ignored a
   stopped one).
+- Auto Scaling instance refresh (moto_patches/instance_refresh.py): StartInstanceRefresh,
+  DescribeInstanceRefreshes, CancelInstanceRefresh, RollbackInstanceRefresh (not implemented in
+  moto), replacing instances in batches by the minimum and maximum healthy percentages, with
+  warm-up, checkpoints, alarms (read from ministack's CloudWatch) and rollback, waits scaled by
+  FTCTL_REFRESH_TIME_SCALE (0.01); each instance reports the template version it was launched
+  with (moto reported the template's current default for all).
 - Systems Manager (moto_patches/ssm.py): a command runs for its DurationSeconds parameter
   (InProgress, then Success; moto made every command Success at once), CancelCommand and
   ListCommandInvocations (not implemented in moto).

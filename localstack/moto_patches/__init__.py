@@ -9,6 +9,7 @@ from . import (  # noqa: F401
     ec2_tags,
     elasticache,
     emr,
+    instance_refresh,
     launch_templates,
     rds,
     ssm,
