@@ -215,6 +215,15 @@ impl PriceBook {
                     read_on,
                     confirmed,
                 };
+                if is_global(&price.item) != (price.region == "global") {
+                    return Err(located(
+                        "region",
+                        &format!(
+                            "{} is priced once for all regions: region = \"global\" (and only those)",
+                            price.item
+                        ),
+                    ));
+                }
                 if !seen.insert((price.item.clone(), price.region.clone())) {
                     return Err(located(
                         "item",
@@ -307,6 +316,15 @@ pub fn days_from_date(date: &str) -> Option<i64> {
     }
     let (y, m, d): (i64, i64, i64) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let in_month = match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if d > in_month {
         return None;
     }
     let y = if m <= 2 { y - 1 } else { y };
@@ -462,6 +480,7 @@ impl<'b> Pricing<'b> {
                 Some(p)
             }
             None => {
+                let region = if is_global(item) { "global" } else { region };
                 self.est
                     .unpriced
                     .push(format!("{what} ({item} in {region})"));
@@ -571,6 +590,17 @@ pub fn estimate(
         Kind::LoadBalancer => {
             let kind = r.str("type").unwrap_or("application");
             p.once(&format!("{kind} load balancer"), &format!("elb:{kind}"));
+            // An internet-facing balancer holds a public IPv4 address in each of its zones,
+            // billed like any other (VPC pricing, "Public IPv4 addresses").
+            if r.str("scheme") == Some("internet-facing") {
+                let zones = r.props.get("subnet_ids").map_or(0, |v| v.as_list().len()) as f64;
+                p.fixed(
+                    format!("{zones} public IPv4 addresses"),
+                    "ec2:public-ipv4",
+                    zones,
+                    zones,
+                );
+            }
             p.usage("capacity units", &format!("elb:{kind}:lcu"));
         }
         Kind::NatGateway => {
@@ -739,7 +769,10 @@ pub fn estimate(
             p.usage("ingestion", "logs:ingest");
             p.usage("storage", "logs:storage");
         }
-        Kind::BackupVault => p.usage("backup storage", "backup:storage"),
+        Kind::BackupVault => p.usage(
+            "backup storage (at the RDS snapshot rate)",
+            "backup:storage",
+        ),
         Kind::Distribution => {
             p.usage("requests", "cloudfront:requests");
             p.usage("data out", "cloudfront:data-out");
@@ -833,7 +866,36 @@ pub fn report(
 ) -> CostReport {
     let mut used = BTreeSet::new();
     let after_res: Vec<Res<'_>> = desired.iter().map(Res::of_spec).collect();
-    let before_res: Vec<Res<'_>> = observed.iter().map(Res::of_observed).collect();
+    // What AWS holds, with what its readers do not read back (create-only settings such as an
+    // EMR cluster's instance types) taken from the stack: a resource the plan does not replace
+    // still has them. A count autoscaling moves (a service's desired count) is priced at the
+    // stack's floor on both sides, so scaling out is not shown as a change of the stack.
+    let specs: BTreeMap<&str, &ResourceSpec> = desired.iter().map(|s| (s.id.as_str(), s)).collect();
+    let before_props: Vec<Props> = observed
+        .iter()
+        .map(|o| {
+            let mut props = specs
+                .get(o.id.as_str())
+                .map_or_else(Props::new, |s| s.props.clone());
+            for (k, v) in &o.props {
+                if matches!(props.get(k), Some(Val::Map(m)) if m.contains_key("min"))
+                    && v.as_i64().is_some()
+                {
+                    continue;
+                }
+                props.insert(k.clone(), v.clone());
+            }
+            props
+        })
+        .collect();
+    let before_res: Vec<Res<'_>> = observed
+        .iter()
+        .zip(&before_props)
+        .map(|(o, props)| Res {
+            props,
+            ..Res::of_observed(o)
+        })
+        .collect();
     let after = estimates(&after_res, region, book, &mut used);
     let before = estimates(&before_res, region, book, &mut used);
     let kinds: BTreeMap<&str, Kind> = desired
@@ -943,7 +1005,8 @@ impl CostReport {
     pub fn text(&self) -> String {
         let mut out = String::new();
         let age = match (&self.prices_read_on, self.prices_age_days) {
-            (Some(day), Some(age)) => format!(", read {day} ({age} days ago)"),
+            (Some(day), Some(age)) if age >= 0 => format!(", read {day} ({age} days ago)"),
+            (Some(day), Some(_)) => format!(", read {day} (a date still to come: check the file)"),
             _ => String::new(),
         };
         let confirmed = if self.unconfirmed_prices > 0 {
@@ -1014,6 +1077,12 @@ impl CostReport {
                 out,
                 "  Not priced (no price in the book): {id}: {}",
                 missing.join(", ")
+            );
+        }
+        if self.prices_used == 0 && !self.unpriced.is_empty() {
+            let _ = writeln!(
+                out,
+                "  The price book has no prices for this region: `ftctl prices update --region REGION` adds them."
             );
         }
         let _ = writeln!(

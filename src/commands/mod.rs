@@ -485,8 +485,12 @@ async fn apply_planned(
         )
     );
     if let Confirm::Ask(yes) = how {
+        let unpriced = match cost.unpriced.len() {
+            0 => String::new(),
+            n => format!("; {n} resources not priced, see above"),
+        };
         println!(
-            "\nOnce applied, the deployment costs about ${:.2} a month at list price ({} a month).",
+            "\nOnce applied, the deployment costs about ${:.2} a month at list price ({} a month{unpriced}), plus what is billed by use.",
             cost.after_usd,
             if cost.delta_usd < 0.0 {
                 format!("-${:.2}", -cost.delta_usd)

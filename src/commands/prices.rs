@@ -146,7 +146,7 @@ pub async fn update(out: &Path, regions: &[String]) -> Result<ExitCode> {
             .iter()
             .flat_map(|p| p.price_list().iter().cloned())
             .collect();
-        match price_list::read(&list, q.unit) {
+        match price_list::read(&list, &q) {
             Ok(found) => {
                 let was = price.usd;
                 price.usd = found.usd;

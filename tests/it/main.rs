@@ -16,6 +16,7 @@ mod edge;
 mod evidence;
 mod failovers;
 mod gray;
+mod instance_refresh;
 mod load;
 mod locks;
 mod monitoring;

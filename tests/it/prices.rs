@@ -70,8 +70,25 @@ fn answer(body: &Value) -> Vec<String> {
         ],
         // Two products for one query: the filters did not pin one; the update must refuse.
         (Some("AmazonElastiCache"), _) => vec![
-            product("CACHE1", json!({}), "Hrs", "0.2190000000"),
-            product("CACHE2", json!({}), "Hrs", "0.2630000000"),
+            product(
+                "CACHE1",
+                json!({ "usagetype": "NodeUsage:cache.r7g.large" }),
+                "Hrs",
+                "0.2190000000",
+            ),
+            product(
+                "CACHE2",
+                json!({ "usagetype": "NodeUsage:cache.r7g.large" }),
+                "Hrs",
+                "0.2630000000",
+            ),
+            // Another product of the node type, billed per hour too: never the node's price.
+            product(
+                "CACHEEXT",
+                json!({ "usagetype": "ExtendedSupport:cache.r7g.large" }),
+                "Hrs",
+                "0.0316000000",
+            ),
         ],
         _ => vec![],
     }

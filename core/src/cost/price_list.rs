@@ -18,6 +18,10 @@ pub struct Query {
     pub filters: Vec<(&'static str, String)>,
     /// The price dimension's unit in the Price List (`Hrs`).
     pub unit: &'static str,
+    /// When the filters also match other products billed in the same unit, the ending of the
+    /// wanted product's `usagetype` (a cache node's hours are `...NodeUsage:<type>`; the same
+    /// node type also has products for extended support and other features).
+    pub usage_type_ends: Option<String>,
 }
 
 /// The Price List's names of the engines ftctl's stacks name.
@@ -59,6 +63,7 @@ pub fn query(item: &str, region: &str) -> Option<Query> {
                 ("capacitystatus", "Used".into()),
             ]),
             unit: "Hrs",
+            usage_type_ends: None,
         }),
         ["rds", "instance", class, engine, azs] => Some(Query {
             service_code: "AmazonRDS",
@@ -73,16 +78,20 @@ pub fn query(item: &str, region: &str) -> Option<Query> {
                     }
                     .into(),
                 ),
+                ("locationType", "AWS Region".into()),
             ]),
             unit: "Hrs",
+            usage_type_ends: None,
         }),
         ["elasticache", "node", node, engine] => Some(Query {
             service_code: "AmazonElastiCache",
             filters: at(vec![
                 ("instanceType", node.to_string()),
                 ("cacheEngine", cache_engine(engine)?.into()),
+                ("locationType", "AWS Region".into()),
             ]),
             unit: "Hrs",
+            usage_type_ends: Some(format!("NodeUsage:{node}")),
         }),
         ["emr", "fee", t] => Some(Query {
             service_code: "ElasticMapReduce",
@@ -91,6 +100,7 @@ pub fn query(item: &str, region: &str) -> Option<Query> {
                 ("softwareType", "EMR".into()),
             ]),
             unit: "Hrs",
+            usage_type_ends: None,
         }),
         _ => None,
     }
@@ -109,11 +119,20 @@ pub struct Found {
 /// `PriceList` strings). Zero-priced dimensions are skipped (reservation placeholders); more
 /// than one distinct price means the filters did not pin one product, which is an error, not
 /// a choice.
-pub fn read(price_list: &[String], unit: &str) -> Result<Found, String> {
+pub fn read(price_list: &[String], query: &Query) -> Result<Found, String> {
+    let unit = query.unit;
     let mut found: Vec<Found> = Vec::new();
     for entry in price_list {
         let doc: Value = serde_json::from_str(entry)
             .map_err(|e| format!("a PriceList entry is not JSON: {e}"))?;
+        if let Some(ending) = &query.usage_type_ends {
+            let usage_type = doc["product"]["attributes"]["usagetype"]
+                .as_str()
+                .unwrap_or_default();
+            if !usage_type.ends_with(ending.as_str()) {
+                continue;
+            }
+        }
         let sku = doc["product"]["sku"]
             .as_str()
             .unwrap_or_default()
@@ -171,8 +190,12 @@ mod tests {
     use super::*;
 
     fn product(sku: &str, unit: &str, usd: &str) -> String {
+        product_of(sku, "BoxUsage:t3.micro", unit, usd)
+    }
+
+    fn product_of(sku: &str, usage_type: &str, unit: &str, usd: &str) -> String {
         serde_json::json!({
-            "product": { "sku": sku, "attributes": { "instanceType": "t3.micro" } },
+            "product": { "sku": sku, "attributes": { "instanceType": "t3.micro", "usagetype": usage_type } },
             "terms": { "OnDemand": { format!("{sku}.JRTCKXETXF"): {
                 "effectiveDate": "2026-11-01T00:00:00Z",
                 "priceDimensions": { format!("{sku}.JRTCKXETXF.6YS6EN2CT7"): {
@@ -183,9 +206,33 @@ mod tests {
         .to_string()
     }
 
+    fn hours() -> Query {
+        query("ec2:instance:t3.micro", "us-east-1").unwrap()
+    }
+
+    /// A cache node type has products besides its node hours, billed per hour too.
+    #[test]
+    fn only_the_wanted_usage_type_counts() {
+        let q = query("elasticache:node:cache.r7g.large:redis", "us-east-1").unwrap();
+        let found = read(
+            &[
+                product_of(
+                    "EXT",
+                    "USE1-ExtendedSupport:cache.r7g.large",
+                    "Hrs",
+                    "0.0316",
+                ),
+                product_of("NODE", "NodeUsage:cache.r7g.large", "Hrs", "0.219"),
+            ],
+            &q,
+        )
+        .unwrap();
+        assert_eq!((found.sku.as_str(), found.usd), ("NODE", 0.219));
+    }
+
     #[test]
     fn one_product_gives_its_price() {
-        let found = read(&[product("SKU1", "Hrs", "0.0104000000")], "Hrs").unwrap();
+        let found = read(&[product("SKU1", "Hrs", "0.0104000000")], &hours()).unwrap();
         assert_eq!(found.usd, 0.0104);
         assert_eq!(found.sku, "SKU1");
         assert_eq!(found.effective.as_deref(), Some("2026-11-01"));
@@ -198,7 +245,7 @@ mod tests {
                 product("SKU1", "Hrs", "0.0104"),
                 product("SKU2", "Hrs", "0.0208"),
             ],
-            "Hrs",
+            &hours(),
         )
         .unwrap_err();
         assert!(err.contains("more than one product"), "{err}");
@@ -207,11 +254,11 @@ mod tests {
                 product("SKU0", "Hrs", "0.0000000000"),
                 product("SKU1", "Hrs", "0.5"),
             ],
-            "Hrs",
+            &hours(),
         )
         .unwrap();
         assert_eq!(found.sku, "SKU1");
-        assert!(read(&[product("SKU1", "GB-Mo", "0.08")], "Hrs").is_err());
+        assert!(read(&[product("SKU1", "GB-Mo", "0.08")], &hours()).is_err());
     }
 
     #[test]

@@ -58,7 +58,8 @@ fn new_deployment(specs: &[ResourceSpec]) -> CostReport {
 /// Stage 1's resources, priced by hand from the snapshot.
 fn stage1_by_hand(s: &[ResourceSpec]) -> f64 {
     let h = HOURS_PER_MONTH;
-    let balancers = 2.0 * price("elb:application") * h;
+    // The public balancer's address in each of its 2 zones.
+    let balancers = 2.0 * price("elb:application") * h + 2.0 * price("ec2:public-ipv4") * h;
     let web = 2.0 * price("ec2:instance:t3.micro") * h + 2.0 * 8.0 * price("ebs:volume:gp3");
     let app = 2.0 * price("ec2:instance:t3.small") * h + 2.0 * 8.0 * price("ebs:volume:gp3");
     let database = price("rds:instance:db.t3.medium:mysql:multi-az") * h
@@ -211,4 +212,47 @@ fn dates_count_days_from_1970() {
     assert_eq!(days_from_date("2026-12-01"), Some(20_788));
     assert_eq!(days_from_date("2026-13-01"), None);
     assert_eq!(days_from_date("2026-1-01"), None);
+    assert_eq!(days_from_date("2026-02-29"), None);
+    assert_eq!(
+        days_from_date("2028-02-29").map(|d| d + 1),
+        days_from_date("2028-03-01")
+    );
+}
+
+/// What the readers return: create-only settings are not read back (an EMR cluster's instance
+/// types and counts), and a service's count is whatever autoscaling made it. A plan that
+/// changes nothing must not show a cost change for them.
+#[test]
+fn what_aws_does_not_read_back_costs_the_same_before_and_after() {
+    let s = specs("stage3", &[]);
+    let mut observed = applied(&s);
+    for o in &mut observed {
+        match o.kind {
+            Kind::EmrCluster => {
+                for k in [
+                    "master_instance_type",
+                    "core_instance_type",
+                    "core_instance_count",
+                ] {
+                    o.props.remove(k);
+                }
+            }
+            Kind::EcsService => {
+                o.props.insert("desired_count".into(), Val::Int(5));
+            }
+            _ => {}
+        }
+    }
+    let plan = diff(&s, &observed, &undeclared).unwrap();
+    let r = report(&plan, &s, &observed, "us-east-1", &book(), 20_793);
+    let moved: Vec<&CostLine> = r.lines.iter().filter(|l| l.delta_usd != 0.0).collect();
+    assert!(moved.is_empty(), "{moved:#?}");
+    assert!(close(r.before_usd, r.after_usd));
+}
+
+#[test]
+fn global_services_must_be_priced_as_global() {
+    let text = "[[price]]\nitem = \"route53:hosted-zone\"\nregion = \"us-east-1\"\nusd = 0.5\nper = \"month\"\nsource = \"x\"\nread_on = \"2026-12-01\"\nconfirmed = false\n";
+    let err = PriceBook::parse("p.toml", text).unwrap_err();
+    assert!(err.starts_with("p.toml:3: field `region`"), "{err}");
 }
