@@ -16,7 +16,6 @@ mod edge;
 mod evidence;
 mod failovers;
 mod gray;
-mod instance_refresh;
 mod load;
 mod locks;
 mod monitoring;
