@@ -189,7 +189,7 @@ def _run(backend: AutoScalingBackend, group: FakeAutoScalingGroup, refresh: dict
                     reason = f"Alarm {', '.join(firing)} in ALARM state."
                     if str(prefs.get("AutoRollback", "false")).lower() == "true":
                         refresh.update(Status="RollbackInProgress", StatusReason=reason)
-                        _begin_rollback(group, refresh)
+                        _begin_rollback(refresh)
                         continue
                     refresh.update(Status="Failed", StatusReason=reason, EndTime=_now())
                     return
@@ -253,7 +253,7 @@ def _run(backend: AutoScalingBackend, group: FakeAutoScalingGroup, refresh: dict
             refresh.update(Status="Failed", StatusReason="emulator error", EndTime=_now())
 
 
-def _begin_rollback(group: FakeAutoScalingGroup, refresh: dict[str, Any]) -> None:
+def _begin_rollback(refresh: dict[str, Any]) -> None:
     # The instances the refresh launched are replaced with the version the group had before.
     refresh["ftctl_launch"] = refresh["ftctl_previous"]
     refresh["ftctl_target"] = refresh["ftctl_previous"]
@@ -337,29 +337,30 @@ def describe_instance_refreshes(self: AutoScalingResponse) -> ActionResult:
     return ActionResult({"InstanceRefreshes": [_shown(r) for r in found]})
 
 
-def cancel_instance_refresh(self: AutoScalingResponse) -> ActionResult:
+def _active_of_request(self: AutoScalingResponse) -> tuple[FakeAutoScalingGroup, dict[str, Any]]:
+    """The request's group and its active refresh; ActiveInstanceRefreshNotFound without one."""
     backend = self.autoscaling_backend
     name = self._get_param("AutoScalingGroupName")
-    _group(backend, name)
+    group = _group(backend, name)
     refresh = _active(backend, name)
     if refresh is None:
         raise ActiveInstanceRefreshNotFound("No in progress or pending Instance Refresh found for this group.")
+    return group, refresh
+
+
+def cancel_instance_refresh(self: AutoScalingResponse) -> ActionResult:
+    _, refresh = _active_of_request(self)
     refresh["Status"] = "Cancelling"
     refresh["ftctl_cancel"] = True
     return ActionResult({"InstanceRefreshId": refresh["InstanceRefreshId"]})
 
 
 def rollback_instance_refresh(self: AutoScalingResponse) -> ActionResult:
-    backend = self.autoscaling_backend
-    name = self._get_param("AutoScalingGroupName")
-    _group(backend, name)
-    refresh = _active(backend, name)
-    if refresh is None:
-        raise ActiveInstanceRefreshNotFound("No in progress or pending Instance Refresh found for this group.")
+    group, refresh = _active_of_request(self)
     if not refresh.get("DesiredConfiguration"):
         raise IrreversibleInstanceRefresh("The instance refresh has no desired configuration to roll back from.")
     refresh["Status"] = "RollbackInProgress"
-    _begin_rollback(backend.autoscaling_groups[name], refresh)
+    _begin_rollback(refresh)
     return ActionResult({"InstanceRefreshId": refresh["InstanceRefreshId"]})
 
 

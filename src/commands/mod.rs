@@ -485,19 +485,7 @@ async fn apply_planned(
         )
     );
     if let Confirm::Ask(yes) = how {
-        let unpriced = match cost.unpriced.len() {
-            0 => String::new(),
-            n => format!("; {n} resources not priced, see above"),
-        };
-        println!(
-            "\nOnce applied, the deployment costs about ${:.2} a month at list price ({} a month{unpriced}), plus what is billed by use.",
-            cost.after_usd,
-            if cost.delta_usd < 0.0 {
-                format!("-${:.2}", -cost.delta_usd)
-            } else {
-                format!("+${:.2}", cost.delta_usd)
-            }
-        );
+        println!("\n{}", cost.apply_line());
         confirm(yes, "apply")?;
     }
     evidence::record_applying(session, &applied).await?;
@@ -1238,18 +1226,11 @@ mod tests {
         let input = resolve(&args, "unit").unwrap();
         let (desired, _, _) = compute(&*session.cloud, &input).await.unwrap();
         let no_table = LockArgs { lock_table: None };
+        let prices = PriceBook::shipped().unwrap();
 
-        let code = apply_stack(
-            &session,
-            &input,
-            &PriceBook::shipped().unwrap(),
-            &no_table,
-            true,
-            4,
-            true,
-        )
-        .await
-        .unwrap();
+        let code = apply_stack(&session, &input, &prices, &no_table, true, 4, true)
+            .await
+            .unwrap();
         assert_eq!(code, ExitCode::SUCCESS);
         let made = cloud.observed();
         assert_eq!(made.len(), desired.len());
@@ -1272,17 +1253,9 @@ mod tests {
             lock_files(locks.path())
         );
 
-        let again = apply_stack(
-            &session,
-            &input,
-            &PriceBook::shipped().unwrap(),
-            &no_table,
-            true,
-            4,
-            true,
-        )
-        .await
-        .unwrap();
+        let again = apply_stack(&session, &input, &prices, &no_table, true, 4, true)
+            .await
+            .unwrap();
         assert_eq!(again, ExitCode::SUCCESS);
         assert_eq!(cloud.log().len(), creates.len(), "nothing more was done");
         // The evidence bucket was told the configuration was in flux before the first change
@@ -1322,17 +1295,10 @@ mod tests {
         )
         .unwrap();
         let no_table = LockArgs { lock_table: None };
-        let err = apply_stack(
-            &session,
-            &input,
-            &PriceBook::shipped().unwrap(),
-            &no_table,
-            true,
-            4,
-            false,
-        )
-        .await
-        .unwrap_err();
+        let prices = PriceBook::shipped().unwrap();
+        let err = apply_stack(&session, &input, &prices, &no_table, true, 4, false)
+            .await
+            .unwrap_err();
         let text = format!("{err:#}");
         assert!(text.contains("nothing was changed"), "{text}");
         assert!(cloud.log().is_empty(), "{:?}", cloud.log());
@@ -1369,17 +1335,10 @@ mod tests {
         .await
         .unwrap();
         let no_table = LockArgs { lock_table: None };
-        let err = apply_stack(
-            &session,
-            &input,
-            &PriceBook::shipped().unwrap(),
-            &no_table,
-            true,
-            4,
-            false,
-        )
-        .await
-        .unwrap_err();
+        let prices = PriceBook::shipped().unwrap();
+        let err = apply_stack(&session, &input, &prices, &no_table, true, 4, false)
+            .await
+            .unwrap_err();
         assert!(format!("{err:#}").contains("locked"), "{err:#}");
         assert!(cloud.log().is_empty(), "{:?}", cloud.log());
         held.release().await.unwrap();

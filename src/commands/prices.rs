@@ -37,11 +37,7 @@ fn read(path: &Path) -> Result<PriceBook> {
 
 /// Days since 1970-01-01, UTC.
 pub fn today() -> i64 {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    secs.div_euclid(86_400)
+    crate::aws::sdk::unix_now() as i64 / 86_400
 }
 
 fn date(days: i64) -> String {

@@ -93,6 +93,8 @@ pub fn query(item: &str, region: &str) -> Option<Query> {
             unit: "Hrs",
             usage_type_ends: Some(format!("NodeUsage:{node}")),
         }),
+        // `softwareType = EMR` is what other tools filter the EMR fee by; AWS's documentation
+        // does not list the attribute, so a wrong guess answers no product and the entry is kept.
         ["emr", "fee", t] => Some(Query {
             service_code: "ElasticMapReduce",
             filters: at(vec![
